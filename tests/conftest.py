@@ -1,0 +1,198 @@
+"""Fixtures: a real redis-server, the database on SQLite and on PostgreSQL, the app, clients, a browser."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from tests.services import ThrowawayPostgres, free_port
+from webapp import private_redis
+
+PASSWORD = "correct horse battery"
+BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+
+
+@pytest.fixture(scope="session")
+def session_folder():
+    with tempfile.TemporaryDirectory(prefix="broadcaster-test-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="session")
+def redis_url(session_folder):
+    url, process = private_redis.start(session_folder / "redis")
+    yield url
+    if process is not None:
+        private_redis.stop(process)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    server = ThrowawayPostgres()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, session_folder):
+    """Every database-touching test runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{session_folder / 'test.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url, redis_url, session_folder):
+    """The schema, built by the migrations (never by create_all), once per database."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+
+    app = create_app(_config(database_url, redis_url, session_folder))
+    with app.app_context():
+        upgrade()
+    return database_url
+
+
+def _config(database_url: str, redis_url: str, folder: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "INSTANCE_PATH": str(folder),
+        "UPLOAD_FOLDER": str(folder / "uploads"),
+        "SECRET_KEY": "test-secret-key",
+        "SANDBOX_ENABLED": False,
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context and database session, as in production, even though the
+    test holds one open; the test's own session is committed around it, so each side sees the other's work."""
+
+    def open(self, *args, **kwargs):
+        from flask import has_app_context
+
+        from webapp.extensions import db
+
+        if not has_app_context():  # a redirect followed from inside a request's own context
+            return super().open(*args, **kwargs)
+        db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.commit()
+
+
+@pytest.fixture
+def app(migrated, redis_url, session_folder):
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app(_config(migrated, redis_url, session_folder))
+    app.test_client_class = IsolatedClient
+    app.extensions["redis"].flushdb()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables(db)
+        db.engine.dispose()
+
+
+def _empty_tables(db) -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of the client's session, read from a page as a browser would."""
+    response = client.get("/login", follow_redirects=True)
+    match = re.search(r'"X-CSRFToken": "([^"]+)"', response.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """POST a form with the session's CSRF token, as the page's form would."""
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+@pytest.fixture
+def admin(app):
+    from webapp.auth.services import create_user
+    from webapp.extensions import db
+
+    user = create_user("admin@example.com", PASSWORD, role="admin", name="Ada Admin")
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def staff(app):
+    from webapp.auth.services import create_user
+    from webapp.extensions import db
+
+    user = create_user("staff@example.com", PASSWORD, role="staff", name="Sam Staff")
+    db.session.commit()
+    return user
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return post(client, "/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    assert login(client, admin.email).status_code == 302
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    assert login(client, staff.email).status_code == 302
+    return client
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a loopback port, for the browser and other processes."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, session_folder):
+    """Debian's Chromium (no browser download), with the network chatter this machine refuses turned off."""
+    os.environ.setdefault("XDG_CACHE_HOME", str(session_folder / "cache"))
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }

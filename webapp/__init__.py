@@ -1,0 +1,78 @@
+"""Broadcaster's Flask application factory: `create_app()` serves the web, the workers and the CLI."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import redis
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from webapp.config import ROOT, Config
+from webapp.extensions import csrf, db, htmx, login_manager, migrate
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL for concurrent readers beside one writer, enforced foreign keys, and patience for locks."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    settings = {**vars(Config()), **(overrides or {})}
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings)
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+
+    _init_redis(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    with app.app_context():
+        # A forked RQ work-horse must not share the parent's database connections.
+        engine = db.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+    from webapp import models  # noqa: F401 - every model registered before anything queries
+    from webapp.web import register_web
+
+    register_web(app)
+    _register_cli(app)
+    return app
+
+
+def _init_redis(app: Flask) -> None:
+    from webapp import private_redis
+
+    if not app.config["REDIS_URL"]:
+        app.config["REDIS_URL"], _ = private_redis.start(Path(app.instance_path))
+    app.extensions["redis"] = redis.Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
+
+
+def _register_cli(app: Flask) -> None:
+    from webapp.auth.cli import users_cli
+    from webapp.worker import cron_command, worker_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(cron_command)
+    try:
+        from webapp.sandbox.cli import sandbox_cli
+    except ImportError:  # the sandbox package is optional at import time for a minimal install
+        return
+    app.cli.add_command(sandbox_cli)

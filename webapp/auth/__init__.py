@@ -1,0 +1,1 @@
+"""Staff accounts: first-run setup, login with throttling, logout, roles."""

@@ -1,0 +1,137 @@
+"""Campaigns, their recipient rows (one per phone, the unit of sending and tracking) and counters."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.senders.models import Sender, Template
+from webapp.timestamps import UTCDateTime, utcnow
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint for a million-row campaign.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+CAMPAIGN_STATES = ("draft", "scheduled", "queued", "sending", "paused", "sent", "partially_sent", "failed", "cancelled")
+# What staff read for each state.
+CAMPAIGN_LABELS = {
+    "draft": "Draft", "scheduled": "Scheduled", "queued": "Ongoing", "sending": "Ongoing", "paused": "Paused",
+    "sent": "Completed", "partially_sent": "Completed", "failed": "Failed", "cancelled": "Cancelled",
+}
+ACTIVE_STATES = ("queued", "sending", "paused")
+EDITABLE_STATES = ("draft", "scheduled")
+FINISHED_STATES = ("sent", "partially_sent", "failed", "cancelled")
+
+RECIPIENT_STATES = (
+    "pending", "sending", "sent", "delivered", "read", "replied", "failed", "skipped", "cancelled", "unknown",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Campaign(db.Model):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(_in("status", CAMPAIGN_STATES), name="status"),
+        Index("ix_campaigns_status_scheduled_at", "status", "scheduled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="RESTRICT"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))
+    # The template as it was at launch, so a later sync never changes what a campaign sent.
+    template_name: Mapped[str] = mapped_column(String(512), default="")
+    template_language: Mapped[str] = mapped_column(String(16), default="")
+    template_components: Mapped[list] = mapped_column(JSON, default=list)
+    # {"lists": [ids]} or {"retarget": {"campaign_id": id, "outcome": "failed"}}
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)
+    # {"body.1": {"source": "attribute", "value": "city", "fallback": "friend"}, "header": {...}, ...}
+    variables: Mapped[dict] = mapped_column(JSON, default=dict)
+    header_media_url: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a campaign is paused or waiting, as the banner on its page says it.
+    notice: Mapped[str] = mapped_column(Text, default="")
+    notice_code: Mapped[int | None] = mapped_column()
+    waiting_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # daily messaging limit reached
+    origin: Mapped[str] = mapped_column(String(8), default="web")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    sender: Mapped[Sender] = relationship(lazy="joined")
+    template: Mapped[Template | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        return CAMPAIGN_LABELS[self.status]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATES
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATES
+
+
+class Recipient(db.Model):
+    """One phone number of one campaign; it only ever moves forward (see webapp/campaigns/lifecycle.py)."""
+
+    __tablename__ = "recipients"
+    __table_args__ = (
+        CheckConstraint(_in("status", RECIPIENT_STATES), name="status"),
+        Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
+        Index("ix_recipients_campaign_id_id", "campaign_id", "id"),
+        Index("ix_recipients_phone_id", "phone", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    phone: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    skip_reason: Mapped[str] = mapped_column(Text, default="")
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wamid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    error_code: Mapped[int | None] = mapped_column()
+    error_title: Mapped[str] = mapped_column(Text, default="")
+    error_detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_text: Mapped[str] = mapped_column(Text, default="")
+    reply_button: Mapped[str] = mapped_column(Text, default="")
+    pricing_billable: Mapped[bool | None] = mapped_column()
+    pricing_category: Mapped[str] = mapped_column(String(32), default="")
+    pricing_model: Mapped[str] = mapped_column(String(8), default="")
+
+
+class CampaignCounter(db.Model):
+    """Counters kept up to date with every row transition, so a page never counts a million rows.
+
+    Each counter is split over a few shards, so concurrent webhook writers rarely wait on one row.
+    """
+
+    __tablename__ = "campaign_counters"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

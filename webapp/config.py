@@ -1,0 +1,70 @@
+"""Configuration read from the environment, with safe defaults for a one-command local run."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    """The folder for local state: the SQLite file, the secret key, uploads, the private Redis."""
+    path = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(folder: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = folder / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings for every process (web, worker, cron); each read from the variable of the same name."""
+
+    def __init__(self) -> None:
+        folder = instance_path()
+        self.INSTANCE_PATH = str(folder)
+        self.SECRET_KEY = secret_key(folder)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'broadcaster.db'}"
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Empty means: start (or reuse) the private redis-server kept in instance/.
+        self.REDIS_URL = os.environ.get("REDIS_URL", "")
+        self.UPLOAD_FOLDER = str(folder / "uploads")
+        self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+        self.LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 300)
+        # Where the Cloud API client points: the sandbox locally, https://graph.facebook.com in production.
+        self.META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "http://127.0.0.1:8001")
+        self.META_GRAPH_VERSION = os.environ.get("META_GRAPH_VERSION", "v23.0")
+        self.META_APP_SECRET = os.environ.get("META_APP_SECRET", "")
+        self.META_VERIFY_TOKEN = os.environ.get("META_VERIFY_TOKEN", "")
+        self.SANDBOX_URL = os.environ.get("SANDBOX_URL", self.META_GRAPH_URL)
+        self.SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
+        self.DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "US")
+        self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")

@@ -1,0 +1,1 @@
+"""The landing page after login: what is happening now, and where to go next."""

@@ -1,0 +1,14 @@
+"""Every model in one import, for Alembic and for the shell; each lives with its area."""
+from webapp.api.models import ApiKey, IdempotentResponse
+from webapp.auth.models import User
+from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
+from webapp.senders.models import Sender, Template
+from webapp.settings.models import WorkspaceSettings
+from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
+
+__all__ = [
+    "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
+    "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
+    "InboundMessage", "UnmatchedStatus", "WebhookEvent",
+]

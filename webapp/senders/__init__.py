@@ -1,0 +1,1 @@
+"""Sender numbers and their templates: configured by admins, chosen when composing a campaign."""

@@ -1,0 +1,48 @@
+"""Sender phone numbers and the message templates approved for their WhatsApp Business Account."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.timestamps import UTCDateTime, utcnow
+
+# Meta's messaging-limit tiers: unique customers per rolling 24 hours (None = unlimited).
+MESSAGING_TIERS = (250, 2_000, 10_000, 100_000, None)
+
+
+class Sender(db.Model):
+    __tablename__ = "senders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
+    waba_id: Mapped[str] = mapped_column(String(64))
+    display_phone_number: Mapped[str] = mapped_column(String(32), default="")
+    access_token: Mapped[str] = mapped_column(Text)  # write-only in the UI
+    throughput: Mapped[int] = mapped_column(default=80)  # messages per second
+    messaging_limit: Mapped[int | None] = mapped_column()  # None = unlimited
+    is_sandbox: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Template(db.Model):
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("waba_id", "name", "language", name="waba_name_language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    waba_id: Mapped[str] = mapped_column(String(64), index=True)
+    meta_id: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(512))
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(32), default="")
+    parameter_format: Mapped[str] = mapped_column(String(16), default="POSITIONAL")
+    components: Mapped[list] = mapped_column(JSON, default=list)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "APPROVED"

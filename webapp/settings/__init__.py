@@ -1,0 +1,1 @@
+"""Admin settings: the workspace, staff accounts, sender numbers and templates, API keys."""

@@ -1,0 +1,44 @@
+from zoneinfo import available_timezones
+
+import phonenumbers
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+
+from webapp.auth.services import MIN_PASSWORD
+
+
+def country_choices() -> list[tuple[str, str]]:
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    return [(r, f"{r} (+{phonenumbers.country_code_for_region(r)})") for r in regions]
+
+
+class WorkspaceForm(FlaskForm):
+    business_name = StringField("Business name", validators=[DataRequired(), Length(max=120)])
+    default_country = SelectField("Default country for numbers without a prefix")
+    timezone = StringField("Time zone", validators=[DataRequired()],
+                           description="As in the tz database, e.g. America/Santiago or Europe/Madrid.")
+    attribution_hours = IntegerField("Reply attribution window (hours)", validators=[NumberRange(1, 720)])
+    send_attempts = IntegerField("Attempts for a message that meets a temporary error", validators=[NumberRange(1, 20)])
+    opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
+    meta_app_secret = PasswordField("Meta app secret (leave blank to keep)")
+    meta_verify_token = StringField("Webhook verify token", validators=[Length(max=256)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_country.choices = country_choices()
+
+    def validate_timezone(self, field):
+        if field.data not in available_timezones():
+            raise ValidationError("Unknown time zone; use a name like Europe/Madrid.")
+
+
+class NewUserForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    role = SelectField("Role", choices=[("staff", "Staff — lists and campaigns"), ("admin", "Admin — also users and settings")])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])

@@ -1,0 +1,41 @@
+"""Workspace-wide settings kept in the database (one row), editable by admins."""
+from __future__ import annotations
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+
+DEFAULT_OPT_OUT_KEYWORDS = (
+    "STOP, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPT OUT, OPTOUT, "
+    "PARAR, BAJA, DARME DE BAJA, CANCELAR, "  # Spanish
+    "SAIR, PARE, DESCADASTRAR, "  # Portuguese
+    "बंद, रोकें, BAND, "  # Hindi
+    "إيقاف, الغاء, توقف, "  # Arabic
+    "BERHENTI, STOP LANGGANAN"  # Indonesian
+)
+
+
+class WorkspaceSettings(db.Model):
+    __tablename__ = "workspace_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_name: Mapped[str] = mapped_column(String(120), default="My business")
+    default_country: Mapped[str] = mapped_column(String(2), default="US")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Webhook credentials; META_APP_SECRET / META_VERIFY_TOKEN in the environment win when set.
+    meta_app_secret: Mapped[str] = mapped_column(String(256), default="")
+    meta_verify_token: Mapped[str] = mapped_column(String(256), default="")
+    attribution_hours: Mapped[int] = mapped_column(default=72)
+    opt_out_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_OUT_KEYWORDS)
+    send_attempts: Mapped[int] = mapped_column(default=5)
+
+    @classmethod
+    def get(cls) -> "WorkspaceSettings":
+        """The one settings row, created with defaults on first use."""
+        row = db.session.get(cls, 1)
+        if row is None:
+            row = cls(id=1)
+            db.session.add(row)
+            db.session.flush()
+        return row

@@ -1,0 +1,158 @@
+"""What every page shares: the login gate, blueprints, error pages and template globals."""
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health"}
+PUBLIC_BLUEPRINTS = {"webhooks", "api"}
+
+
+def register_web(app: Flask) -> None:
+    from webapp.auth.views import bp as auth_bp
+    from webapp.dashboard.views import bp as dashboard_bp
+    from webapp.settings.views import bp as settings_bp
+
+    for blueprint in (auth_bp, dashboard_bp, settings_bp):
+        app.register_blueprint(blueprint)
+    _register_optional_blueprints(app)
+
+    app.before_request(_require_login)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/healthz", "health", lambda: {"ok": True})
+
+    @app.context_processor
+    def _globals():
+        return {"business_name": _business_name(), "nav_items": _nav_items, "url_map_endpoints": _endpoints}
+
+    app.add_template_filter(localtime)
+
+
+def _endpoints():
+    from flask import current_app
+
+    return current_app.view_functions.keys()
+
+
+def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A UTC timestamp shown in the workspace's time zone."""
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    from webapp.settings.models import WorkspaceSettings
+
+    try:
+        zone = ZoneInfo(WorkspaceSettings.get().timezone)
+    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC rather than breaking a page
+        zone = ZoneInfo("UTC")
+    return value.astimezone(zone).strftime(fmt)
+
+
+NAV = (
+    ("Dashboard", "dashboard.index", False),
+    ("Lists", "contacts.index", False),
+    ("Campaigns", "campaigns.index", False),
+    ("Replies", "webhooks.replies", False),
+    ("Sandbox phone", "sandbox.phone", False),
+    ("Settings", "settings.index", True),
+)
+
+
+def _nav_items() -> list[dict]:
+    """The main navigation: only areas that exist, and Settings only for admins."""
+    from flask import current_app
+
+    items = []
+    for label, endpoint, admin_only in NAV:
+        if endpoint not in current_app.view_functions or (admin_only and not current_user.is_admin):
+            continue
+        area = endpoint.split(".")[0]
+        items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area})
+    return items
+
+
+def _register_optional_blueprints(app: Flask) -> None:
+    """Areas that register themselves in webapp/<area>/views.py as `bp`, when present."""
+    import importlib
+
+    for area in ("contacts", "campaigns", "webhooks", "api", "sandbox"):
+        try:
+            module = importlib.import_module(f"webapp.{area}.views")
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"webapp.{area}", f"webapp.{area}.views"):
+                raise
+            continue
+        app.register_blueprint(module.bp)
+
+
+def _business_name() -> str:
+    from webapp.settings.models import WorkspaceSettings
+
+    try:
+        return WorkspaceSettings.get().business_name if current_user.is_authenticated else ""
+    except Exception:  # noqa: BLE001 - a page must render even before the first migration
+        return ""
+
+
+def _require_login():
+    """Login on every page, checked once here rather than remembered on every view."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+        return None
+    if request.endpoint is None:  # 404s render the friendly page, for visitors too
+        return None
+    if not current_user.is_authenticated:
+        from webapp.auth.services import needs_setup
+
+        if request.headers.get("HX-Request"):
+            return "", 401  # a polling fragment whose session ended: the page reloads to the login form
+
+        if needs_setup():
+            return redirect(url_for("auth.setup"))
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    )
+    return response
+
+
+def _http_error(error: HTTPException):
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        return error  # the API blueprint answers JSON errors itself
+    if error.code == 413:
+        message = "That file is larger than the upload limit."
+        return render_template("errors/error.html", code=413, title="File too large", message=message), 413
+    if error.code in (403, 404, 405, 429):
+        titles = {403: "Not allowed", 404: "Page not found", 405: "Not allowed", 429: "Too many requests"}
+        return render_template("errors/error.html", code=error.code, title=titles[error.code],
+                               message=error.description), error.code
+    return error
+
+
+def _csrf_error(error: CSRFError):
+    flash("Your form expired or was sent from elsewhere. Please try again.", "error")
+    return render_template("errors/error.html", code=400, title="Form expired", message=error.description), 400
+
+
+def _unexpected_error(error: Exception):
+    from flask import current_app
+
+    if isinstance(error, HTTPException):
+        return _http_error(error)
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return render_template("errors/error.html", code=500, title="Something went wrong",
+                           message="The error was logged. Please try again in a moment."), 500

@@ -1,0 +1,1 @@
+"""Meta's webhook: verify, store, apply statuses and replies; the live campaign pages."""

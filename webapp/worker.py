@@ -1,0 +1,31 @@
+"""`flask worker` and `flask cron`: RQ's worker and RQ's cron scheduler, run inside the app context."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from rq import Worker
+
+from webapp.queues import QUEUES, queue, redis_client
+
+
+@click.command("worker")
+@click.option("--queues", "names", default=",".join(QUEUES), show_default=True, help="Comma-separated, by priority.")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty (tests, scripts).")
+@with_appcontext
+def worker_command(names: str, burst: bool) -> None:
+    """Run an RQ worker; its forked work-horses inherit this app context."""
+    queues = [queue(name.strip()) for name in names.split(",") if name.strip()]
+    worker = Worker(queues, connection=redis_client())
+    worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
+
+
+@click.command("cron")
+@with_appcontext
+def cron_command() -> None:
+    """Run RQ's cron scheduler: it enqueues the periodic jobs listed in jobs/schedule.py."""
+    from rq.cron import create_cron
+
+    import jobs.schedule  # noqa: F401 - registers the periodic jobs
+
+    create_cron(redis_client()).start()
