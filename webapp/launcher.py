@@ -74,13 +74,16 @@ def main() -> int:
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "-p", port,
          *processes],
-        env={**os.environ, **environment, "FLASK_APP": "app", "BROADCASTER_PORT": port},
+        env={**os.environ, **environment, "FLASK_APP": "app", "BROADCASTER_PORT": port,
+             # the Procfile's commands (gunicorn, flask) come from this virtual environment
+             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
     signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
     try:
         return honcho.wait()
     except KeyboardInterrupt:
-        return honcho.wait()  # honcho got the same Ctrl-C and is stopping its processes
+        honcho.wait()  # honcho got the same Ctrl-C and is stopping its processes
+        return 0
     finally:
         if redis_process is not None:
             from webapp.private_redis import stop

@@ -52,6 +52,7 @@ def start(folder: Path, timeout: float = 10.0) -> tuple[str, subprocess.Popen | 
             [server_binary(), "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
              "--save", "", "--appendonly", "no", "--dir", str(folder), "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C reaches the workers, which still need Redis to stop cleanly
         )
         deadline = time.monotonic() + timeout
         while not _alive(url):

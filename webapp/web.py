@@ -82,7 +82,7 @@ def _register_optional_blueprints(app: Flask) -> None:
     """Areas that register themselves in webapp/<area>/views.py as `bp`, when present."""
     import importlib
 
-    for area in ("contacts", "campaigns", "webhooks", "api", "sandbox"):
+    for area in ("contacts", "campaigns", "tracking", "webhooks", "api", "sandbox"):
         try:
             module = importlib.import_module(f"webapp.{area}.views")
         except ModuleNotFoundError as exc:

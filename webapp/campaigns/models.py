@@ -101,6 +101,9 @@ class Recipient(db.Model):
     country: Mapped[str] = mapped_column(String(2), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    # The furthest stage Meta reported (2 sent, 3 delivered, 4 read, 5 replied), kept even when the row
+    # later fails, so counters come out the same whatever order the webhooks arrive in.
+    reached: Mapped[int] = mapped_column(SmallInteger, default=0)
     skip_reason: Mapped[str] = mapped_column(Text, default="")
     claim_token: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e7776f6d857b
+Revision ID: 94cf9d415ca3
 Revises: 
-Create Date: 2026-11-23 18:08:22.872969
+Create Date: 2026-11-23 18:12:56.924972
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e7776f6d857b'
+revision = '94cf9d415ca3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -236,6 +236,7 @@ def upgrade():
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('params', sa.JSON(), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reached', sa.SmallInteger(), nullable=False),
     sa.Column('skip_reason', sa.Text(), nullable=False),
     sa.Column('claim_token', sa.String(length=32), nullable=True),
     sa.Column('attempts', sa.SmallInteger(), nullable=False),

@@ -1,0 +1,45 @@
+"""Test data built the way the product builds it."""
+from __future__ import annotations
+
+from sqlalchemy import insert
+
+from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.extensions import db
+from webapp.senders.models import Sender, Template
+
+
+def sender(**fields) -> Sender:
+    values = {"label": "Test number", "phone_number_id": "100000000000001", "waba_id": "200000000000001",
+              "display_phone_number": "15550001234", "access_token": "sandbox-token", "throughput": 80}
+    row = Sender(**{**values, **fields})
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def template(**fields) -> Template:
+    values = {"waba_id": "200000000000001", "name": "order_update", "language": "en_US", "status": "APPROVED",
+              "category": "UTILITY", "parameter_format": "POSITIONAL",
+              "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} is on its way."}]}
+    row = Template(**{**values, **fields})
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def campaign(status: str = "sending", phones=(), **fields) -> Campaign:
+    """A campaign with one pending recipient row per phone, its counters set as a launch would."""
+    owner = fields.pop("sender", None) or sender()
+    row = Campaign(name=fields.pop("name", "Spring sale"), sender=owner, status=status,
+                   template_name="order_update", template_language="en_US", **fields)
+    db.session.add(row)
+    db.session.flush()
+    if phones:
+        db.session.execute(insert(Recipient), [
+            {"campaign_id": row.id, "phone": phone, "params": {"body": ["Ana", str(i)]}, "status": "pending"}
+            for i, phone in enumerate(phones)
+        ])
+        add_counts(db.session, row.id, {"total": len(phones), "pending": len(phones)})
+    db.session.commit()
+    return row

@@ -1,0 +1,176 @@
+"""The recipient state machine. A row only moves forward, and every move updates its campaign's counters.
+
+    pending → sending → sent → delivered → read → replied        (the funnel; `reached` keeps the furthest)
+    pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any sent stage → failed
+
+Every change to a row's status goes through this module, so the counters kept in `campaign_counters`
+always equal what a GROUP BY over the rows would say, without anyone ever running that GROUP BY.
+Funnel counters (sent, delivered, read, replied) count rows that ever reached the stage — a read message
+was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.transactions import is_sqlite, upsert
+
+FUNNEL = {"sent": 2, "delivered": 3, "read": 4, "replied": 5}
+STAGE_AT_RANK = {rank: stage for stage, rank in FUNNEL.items()}
+BEFORE_SEND = ("pending", "sending", "unknown")
+NEVER_SENT = ("skipped", "cancelled")
+COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "cancelled")
+COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL)
+SHARDS = 4
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: int | None
+    title: str
+    detail: str = ""
+
+
+def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
+    (old_status, old_reached), (new_status, new_reached) = before, after
+    deltas: Counter = Counter()
+    if old_status != new_status:
+        if old_status in COUNTED_BY_STATUS:
+            deltas[old_status] -= 1
+        if new_status in COUNTED_BY_STATUS:
+            deltas[new_status] += 1
+    for rank in range(max(old_reached, 1) + 1, new_reached + 1):
+        deltas[STAGE_AT_RANK[rank]] += 1
+    return deltas
+
+
+def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None,
+           failure: Failure | None = None) -> Counter:
+    """Apply what Meta (or the API's answer) says of a row; return the counter changes.
+
+    Idempotent and order-independent: duplicates change nothing, and a late `sent` after `read`
+    only fills in `sent_at`.
+    """
+    before = (row.status, row.reached)
+    if wamid and not row.wamid:
+        row.wamid = wamid
+    if stage in FUNNEL:
+        stamp = f"{stage}_at"
+        if getattr(row, stamp) is None:
+            setattr(row, stamp, at)
+        row.reached = max(row.reached or 0, FUNNEL[stage])
+        if row.status in BEFORE_SEND or row.status in FUNNEL:
+            row.status = STAGE_AT_RANK[row.reached]
+    elif stage == "failed":
+        if row.status not in NEVER_SENT:
+            row.status = "failed"
+            row.failed_at = row.failed_at or at
+            if failure and row.error_code is None:
+                row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
+    else:
+        raise ValueError(f"unknown stage {stage!r}")
+    if row.status != "sending":
+        row.claim_token = None
+    return _deltas(before, (row.status, row.reached))
+
+
+def move(row: Recipient, status: str, **fields) -> Counter:
+    """A transition we decide ourselves (retry, unknown, skip, cancel, operator's choice)."""
+    allowed = {
+        "pending": ("sending", "skipped", "cancelled", "failed"),
+        "sending": ("pending", "unknown", "failed"),
+        "unknown": ("pending", "failed"),
+    }
+    if status not in allowed.get(row.status, ()):
+        raise ValueError(f"a {row.status} recipient cannot become {status}")
+    before = (row.status, row.reached)
+    row.status = status
+    for name, value in fields.items():
+        setattr(row, name, value)
+    if status != "sending":
+        row.claim_token = None
+    return _deltas(before, (row.status, row.reached))
+
+
+def add_counts(session: Session, campaign_id: int, deltas: Counter | dict) -> None:
+    """Add to a campaign's counters (on a random shard, so concurrent writers seldom meet on one row)."""
+    rows = [{"campaign_id": campaign_id, "name": name, "shard": random.randrange(SHARDS), "value": value}
+            for name, value in deltas.items() if value]
+    if not rows:
+        return
+    stmt = upsert(session, CampaignCounter.__table__)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["campaign_id", "name", "shard"],
+        set_={"value": CampaignCounter.__table__.c.value + stmt.excluded.value},
+    )
+    session.execute(stmt, rows)
+
+
+def counts(session: Session, campaign_id: int) -> dict[str, int]:
+    """Every counter of a campaign (a handful of rows, whatever the campaign's size)."""
+    found = dict(session.execute(
+        select(CampaignCounter.name, func.sum(CampaignCounter.value))
+        .where(CampaignCounter.campaign_id == campaign_id).group_by(CampaignCounter.name)
+    ).all())
+    result = {name: int(found.get(name, 0)) for name in COUNTER_NAMES}
+    result["queued"] = result["pending"] + result["sending"]
+    return result
+
+
+def recount(session: Session, campaign_id: int) -> dict[str, int]:
+    """The counters computed from the rows themselves: for tests and for repairing a campaign."""
+    by_status = dict(session.execute(
+        select(Recipient.status, func.count()).where(Recipient.campaign_id == campaign_id).group_by(Recipient.status)
+    ).all())
+    result = {name: int(by_status.get(name, 0)) for name in COUNTED_BY_STATUS}
+    result["total"] = sum(by_status.values())
+    for stage, rank in FUNNEL.items():
+        result[stage] = session.scalar(
+            select(func.count()).where(Recipient.campaign_id == campaign_id, Recipient.reached >= rank)) or 0
+    result["queued"] = result["pending"] + result["sending"]
+    return result
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    phone: str
+    params: dict | None
+    attempts: int
+    claim_token: str
+
+
+def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list[Claimed]:
+    """Mark up to `limit` due pending rows `sending` under a fresh claim token, in the caller's transaction.
+
+    Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
+    is claimed, so no API call starts after it. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    """
+    token = uuid.uuid4().hex
+    due = (
+        select(Recipient.id)
+        .where(Recipient.campaign_id == campaign_id, Recipient.status == "pending",
+               or_(Recipient.next_attempt_at.is_(None), Recipient.next_attempt_at <= now))
+        .order_by(Recipient.id)
+        .limit(limit)
+    )
+    if not is_sqlite(session):
+        due = due.with_for_update(skip_locked=True)
+    campaign_sending = exists().where(and_(Campaign.id == campaign_id, Campaign.status == "sending"))
+    rows = session.execute(
+        update(Recipient)
+        .where(Recipient.id.in_(due.scalar_subquery()), Recipient.status == "pending", campaign_sending)
+        .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
+        .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if rows:
+        add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
+    return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
