@@ -1,0 +1,543 @@
+"""The WhatsApp Cloud API client: the one module that knows Graph URLs, payload shapes and error codes.
+
+The rest of Broadcaster speaks in plain values (a phone number, a template name and language, a
+*parameter snapshot*); this module turns them into Graph JSON, sends it with `requests`, and turns
+Meta's answers back into plain values or a :class:`CloudAPIError` that says what to do next.
+It is synchronous and safe to share between threads (see :class:`CloudAPI`).
+
+The parameter snapshot
+----------------------
+What the campaign code stores per recipient, a JSON-able dict with up to three keys::
+
+    {
+      "header":  {"type": "text", "text": "summer"}                      # text header variable,
+                 | {"type": "text", "text": "summer", "parameter_name": "season"}   # ... in a NAMED template
+                 | {"type": "image" | "video" | "document", "link": "https://…"}     # media header
+                 | {"type": "image" | "video" | "document", "id": "<media id>"}      # (document may add "filename")
+                 | absent,
+      "body":    ["Camila", "20%"]                    # positional: {{1}}, {{2}} in that order
+                 | {"first_name": "Camila", ...}      # named: sent with "parameter_name"
+                 | absent,
+      "buttons": [{"index": 0, "sub_type": "url", "text": "NOV20"},              # dynamic URL suffix
+                  {"index": 1, "sub_type": "quick_reply", "payload": "STOP_PROMOS"}]
+                 | absent,
+    }
+
+`template_components(params)` turns it into the Graph `template.components` array;
+`template_variables(components, parameter_format)` says which of those keys a template needs;
+`render_template(components, params)` shows the message as the customer reads it.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+DEFAULT_TIMEOUT = (3.05, 20)  # (connect, read) seconds
+POOL_SIZE = 128  # connections kept to the Graph host, shared by every thread of the process
+TEMPLATE_FIELDS = ("name", "language", "status", "category", "parameter_format", "components", "id")
+PHONE_NUMBER_FIELDS = ("display_phone_number", "verified_name", "quality_rating", "throughput")
+MEDIA_TYPES = ("image", "video", "document")
+
+
+# --- What to do about an error -------------------------------------------------------------------
+
+class Action(str, Enum):
+    """What the sender does with a failed send, from Meta's error code (reference §2)."""
+
+    RETRY = "retry"                  # transient: back off, limited retries, then fail the row
+    THROTTLE = "throttle"            # the number's throughput was exceeded: slow down, retry
+    PAIR_LIMIT = "pair_limit"        # this recipient was messaged too fast: retry them later, go on with others
+    MAINTENANCE = "maintenance"      # the number is being migrated: retry after about a minute
+    ROW_FAIL = "row_fail"            # final for this recipient
+    MARKETING_CAP = "marketing_cap"  # per-user marketing cap: no retry within 24 h
+    OPTED_OUT = "opted_out"          # the row fails and the contact is opted out
+    STOP = "stop"                    # credentials, account or template trouble: pause the whole campaign
+
+    @property
+    def retryable(self) -> bool:
+        """True when sending the same message again (later) may succeed."""
+        return self in _RETRYABLE
+
+
+_RETRYABLE = frozenset({Action.RETRY, Action.THROTTLE, Action.PAIR_LIMIT, Action.MAINTENANCE})
+
+_ACTION_BY_CODE: dict[int, Action] = {
+    # 1 and 2 are the Graph API's generic "unknown error" / "service unavailable".
+    **dict.fromkeys((1, 2, 4, 80007, 131000, 131016), Action.RETRY),
+    130429: Action.THROTTLE,
+    131056: Action.PAIR_LIMIT,
+    131057: Action.MAINTENANCE,
+    **dict.fromkeys(
+        (100, 131008, 131009, 131021, 131026, 131047, 131051, 131053, 132005, 132012, 135000), Action.ROW_FAIL
+    ),
+    131049: Action.MARKETING_CAP,
+    131050: Action.OPTED_OUT,
+    **dict.fromkeys(
+        (0, 190, 368, 131005, 131042, 131045, 131048, 133010, 132000, 132001, 132007, 132015, 132016, 131064),
+        Action.STOP,
+    ),
+}
+
+
+def classify(code: int | None, http_status: int | None = None) -> Action:
+    """The action for a Meta error code: for a send's error envelope or a webhook's `failed` status.
+
+    A 5xx is transient whatever its body says. A code we do not know fails only its row: it can
+    neither loop forever nor halt every campaign. An HTTP error without a Graph envelope (a proxy's
+    HTML page, a wrong base URL) would fail every row alike, so it stops the campaign.
+    """
+    if http_status is not None and http_status >= 500:
+        return Action.RETRY
+    if code is None:
+        if http_status is None:  # no answer at all: timeout or connection error
+            return Action.RETRY
+        return Action.THROTTLE if http_status == 429 else Action.STOP
+    return _ACTION_BY_CODE.get(code, Action.ROW_FAIL)
+
+
+class CloudAPIError(Exception):
+    """A send or query the Cloud API refused, or that never got an answer.
+
+    `code`, `title`, `message`, `details`, `http_status` and `fbtrace_id` are Meta's (None when there
+    was no answer); `action` says what to do. `delivery_unknown` is True when the request may have
+    reached Meta although no answer came back (a read timeout, a connection dropped mid-request): the
+    message may have been accepted, so re-sending it blindly could deliver it twice.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        title: str | None = None,
+        details: str | None = None,
+        http_status: int | None = None,
+        fbtrace_id: str | None = None,
+        error_type: str | None = None,
+        subcode: int | None = None,
+        action: Action | None = None,
+        delivery_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.title = title or _without_code_prefix(message)
+        self.details = details
+        self.http_status = http_status
+        self.fbtrace_id = fbtrace_id
+        self.error_type = error_type
+        self.subcode = subcode
+        self.action = action or classify(code, http_status)
+        self.delivery_unknown = delivery_unknown
+
+    def __str__(self) -> str:
+        code = f"#{self.code} " if self.code is not None else ""
+        details = f": {self.details}" if self.details and self.details != self.title else ""
+        return f"{code}{self.title}{details}"
+
+    @classmethod
+    def from_envelope(cls, payload: Any, http_status: int, body_text: str = "") -> CloudAPIError:
+        """From a Graph error answer; a body that is not a Graph envelope is reported as it came."""
+        error = payload.get("error") if isinstance(payload, Mapping) else None
+        if not isinstance(error, Mapping):
+            snippet = " ".join(body_text.split())[:200]
+            return cls(f"HTTP {http_status} from the Cloud API: {snippet or 'empty body'}", http_status=http_status)
+        error_data = error.get("error_data") if isinstance(error.get("error_data"), Mapping) else {}
+        return cls(
+            str(error.get("message") or f"HTTP {http_status}"),
+            code=_int_or_none(error.get("code")),
+            details=error_data.get("details"),
+            http_status=http_status,
+            fbtrace_id=error.get("fbtrace_id"),
+            error_type=error.get("type"),
+            subcode=_int_or_none(error.get("error_subcode")),
+        )
+
+    @classmethod
+    def from_webhook_error(cls, error: Mapping[str, Any]) -> CloudAPIError:
+        """From one item of a webhook's `errors[]` (a `failed` status, or a system error)."""
+        error_data = error.get("error_data") if isinstance(error.get("error_data"), Mapping) else {}
+        title = error.get("title") or error.get("message") or "Unknown error"
+        return cls(
+            str(error.get("message") or title),
+            code=_int_or_none(error.get("code")),
+            title=str(title),
+            details=error_data.get("details"),
+        )
+
+
+def _without_code_prefix(message: str) -> str:
+    return re.sub(r"^\(#\d+\)\s*", "", message)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- Templates: what they need, how they read, how their parameters are sent ----------------------
+
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class TemplateVariables:
+    """What a template needs filled in before it can be sent.
+
+    `header` is None (nothing to fill), "text" (a variable in a TEXT header, named `header_variable`)
+    or the media type a media header needs ("image", "video", "document", "location"). `body` lists
+    the body variables: "1", "2", … in order for POSITIONAL templates, names in order of first use
+    for NAMED ones. `url_buttons` are the indexes of URL buttons whose address ends in a dynamic
+    `{{1}}` suffix; `quick_replies` are (index, label) of quick-reply buttons, whose payload is optional.
+    """
+
+    named: bool = False
+    header: str | None = None
+    header_variable: str | None = None
+    body: tuple[str, ...] = ()
+    url_buttons: tuple[int, ...] = ()
+    quick_replies: tuple[tuple[int, str], ...] = ()
+
+
+def template_variables(components: Sequence[Mapping[str, Any]], parameter_format: str | None = None) -> TemplateVariables:
+    """Read a template's Graph `components` and say which header, body and button values it needs."""
+    named = (parameter_format or "POSITIONAL").upper() == "NAMED"
+    header = header_variable = None
+    body: tuple[str, ...] = ()
+    url_buttons: list[int] = []
+    quick_replies: list[tuple[int, str]] = []
+    for component in components:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER":
+            header_format = str(component.get("format", "TEXT")).upper()
+            if header_format != "TEXT":
+                header = header_format.lower()
+            elif names := _variables_in(component.get("text", ""), named):
+                header, header_variable = "text", names[0]
+        elif kind == "BODY":
+            body = _variables_in(component.get("text", ""), named)
+        elif kind == "BUTTONS":
+            for index, button in enumerate(component.get("buttons", [])):
+                button_type = str(button.get("type", "")).upper()
+                if button_type == "URL" and _VARIABLE.search(button.get("url", "")):
+                    url_buttons.append(index)
+                elif button_type == "QUICK_REPLY":
+                    quick_replies.append((index, button.get("text", "")))
+    return TemplateVariables(named, header, header_variable, body, tuple(url_buttons), tuple(quick_replies))
+
+
+def _variables_in(text: str, named: bool) -> tuple[str, ...]:
+    found = dict.fromkeys(_VARIABLE.findall(text))  # a variable may appear twice; keep first-use order
+    if named:
+        return tuple(found)
+    return tuple(sorted(found, key=lambda name: int(name) if name.isdigit() else 0))
+
+
+@dataclass(frozen=True)
+class RenderedButton:
+    label: str
+    kind: str  # "quick_reply", "url", "phone_number", ...
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    """A template message as the customer sees it, in parts for a page to lay out."""
+
+    header: str | None = None        # the header's text, variables filled in
+    header_media: dict | None = None  # {"type": "image", "link": …} for a media header
+    body: str = ""
+    footer: str | None = None
+    buttons: tuple[RenderedButton, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Plain text, one part per paragraph, buttons as `[label]` lines."""
+        parts = []
+        if self.header_media:
+            source = self.header_media.get("link") or self.header_media.get("id") or ""
+            parts.append(f"[{self.header_media.get('type', 'media')}: {source}]".replace(": ]", "]"))
+        if self.header:
+            parts.append(self.header)
+        parts.append(self.body)
+        if self.footer:
+            parts.append(self.footer)
+        if self.buttons:
+            parts.append("\n".join(f"[{b.label}]" + (f" {b.url}" if b.url else "") for b in self.buttons))
+        return "\n\n".join(part for part in parts if part)
+
+
+def render_template_parts(components: Sequence[Mapping[str, Any]], params: Mapping[str, Any] | None) -> RenderedTemplate:
+    """Fill a template's variables with a parameter snapshot; unfilled variables stay as `{{…}}`."""
+    params = params or {}
+    header_param = params.get("header") or {}
+    body_values = params.get("body") or []
+    button_params = {int(b.get("index", -1)): b for b in params.get("buttons") or []}
+    header = footer = header_media = None
+    body = ""
+    buttons: list[RenderedButton] = []
+    for component in components:
+        kind = str(component.get("type", "")).upper()
+        if kind == "HEADER":
+            header_format = str(component.get("format", "TEXT")).upper()
+            if header_format == "TEXT":
+                header = _fill(component.get("text", ""), lambda _name: header_param.get("text"))
+            elif header_param.get("type") == header_format.lower():
+                header_media = dict(header_param)
+            else:
+                header_media = {"type": header_format.lower()}
+        elif kind == "BODY":
+            body = _fill(component.get("text", ""), lambda name: _body_value(body_values, name))
+        elif kind == "FOOTER":
+            footer = component.get("text")
+        elif kind == "BUTTONS":
+            for index, button in enumerate(component.get("buttons", [])):
+                url = button.get("url")
+                if url:
+                    url = _fill(url, lambda _name, i=index: button_params.get(i, {}).get("text"))
+                buttons.append(RenderedButton(button.get("text", ""), str(button.get("type", "")).lower(), url))
+    return RenderedTemplate(header, header_media, body, footer, tuple(buttons))
+
+
+def render_template(components: Sequence[Mapping[str, Any]], params: Mapping[str, Any] | None) -> str:
+    """The text a customer reads: header, body with values filled in, footer, button labels."""
+    return render_template_parts(components, params).text
+
+
+def _fill(text: str, value_for) -> str:
+    def substitute(match: re.Match) -> str:
+        value = value_for(match.group(1))
+        return match.group(0) if value is None else str(value)
+
+    return _VARIABLE.sub(substitute, text)
+
+
+def _body_value(values: Sequence[Any] | Mapping[str, Any], name: str) -> Any:
+    if isinstance(values, Mapping):
+        return values.get(name)
+    if name.isdigit() and 1 <= int(name) <= len(values):
+        return values[int(name) - 1]
+    return None
+
+
+def template_components(params: Mapping[str, Any] | None) -> list[dict]:
+    """The Graph `template.components` array for a parameter snapshot (see the module docstring)."""
+    params = params or {}
+    components: list[dict] = []
+    if header := params.get("header"):
+        components.append({"type": "header", "parameters": [_header_parameter(header)]})
+    body = params.get("body")
+    if body:
+        if isinstance(body, Mapping):
+            parameters = [{"type": "text", "parameter_name": name, "text": str(value)} for name, value in body.items()]
+        else:
+            parameters = [{"type": "text", "text": str(value)} for value in body]
+        components.append({"type": "body", "parameters": parameters})
+    for button in sorted(params.get("buttons") or [], key=lambda b: int(b["index"])):
+        components.append(_button_component(button))
+    return components
+
+
+def _header_parameter(header: Mapping[str, Any]) -> dict:
+    kind = header.get("type")
+    if kind == "text":
+        parameter = {"type": "text", "text": str(header["text"])}
+        if header.get("parameter_name"):
+            parameter["parameter_name"] = header["parameter_name"]
+        return parameter
+    if kind in MEDIA_TYPES:
+        media = {"id": header["id"]} if header.get("id") else {"link": header["link"]}
+        if kind == "document" and header.get("filename"):
+            media["filename"] = header["filename"]
+        return {"type": kind, kind: media}
+    raise ValueError(f"unsupported header parameter type {kind!r}")
+
+
+def _button_component(button: Mapping[str, Any]) -> dict:
+    sub_type = button.get("sub_type")
+    if sub_type == "url":
+        parameter = {"type": "text", "text": str(button["text"])}
+    elif sub_type == "quick_reply":
+        parameter = {"type": "payload", "payload": str(button["payload"])}
+    else:
+        raise ValueError(f"unsupported button sub_type {sub_type!r}")
+    # Meta's Cloud API examples send the index as a string.
+    return {"type": "button", "sub_type": sub_type, "index": str(int(button["index"])), "parameters": [parameter]}
+
+
+def template_message(
+    to: str, name: str, language: str, params: Mapping[str, Any] | None, callback_data: str | None = None
+) -> dict:
+    """The request body that sends template `name` in `language` to `to` (E.164, with its `+`)."""
+    message: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                               "type": "template"}
+    if callback_data is not None:
+        message["biz_opaque_callback_data"] = callback_data
+    message["template"] = {"name": name, "language": {"code": language}}
+    if components := template_components(params):
+        message["template"]["components"] = components
+    return message
+
+
+def text_message(to: str, body: str, preview_url: bool = False) -> dict:
+    """The request body of a free-form text message (only inside the 24 h customer service window)."""
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
+            "text": {"preview_url": preview_url, "body": body}}
+
+
+# --- The client ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SendResult:
+    """Meta's answer to an accepted send: accepted is not delivered; webhooks tell the rest."""
+
+    wamid: str
+    wa_id: str
+    message_status: str = "accepted"
+
+
+class CloudAPI:
+    """A client for one Graph host and version, with one access token.
+
+    Safe to share between threads: each thread gets its own `requests.Session` (sessions are not
+    documented as thread-safe), and all of them share one HTTPAdapter whose urllib3 pool (which is
+    thread-safe) keeps up to POOL_SIZE keep-alive connections, enough for ~128 requests in flight.
+    The client never retries by itself: the sender decides from the error's `action`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        version: str,
+        access_token: str,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.version = version if version.startswith("v") else f"v{version}"
+        self.timeout = timeout
+        self._access_token = access_token
+        # max_retries=0: a POST must never be silently repeated by the transport.
+        self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self._local = threading.local()
+
+    def __repr__(self) -> str:  # never show the token
+        return f"CloudAPI({self.base_url!r}, {self.version!r})"
+
+    def close(self) -> None:
+        self._adapter.close()
+
+    def send_template(
+        self,
+        phone_number_id: str,
+        to: str,
+        name: str,
+        language: str,
+        params: Mapping[str, Any] | None,
+        callback_data: str | None = None,
+    ) -> SendResult:
+        """Send template `name` in `language` filled with the parameter snapshot `params`."""
+        return self._send(phone_number_id, template_message(to, name, language, params, callback_data))
+
+    def send_text(self, phone_number_id: str, to: str, body: str) -> SendResult:
+        """Send a text message; Meta fails it (131047) unless the customer wrote in the last 24 h."""
+        return self._send(phone_number_id, text_message(to, body))
+
+    def list_templates(
+        self, waba_id: str, *, status: str | None = None, limit: int = 100, fields: Sequence[str] = TEMPLATE_FIELDS
+    ) -> Iterator[dict]:
+        """Every template of the WhatsApp Business Account, following Graph paging page by page."""
+        query: dict[str, Any] = {"fields": ",".join(fields), "limit": limit}
+        if status:
+            query["status"] = status
+        page = self._call("GET", self._url(waba_id, "message_templates"), params=query)
+        while True:
+            data = page.get("data") or []
+            yield from data
+            next_url = (page.get("paging") or {}).get("next")
+            if not next_url or not data:
+                return
+            page = self._call("GET", next_url)
+
+    def get_phone_number(self, phone_number_id: str, fields: Sequence[str] = PHONE_NUMBER_FIELDS) -> dict:
+        """A sender number's details: display number, verified name, quality, throughput level."""
+        return self._call("GET", self._url(phone_number_id), params={"fields": ",".join(fields)})
+
+    # --- plumbing ---
+
+    def _send(self, phone_number_id: str, message: dict) -> SendResult:
+        answer = self._call("POST", self._url(phone_number_id, "messages"), json=message)
+        try:
+            sent = answer["messages"][0]
+            return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise CloudAPIError(
+                f"The Cloud API answered a send without a message id: {str(answer)[:200]}",
+                action=Action.RETRY, delivery_unknown=True,
+            ) from exc
+
+    def _url(self, object_id: str, edge: str | None = None) -> str:
+        return f"{self.base_url}/{self.version}/{object_id}" + (f"/{edge}" if edge else "")
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # proxies from the environment must not reroute Graph calls
+            session.mount("https://", self._adapter)
+            session.mount("http://", self._adapter)
+            session.headers["Authorization"] = f"Bearer {self._access_token}"
+            self._local.session = session
+        return session
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> dict:
+        try:
+            response = self._session().request(method, url, timeout=self.timeout, **kwargs)
+        except requests.ConnectTimeout as exc:
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}") from exc
+        except requests.Timeout as exc:
+            raise CloudAPIError(
+                f"The Cloud API did not answer within {self._read_timeout()} s; "
+                "the request may or may not have been accepted",
+                delivery_unknown=True,
+            ) from exc
+        except requests.ConnectionError as exc:
+            refused = _never_connected(exc)
+            raise CloudAPIError(
+                f"Could not connect to the Cloud API at {self.base_url}" if refused
+                else "The connection to the Cloud API broke before an answer came; "
+                     "the request may or may not have been accepted",
+                delivery_unknown=not refused,
+            ) from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code >= 400 or (isinstance(payload, Mapping) and "error" in payload):
+            raise CloudAPIError.from_envelope(payload, response.status_code, response.text)
+        if not isinstance(payload, dict):
+            raise CloudAPIError(
+                f"The Cloud API answered HTTP {response.status_code} with a body that is not JSON",
+                http_status=response.status_code, action=Action.RETRY, delivery_unknown=method == "POST",
+            )
+        return payload
+
+    def _read_timeout(self) -> float:
+        return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the connection was refused or never made, so the request surely never left."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
