@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -63,6 +65,8 @@ class Campaign(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far the launch snapshot got (the last contact or source row written), so a re-run resumes.
+    snapshot_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -91,6 +95,8 @@ class Recipient(db.Model):
         Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
         Index("ix_recipients_campaign_id_id", "campaign_id", "id"),
         Index("ix_recipients_phone_id", "phone", "id"),
+        # At most one row, hence at most one message, per number and campaign.
+        UniqueConstraint("campaign_id", "phone", name="campaign_phone"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 94cf9d415ca3
+Revision ID: f894b6630f0f
 Revises: 
-Create Date: 2026-11-23 18:12:56.924972
+Create Date: 2026-11-23 18:14:57.196760
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '94cf9d415ca3'
+revision = 'f894b6630f0f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -149,6 +149,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('launched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('snapshot_cursor', sa.BigInteger(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('draft', 'scheduled', 'queued', 'sending', 'paused', 'sent', 'partially_sent', 'failed', 'cancelled')", name=op.f('ck_campaigns_status')),
@@ -261,6 +262,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], name=op.f('fk_recipients_campaign_id_campaigns'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_recipients_contact_id_contacts'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_recipients')),
+    sa.UniqueConstraint('campaign_id', 'phone', name='campaign_phone'),
     sa.UniqueConstraint('wamid', name=op.f('uq_recipients_wamid'))
     )
     with op.batch_alter_table('recipients', schema=None) as batch_op:
