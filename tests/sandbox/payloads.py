@@ -1,0 +1,44 @@
+"""Graph request bodies written out by hand, as the reference shows them, and the check of Meta's
+error envelope: the contract tests use these rather than the client, so they test the wire format."""
+from __future__ import annotations
+
+import re
+
+
+def template(name: str, language: str, components: list | None = None, to: str = "+56961234567", **extra) -> dict:
+    body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "template",
+            "template": {"name": name, "language": {"code": language}}, **extra}
+    if components is not None:
+        body["template"]["components"] = components
+    return body
+
+
+def body_params(*values: str) -> dict:
+    return {"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}
+
+
+def named_params(**values: str) -> dict:
+    return {"type": "body", "parameters": [{"type": "text", "parameter_name": k, "text": v}
+                                           for k, v in values.items()]}
+
+
+ORDER_SHIPPED = [body_params("Camila", "#10423", "Friday")]
+
+
+def order_shipped(to: str, **extra) -> dict:
+    """A valid send of the utility template `order_shipped` to `to`."""
+    return template("order_shipped", "en_US", ORDER_SHIPPED, to=to, **extra)
+
+
+def assert_meta_error(response, code: int, http_status: int = 400) -> dict:
+    """The response is Meta's error envelope for `code`; returns its `error` object."""
+    assert response.status_code == http_status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["type"] == "OAuthException"
+    assert re.fullmatch(r"A[\w-]{10,}", error["fbtrace_id"])
+    if code != 190:
+        assert error["message"].startswith(f"(#{code}) ")
+        assert error["error_data"]["messaging_product"] == "whatsapp"
+        assert error["error_data"]["details"]
+    return error

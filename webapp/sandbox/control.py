@@ -1,0 +1,173 @@
+"""The `/_sandbox/…` endpoints: read the ledger and counters, change settings, inject faults, reset,
+and make a customer write to the business. They are the sandbox's own, not Meta's, and need no token."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from webapp.sandbox.errors import GraphError
+from webapp.sandbox.faults import parse_fault
+from webapp.sandbox.profile import CUSTOMER_NAMES
+from webapp.sandbox.state import STATE
+from webapp.sandbox.validation import recipient_wa_id
+
+
+def add_control_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/_sandbox/health", health)
+    router.add_get("/_sandbox/config", get_config)
+    router.add_patch("/_sandbox/config", patch_config)
+    router.add_get("/_sandbox/messages", list_messages)
+    router.add_get("/_sandbox/messages/{wamid}", get_message)
+    router.add_get("/_sandbox/inbound", list_inbound)
+    router.add_post("/_sandbox/inbound", post_inbound)
+    router.add_get("/_sandbox/webhooks", list_webhooks)
+    router.add_post("/_sandbox/verify-webhook", verify_webhook)
+    router.add_get("/_sandbox/stats", stats)
+    router.add_post("/_sandbox/reset", reset)
+    router.add_get("/_sandbox/faults", list_faults)
+    router.add_post("/_sandbox/faults", add_faults)
+    router.add_delete("/_sandbox/faults", clear_faults)
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+async def _json_body(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.read() or b"{}")
+    except ValueError as exc:
+        raise _bad_request("the body is not valid JSON") from exc
+
+
+async def health(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response({"ok": True, "phone_number_id": state.config.phone_number_id,
+                              "waba_id": state.config.waba_id})
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATE].config.as_dict())
+
+
+async def patch_config(request: web.Request) -> web.Response:
+    changes = await _json_body(request)
+    if not isinstance(changes, dict):
+        raise _bad_request("send an object of settings to change")
+    state = request.app[STATE]
+    try:
+        state.configure(changes)
+    except ValueError as exc:
+        raise _bad_request(str(exc)) from exc
+    return web.json_response(state.config.as_dict())
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    query = request.query
+    try:
+        limit = int(query["limit"]) if query.get("limit") else None
+        since = _timestamp(query["since"]) if query.get("since") else None
+    except ValueError as exc:
+        raise _bad_request(f"bad filter: {exc}") from exc
+    records = request.app[STATE].ledger.find_messages(
+        to=query.get("to"), since=since, limit=limit, phone_number_id=query.get("phone_number_id"))
+    return web.json_response({"data": [r.as_json() for r in records], "count": len(records)})
+
+
+def _timestamp(value: str) -> float:
+    """Epoch seconds, or an ISO 8601 time (with its offset; Z for UTC)."""
+    try:
+        return float(value)
+    except ValueError:
+        return datetime.fromisoformat(value).timestamp()
+
+
+async def get_message(request: web.Request) -> web.Response:
+    record = request.app[STATE].ledger.by_wamid.get(request.match_info["wamid"])
+    if record is None:
+        raise web.HTTPNotFound(text=json.dumps({"error": "no such message"}), content_type="application/json")
+    return web.json_response(record.as_json())
+
+
+async def list_inbound(request: web.Request) -> web.Response:
+    inbound = request.app[STATE].ledger.inbound
+    return web.json_response({"data": inbound, "count": len(inbound)})
+
+
+async def post_inbound(request: web.Request) -> web.Response:
+    """A customer writes to the business: {"from": "+1…", "text": "Hi"} (optionally "name",
+    "context_id", "phone_number_id", or "button": {"text": …, "payload": …} instead of text)."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    if not isinstance(spec, dict) or not isinstance(spec.get("from"), str):
+        raise _bad_request("'from' (the customer's number) is required")
+    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
+    if phone_number_id not in state.config.numbers():
+        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    button = spec.get("button")
+    if isinstance(button, dict) and button.get("text"):
+        button = (str(button["text"]), str(button.get("payload") or button["text"]))
+    elif not (isinstance(spec.get("text"), str) and spec["text"]):
+        raise _bad_request("'text' or 'button' is required")
+    try:
+        wa_id = recipient_wa_id(spec["from"], state.country_code)
+    except GraphError as exc:
+        raise _bad_request(exc.details) from exc
+    name = str(spec.get("name") or CUSTOMER_NAMES[int(wa_id) % len(CUSTOMER_NAMES)])
+    message = state.lifecycle.customer_writes(
+        phone_number_id, wa_id, name, text=spec.get("text"), button=button if isinstance(button, tuple) else None,
+        context_id=spec.get("context_id"))
+    return web.json_response({"message": message}, status=201)
+
+
+async def list_webhooks(request: web.Request) -> web.Response:
+    webhooks = request.app[STATE].ledger.webhooks
+    try:
+        limit = int(request.query.get("limit") or 0)
+    except ValueError as exc:
+        raise _bad_request("limit must be a number") from exc
+    shown = webhooks[-limit:] if limit else webhooks
+    return web.json_response({"data": [d.as_json() for d in shown], "count": len(shown)})
+
+
+async def verify_webhook(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if not state.config.webhook_url:
+        raise _bad_request("no webhook_url is configured")
+    return web.json_response(await state.webhooks.verify_subscription())
+
+
+async def stats(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    return web.json_response(state.ledger.stats(state.throughput.busiest))
+
+
+async def reset(request: web.Request) -> web.Response:
+    request.app[STATE].reset()
+    return web.json_response({"reset": True})
+
+
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"data": [f.as_json() for f in request.app[STATE].faults.faults]})
+
+
+async def add_faults(request: web.Request) -> web.Response:
+    """One fault spec, or a list of them to be served one after the other."""
+    spec = await _json_body(request)
+    try:
+        faults = [parse_fault(s) for s in (spec if isinstance(spec, list) else [spec])]
+    except (ValueError, TypeError) as exc:
+        raise _bad_request(str(exc)) from exc
+    injector = request.app[STATE].faults
+    for fault in faults:
+        injector.add(fault)
+    return web.json_response({"data": [f.as_json() for f in injector.faults]}, status=201)
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    request.app[STATE].faults.clear()
+    return web.json_response({"data": []})

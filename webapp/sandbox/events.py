@@ -1,0 +1,77 @@
+"""Webhook payloads in Meta's shape (reference §3): the envelope, statuses, inbound messages and
+`user_preferences`. Pure functions; webhooks.py signs and delivers what they build."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from webapp.sandbox.errors import webhook_error
+
+MARKETING_CAP = 131049
+
+
+def envelope(waba_id: str, field: str, value: dict) -> dict:
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": waba_id, "changes": [{"value": value, "field": field}]}]}
+
+
+def value(phone_number_id: str, display_number: str, **parts: Any) -> dict:
+    return {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": display_number, "phone_number_id": phone_number_id},
+            **parts}
+
+
+def status(wamid: str, status_name: str, wa_id: str, *, category: str, callback_data: str | None,
+           error_code: int | None = None) -> dict:
+    """One `statuses[]` item: pricing on sent and delivered, errors on failed, callback data echoed."""
+    item: dict[str, Any] = {"id": wamid, "status": status_name, "timestamp": _now(), "recipient_id": wa_id}
+    # Meta's example of the 131049 failure carries no biz_opaque_callback_data; every other status does.
+    if callback_data is not None and error_code != MARKETING_CAP:
+        item["biz_opaque_callback_data"] = callback_data
+    if status_name in ("sent", "delivered"):
+        item["pricing"] = pricing(category)
+    if error_code is not None:
+        item["errors"] = [webhook_error(error_code)]
+    return item
+
+
+def pricing(category: str) -> dict:
+    """Per-message pricing (PMP): templates are billable; replies in the service window are free."""
+    if category == "service":
+        return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}
+    return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": category}
+
+
+def contact(wa_id: str, name: str) -> dict:
+    return {"profile": {"name": name}, "wa_id": wa_id}
+
+
+def inbound_message(message_id: str, wa_id: str, *, text: str | None = None, button: tuple[str, str] | None = None,
+                    context: tuple[str, str] | None = None) -> dict:
+    """One `messages[]` item from a customer: a text, or a quick-reply press (`button` = (label, payload)).
+
+    `context` = (business display number, wamid replied to) for a quoted reply or a button press.
+    """
+    message: dict[str, Any] = {"from": wa_id, "id": message_id, "timestamp": _now()}
+    if context is not None:
+        message["context"] = {"from": context[0], "id": context[1]}
+    if button is not None:
+        label, payload = button
+        message["type"] = "button"
+        message["button"] = {"payload": payload, "text": label}
+    else:
+        message["type"] = "text"
+        message["text"] = {"body": text or ""}
+    return message
+
+
+def user_preference(wa_id: str, choice: str = "stop") -> dict:
+    """One `user_preferences[]` item: the customer stopped (or resumed) marketing messages."""
+    detail = "User requested to stop marketing messages" if choice == "stop" else \
+        "User requested to resume marketing messages"
+    return {"wa_id": wa_id, "detail": detail, "category": "marketing_messages", "value": choice,
+            "timestamp": int(time.time())}
+
+
+def _now() -> str:
+    return str(int(time.time()))

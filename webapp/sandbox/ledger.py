@@ -1,0 +1,177 @@
+"""The sandbox's record of everything: each accepted message (complete and in order, for exactly-once
+checks and the Sandbox phone page), what customers wrote, every webhook POST, and the counters."""
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from webapp.sandbox.validation import OutgoingMessage
+
+SERVICE_WINDOW = 24 * 3600  # seconds after a customer's message in which free-form messages may be sent
+# How far a message has got, seen from the customer's phone; it never goes back.
+_PROGRESS = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class MessageRecord:
+    seq: int
+    wamid: str
+    phone_number_id: str
+    message: OutgoingMessage
+    accepted_at: float  # epoch seconds
+    outcome: str = ""
+    status: str = "accepted"
+    events: list[dict] = field(default_factory=list)
+
+    def advance(self, status: str) -> None:
+        if _PROGRESS.get(status, 0) > _PROGRESS[self.status]:
+            self.status = status
+
+    def note(self, kind: str, **details: Any) -> None:
+        now = time.time()
+        self.events.append({"kind": kind, "at": iso(now), **details})
+
+    def as_json(self) -> dict:
+        message = self.message
+        template = message.template
+        return {
+            "seq": self.seq,
+            "wamid": self.wamid,
+            "phone_number_id": self.phone_number_id,
+            "to": message.to,
+            "wa_id": message.wa_id,
+            "type": message.type,
+            "template": None if template is None else {
+                "name": template["name"], "language": template["language"], "category": template["category"]},
+            "parameters": message.params,
+            "media": message.media,
+            "text": message.text,
+            "biz_opaque_callback_data": message.callback_data,
+            "accepted_at": iso(self.accepted_at),
+            "accepted_ts": self.accepted_at,
+            "outcome": self.outcome,
+            "status": self.status,
+            "events": self.events,
+        }
+
+
+@dataclass
+class WebhookDelivery:
+    """One webhook POST body and every attempt to deliver it."""
+
+    id: int
+    field: str
+    payload: dict
+    body: bytes
+    created_at: float
+    duplicate_of: int | None = None
+    attempts: list[dict] = field(default_factory=list)
+    delivered: bool = False
+    gave_up: bool = False
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "field": self.field, "created_at": iso(self.created_at),
+                "duplicate_of": self.duplicate_of, "delivered": self.delivered, "gave_up": self.gave_up,
+                "attempts": self.attempts, "payload": self.payload}
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.clear()
+
+    def clear(self) -> None:
+        self.messages: list[MessageRecord] = []
+        self.by_wamid: dict[str, MessageRecord] = {}
+        self.inbound: list[dict] = []
+        self.last_inbound: dict[tuple[str, str], float] = {}
+        self.webhooks: list[WebhookDelivery] = []
+        self.errors: Counter[int] = Counter()
+        self.accepted_by_number: Counter[str] = Counter()
+        self.max_in_flight = self.in_flight  # requests in flight during a reset still finish
+        self._seq = itertools.count(1)
+        self._webhook_ids = itertools.count(1)
+
+    # --- messages ---
+
+    def add_message(self, wamid: str, phone_number_id: str, message: OutgoingMessage, outcome: str) -> MessageRecord:
+        record = MessageRecord(next(self._seq), wamid, phone_number_id, message, time.time(), outcome)
+        self.messages.append(record)
+        self.by_wamid[wamid] = record
+        self.accepted_by_number[phone_number_id] += 1
+        return record
+
+    def find_messages(self, *, to: str | None = None, since: float | None = None, limit: int | None = None,
+                      phone_number_id: str | None = None) -> list[MessageRecord]:
+        """Accepted messages oldest first, filtered; `limit` keeps the newest ones."""
+        wanted_wa_id = "".join(ch for ch in to if ch.isdigit()) if to else None
+        found = [
+            r for r in self.messages
+            if (wanted_wa_id is None or r.message.wa_id == wanted_wa_id)
+            and (since is None or r.accepted_at >= since)
+            and (phone_number_id is None or r.phone_number_id == phone_number_id)
+        ]
+        return found[-limit:] if limit else found
+
+    # --- what customers wrote ---
+
+    def add_inbound(self, phone_number_id: str, wa_id: str, message: dict, name: str) -> None:
+        now = time.time()
+        self.inbound.append({"phone_number_id": phone_number_id, "wa_id": wa_id, "name": name,
+                             "received_at": iso(now), "message": message})
+        self.last_inbound[(phone_number_id, wa_id)] = now
+
+    def in_service_window(self, phone_number_id: str, wa_id: str) -> bool:
+        wrote_at = self.last_inbound.get((phone_number_id, wa_id))
+        return wrote_at is not None and time.time() - wrote_at < SERVICE_WINDOW
+
+    # --- webhooks ---
+
+    def add_webhook(self, field_name: str, payload: dict, body: bytes, duplicate_of: int | None = None
+                    ) -> WebhookDelivery:
+        delivery = WebhookDelivery(next(self._webhook_ids), field_name, payload, body, time.time(), duplicate_of)
+        self.webhooks.append(delivery)
+        return delivery
+
+    # --- counters ---
+
+    def count_error(self, code: int) -> None:
+        self.errors[code] += 1
+
+    def enter(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+
+    def stats(self, busiest: dict[str, dict]) -> dict:
+        attempts = [a for d in self.webhooks for a in d.attempts]
+        return {
+            "accepted": len(self.messages),
+            "accepted_by_phone_number_id": dict(self.accepted_by_number),
+            "rate_limited": self.errors[130429],
+            "pair_limited": self.errors[131056],
+            "errors": {str(code): n for code, n in sorted(self.errors.items())},
+            "busiest_window": busiest,
+            "in_flight": self.in_flight,
+            "max_in_flight": self.max_in_flight,
+            "inbound": len(self.inbound),
+            "webhooks": {
+                "posts": len(self.webhooks),
+                "delivered": sum(d.delivered for d in self.webhooks),
+                "gave_up": sum(d.gave_up for d in self.webhooks),
+                "pending": sum(not (d.delivered or d.gave_up) for d in self.webhooks),
+                "duplicates": sum(d.duplicate_of is not None for d in self.webhooks),
+                "attempts": len(attempts),
+                "failed_attempts": sum(a.get("status") != 200 for a in attempts),
+            },
+        }

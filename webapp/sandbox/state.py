@@ -1,0 +1,77 @@
+"""Everything one running sandbox holds (settings, templates, limits, ledger, faults, webhooks), and
+the one place a message is accepted."""
+from __future__ import annotations
+
+import dataclasses
+import random
+from typing import Any
+
+from aiohttp import web
+
+from webapp.sandbox.config import SandboxConfig
+from webapp.sandbox.errors import GraphError
+from webapp.sandbox.faults import FaultInjector
+from webapp.sandbox.ids import wamid as new_wamid
+from webapp.sandbox.ledger import Ledger, MessageRecord
+from webapp.sandbox.lifecycle import Lifecycle
+from webapp.sandbox.limits import PairLimiter, ThroughputLimiter
+from webapp.sandbox.templates import TemplateStore
+from webapp.sandbox.validation import OutgoingMessage, business_country_code
+from webapp.sandbox.webhooks import WebhookSender
+
+
+class SandboxState:
+    def __init__(self, config: SandboxConfig) -> None:
+        config.validate()
+        self.config = config
+        self._startup_config = dataclasses.replace(config)
+        self.templates = TemplateStore()
+        self.ledger = Ledger()
+        self.throughput = ThroughputLimiter()
+        self.pairs = PairLimiter()
+        self.faults = FaultInjector()
+        # Seeded: plans of the random profile, delay jitter, shuffles and duplicates repeat with the seed.
+        self.rng = random.Random(config.seed)
+        self._latency_rng = random.Random()
+        self.webhooks = WebhookSender(config, self.ledger, self.rng)
+        self.lifecycle = Lifecycle(config, self.ledger, self.webhooks, self.rng)
+
+    @property
+    def country_code(self) -> str:
+        return business_country_code(self.config.display_number)
+
+    def latency(self) -> float:
+        """Seconds to wait before answering a Graph request."""
+        config = self.config
+        jitter = self._latency_rng.uniform(-config.jitter_ms, config.jitter_ms)
+        return max(config.latency_ms + jitter, 0.0) / 1000
+
+    def accept(self, phone_number_id: str, message: OutgoingMessage, arrival: float) -> MessageRecord:
+        """Record a valid message and start its life, unless its recipient was messaged too recently."""
+        if not self.pairs.allows(phone_number_id, message.wa_id, self.config.pair_interval, arrival):
+            raise GraphError(131056)
+        self.pairs.record(phone_number_id, message.wa_id, arrival)
+        plan = self.lifecycle.plan(phone_number_id, message)
+        record = self.ledger.add_message(new_wamid(message.wa_id), phone_number_id, message, plan.outcome.value)
+        self.lifecycle.start(record, plan)
+        return record
+
+    def configure(self, changes: dict[str, Any]) -> None:
+        self.config.update(changes)
+        if "seed" in changes:
+            self.rng.seed(self.config.seed)
+
+    def reset(self) -> None:
+        """Back to the state at start-up: settings, ledger, limits, faults; pending webhooks dropped."""
+        for field in dataclasses.fields(self.config):
+            setattr(self.config, field.name, getattr(self._startup_config, field.name))
+        self.ledger.clear()
+        self.throughput = ThroughputLimiter()
+        self.pairs = PairLimiter()
+        self.faults.clear()
+        self.rng.seed(self.config.seed)
+        self.lifecycle.reset()
+        self.webhooks.reset()
+
+
+STATE = web.AppKey("sandbox_state", SandboxState)

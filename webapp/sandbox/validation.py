@@ -1,0 +1,302 @@
+"""Reads a `POST /messages` body and checks it the way Meta does, raising the matching Graph error.
+
+Shape errors (a missing field, a wrong type) get 100 "Invalid parameter"; a template that does not
+exist or is not approved in that language 132001, paused 132015, disabled 132016; parameters that
+do not match the template 132000 (count) or 132012 (format); hydrated text too long 132005; a
+malformed number 100 (not a number) or 131009 (impossible length).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from webapp.cloudapi import MEDIA_TYPES, TemplateVariables, render_template_parts, template_variables
+from webapp.sandbox.errors import GraphError
+from webapp.sandbox.templates import TemplateStore
+
+MAX_CALLBACK_DATA = 512
+MAX_TEXT_BODY = 4096
+MAX_TEMPLATE_BODY = 1024
+MAX_TEMPLATE_HEADER = 60
+NON_TEMPLATE_MEDIA = (*MEDIA_TYPES, "audio")
+_NUMBER_FORMATTING = re.compile(r"[\s\-().]")
+# Meta refuses parameter text that would break the template's layout.
+_LAYOUT_BREAKING = re.compile(r"[\n\t]| {5,}")
+
+
+@dataclass
+class OutgoingMessage:
+    """A message the sandbox accepted: who gets it and what they read."""
+
+    to: str                      # as the request gave it
+    wa_id: str                   # the recipient's WhatsApp id (digits)
+    type: str                    # template | text | image | video | document | audio
+    callback_data: str | None
+    template: dict | None = None  # the Graph template sent
+    params: dict | None = None    # its parameter snapshot (see webapp.cloudapi)
+    text: str = ""               # as the customer reads it
+    media: dict | None = None     # {"type": …, "link"|"id": …} of a media message
+
+    @property
+    def category(self) -> str:
+        """Pricing category: the template's, lower-case; free-form messages are service messages."""
+        return self.template["category"].lower() if self.template else "service"
+
+    @property
+    def quick_replies(self) -> list[tuple[str, str]]:
+        """(label, payload) of each quick-reply button; the payload is the label unless one was sent."""
+        if not self.template:
+            return []
+        payloads = {b["index"]: b.get("payload") for b in (self.params or {}).get("buttons", [])}
+        variables = template_variables(self.template["components"], self.template.get("parameter_format"))
+        return [(label, payloads.get(index) or label) for index, label in variables.quick_replies]
+
+
+def business_country_code(display_number: str) -> str:
+    """The calling code Meta puts before a `to` that has no `+` (reference §1)."""
+    try:
+        return str(phonenumbers.parse(f"+{display_number}").country_code)
+    except phonenumbers.NumberParseException:
+        return "1"
+
+
+def recipient_wa_id(to: str, country_code: str) -> str:
+    """The WhatsApp id for `to`: its digits, behind the business's calling code when `+` is missing."""
+    raw = _NUMBER_FORMATTING.sub("", to)
+    international = raw.startswith("+")
+    digits = raw[1:] if international else raw
+    if not digits.isdigit():
+        raise GraphError(100, f"Invalid value for parameter to: {to!r} is not a phone number.")
+    if not international:
+        digits = country_code + digits
+    if not 8 <= len(digits) <= 15:
+        raise GraphError(131009, f"Recipient phone number {to!r} is not valid.")
+    return digits
+
+
+def parse_message(body: Any, templates: TemplateStore, sender_display: str, country_code: str) -> OutgoingMessage:
+    """The accepted message for a request body, or GraphError saying why Meta would refuse it."""
+    if not isinstance(body, dict):
+        raise GraphError(100, "The request body must be a JSON object.")
+    if body.get("messaging_product") != "whatsapp":
+        raise GraphError(100, "The parameter messaging_product is required.")
+    if body.get("recipient_type", "individual") != "individual":
+        raise GraphError(100, "Param recipient_type must be individual.")
+    to = body.get("to")
+    if not isinstance(to, str) or not to.strip():
+        raise GraphError(100, "The parameter to is required.")
+    wa_id = recipient_wa_id(to, country_code)
+    if wa_id == sender_display:
+        raise GraphError(131021)
+    callback_data = body.get("biz_opaque_callback_data")
+    if callback_data is not None and (not isinstance(callback_data, str) or len(callback_data) > MAX_CALLBACK_DATA):
+        raise GraphError(100, f"Param biz_opaque_callback_data must be a string of at most {MAX_CALLBACK_DATA} "
+                              "characters.")
+    message = OutgoingMessage(to=to, wa_id=wa_id, type=body.get("type", "text"), callback_data=callback_data)
+    if message.type == "template":
+        _read_template(body.get("template"), templates, message)
+    elif message.type == "text":
+        _read_text(body.get("text"), message)
+    elif message.type in NON_TEMPLATE_MEDIA:
+        _read_media(body.get(message.type), message)
+    else:
+        raise GraphError(131051, f"Message type {message.type!r} is not supported by the sandbox.")
+    return message
+
+
+def _read_text(text: Any, message: OutgoingMessage) -> None:
+    if not isinstance(text, dict) or not isinstance(text.get("body"), str) or not text["body"]:
+        raise GraphError(100, "The parameter text['body'] is required.")
+    if len(text["body"]) > MAX_TEXT_BODY:
+        raise GraphError(100, f"Param text['body'] must be at most {MAX_TEXT_BODY} characters long.")
+    message.text = text["body"]
+
+
+def _read_media(media: Any, message: OutgoingMessage) -> None:
+    kind = message.type
+    if not isinstance(media, dict):
+        raise GraphError(100, f"The parameter {kind} is required.")
+    message.media = {"type": kind, **_media_source(media, kind)}
+    message.text = str(media.get("caption") or "")
+
+
+def _media_source(media: dict, where: str) -> dict:
+    if isinstance(media.get("id"), str) and media["id"]:
+        source = {"id": media["id"]}
+    elif isinstance(media.get("link"), str) and media["link"]:
+        if not media["link"].startswith(("https://", "http://")):
+            raise GraphError(131009, f"{where}: the link must be an http(s) URL.")
+        source = {"link": media["link"]}
+    else:
+        raise GraphError(131008, f"{where}: a link or an id is required.")
+    if media.get("filename"):
+        source["filename"] = str(media["filename"])
+    return source
+
+
+def _read_template(spec: Any, templates: TemplateStore, message: OutgoingMessage) -> None:
+    if not isinstance(spec, dict):
+        raise GraphError(100, "The parameter template is required.")
+    name = spec.get("name")
+    language = spec.get("language", {}).get("code") if isinstance(spec.get("language"), dict) else None
+    if not isinstance(name, str) or not name:
+        raise GraphError(131008, "template: name is required.")
+    if not isinstance(language, str) or not language:
+        raise GraphError(131008, "template: language.code is required.")
+    template = templates.find(name, language)
+    if template is None or template["status"] not in ("APPROVED", "PAUSED", "DISABLED"):
+        # Meta answers the same for a template that is missing and one not approved in that language.
+        raise GraphError(132001, f"template name ({name}) does not exist in {language}")
+    if template["status"] == "PAUSED":
+        raise GraphError(132015)
+    if template["status"] == "DISABLED":
+        raise GraphError(132016)
+    params = _read_components(spec.get("components", []))
+    variables = template_variables(template["components"], template.get("parameter_format"))
+    _check_header(variables, params.get("header"))
+    _check_body(variables, params.get("body"))
+    _check_buttons(variables, params.get("buttons", []))
+    rendered = render_template_parts(template["components"], params)
+    if rendered.header and len(rendered.header) > MAX_TEMPLATE_HEADER:
+        raise GraphError(132005, f"header: the text is longer than {MAX_TEMPLATE_HEADER} characters.")
+    if len(rendered.body) > MAX_TEMPLATE_BODY:
+        raise GraphError(132005, f"body: the text is longer than {MAX_TEMPLATE_BODY} characters.")
+    message.template, message.params, message.text = template, params, rendered.text
+
+
+def _read_components(components: Any) -> dict:
+    """The parameter snapshot carried by `template.components` (shape errors are 100s)."""
+    if not isinstance(components, list):
+        raise GraphError(100, "Param template['components'] must be an array.")
+    params: dict[str, Any] = {}
+    for component in components:
+        if not isinstance(component, dict) or not isinstance(component.get("parameters", []), list):
+            raise GraphError(100, "Each template component must be an object with a parameters array.")
+        kind = str(component.get("type", "")).lower()
+        parameters = component.get("parameters", [])
+        if kind in ("header", "body") and kind in params:
+            raise GraphError(100, f"Only one {kind} component may be sent.")
+        if kind == "header":
+            if len(parameters) != 1:
+                raise _count_mismatch("header", len(parameters), 1)
+            params["header"] = _header_value(parameters[0])
+        elif kind == "body":
+            params["body"] = _body_values(parameters)
+        elif kind == "button":
+            params.setdefault("buttons", []).append(_button_value(component, parameters))
+        else:
+            raise GraphError(100, f"Invalid component type {component.get('type')!r}.")
+    return params
+
+
+def _header_value(parameter: Any) -> dict:
+    kind = parameter.get("type") if isinstance(parameter, dict) else None
+    if kind == "text":
+        value = {"type": "text", "text": _text(parameter, "header")}
+        if parameter.get("parameter_name"):
+            value["parameter_name"] = parameter["parameter_name"]
+        return value
+    if kind in MEDIA_TYPES:
+        if not isinstance(parameter.get(kind), dict):
+            raise GraphError(100, f"header: the {kind} parameter needs an object named {kind}.")
+        return {"type": kind, **_media_source(parameter[kind], "header")}
+    raise GraphError(100, f"header: parameter type {kind!r} is not supported.")
+
+
+def _body_values(parameters: list) -> list[str] | dict[str, str]:
+    values = [_text(p, "body") for p in parameters]
+    names = [p.get("parameter_name") for p in parameters]
+    if all(names) and names:
+        if len(set(names)) != len(names):
+            raise GraphError(100, "body: a parameter_name is used twice.")
+        return dict(zip(names, values))
+    if any(names):
+        raise GraphError(100, "body: either every parameter has a parameter_name or none does.")
+    return values
+
+
+def _text(parameter: Any, where: str) -> str:
+    """A text-like parameter's value; currency and date_time read as their fallback_value."""
+    kind = parameter.get("type") if isinstance(parameter, dict) else None
+    if kind == "text":
+        value = parameter.get("text")
+    elif kind in ("currency", "date_time"):
+        value = (parameter.get(kind) or {}).get("fallback_value")
+    else:
+        raise GraphError(100, f"{where}: parameter type {kind!r} is not supported.")
+    if not isinstance(value, str) or not value.strip():
+        raise GraphError(131008, f"{where}: a parameter has no text.")
+    if _LAYOUT_BREAKING.search(value):
+        raise GraphError(100, "Param text cannot have new-line/tab characters or more than 4 consecutive spaces")
+    return value
+
+
+def _button_value(component: dict, parameters: list) -> dict:
+    sub_type = component.get("sub_type")
+    try:
+        index = int(component.get("index"))
+    except (TypeError, ValueError):
+        index = -1
+    if not 0 <= index <= 9:
+        raise GraphError(100, "button: index must be a number from 0 to 9.")
+    parameter = parameters[0] if len(parameters) == 1 and isinstance(parameters[0], dict) else {}
+    if sub_type == "url" and parameter.get("type") == "text":
+        return {"index": index, "sub_type": "url", "text": _text(parameter, f"button {index}")}
+    if sub_type == "quick_reply" and parameter.get("type") == "payload" and isinstance(parameter.get("payload"), str):
+        return {"index": index, "sub_type": "quick_reply", "payload": parameter["payload"]}
+    raise GraphError(100, f"button {index}: a {sub_type} button takes one "
+                          f"{'text' if sub_type == 'url' else 'payload'} parameter.")
+
+
+def _count_mismatch(where: str, got: int, expected: int) -> GraphError:
+    # Meta's own wording for this error.
+    return GraphError(132000, f"{where}: number of localizable_params ({got}) does not match the expected number "
+                              f"of params ({expected})")
+
+
+def _check_header(variables: TemplateVariables, header: dict | None) -> None:
+    if variables.header is None:
+        if header is not None:
+            raise _count_mismatch("header", 1, 0)
+        return
+    if header is None:
+        raise _count_mismatch("header", 0, 1)
+    if header["type"] != variables.header:
+        raise GraphError(132012, f"header: Format mismatch, expected {variables.header.upper()}, received "
+                                 f"{header['type'].upper()}")
+    if variables.named and variables.header == "text" and header.get("parameter_name") != variables.header_variable:
+        raise GraphError(100, f"header: parameter_name must be {variables.header_variable!r}.")
+
+
+def _check_body(variables: TemplateVariables, body: list | dict | None) -> None:
+    body = body if body is not None else ({} if variables.named else [])
+    if variables.named and isinstance(body, list) and body:
+        raise GraphError(100, "Parameter name is missing or empty")
+    if not variables.named and isinstance(body, dict) and body:
+        raise GraphError(132012, "body: the template's parameters are positional; parameter_name is not expected.")
+    if len(body) != len(variables.body):
+        raise _count_mismatch("body", len(body), len(variables.body))
+    if variables.named and set(body) != set(variables.body):
+        unknown = ", ".join(sorted(set(body) - set(variables.body)))
+        raise GraphError(132000, f"body: parameter {unknown} is not in the template; expected "
+                                 f"{', '.join(variables.body)}")
+
+
+def _check_buttons(variables: TemplateVariables, buttons: list[dict]) -> None:
+    quick_reply_indexes = {index for index, _label in variables.quick_replies}
+    seen: set[int] = set()
+    for button in buttons:
+        index = button["index"]
+        if index in seen:
+            raise GraphError(100, f"button {index}: sent twice.")
+        seen.add(index)
+        allowed = variables.url_buttons if button["sub_type"] == "url" else quick_reply_indexes
+        if index not in allowed:
+            raise GraphError(131009, f"button {index}: the template has no {button['sub_type']} button at this "
+                                     "index that takes a parameter.")
+    missing = [index for index in variables.url_buttons if index not in seen]
+    if missing:
+        raise GraphError(132000, f"buttons: the URL button at index {missing[0]} needs its URL suffix parameter.")
