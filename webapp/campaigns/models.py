@@ -49,6 +49,7 @@ class Campaign(db.Model):
     template_name: Mapped[str] = mapped_column(String(512), default="")
     template_language: Mapped[str] = mapped_column(String(16), default="")
     template_components: Mapped[list] = mapped_column(JSON, default=list)
+    parameter_format: Mapped[str] = mapped_column(String(16), default="POSITIONAL")
     # {"lists": [ids]} or {"retarget": {"campaign_id": id, "outcome": "failed"}}
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     # {"body.1": {"source": "attribute", "value": "city", "fallback": "friend"}, "header": {...}, ...}

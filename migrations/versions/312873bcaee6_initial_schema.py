@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f894b6630f0f
+Revision ID: 312873bcaee6
 Revises: 
-Create Date: 2026-11-23 18:14:57.196760
+Create Date: 2026-11-23 18:16:19.092047
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f894b6630f0f'
+revision = '312873bcaee6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -136,6 +136,7 @@ def upgrade():
     sa.Column('template_name', sa.String(length=512), nullable=False),
     sa.Column('template_language', sa.String(length=16), nullable=False),
     sa.Column('template_components', sa.JSON(), nullable=False),
+    sa.Column('parameter_format', sa.String(length=16), nullable=False),
     sa.Column('audience', sa.JSON(), nullable=False),
     sa.Column('variables', sa.JSON(), nullable=False),
     sa.Column('header_media_url', sa.Text(), nullable=False),
