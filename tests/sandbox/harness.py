@@ -58,6 +58,7 @@ class SandboxProcess:
         raise RuntimeError(f"the sandbox did not start within {timeout} s:\n{log.read_text()}")
 
     def stop(self) -> None:
+        self.http.close()  # no idle keep-alive connection for the server to wait on while stopping
         self.process.terminate()
         try:
             self.process.wait(timeout=10)

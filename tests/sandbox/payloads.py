@@ -42,3 +42,19 @@ def assert_meta_error(response, code: int, http_status: int = 400) -> dict:
         assert error["error_data"]["messaging_product"] == "whatsapp"
         assert error["error_data"]["details"]
     return error
+
+
+def seasonal_promo(to: str, **extra) -> dict:
+    """A valid send of the marketing template `seasonal_promo` (named, quick replies "Yes please" and
+    "Stop promotions", the first with the payload YES_OFFER)."""
+    return template("seasonal_promo", "en", [
+        {"type": "header", "parameters": [{"type": "text", "parameter_name": "season", "text": "summer"}]},
+        named_params(first_name="Camila", discount="20%", end_date="30 November"),
+        {"type": "button", "sub_type": "quick_reply", "index": "0",
+         "parameters": [{"type": "payload", "payload": "YES_OFFER"}]},
+    ], to=to, **extra)
+
+
+def text_message(to: str, body: str) -> dict:
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
+            "text": {"preview_url": False, "body": body}}
