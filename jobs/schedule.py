@@ -1,2 +1,7 @@
 """The periodic jobs RQ's cron scheduler (`flask cron`) enqueues; each is quick and safe to repeat."""
-from rq import cron  # noqa: F401 - jobs register here as the areas add them
+from rq import cron
+
+from jobs.campaigns import sweep, tick
+
+cron.register(tick, "control", interval=2, job_timeout=60, result_ttl=60, ttl=30)
+cron.register(sweep, "control", interval=15, job_timeout=120, result_ttl=60, ttl=60)

@@ -43,3 +43,22 @@ def campaign(status: str = "sending", phones=(), **fields) -> Campaign:
         add_counts(db.session, row.id, {"total": len(phones), "pending": len(phones)})
     db.session.commit()
     return row
+
+
+def contact_list(name: str = "Customers", people=()) -> "ContactList":
+    """A list with contacts given as (phone, name, attributes) tuples or phone strings."""
+    from webapp.contacts.models import Contact, ContactList, ListMember
+
+    row = ContactList(name=name)
+    db.session.add(row)
+    db.session.flush()
+    for person in people:
+        phone, person_name, attributes = (person, "", {}) if isinstance(person, str) else person
+        contact = db.session.query(Contact).filter_by(phone=phone).one_or_none()
+        if contact is None:
+            contact = Contact(phone=phone, name=person_name, attributes=attributes)
+            db.session.add(contact)
+            db.session.flush()
+        db.session.add(ListMember(list_id=row.id, contact_id=contact.id))
+    db.session.commit()
+    return row

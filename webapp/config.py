@@ -59,12 +59,21 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 300)
-        # Where the Cloud API client points: the sandbox locally, https://graph.facebook.com in production.
-        self.META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "http://127.0.0.1:8001")
+        # Real sender numbers talk to Meta's Graph API; the sandbox sender to the sandbox process.
+        self.META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com")
         self.META_GRAPH_VERSION = os.environ.get("META_GRAPH_VERSION", "v23.0")
         self.META_APP_SECRET = os.environ.get("META_APP_SECRET", "")
         self.META_VERIFY_TOKEN = os.environ.get("META_VERIFY_TOKEN", "")
-        self.SANDBOX_URL = os.environ.get("SANDBOX_URL", self.META_GRAPH_URL)
+        self.SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8001")
         self.SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
         self.DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "US")
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
+        # Sending: requests in flight per dispatcher, dispatchers per campaign, the limiter's safety margin,
+        # how long a row may stay `sending` before the sweep calls it unknown, and how long to wait for a
+        # webhook before re-sending a message whose request timed out (it may have been accepted).
+        self.SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 64)
+        self.DISPATCHERS_PER_CAMPAIGN = env_int("DISPATCHERS_PER_CAMPAIGN", 2)
+        self.RATE_MARGIN_MS = env_int("RATE_MARGIN_MS", 20)
+        self.SENDING_STALE_SECONDS = env_int("SENDING_STALE_SECONDS", 90)
+        self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
+        self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)

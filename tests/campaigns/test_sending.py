@@ -1,0 +1,65 @@
+"""Sending against the sandbox: every number once, at the rate, with Meta's errors handled by code."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests import factories
+from webapp.campaigns import services
+from webapp.campaigns.dispatch import Dispatcher
+from webapp.campaigns.launch import snapshot
+from webapp.campaigns.lifecycle import counts, recount
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.extensions import db
+from webapp.senders.models import Template
+
+VARIABLES = {"body:1": {"source": "name", "fallback": "friend"},
+             "body:2": {"source": "attribute", "value": "order"},
+             "body:3": {"source": "constant", "value": "Friday"}}
+
+
+def _launch(sender, people, variables=VARIABLES, template="order_shipped", opted_out=()):
+    from webapp.contacts.models import Contact
+    from webapp.timestamps import utcnow
+
+    customers = factories.contact_list("Customers", people)
+    db.session.execute(db.update(Contact).where(Contact.phone.in_(opted_out)).values(opted_out_at=utcnow()))
+    chosen = db.session.scalar(select(Template).where(Template.name == template))
+    campaign = services.save_draft(services.Draft("Autumn", sender.id, chosen.id, [customers.id],
+                                                  variables=variables))
+    campaign.status = "queued"
+    db.session.commit()
+    assert snapshot(campaign.id) == "sending"
+    return campaign
+
+
+def _send_all(campaign_id):
+    for _ in range(20):
+        if Dispatcher(campaign_id).run() in ("done", "stopped"):
+            break
+    return db.session.get(Campaign, campaign_id, populate_existing=True)
+
+
+def test_every_number_gets_its_own_message_exactly_once(app, sandbox, sandbox_sender):
+    people = [(f"+1555010{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(120)]
+    campaign = _send_all(_launch(sandbox_sender, people).id)
+
+    assert campaign.status == "sent"
+    ledger = sandbox.messages(limit=1000)
+    assert sorted(m["to"] for m in ledger) == sorted(p[0] for p in people)
+    by_phone = {m["to"]: m for m in ledger}
+    assert "Hi Customer 7, your order #7 has shipped" in by_phone["+15550100007"]["text"]
+    assert counts(db.session, campaign.id) == recount(db.session, campaign.id)
+    assert counts(db.session, campaign.id)["sent"] == 120
+    assert sandbox.stats()["rate_limited"] == 0
+
+
+def test_missing_variables_and_opted_out_contacts_are_skipped_with_a_reason(app, sandbox, sandbox_sender):
+    people = [("+15550200001", "Ana", {"order": "#1"}), ("+15550200002", "Ben", {}),
+              ("+15550200003", "Cy", {"order": "#3"})]
+    campaign = _send_all(_launch(sandbox_sender, people, opted_out=["+15550200003"]).id)
+    rows = {r.phone: r for r in db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id))}
+    assert rows["+15550200001"].status == "sent"
+    assert rows["+15550200002"].status == "skipped"
+    assert "Missing {{2}}" in rows["+15550200002"].skip_reason
+    assert (rows["+15550200003"].status, rows["+15550200003"].skip_reason) == ("skipped", "Opted out")
+    assert [m["to"] for m in sandbox.messages()] == ["+15550200001"]

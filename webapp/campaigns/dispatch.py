@@ -1,0 +1,356 @@
+"""The sender: claims due rows of a sending campaign and sends them at the number's rate, many in flight.
+
+One dispatcher runs per (campaign, slot) at a time, guarded by a lease in Redis; several slots let
+several workers share a fast number. Each loop asks the global limiter for slots, claims that many rows
+in a commit (the claim checks the campaign is still `sending`, so nothing starts after a pause), hands
+them to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight), and
+records finished sends in small batched transactions. Only the loop's thread touches the database.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from webapp.campaigns.lifecycle import Claimed, Failure, add_counts, claim, counts, move, report
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.cloudapi import Action, CloudAPIError, SendResult
+from webapp.contacts.models import Contact
+from webapp.extensions import db
+from webapp.queues import redis_client
+from webapp.ratelimit import DailyCap, RateLimiter
+from webapp.senders.models import Sender
+from webapp.senders.services import client_for
+from webapp.settings.models import WorkspaceSettings
+from webapp.timestamps import utcnow
+from webapp.transactions import begin_write, is_sqlite
+
+RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
+RECORD_BATCH = 200
+
+
+@dataclass
+class Outcome:
+    claimed: Claimed
+    result: SendResult | None = None
+    error: CloudAPIError | None = None
+
+
+class Lease:
+    """A Redis key that says a dispatcher slot is taken; it lapses if the dispatcher dies."""
+
+    REFRESH = """
+    local v = redis.call('GET', KEYS[1])
+    if v == ARGV[1] or v == false then
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1
+    end
+    return 0
+    """
+
+    def __init__(self, key: str, ttl: float = 10.0) -> None:
+        self.redis = redis_client()
+        self.key, self.ttl_ms, self.token = key, int(ttl * 1000), uuid.uuid4().hex
+        self._refresh = self.redis.register_script(self.REFRESH)
+        self.refreshed = 0.0
+
+    def acquire(self) -> bool:
+        self.refreshed = time.monotonic()
+        return bool(self.redis.set(self.key, self.token, nx=True, px=self.ttl_ms))
+
+    def refresh(self) -> bool:
+        """Keep the lease (re-taking it if Redis lost it); False if another dispatcher holds it now."""
+        if time.monotonic() - self.refreshed < 1.0:
+            return True
+        self.refreshed = time.monotonic()
+        return bool(self._refresh(keys=[self.key], args=[self.token, self.ttl_ms]))
+
+    def release(self) -> None:
+        if self.redis.get(self.key) == self.token.encode():
+            self.redis.delete(self.key)
+
+    @staticmethod
+    def alive(key: str) -> bool:
+        return bool(redis_client().exists(key))
+
+
+def lease_key(campaign_id: int, slot: int) -> str:
+    return f"dispatch:{campaign_id}:{slot}:lease"
+
+
+class Dispatcher:
+    def __init__(self, campaign_id: int, slot: int = 0) -> None:
+        config = current_app.config
+        self.campaign_id = campaign_id
+        self.lease = Lease(lease_key(campaign_id, slot))
+        self.concurrency = config["SEND_CONCURRENCY"]
+        self.slice_seconds = config["DISPATCH_SLICE_SECONDS"]
+        self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
+        campaign = db.session.get(Campaign, campaign_id)
+        sender = campaign.sender
+        self.phone_number_id = sender.phone_number_id
+        self.template = (campaign.template_name, campaign.template_language)
+        self.client = client_for(sender)
+        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, config["RATE_MARGIN_MS"])
+        self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
+        self.max_attempts = WorkspaceSettings.get().send_attempts
+        db.session.commit()
+
+    # --- the loop ---
+
+    def run(self) -> str:
+        """Send until the campaign is done, paused or waiting, or this slice of time is used up.
+
+        Returns "done", "stopped" (not sending any more, or the lease is someone else's), "waiting"
+        (daily limit) or "continue" (more to do: the job enqueues itself again).
+        """
+        if not self.lease.acquire():
+            return "stopped"
+        self.cap.ensure_built(self._recent_customers)
+        finished: list[Outcome] = []
+        in_flight: set[Future] = set()
+        deadline = time.monotonic() + self.slice_seconds
+        last_record = time.monotonic()
+        verdict = "continue"
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool:
+            try:
+                while True:
+                    done = {f for f in in_flight if f.done()}
+                    in_flight -= done
+                    finished += [f.result() for f in done]
+                    if finished and (len(finished) >= RECORD_BATCH or time.monotonic() - last_record > RECORD_EVERY):
+                        self.record(finished)
+                        finished, last_record = [], time.monotonic()
+                    if not self.lease.refresh() or self._status() != "sending":
+                        verdict = "stopped"
+                        break
+                    if time.monotonic() > deadline:
+                        break
+                    free = self.concurrency - len(in_flight)
+                    if free <= 0:
+                        wait(in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
+                        continue
+                    room = self.cap.room(time.time())
+                    if room == 0:
+                        self._wait_for_daily_limit()
+                        verdict = "waiting"
+                        break
+                    grant = self.limiter.acquire(min(free, room if room is not None else free))
+                    if grant.granted == 0:
+                        self._pause(in_flight, min(grant.wait_seconds, 0.25))
+                        continue
+                    claimed = claim(db.session, self.campaign_id, grant.granted, utcnow())
+                    db.session.commit()
+                    self.limiter.give_back(grant, grant.granted - len(claimed))
+                    if not claimed:
+                        if not in_flight and not finished:
+                            next_due = self._next_due()
+                            if next_due is None:
+                                verdict = "done"
+                                break
+                            self._pause(in_flight, min(max(next_due, 0.05), 1.0, max(deadline - time.monotonic(), 0)))
+                        else:
+                            self._pause(in_flight, 0.05)
+                        continue
+                    in_flight |= {pool.submit(self._send, c) for c in claimed}
+            finally:
+                for future in in_flight:  # a pause or the end of the slice: let what started finish
+                    finished.append(future.result())
+                if finished:
+                    self.record(finished)
+                self.lease.release()
+        if verdict in ("done", "stopped"):
+            finish_if_done(self.campaign_id)
+        return verdict
+
+    @staticmethod
+    def _pause(in_flight: set[Future], seconds: float) -> None:
+        """Wait for the limiter or for due rows, collecting finished sends meanwhile."""
+        if in_flight:
+            wait(in_flight, timeout=seconds, return_when=FIRST_COMPLETED)
+        else:
+            time.sleep(seconds)
+
+    def _status(self) -> str | None:
+        status = db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
+        db.session.commit()  # end the read transaction: SQLite would otherwise keep showing this snapshot
+        return status
+
+    def _next_due(self) -> float | None:
+        """Seconds until the next pending row is due (0 if one is due now), or None when none is pending."""
+        row = db.session.execute(
+            select(func.count(), func.min(Recipient.next_attempt_at))
+            .where(Recipient.campaign_id == self.campaign_id, Recipient.status.in_(("pending", "sending")))
+        ).one()
+        db.session.commit()
+        if not row[0]:
+            return None
+        return max(0.0, (row[1] - utcnow()).total_seconds()) if row[1] else 0.0
+
+    def _recent_customers(self):
+        since = utcnow() - timedelta(days=1)
+        rows = db.session.execute(
+            select(Recipient.phone, func.max(Recipient.sent_at))
+            .join(Campaign, Campaign.id == Recipient.campaign_id).join(Sender, Sender.id == Campaign.sender_id)
+            .where(Sender.phone_number_id == self.phone_number_id, Recipient.sent_at > since)
+            .group_by(Recipient.phone)
+        ).all()
+        db.session.commit()
+        return [(phone, at.timestamp()) for phone, at in rows]
+
+    def _wait_for_daily_limit(self) -> None:
+        frees_at = self.cap.frees_at(time.time())
+        until = utcnow() + timedelta(seconds=max(60, (frees_at or time.time() + 3600) - time.time()))
+        db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
+            waiting_until=until,
+            notice="Today's messaging limit for this number is reached (unique customers in 24 hours). "
+                   "Sending goes on by itself when the limit leaves room."))
+        db.session.commit()
+
+    # --- one request, in a pool thread: no database here ---
+
+    def _send(self, claimed: Claimed) -> Outcome:
+        name, language = self.template
+        try:
+            result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, claimed.params,
+                                               callback_data=f"r:{claimed.id}")
+            return Outcome(claimed, result=result)
+        except CloudAPIError as exc:
+            return Outcome(claimed, error=exc)
+        except (ValueError, KeyError, TypeError) as exc:  # the stored parameters cannot make a message
+            return Outcome(claimed, error=CloudAPIError(f"Invalid parameters: {exc}", action=Action.ROW_FAIL))
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the request may have left: never re-send blindly
+            current_app.logger.exception("Send of recipient %s failed unexpectedly", claimed.id)
+            return Outcome(claimed, error=CloudAPIError(f"Unexpected error while sending: {exc}",
+                                                        action=Action.RETRY, delivery_unknown=True))
+
+    # --- results, in batched transactions ---
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        now = utcnow()
+        begin_write(db.session)
+        query = select(Recipient).where(Recipient.id.in_([o.claimed.id for o in outcomes]))
+        if not is_sqlite(db.session):
+            query = query.with_for_update()
+        rows = {row.id: row for row in db.session.scalars(query)}
+        deltas: Counter = Counter()
+        wamids, sent_phones, opted_out = [], [], []
+        hold, stop = 0.0, None
+        for outcome in outcomes:
+            row = rows.get(outcome.claimed.id)
+            if row is None:
+                continue
+            if outcome.result is not None:
+                deltas.update(report(row, "sent", now, wamid=outcome.result.wamid))
+                wamids.append(outcome.result.wamid)
+                sent_phones.append(row.phone)
+                continue
+            if row.status not in ("sending", "unknown"):
+                continue  # a webhook already told us what happened to it
+            error = outcome.error
+            action = error.action
+            failure = Failure(error.code, error.title or error.message, error.details or "")
+            if action is Action.RETRY:
+                if row.attempts >= self.max_attempts:
+                    deltas.update(move(row, "unknown") if error.delivery_unknown
+                              else report(row, "failed", now, failure=failure))
+                else:
+                    delay = self.grace if error.delivery_unknown else min(2 ** row.attempts, 60)
+                    deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay)))
+                    _note(row, failure)
+            elif action in (Action.THROTTLE, Action.PAIR_LIMIT, Action.MAINTENANCE, Action.STOP):
+                row.attempts -= 1  # not this row's fault: it keeps its attempts
+                delay = {Action.THROTTLE: 1, Action.PAIR_LIMIT: min(4 ** max(row.attempts, 1), 3600),
+                         Action.MAINTENANCE: 60, Action.STOP: 0}[action]
+                deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay) if delay else None))
+                if action is Action.THROTTLE:
+                    hold = max(hold, 1.0)
+                if action is Action.STOP:
+                    stop = error
+            else:  # ROW_FAIL, MARKETING_CAP, OPTED_OUT: final for this recipient
+                deltas.update(report(row, "failed", now, failure=failure))
+                if action is Action.OPTED_OUT and row.contact_id:
+                    opted_out.append(row.contact_id)
+        add_counts(db.session, self.campaign_id, deltas)
+        if opted_out:
+            db.session.execute(update(Contact).where(Contact.id.in_(opted_out), Contact.opted_out_at.is_(None))
+                               .values(opted_out_at=now, opt_out_reason="Meta: user stopped marketing messages (131050)"))
+        if stop is not None:
+            pause_for(self.campaign_id, stop, self.template[0])
+        db.session.commit()
+        if hold:
+            self.limiter.hold(hold)
+        self.cap.record(sent_phones, time.time())
+        if wamids:
+            _apply_parked(wamids)
+
+
+def _note(row: Recipient, failure: Failure) -> None:
+    """Keep the last temporary error on the row, so the log says why it is waiting."""
+    row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
+
+
+def _apply_parked(wamids: list[str]) -> None:
+    """Statuses that arrived before we stored these wamids (the webhook raced our commit) apply now."""
+    try:
+        from webapp.webhooks.services import apply_parked_statuses
+    except ImportError:
+        return
+    apply_parked_statuses(db.session, wamids)
+    db.session.commit()
+
+
+STOP_ADVICE = {
+    0: "Meta refused the sender's access token. Update it in Settings → Sender numbers, then resume.",
+    190: "Meta refused the sender's access token (wrong or expired). Update it in Settings → Sender numbers, "
+         "then resume.",
+    131042: "Meta reports a problem with the business's payment method. Fix it in WhatsApp Manager, then resume.",
+    131048: "Meta limited this number because of spam reports or low quality. Check the number's quality rating "
+            "in WhatsApp Manager and wait before resuming.",
+}
+
+
+def pause_for(campaign_id: int, error: CloudAPIError, template_name: str) -> None:
+    """Pause a campaign for an error that would fail every row alike, with a banner saying what to do."""
+    code = error.code
+    if code in STOP_ADVICE:
+        advice = STOP_ADVICE[code]
+    elif code in (132000, 132001, 132007, 132015, 132016):
+        advice = (f"Meta refused the template {template_name}: it may be paused, disabled or changed. Sync templates "
+                  "in Settings and check its status; resume once it is approved again.")
+    elif code is None:
+        advice = "The Cloud API's answer was not one we understand. Check the sender's settings, then resume."
+    else:
+        advice = "Meta restricted this number or account. Check its status in WhatsApp Manager, then resume."
+    title = f"error {code}: {error.title}" if code is not None else error.message
+    db.session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
+        status="paused", notice=f"Paused by Meta's answer ({title}). {advice}", notice_code=code))
+
+
+def finish_if_done(campaign_id: int) -> str | None:
+    """Mark a sending campaign completed once no row is pending or being sent; return its final status."""
+    begin_write(db.session)
+    campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
+    if campaign is None or campaign.status != "sending":
+        db.session.commit()
+        return None
+    figures = counts(db.session, campaign_id)
+    if figures["queued"]:
+        db.session.commit()
+        return None
+    sendable = figures["total"] - figures["skipped"] - figures["cancelled"]
+    if sendable and not figures["sent"]:
+        campaign.status = "failed"
+    elif figures["failed"] or figures["unknown"]:
+        campaign.status = "partially_sent"
+    else:
+        campaign.status = "sent"
+    campaign.completed_at = utcnow()
+    campaign.notice = campaign.notice if campaign.notice_code else ""
+    db.session.commit()
+    return campaign.status

@@ -1,0 +1,107 @@
+"""Launch: freeze the template, snapshot the audience into recipient rows in bulk, then start sending.
+
+The snapshot commits in chunks and records how far it got (Campaign.snapshot_cursor) in the same
+transaction as each chunk, so a launch job that dies half-way resumes where it stopped and never writes
+a row twice; the unique (campaign, phone) constraint backs that up.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.campaigns.audience import people
+from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.variables import resolve
+from webapp.extensions import db
+from webapp.senders.models import Template
+from webapp.timestamps import utcnow
+from webapp.transactions import begin_write, upsert
+
+CHUNK = 2000
+
+
+def freeze_template(campaign: Campaign) -> None:
+    """Copy the template as it is now; refuse one that vanished or lost its approval since compose."""
+    template = db.session.get(Template, campaign.template_id) if campaign.template_id else None
+    if template is None:
+        raise CampaignError(f"The template {campaign.template_name or ''} no longer exists. Sync templates and "
+                            "choose another.", field="template")
+    if not template.approved:
+        raise CampaignError(f"The template {template.name} ({template.language}) is {template.status.lower()}, "
+                            "not approved, so Meta would refuse it. Choose an approved template.", field="template")
+    campaign.template_name, campaign.template_language = template.name, template.language
+    campaign.template_components = template.components
+    campaign.parameter_format = template.parameter_format
+
+
+def snapshot(campaign_id: int) -> str:
+    """Write the recipient rows of a `queued` campaign; return what happened ("sending", "draft", "skipped")."""
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != "queued":
+        return "skipped"
+    if campaign.snapshot_cursor == 0:
+        try:
+            freeze_template(campaign)
+        except CampaignError as exc:
+            return _back_to_draft(campaign, exc.message)
+        db.session.commit()
+    parameter_format = campaign.parameter_format
+    while True:
+        begin_write(db.session)
+        campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
+        if campaign.status != "queued":  # cancelled while the snapshot ran
+            db.session.commit()
+            return "skipped"
+        batch = people(db.session, campaign.audience, campaign.snapshot_cursor, CHUNK)
+        if not batch:
+            break
+        _write_rows(campaign, batch, parameter_format)
+        campaign.snapshot_cursor = batch[-1].key
+        db.session.commit()
+    total = db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign_id))
+    if not total:
+        return _back_to_draft(campaign, "The audience has no one to send to: its lists are empty. "
+                                        "Add contacts, then send again.")
+    campaign.status = "sending"
+    campaign.started_at = utcnow()
+    campaign.notice, campaign.notice_code = "", None
+    db.session.commit()
+    return "sending"
+
+
+def _write_rows(campaign: Campaign, batch, parameter_format: str) -> None:
+    rows = []
+    for person in batch:
+        row = {"campaign_id": campaign.id, "contact_id": person.contact_id, "phone": person.phone,
+               "name": person.name[:200], "country": person.country, "status": "pending", "params": None,
+               "skip_reason": ""}
+        if person.opted_out:
+            row.update(status="skipped", skip_reason="Opted out")
+        else:
+            resolved = resolve(campaign.template_components, parameter_format, campaign.variables,
+                               campaign.header_media_url, person.name, person.attributes)
+            if resolved.missing:
+                row.update(status="skipped", skip_reason=f"Missing {', '.join(resolved.missing)} and no fallback")
+            elif resolved.too_long:
+                row.update(status="skipped", skip_reason=f"Too long: {resolved.too_long}")
+            else:
+                row["params"] = resolved.params
+        rows.append(row)
+    stmt = upsert(db.session, Recipient.__table__).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
+    written = db.session.execute(stmt.returning(Recipient.__table__.c.status), rows).scalars().all()
+    by_status = Counter(written)
+    add_counts(db.session, campaign.id, {"total": len(written), **by_status})
+
+
+def _back_to_draft(campaign: Campaign, message: str) -> str:
+    """Nothing half-launched: no rows were sent, the campaign returns to draft with the reason shown."""
+    campaign.status = "draft"
+    campaign.notice, campaign.notice_code = message, None
+    campaign.launched_at = None
+    db.session.commit()
+    current_app.logger.info("Campaign %s returned to draft: %s", campaign.id, message)
+    return "draft"

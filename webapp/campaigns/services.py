@@ -1,0 +1,237 @@
+"""Campaign rules shared by the compose pages, the JSON API and the jobs: edit, schedule, launch, control."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
+from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
+from webapp.campaigns.variables import check_mapping, resolve
+from webapp.cloudapi import CloudAPIError
+from webapp.contacts.models import ContactList
+from webapp.extensions import db
+from webapp.ratelimit import RateLimiter
+from webapp.queues import redis_client
+from webapp.senders.models import Sender, Template
+from webapp.senders.services import client_for
+from webapp.timestamps import utcnow
+from webapp.transactions import begin_write
+
+
+@dataclass
+class Draft:
+    """What a campaign is made of, as a form or an API request gives it."""
+
+    name: str
+    sender_id: int | None
+    template_id: int | None
+    list_ids: list[int]
+    retarget_campaign_id: int | None = None
+    retarget_outcome: str | None = None
+    variables: Mapping | None = None
+    header_media_url: str = ""
+
+
+def audience_of(draft: Draft) -> dict:
+    if draft.retarget_campaign_id:
+        return {"retarget": {"campaign_id": draft.retarget_campaign_id, "outcome": draft.retarget_outcome}}
+    return {"lists": sorted(set(draft.list_ids))}
+
+
+def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
+    """Check a draft; raise CampaignError naming the field, or return its sender and template."""
+    if not draft.name.strip():
+        raise CampaignError("Give the campaign a name.", field="name")
+    if len(draft.name) > 200:
+        raise CampaignError("At most 200 characters.", field="name")
+    sender = db.session.get(Sender, draft.sender_id) if draft.sender_id else None
+    if sender is None:
+        raise CampaignError("Choose a sender number.", field="sender")
+    template = db.session.get(Template, draft.template_id) if draft.template_id else None
+    if template is None or template.waba_id != sender.waba_id:
+        raise CampaignError("Choose a template of this sender's WhatsApp account.", field="template")
+    if not template.approved:
+        raise CampaignError(f"{template.name} ({template.language}) is {template.status.lower()}; only approved "
+                            "templates can be sent.", field="template")
+    if draft.retarget_campaign_id:
+        source = db.session.get(Campaign, draft.retarget_campaign_id)
+        if source is None or source.status in EDITABLE_STATES:
+            raise CampaignError("Retarget a campaign that has been sent.", field="audience")
+        if draft.retarget_outcome not in outcomes:
+            raise CampaignError("Choose which of its recipients to send to.", field="audience")
+    else:
+        if not draft.list_ids:
+            raise CampaignError("Choose at least one list.", field="audience")
+        found = db.session.scalar(select(func.count()).where(ContactList.id.in_(draft.list_ids)))
+        if found != len(set(draft.list_ids)):
+            raise CampaignError("One of the chosen lists no longer exists.", field="audience")
+    problems = check_mapping(template.components, template.parameter_format, draft.variables or {},
+                             draft.header_media_url)
+    if problems:
+        key, message = next(iter(problems.items()))
+        error = CampaignError(message, field=f"var:{key}")
+        error.problems = problems
+        raise error
+    return sender, template
+
+
+def save_draft(draft: Draft, campaign: Campaign | None = None, user_id: int | None = None,
+               origin: str = "web") -> Campaign:
+    sender, template = validate(draft)
+    if campaign is None:
+        campaign = Campaign(created_by_id=user_id, origin=origin, status="draft")
+        db.session.add(campaign)
+    elif campaign.status not in EDITABLE_STATES:
+        raise CampaignError("Only draft or scheduled campaigns can be edited.", code="conflict")
+    campaign.name = draft.name.strip()
+    campaign.sender_id, campaign.template_id = sender.id, template.id
+    campaign.template_name, campaign.template_language = template.name, template.language
+    campaign.template_components, campaign.parameter_format = template.components, template.parameter_format
+    campaign.audience = audience_of(draft)
+    campaign.variables = dict(draft.variables or {})
+    campaign.header_media_url = draft.header_media_url.strip()
+    campaign.notice, campaign.notice_code = "", None
+    db.session.flush()
+    return campaign
+
+
+@dataclass
+class Forecast:
+    summary: Summary
+    seconds: float
+    daily_room: int | None  # None: unlimited
+
+    @property
+    def fits_today(self) -> bool:
+        return self.daily_room is None or self.daily_room >= self.summary.sendable
+
+
+def forecast(campaign: Campaign) -> Forecast:
+    """What the send will look like: who gets it, who is skipped and why, how long, whether today has room."""
+    found = summary(db.session, campaign.audience, campaign.template_components, campaign.parameter_format,
+                    campaign.variables)
+    sender = campaign.sender
+    room = None
+    if sender.messaging_limit is not None:
+        since = utcnow() - timedelta(days=1)
+        used = db.session.scalar(
+            select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
+            .where(Campaign.sender_id == sender.id, Recipient.sent_at > since)) or 0
+        room = max(0, sender.messaging_limit - used)
+    return Forecast(found, found.sendable / max(sender.throughput, 1), room)
+
+
+def preview(campaign: Campaign, count: int = 3) -> list[tuple[str, str, dict]]:
+    """The message as the first few real recipients will read it: (phone, name, parameters)."""
+    shown = []
+    for person in all_people(db.session, campaign.audience, size=50):
+        if person.opted_out:
+            continue
+        resolved = resolve(campaign.template_components, campaign.parameter_format, campaign.variables,
+                           campaign.header_media_url, person.name, person.attributes)
+        shown.append((person.phone, person.name, resolved.params))
+        if len(shown) >= count:
+            break
+    return shown
+
+
+def schedule(campaign: Campaign, when: datetime) -> None:
+    if campaign.status not in EDITABLE_STATES:
+        raise CampaignError("Only a draft can be scheduled.", code="conflict")
+    if when.tzinfo is None:
+        raise CampaignError("The time needs a time zone.", field="scheduled_at")
+    if when <= utcnow():
+        raise CampaignError("Choose a time in the future.", field="scheduled_at")
+    campaign.status, campaign.scheduled_at = "scheduled", when
+    campaign.notice, campaign.notice_code = "", None
+
+
+def unschedule(campaign: Campaign) -> None:
+    if campaign.status != "scheduled":
+        raise CampaignError("The campaign is not scheduled.", code="conflict")
+    campaign.status, campaign.scheduled_at = "draft", None
+
+
+def launch(campaign: Campaign) -> None:
+    """Send now: the snapshot runs as a job, so this returns at once."""
+    if campaign.status not in EDITABLE_STATES:
+        raise CampaignError("This campaign has already been launched.", code="conflict")
+    validate(Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
+                   (campaign.audience.get("retarget") or {}).get("campaign_id"),
+                   (campaign.audience.get("retarget") or {}).get("outcome"), campaign.variables,
+                   campaign.header_media_url))
+    campaign.status, campaign.launched_at = "queued", utcnow()
+    db.session.commit()
+    from jobs.campaigns import enqueue_launch
+
+    enqueue_launch(campaign.id)
+
+
+def pause(campaign: Campaign) -> None:
+    if campaign.status not in ("queued", "sending"):
+        raise CampaignError("Only an ongoing campaign can be paused.", code="conflict")
+    # Conditional, so a campaign that completed a moment ago is not turned back into a paused one.
+    done = db.session.execute(update(Campaign).where(Campaign.id == campaign.id, Campaign.status == "sending")
+                              .values(status="paused", notice="Paused by staff.", notice_code=None))
+    if not done.rowcount:
+        raise CampaignError("The campaign is not sending any more.", code="conflict")
+    db.session.commit()
+
+
+def resume(campaign: Campaign) -> None:
+    if campaign.status != "paused":
+        raise CampaignError("Only a paused campaign can be resumed.", code="conflict")
+    campaign.status = "sending"
+    campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
+    db.session.commit()
+    from jobs.campaigns import enqueue_dispatchers
+
+    enqueue_dispatchers(campaign.id)
+
+
+def cancel(campaign: Campaign) -> int:
+    """Stop for good: rows not yet sent are cancelled. Returns how many."""
+    if campaign.status in ("sent", "partially_sent", "failed", "cancelled"):
+        raise CampaignError("The campaign has already finished.", code="conflict")
+    begin_write(db.session)
+    db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(status="cancelled",
+                                                                                  completed_at=utcnow()))
+    cancelled = db.session.execute(
+        update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending")
+        .values(status="cancelled", claim_token=None).execution_options(synchronize_session=False)).rowcount
+    add_counts(db.session, campaign.id, {"pending": -cancelled, "cancelled": cancelled})
+    db.session.commit()
+    return cancelled
+
+
+def delete(campaign: Campaign) -> None:
+    if campaign.status not in EDITABLE_STATES:
+        raise CampaignError("Only draft or scheduled campaigns can be deleted; cancel it instead.", code="conflict")
+    db.session.delete(campaign)
+    db.session.commit()
+
+
+def send_test(campaign: Campaign, phone: str) -> str:
+    """Send the campaign's message to one number now (filled in for the first recipient); return the wamid."""
+    sample = preview(campaign, 1)
+    params = sample[0][2] if sample else resolve(campaign.template_components, campaign.parameter_format,
+                                                 campaign.variables, campaign.header_media_url).params
+    sender = campaign.sender
+    limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput,
+                          current_app.config["RATE_MARGIN_MS"])
+    grant = limiter.acquire(1)
+    if not grant.granted:
+        raise CampaignError("The number is sending at its full rate right now; try the test again in a moment.")
+    try:
+        return client_for(sender).send_template(sender.phone_number_id, phone, campaign.template_name,
+                                                campaign.template_language, params, callback_data="test").wamid
+    except CloudAPIError as exc:
+        code = f" (error {exc.code})" if exc.code is not None else ""
+        raise CampaignError(f"Meta refused the test{code}: {exc.title or exc.message}", field="test_phone") from exc
+

@@ -1,0 +1,131 @@
+"""Filling a template's variables for one contact: from an attribute, the contact's name, or a constant.
+
+A campaign's `variables` maps each slot the template has to a source:
+    {"body:first_name": {"source": "name", "fallback": "friend"},
+     "body:2": {"source": "attribute", "value": "coupon", "fallback": ""},
+     "header": {"source": "constant", "value": "Spring sale"},
+     "button:0": {"source": "attribute", "value": "order_id"}}
+and `resolve` turns that into the parameter snapshot of webapp/cloudapi.py for one contact.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from webapp.cloudapi import render_template_parts, template_variables
+
+SOURCES = {"name": "The contact's name", "attribute": "A contact attribute", "constant": "The same text for everyone"}
+# Meta's limits on a filled-in template (error 132005 past them).
+MAX_BODY = 1024
+MAX_HEADER = 60
+MAX_VALUE = 1024
+
+
+@dataclass(frozen=True)
+class Slot:
+    key: str     # "header", "body:<variable>", "button:<index>"
+    label: str   # what the compose form calls it
+
+
+def slots(components: list, parameter_format: str) -> list[Slot]:
+    needs = template_variables(components, parameter_format)
+    found = []
+    if needs.header == "text":
+        found.append(Slot("header", f"Header {{{{{needs.header_variable}}}}}"))
+    found += [Slot(f"body:{name}", f"{{{{{name}}}}}") for name in needs.body]
+    found += [Slot(f"button:{index}", f"Button {index + 1} link ending") for index in needs.url_buttons]
+    return found
+
+
+def media_header(components: list, parameter_format: str) -> str | None:
+    """The media a template's header needs ("image", "video", "document"), if any."""
+    kind = template_variables(components, parameter_format).header
+    return kind if kind not in (None, "text") else None
+
+
+@dataclass
+class Resolved:
+    params: dict
+    missing: list[str] = field(default_factory=list)  # slots with no value and no fallback
+    too_long: str | None = None                         # what Meta would refuse as too long
+
+
+def _value(spec: Mapping, name: str, attributes: Mapping) -> str:
+    source = spec.get("source")
+    if source == "constant":
+        value = spec.get("value", "")
+    elif source == "name":
+        value = name
+    elif source == "attribute":
+        value = attributes.get(spec.get("value", ""), "")
+    else:
+        value = ""
+    value = str(value if value is not None else "").strip()
+    return value or str(spec.get("fallback") or "").strip()
+
+
+def resolve(components: list, parameter_format: str, variables: Mapping, header_media_url: str,
+            name: str = "", attributes: Mapping | None = None) -> Resolved:
+    """The parameter snapshot for one contact, with what is missing or too long."""
+    attributes = attributes or {}
+    needs = template_variables(components, parameter_format)
+    params: dict = {}
+    missing: list[str] = []
+    values = {}
+    for slot in slots(components, parameter_format):
+        value = _value(variables.get(slot.key) or {}, name, attributes)
+        if not value:
+            missing.append(slot.label)
+        values[slot.key] = value
+    if needs.header == "text":
+        params["header"] = {"type": "text", "text": values["header"]}
+        if needs.named:
+            params["header"]["parameter_name"] = needs.header_variable
+    elif needs.header in ("image", "video", "document"):
+        params["header"] = {"type": needs.header, "link": header_media_url}
+    if needs.body:
+        body = [values[f"body:{n}"] for n in needs.body]
+        params["body"] = dict(zip(needs.body, body)) if needs.named else body
+    if needs.url_buttons:
+        params["buttons"] = [{"index": i, "sub_type": "url", "text": values[f"button:{i}"]} for i in needs.url_buttons]
+    return Resolved(params, missing, None if missing else too_long(components, params))
+
+
+def too_long(components: list, params: dict) -> str | None:
+    """Why Meta would refuse this message as too long, or None."""
+    longest = max((len(v) for v in _all_values(params)), default=0)
+    if longest > MAX_VALUE:
+        return f"a value is {longest} characters long; Meta accepts at most {MAX_VALUE}"
+    rendered = render_template_parts(components, params)
+    if len(rendered.body) > MAX_BODY:
+        return f"the message body would be {len(rendered.body)} characters; Meta accepts at most {MAX_BODY}"
+    if rendered.header and len(rendered.header) > MAX_HEADER:
+        return f"the header would be {len(rendered.header)} characters; Meta accepts at most {MAX_HEADER}"
+    return None
+
+
+def _all_values(params: dict):
+    body = params.get("body") or []
+    yield from (str(v) for v in (body.values() if isinstance(body, Mapping) else body))
+    if (params.get("header") or {}).get("type") == "text":
+        yield params["header"]["text"]
+    yield from (str(b.get("text", "")) for b in params.get("buttons") or [])
+
+
+def check_mapping(components: list, parameter_format: str, variables: Mapping, header_media_url: str) -> dict[str, str]:
+    """Compose-time problems, by slot key: unmapped slots, unknown sources, bad media URL, long constants."""
+    problems: dict[str, str] = {}
+    for slot in slots(components, parameter_format):
+        spec = variables.get(slot.key) or {}
+        if spec.get("source") not in SOURCES:
+            problems[slot.key] = "Choose where this value comes from."
+        elif spec.get("source") in ("constant", "attribute") and not str(spec.get("value", "")).strip():
+            problems[slot.key] = "Enter the text." if spec["source"] == "constant" else "Choose the attribute."
+        elif len(str(spec.get("value", ""))) > MAX_VALUE or len(str(spec.get("fallback", ""))) > MAX_VALUE:
+            problems[slot.key] = f"At most {MAX_VALUE} characters."
+    if media_header(components, parameter_format):
+        parts = urlsplit(header_media_url or "")
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems["header_media_url"] = "Enter the https:// address of the header's media file."
+    return problems

@@ -1,0 +1,136 @@
+"""The global rate limiter per sender number, in Redis, shared by every worker on every machine.
+
+A sliding-window log: each admitted message is an entry stamped with Redis's own clock, and a grant
+is made only while the last `window` holds fewer than `rate` entries. So in no one-second window does
+a number get more than its rate, however many processes ask. The window is a little longer than one
+second (RATE_MARGIN_MS) because a request reaches Meta a few milliseconds after its admission, and
+those delays differ; without the margin two admissions one second apart could arrive closer.
+
+Grants are also smoothed: at most a tenth of the rate in any 100 ms. A whole second's worth granted at
+once leaves the process over tens of milliseconds (each request costs CPU), which is more jitter than the
+margin absorbs; small steady grants leave at once. The smoothing costs no throughput.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from redis import Redis
+
+# KEYS: window log, hold flag. ARGV: window µs, rate, wanted, grant id, burst (per 100 ms).
+# Returns {granted, µs until a slot frees (0 when all were granted)}.
+_ACQUIRE = """
+local hold = redis.call('PTTL', KEYS[2])
+if hold > 0 then return {0, hold * 1000} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+local burst = tonumber(ARGV[5])
+local recent = redis.call('ZCOUNT', KEYS[1], now - 100000, '+inf')
+local granted = math.max(0, math.min(wanted, rate - used, burst - recent))
+if granted > 0 then
+  local entries = {}
+  for i = 1, granted do
+    entries[#entries + 1] = now
+    entries[#entries + 1] = ARGV[4] .. ':' .. i
+  end
+  redis.call('ZADD', KEYS[1], unpack(entries))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+end
+local wait = 0
+if granted < wanted then
+  if used + granted >= rate then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    wait = tonumber(oldest[2]) + window - now
+  else
+    local first = redis.call('ZRANGEBYSCORE', KEYS[1], now - 100000, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    wait = first[2] and (tonumber(first[2]) + 100000 - now) or 1000
+  end
+  wait = math.max(1000, wait)
+end
+return {granted, wait}
+"""
+
+
+@dataclass(frozen=True)
+class Grant:
+    granted: int
+    wait_seconds: float  # how long until the next slot frees, when fewer were granted than asked
+    grant_id: str
+
+    def members(self, count: int) -> list[str]:
+        """The window entries of the last `count` slots of this grant (to give back unused ones)."""
+        return [f"{self.grant_id}:{i}" for i in range(self.granted - count + 1, self.granted + 1)]
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis, sender_key: str, rate: int, margin_ms: int = 20) -> None:
+        self.redis = redis
+        self.rate = rate
+        self.window_us = (1000 + margin_ms) * 1000
+        self.burst = max(1, -(-rate // 10))  # ceil(rate / 10) per 100 ms
+        self.log_key = f"ratelimit:{{{sender_key}}}:log"  # one hash slot for both keys
+        self.hold_key = f"ratelimit:{{{sender_key}}}:hold"
+        self._acquire = redis.register_script(_ACQUIRE)
+
+    def acquire(self, wanted: int) -> Grant:
+        """Take up to `wanted` slots now; the grant says how many, and how long until the next frees."""
+        grant_id = uuid.uuid4().hex
+        granted, wait_us = self._acquire(keys=[self.log_key, self.hold_key],
+                                         args=[self.window_us, self.rate, wanted, grant_id, self.burst])
+        return Grant(int(granted), int(wait_us) / 1_000_000, grant_id)
+
+    def give_back(self, grant: Grant, unused: int) -> None:
+        """Return slots that were granted but will not be used (fewer rows were due than slots)."""
+        if unused > 0:
+            self.redis.zrem(self.log_key, *grant.members(unused))
+
+    def hold(self, seconds: float) -> None:
+        """Admit nothing for a while: Meta said the number's throughput was exceeded (130429)."""
+        self.redis.set(self.hold_key, "1", px=max(1, int(seconds * 1000)))
+
+
+class DailyCap:
+    """Meta's messaging limit: unique customers per rolling 24 hours for one number.
+
+    Redis keeps phone → time of last send; when Redis has lost it (a flush, a restart), it is rebuilt
+    from the database, which remains the source of truth.
+    """
+
+    DAY = 24 * 3600
+
+    def __init__(self, redis: Redis, sender_key: str, limit: int | None) -> None:
+        self.redis = redis
+        self.limit = limit
+        self.key = f"dailycap:{{{sender_key}}}:phones"
+        self.built_key = f"dailycap:{{{sender_key}}}:built"
+
+    def ensure_built(self, loader) -> None:
+        """Fill the set from `loader()` → [(phone, epoch seconds)] unless it is already there."""
+        if self.limit is None or self.redis.exists(self.built_key):
+            return
+        pipe = self.redis.pipeline()
+        for phone, at in loader():
+            pipe.zadd(self.key, {phone: at}, gt=True)
+        pipe.set(self.built_key, "1", ex=self.DAY)
+        pipe.execute()
+
+    def room(self, now: float) -> int | None:
+        """How many more new customers may be messaged now (None: unlimited)."""
+        if self.limit is None:
+            return None
+        self.redis.zremrangebyscore(self.key, "-inf", now - self.DAY)
+        return max(0, self.limit - self.redis.zcard(self.key))
+
+    def frees_at(self, now: float) -> float | None:
+        """When the oldest customer of the window leaves it, making room for one more."""
+        oldest = self.redis.zrange(self.key, 0, 0, withscores=True)
+        return oldest[0][1] + self.DAY if oldest else None
+
+    def record(self, phones: list[str], now: float) -> None:
+        if self.limit is not None and phones:
+            self.redis.zadd(self.key, dict.fromkeys(phones, now))
