@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from webapp.config import ROOT, Config
@@ -47,8 +48,22 @@ def prepare(app, port: str) -> dict[str, str]:
         upgrade(directory=str(ROOT / "migrations"))
         if not app.config["SANDBOX_ENABLED"]:
             return {}
-        provision_sandbox()
+        sender = provision_sandbox()
+        _sync_templates_once_up(sender)
         return sandbox_environment(port)
+
+
+def _sync_templates_once_up(sender) -> None:
+    """First run: fetch the sandbox's templates as soon as the worker and the sandbox are up."""
+    from rq import Retry
+
+    from jobs.senders import sync
+    from webapp.extensions import db
+    from webapp.queues import enqueue
+    from webapp.senders.models import Template
+
+    if db.session.query(Template.id).filter_by(waba_id=sender.waba_id).first() is None:
+        queue().enqueue_in(timedelta(seconds=3), sync, sender.id, retry=Retry(max=8, interval=[1, 2, 3, 5, 8, 13]))
 
 
 def main() -> int:

@@ -1,0 +1,12 @@
+"""RQ entry points for sender numbers."""
+from __future__ import annotations
+
+from webapp.extensions import db
+from webapp.senders.models import Sender
+from webapp.senders.services import sync_templates
+
+
+def sync(sender_id: int) -> dict | None:
+    """Fetch a sender's templates; retried by RQ while the Graph API (or the sandbox) is not up yet."""
+    sender = db.session.get(Sender, sender_id)
+    return sync_templates(sender) if sender else None
