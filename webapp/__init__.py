@@ -71,6 +71,9 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(cron_command)
+    from webapp.webhooks.cli import webhooks_cli
+
+    app.cli.add_command(webhooks_cli)
     try:
         from webapp.sandbox.cli import sandbox_cli
     except ImportError:  # the sandbox package is optional at import time for a minimal install

@@ -59,7 +59,7 @@ def _sync_templates_once_up(sender) -> None:
 
     from jobs.senders import sync
     from webapp.extensions import db
-    from webapp.queues import enqueue
+    from webapp.queues import queue
     from webapp.senders.models import Template
 
     if db.session.query(Template.id).filter_by(waba_id=sender.waba_id).first() is None:

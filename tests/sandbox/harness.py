@@ -5,23 +5,18 @@ Other test packages that need the sandbox (sending, webhooks, end-to-end) can im
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import tempfile
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
 from webapp.cloudapi import CloudAPI
+from webapp.sandbox.process import SandboxChild
 
-ROOT = Path(__file__).resolve().parents[2]
 VERSION = "v23.0"
 TOKEN = "sandbox-token"
 APP_SECRET = "sandbox-app-secret"
@@ -32,44 +27,16 @@ WABA_ID = "200000000000001"
 SECOND_PHONE_NUMBER_ID = "100000000000002"  # the contract tests start the sandbox with a second number
 
 
-class SandboxProcess:
-    """`python -m webapp.sandbox run --port 0 …` in a subprocess, and a small HTTP handle on it."""
+class SandboxProcess(SandboxChild):
+    """The sandbox in a subprocess (see webapp.sandbox.process), with a small HTTP handle on it."""
 
     def __init__(self, *args: str, startup_timeout: float = 20.0) -> None:
-        self._output = tempfile.NamedTemporaryFile(prefix="sandbox-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.sandbox", "run", "--host", "127.0.0.1", "--port", "0", *args],
-            cwd=ROOT, stdout=self._output, stderr=subprocess.STDOUT,
-        )
-        self.base_url = self._wait_for_banner(startup_timeout)
+        super().__init__(*args, startup_timeout=startup_timeout)
         self.http = requests.Session()
-
-    def _wait_for_banner(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        log = Path(self._output.name)
-        while time.monotonic() < deadline:
-            for line in log.read_text().splitlines():
-                if line.startswith("Sandbox listening on "):
-                    return line.split()[-1]
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the sandbox exited at start:\n{log.read_text()}")
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"the sandbox did not start within {timeout} s:\n{log.read_text()}")
 
     def stop(self) -> None:
         self.http.close()  # no idle keep-alive connection for the server to wait on while stopping
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self._output.close()
-        Path(self._output.name).unlink(missing_ok=True)
-
-    def log(self) -> str:
-        return Path(self._output.name).read_text()
+        super().stop()
 
     # --- Graph API ---
 

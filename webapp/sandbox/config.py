@@ -3,6 +3,7 @@ and runtime changes through `PATCH /_sandbox/config`."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,11 +64,7 @@ class SandboxConfig:
 
     def numbers(self) -> dict[str, str]:
         """Every sender number: phone number id -> display number (digits)."""
-        numbers = {self.phone_number_id: self.display_number}
-        for pair in filter(None, (p.strip() for p in self.extra_numbers.split(","))):
-            number_id, _, display = pair.partition(":")
-            numbers[number_id.strip()] = display.strip()
-        return numbers
+        return _numbers(self.phone_number_id, self.display_number, self.extra_numbers)
 
     def validate(self) -> None:
         """Raise ValueError naming the first setting that makes no sense."""
@@ -103,6 +100,15 @@ class SandboxConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@functools.lru_cache(maxsize=8)  # asked on every request; settings rarely change
+def _numbers(phone_number_id: str, display_number: str, extra_numbers: str) -> dict[str, str]:
+    numbers = {phone_number_id: display_number}
+    for pair in filter(None, (p.strip() for p in extra_numbers.split(","))):
+        number_id, _, display = pair.partition(":")
+        numbers[number_id.strip()] = display.strip()
+    return numbers
 
 
 def field_types() -> dict[str, type]:

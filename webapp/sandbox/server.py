@@ -10,6 +10,7 @@ from aiohttp import web
 from webapp.sandbox.config import SandboxConfig
 from webapp.sandbox.control import add_control_routes
 from webapp.sandbox.graph import add_graph_routes, graph_front
+from webapp.sandbox.process import BANNER
 from webapp.sandbox.state import STATE, SandboxState
 
 log = logging.getLogger("webapp.sandbox")
@@ -44,8 +45,8 @@ async def serve(config: SandboxConfig) -> None:
     await site.start()
     host, port = runner.addresses[0][:2]
     webhooks = config.webhook_url or "off (no --webhook-url)"
-    # Tests and scripts read the port from this first line (it matters with --port 0).
-    print(f"Sandbox listening on http://{host}:{port}", flush=True)
+    # SandboxChild reads the address from this first line (it matters with --port 0).
+    print(f"{BANNER}http://{host}:{port}", flush=True)
     print(f"  phone number id {config.phone_number_id} (+{config.display_number}), WABA {config.waba_id}, "
           f"profile {config.profile}, {config.rate} msg/s; webhooks to {webhooks}", flush=True)
     stopped = asyncio.Event()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from webapp.cloudapi import TemplateVariables, template_variables
+
 FOOTER = "Broadcaster Demo Store"
 
 
@@ -157,6 +159,14 @@ class TemplateStore:
 
     def __init__(self, templates: list[dict] | None = None) -> None:
         self.templates = templates if templates is not None else DEMO_TEMPLATES
+        self._variables: dict[str, TemplateVariables] = {}
+
+    def variables(self, template: dict) -> TemplateVariables:
+        """What the template needs filled in, read once per template."""
+        if template["id"] not in self._variables:
+            self._variables[template["id"]] = template_variables(template["components"],
+                                                                 template.get("parameter_format"))
+        return self._variables[template["id"]]
 
     def find(self, name: str, language: str) -> dict | None:
         return next((t for t in self.templates if t["name"] == name and t["language"] == language), None)

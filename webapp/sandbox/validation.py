@@ -7,13 +7,14 @@ malformed number 100 (not a number) or 131009 (impossible length).
 """
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
 
-from webapp.cloudapi import MEDIA_TYPES, TemplateVariables, render_template_parts, template_variables
+from webapp.cloudapi import MEDIA_TYPES, TemplateVariables, render_template_parts
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.templates import TemplateStore
 
@@ -39,22 +40,16 @@ class OutgoingMessage:
     params: dict | None = None    # its parameter snapshot (see webapp.cloudapi)
     text: str = ""               # as the customer reads it
     media: dict | None = None     # {"type": …, "link"|"id": …} of a media message
+    # (label, payload) of each quick-reply button; the payload is the label unless one was sent.
+    quick_replies: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def category(self) -> str:
         """Pricing category: the template's, lower-case; free-form messages are service messages."""
         return self.template["category"].lower() if self.template else "service"
 
-    @property
-    def quick_replies(self) -> list[tuple[str, str]]:
-        """(label, payload) of each quick-reply button; the payload is the label unless one was sent."""
-        if not self.template:
-            return []
-        payloads = {b["index"]: b.get("payload") for b in (self.params or {}).get("buttons", [])}
-        variables = template_variables(self.template["components"], self.template.get("parameter_format"))
-        return [(label, payloads.get(index) or label) for index, label in variables.quick_replies]
 
-
+@functools.lru_cache(maxsize=8)  # asked on every send
 def business_country_code(display_number: str) -> str:
     """The calling code Meta puts before a `to` that has no `+` (reference §1)."""
     try:
@@ -155,7 +150,7 @@ def _read_template(spec: Any, templates: TemplateStore, message: OutgoingMessage
     if template["status"] == "DISABLED":
         raise GraphError(132016)
     params = _read_components(spec.get("components", []))
-    variables = template_variables(template["components"], template.get("parameter_format"))
+    variables = templates.variables(template)
     _check_header(variables, params.get("header"))
     _check_body(variables, params.get("body"))
     _check_buttons(variables, params.get("buttons", []))
@@ -165,6 +160,8 @@ def _read_template(spec: Any, templates: TemplateStore, message: OutgoingMessage
     if len(rendered.body) > MAX_TEMPLATE_BODY:
         raise GraphError(132005, f"body: the text is longer than {MAX_TEMPLATE_BODY} characters.")
     message.template, message.params, message.text = template, params, rendered.text
+    payloads = {b["index"]: b.get("payload") for b in params.get("buttons", [])}
+    message.quick_replies = [(label, payloads.get(index) or label) for index, label in variables.quick_replies]
 
 
 def _read_components(components: Any) -> dict:

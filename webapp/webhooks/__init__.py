@@ -1,1 +1,1 @@
-"""Meta's webhook: verify, store, apply statuses and replies; the live campaign pages."""
+"""Meta's webhook: verify, store and apply statuses, replies and opt-outs; the Replies page."""
