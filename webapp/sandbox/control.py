@@ -10,7 +10,7 @@ from aiohttp import web
 
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.faults import parse_fault
-from webapp.sandbox.profile import CUSTOMER_NAMES
+from webapp.sandbox.profile import customer_name
 from webapp.sandbox.state import STATE
 from webapp.sandbox.validation import recipient_wa_id
 
@@ -117,7 +117,7 @@ async def post_inbound(request: web.Request) -> web.Response:
         wa_id = recipient_wa_id(spec["from"], state.country_code)
     except GraphError as exc:
         raise _bad_request(exc.details) from exc
-    name = str(spec.get("name") or CUSTOMER_NAMES[int(wa_id) % len(CUSTOMER_NAMES)])
+    name = str(spec.get("name") or customer_name(wa_id, state.config.seed))
     message = state.lifecycle.customer_writes(
         phone_number_id, wa_id, name, text=spec.get("text"), button=button if isinstance(button, tuple) else None,
         context_id=spec.get("context_id"))

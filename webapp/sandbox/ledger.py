@@ -94,6 +94,7 @@ class Ledger:
         self.inbound: list[dict] = []
         self.last_inbound: dict[tuple[str, str], float] = {}
         self.webhooks: list[WebhookDelivery] = []
+        self.webhook_counts: Counter[str] = Counter()  # kept as they happen: stats stay cheap on big runs
         self.errors: Counter[int] = Counter()
         self.accepted_by_number: Counter[str] = Counter()
         self.max_in_flight = self.in_flight  # requests in flight during a reset still finish
@@ -139,7 +140,18 @@ class Ledger:
                     ) -> WebhookDelivery:
         delivery = WebhookDelivery(next(self._webhook_ids), field_name, payload, body, time.time(), duplicate_of)
         self.webhooks.append(delivery)
+        self.webhook_counts["posts"] += 1
+        self.webhook_counts["duplicates"] += duplicate_of is not None
         return delivery
+
+    def webhook_attempted(self, delivery: WebhookDelivery, outcome: dict) -> None:
+        delivery.attempts.append(outcome)
+        self.webhook_counts["attempts"] += 1
+        self.webhook_counts["failed_attempts"] += outcome.get("status") != 200
+
+    def webhook_settled(self, delivery: WebhookDelivery, *, delivered: bool) -> None:
+        delivery.delivered, delivery.gave_up = delivered, not delivered
+        self.webhook_counts["delivered" if delivered else "gave_up"] += 1
 
     # --- counters ---
 
@@ -154,7 +166,7 @@ class Ledger:
         self.in_flight -= 1
 
     def stats(self, busiest: dict[str, dict]) -> dict:
-        attempts = [a for d in self.webhooks for a in d.attempts]
+        webhooks = self.webhook_counts
         return {
             "accepted": len(self.messages),
             "accepted_by_phone_number_id": dict(self.accepted_by_number),
@@ -166,12 +178,8 @@ class Ledger:
             "max_in_flight": self.max_in_flight,
             "inbound": len(self.inbound),
             "webhooks": {
-                "posts": len(self.webhooks),
-                "delivered": sum(d.delivered for d in self.webhooks),
-                "gave_up": sum(d.gave_up for d in self.webhooks),
-                "pending": sum(not (d.delivered or d.gave_up) for d in self.webhooks),
-                "duplicates": sum(d.duplicate_of is not None for d in self.webhooks),
-                "attempts": len(attempts),
-                "failed_attempts": sum(a.get("status") != 200 for a in attempts),
+                **{key: webhooks[key] for key in ("posts", "delivered", "gave_up", "duplicates", "attempts",
+                                                  "failed_attempts")},
+                "pending": webhooks["posts"] - webhooks["delivered"] - webhooks["gave_up"],
             },
         }

@@ -110,7 +110,7 @@ def random_plan(number: str, seed: int, rng: random.Random, *, p_fail: float, p_
 
 def plan_of(outcome: Outcome, number: str, seed: int = 0) -> Plan:
     """The plan that plays `outcome` out, with the customer's name and words picked from number and seed."""
-    name = _pick(CUSTOMER_NAMES, number, seed, "name")
+    name = customer_name(number, seed)
     if outcome in _FAILURE_CODES:
         return Plan(outcome, ("failed",), name, error_code=_FAILURE_CODES[outcome],
                     opts_out=outcome is Outcome.OPTED_OUT)
@@ -124,6 +124,11 @@ def plan_of(outcome: Outcome, number: str, seed: int = 0) -> Plan:
         text = _pick(REPLIES_OUT_OF_CONTEXT, number, seed, "reply")
     return Plan(outcome, _STATUSES[Outcome.READ], name, reply=_REPLY_KIND[outcome],
                 reply_context=outcome in (Outcome.REPLY, Outcome.BUTTON), reply_text=text)
+
+
+def customer_name(number: str, seed: int = 0) -> str:
+    """The profile name a customer's webhooks carry."""
+    return _pick(CUSTOMER_NAMES, "".join(ch for ch in number if ch.isdigit()), seed, "name")
 
 
 def _pick(choices: tuple[str, ...], number: str, seed: int, purpose: str) -> str:

@@ -116,14 +116,14 @@ class WebhookSender:
         for attempt in range(1, config.webhook_max_attempts + 1):
             async with self._semaphore:
                 outcome = await self._post_once(delivery.body)
-            delivery.attempts.append(outcome)
+            self.ledger.webhook_attempted(delivery, outcome)
             if outcome.get("status") == 200:
-                delivery.delivered = True
+                self.ledger.webhook_settled(delivery, delivered=True)
                 break
             if attempt < config.webhook_max_attempts:
                 await asyncio.sleep(min(config.webhook_retry_base * 2 ** (attempt - 1), config.webhook_retry_max))
         else:
-            delivery.gave_up = True
+            self.ledger.webhook_settled(delivery, delivered=False)
             log.warning("webhook %s dropped after %s attempts: %s", delivery.id, len(delivery.attempts),
                         delivery.attempts[-1])
         if delivery.delivered and delivery.duplicate_of is None and self.rng.random() < config.webhook_duplicates:
