@@ -1,0 +1,157 @@
+"""Replies are linked to the campaign message they answer, counted once, and STOPs opt the contact out."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.webhooks import meta
+from tests.webhooks.scenarios import T0, accepted_campaign, configure_webhook, fresh, wa_id, wamid
+from webapp.campaigns.lifecycle import counts, recount
+from webapp.campaigns.models import Recipient
+from webapp.contacts.models import Contact
+from webapp.extensions import db
+from webapp.webhooks.models import InboundMessage
+from webapp.webhooks.optouts import STOPPED_MARKETING
+
+
+def _sent(client, rows, at=T0):
+    for row in rows:
+        meta.post(client, meta.statuses(meta.status(wamid(row), "sent", at, wa_id(row), row_id=row.id)))
+
+
+def _inbound():
+    db.session.expire_all()
+    return list(db.session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def test_a_reply_quoting_our_message_is_linked_by_its_context(client, webhook):
+    older, [first] = accepted_campaign(1)
+    newer, [second] = accepted_campaign(1, sender=older.sender)  # same phone, a later campaign
+    _sent(client, [first, second])
+    meta.post(client, meta.message("wamid.IN1", wa_id(first), T0 + timedelta(minutes=5), "Is it still on?",
+                                   context=wamid(first)))
+    [message] = _inbound()
+    assert (message.recipient_id, message.campaign_id, message.context_wamid) == (first.id, older.id, wamid(first))
+    first = fresh(Recipient, first.id)
+    assert (first.status, first.replied_at, first.reply_text) == ("replied", T0 + timedelta(minutes=5),
+                                                                  "Is it still on?")
+    assert fresh(Recipient, second.id).status == "sent"
+    assert counts(db.session, older.id)["replied"] == 1 == recount(db.session, older.id)["replied"]
+
+
+def test_a_reply_without_context_goes_to_the_latest_message_within_the_attribution_window(client, webhook):
+    older, [first] = accepted_campaign(1)
+    newer, [second] = accepted_campaign(1, sender=older.sender)
+    _sent(client, [first], at=T0)
+    _sent(client, [second], at=T0 + timedelta(hours=2))
+    meta.post(client, meta.message("wamid.IN1", wa_id(first), T0 + timedelta(hours=3), "Thanks!"))
+    [message] = _inbound()
+    assert (message.recipient_id, message.campaign_id) == (second.id, newer.id)
+    assert fresh(Recipient, second.id).status == "replied"
+    assert fresh(Recipient, first.id).status == "sent"
+
+
+def test_a_reply_after_the_attribution_window_is_stored_but_answers_no_campaign(client, webhook):
+    configure_webhook(attribution_hours=24)
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(hours=25), "Hello?"))
+    [message] = _inbound()
+    assert (message.recipient_id, message.campaign_id, message.text) == (None, None, "Hello?")
+    assert fresh(Recipient, row.id).status == "sent"
+    assert counts(db.session, campaign.id)["replied"] == 0
+
+
+def test_a_row_counts_as_replied_once_and_keeps_the_latest_reply(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN2", wa_id(row), T0 + timedelta(minutes=9), "second"))
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=2), "first"))  # arrives late
+    meta.post(client, meta.message("wamid.IN2", wa_id(row), T0 + timedelta(minutes=9), "second"))  # duplicate
+    row = fresh(Recipient, row.id)
+    assert (row.replied_at, row.reply_text) == (T0 + timedelta(minutes=2), "second")
+    assert len(_inbound()) == 2
+    assert counts(db.session, campaign.id)["replied"] == 1 == recount(db.session, campaign.id)["replied"]
+
+
+def test_a_quick_reply_button_press_keeps_the_button_text(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=1), context=wamid(row),
+                                   button=("Show me the offer", "SHOW_OFFER")))
+    row = fresh(Recipient, row.id)
+    assert (row.status, row.reply_button, row.reply_text) == ("replied", "Show me the offer", "Show me the offer")
+    [message] = _inbound()
+    assert (message.type, message.button_payload) == ("button", "SHOW_OFFER")
+
+
+def test_an_interactive_button_reply_keeps_its_title(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    payload = meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=1), "x", context=wamid(row))
+    item = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del item["text"]
+    item.update(type="interactive", interactive={"type": "button_reply", "button_reply": {"id": "yes-1", "title": "Yes"}})
+    meta.post(client, payload)
+    assert fresh(Recipient, row.id).reply_button == "Yes"
+
+
+@pytest.mark.parametrize("text", ["STOP", "stop", "  parar ", "Unsubscribe\n", "BERHENTI", "إيقاف"])
+def test_an_opt_out_keyword_opts_the_contact_out(client, webhook, text):
+    campaign, [row] = accepted_campaign(1)
+    contact = Contact(phone=row.phone, name="Ana")
+    db.session.add(contact)
+    db.session.commit()
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=3), text))
+    contact = fresh(Contact, contact.id)
+    assert contact.opted_out_at == T0 + timedelta(minutes=3)
+    assert contact.opt_out_reason == text.strip()
+    [message] = _inbound()
+    assert message.is_opt_out and message.contact_id == contact.id
+    assert fresh(Recipient, row.id).status == "replied"  # a STOP is a reply too
+
+
+@pytest.mark.parametrize("text", ["Please don't stop sending offers", "stopped", "STOP STOP"])
+def test_a_message_that_only_mentions_a_keyword_does_not_opt_out(client, webhook, text):
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=3), text))
+    assert not _inbound()[0].is_opt_out
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.opted_out_at.is_not(None))) == 0
+
+
+def test_a_stop_from_a_number_we_never_imported_still_records_the_opt_out(client, webhook):
+    campaign, rows = accepted_campaign(1)  # the sender must exist for the webhook to be ours
+    meta.post(client, meta.message("wamid.IN1", "447700900123", T0, "STOP", name="Stranger"))
+    contact = db.session.scalar(select(Contact).where(Contact.phone == "+447700900123"))
+    assert contact is not None and contact.opted_out and contact.name == "Stranger"
+
+
+def test_custom_opt_out_keywords_from_settings_are_used(client, webhook):
+    configure_webhook(opt_out_keywords="no more, basta")
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=1), "No  More"))
+    meta.post(client, meta.message("wamid.IN2", wa_id(row), T0 + timedelta(minutes=2), "STOP"))
+    assert [m.is_opt_out for m in _inbound()] == [True, False]
+
+
+def test_a_marketing_stop_and_resume_from_user_preferences(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    contact = Contact(phone=row.phone, name="Ana")
+    db.session.add(contact)
+    db.session.commit()
+
+    meta.post(client, meta.preference(wa_id(row), "stop", T0))
+    contact = fresh(Contact, contact.id)
+    assert (contact.opted_out_at, contact.opt_out_reason) == (T0, STOPPED_MARKETING)
+
+    meta.post(client, meta.preference(wa_id(row), "resume", T0 - timedelta(minutes=1)))  # older: changes nothing
+    assert fresh(Contact, contact.id).opted_out
+
+    meta.post(client, meta.preference(wa_id(row), "resume", T0 + timedelta(minutes=1)))
+    contact = fresh(Contact, contact.id)
+    assert (contact.opted_out_at, contact.opt_out_reason) == (None, "")

@@ -1,0 +1,120 @@
+"""What customers send us: inbound messages linked to the campaign row they answer, and marketing stops."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import report
+from webapp.campaigns.models import Recipient
+from webapp.contacts.models import Contact
+from webapp.settings.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
+from webapp.transactions import is_sqlite, upsert
+from webapp.webhooks import optouts
+from webapp.webhooks.models import InboundMessage
+from webapp.webhooks.payloads import Inbound, PreferenceChange
+from webapp.webhooks.statuses import add_deltas
+
+ANSWERABLE = ("sent", "delivered", "read", "replied")  # a row the customer can have seen
+CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come from different clocks
+
+
+@dataclass(frozen=True)
+class ReplyRules:
+    attribution: timedelta
+    keywords: frozenset[str]
+
+    @classmethod
+    def load(cls, session: Session) -> ReplyRules:
+        settings = session.get(WorkspaceSettings, 1)
+        hours = settings.attribution_hours if settings else 72
+        return cls(timedelta(hours=hours), optouts.keyword_set(settings.opt_out_keywords if settings
+                                                                else DEFAULT_OPT_OUT_KEYWORDS))
+
+
+def apply_messages(session: Session, messages: list[Inbound], event_id: int | None) -> int:
+    """Store each new inbound message (a duplicate changes nothing), count replies, honour opt-outs.
+    Runs in the caller's write transaction; returns how many messages were new."""
+    if not messages:
+        return 0
+    rules = ReplyRules.load(session)
+    deltas: dict[int, Counter] = defaultdict(Counter)
+    new = 0
+    for message in sorted(messages, key=lambda m: (m.at, m.wamid)):
+        row = _answered_row(session, message, rules.attribution)
+        opting_out = optouts.is_opt_out(message.text, rules.keywords)
+        stored_id = _store(session, message, row, opting_out, event_id)
+        if stored_id is None:
+            continue  # Meta sent it again
+        new += 1
+        if row is not None:
+            deltas[row.campaign_id].update(report(row, "replied", message.at))
+            row.replied_at = min(row.replied_at, message.at)  # the first reply's time, even when it comes late
+            if not _newer_reply_exists(session, row.id, message, stored_id):
+                row.reply_text = message.text
+                row.reply_button = message.button_text
+        if opting_out:
+            contact = optouts.opt_out(session, message.phone, message.at, message.text.strip(),
+                                      name=message.profile_name)
+            session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
+                            .values(contact_id=contact.id))
+    add_deltas(session, deltas)
+    return new
+
+
+def apply_preferences(session: Session, changes: list[PreferenceChange]) -> None:
+    """Meta's `user_preferences`: a marketing stop opts the contact out, a resume clears it."""
+    for change in sorted(changes, key=lambda c: c.at):
+        if change.category != "marketing_messages":
+            continue
+        if change.value == "stop":
+            optouts.opt_out(session, change.phone, change.at, optouts.STOPPED_MARKETING)
+        else:
+            optouts.opt_in(session, change.phone, change.at)
+
+
+def _answered_row(session: Session, message: Inbound, window: timedelta) -> Recipient | None:
+    """The row a message answers: the one it quotes (context.id), else the latest row sent to that
+    number within the attribution window before it."""
+    if message.context_wamid:
+        row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == message.context_wamid)))
+        if row is not None:
+            return row
+    sent_at = func.coalesce(Recipient.sent_at, Recipient.delivered_at, Recipient.read_at)
+    latest = (select(Recipient)
+              .where(Recipient.phone == message.phone, Recipient.status.in_(ANSWERABLE),
+                     sent_at >= message.at - window, sent_at <= message.at + CLOCK_SLACK)
+              .order_by(Recipient.id.desc()).limit(1))
+    return session.scalar(_lock(session, latest))
+
+
+def _store(session: Session, message: Inbound, row: Recipient | None, opting_out: bool,
+           event_id: int | None) -> int | None:
+    """Insert the message unless its wamid is known; return the new id, or None for a duplicate."""
+    contact_id = session.scalar(select(Contact.id).where(Contact.phone == message.phone))
+    values = {
+        "wamid": message.wamid[:128], "phone": message.phone[:20], "profile_name": message.profile_name,
+        "contact_id": contact_id, "recipient_id": row.id if row else None,
+        "campaign_id": row.campaign_id if row else None, "type": message.type, "text": message.text,
+        "button_payload": message.button_payload, "context_wamid": message.context_wamid,
+        "is_opt_out": opting_out, "sent_at": message.at, "event_id": event_id,
+    }
+    stmt = (upsert(session, InboundMessage.__table__).values(values)
+            .on_conflict_do_nothing(index_elements=["wamid"]).returning(InboundMessage.__table__.c.id))
+    return session.scalar(stmt)
+
+
+def _newer_reply_exists(session: Session, row_id: int, message: Inbound, stored_id: int) -> bool:
+    """Replies can arrive out of order; the row keeps the text of the latest one."""
+    return session.scalar(
+        select(InboundMessage.id).where(InboundMessage.recipient_id == row_id, InboundMessage.id != stored_id,
+                                        InboundMessage.phone == message.phone, InboundMessage.sent_at > message.at)
+        .limit(1)) is not None
+
+
+def _lock(session: Session, query):
+    query = query.execution_options(populate_existing=True)
+    return query if is_sqlite(session) else query.with_for_update()

@@ -1,0 +1,57 @@
+"""Opt-outs that customers tell us about: a STOP-like reply, Meta's marketing stop and resume, error 131050."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.contacts.models import Contact
+from webapp.transactions import is_sqlite, upsert
+
+STOPPED_MARKETING = "Meta: user stopped marketing messages"
+
+
+def _normalise(text: str) -> str:
+    """Compare as a person reads: any case, any surrounding or repeated whitespace, any Unicode form."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def keyword_set(setting: str) -> frozenset[str]:
+    """The Settings list of opt-out keywords (comma-separated) as normalised words."""
+    return frozenset(word for word in (_normalise(part) for part in setting.split(",")) if word)
+
+
+def is_opt_out(text: str, keywords: frozenset[str]) -> bool:
+    """A message opts out when it is exactly one of the keywords (not when it merely contains one)."""
+    return bool(text) and _normalise(text) in keywords
+
+
+def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str = "") -> Contact:
+    """Mark the contact of `phone` opted out, creating it if we never imported it, so no later list
+    brings the number back into a campaign. An earlier opt-out is kept as it was."""
+    contact = _contact(session, phone, create_with_name=name)
+    if contact.opted_out_at is None:
+        contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
+    return contact
+
+
+def opt_in(session: Session, phone: str, at: datetime) -> None:
+    """Meta's `resume`: clear an opt-out that happened before it (a later STOP still wins)."""
+    contact = _contact(session, phone)
+    if contact is not None and contact.opted_out_at is not None and contact.opted_out_at <= at:
+        contact.opted_out_at, contact.opt_out_reason = None, ""
+
+
+def _contact(session: Session, phone: str, create_with_name: str | None = None) -> Contact | None:
+    if create_with_name is not None:
+        # ON CONFLICT DO NOTHING: two webhooks about one new number must not collide on the unique phone.
+        session.execute(upsert(session, Contact.__table__).on_conflict_do_nothing(index_elements=["phone"]),
+                        [{"phone": phone, "name": create_with_name[:200], "country": "", "attributes": {},
+                          "opt_out_reason": ""}])
+    query = select(Contact).where(Contact.phone == phone).execution_options(populate_existing=True)
+    if not is_sqlite(session):
+        query = query.with_for_update()
+    return session.scalar(query)

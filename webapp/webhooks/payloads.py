@@ -1,0 +1,191 @@
+"""Meta's webhook JSON (reference §3) read into plain values. Anything unexpected is skipped, never fatal:
+Meta adds fields and types over time, and one odd item must not stop the rest of a POST from applying."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from webapp.campaigns.lifecycle import Failure
+from webapp.timestamps import utcnow
+
+# The statuses that move a recipient row; `played` (voice) and On-Premises' `deleted`/`warning` do not.
+TRACKED_STATUSES = ("sent", "delivered", "read", "failed")
+# What our sender puts in biz_opaque_callback_data: the recipient row's id.
+CALLBACK = re.compile(r"r:([0-9]{1,18})")
+
+
+@dataclass(frozen=True)
+class Pricing:
+    billable: bool | None
+    category: str
+    model: str
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    wamid: str
+    status: str
+    at: datetime
+    row_id: int | None  # from biz_opaque_callback_data, when it is ours
+    failure: Failure | None
+    pricing: Pricing | None
+    raw: dict  # the item as Meta sent it, kept when the status has to wait for its row
+
+
+@dataclass(frozen=True)
+class Inbound:
+    wamid: str
+    phone: str  # E.164
+    profile_name: str
+    type: str
+    text: str  # what the customer wrote, or the label of what they tapped
+    button_text: str  # a quick-reply or interactive button's label
+    button_payload: str
+    context_wamid: str  # the message they replied to or tapped a button of
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PreferenceChange:
+    phone: str
+    category: str
+    value: str  # stop | resume
+    at: datetime
+
+
+@dataclass
+class Change:
+    """One `entry[].changes[]` item that we understand, with the number it concerns."""
+
+    phone_number_id: str
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    messages: list[Inbound] = field(default_factory=list)
+    preferences: list[PreferenceChange] = field(default_factory=list)
+    errors: list[Failure] = field(default_factory=list)  # system errors reported without a status
+
+
+def read_changes(payload: Any) -> list[Change]:
+    """Every `messages` and `user_preferences` change of a webhook body; other fields are ignored."""
+    changes = []
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return changes
+    for entry in _dicts(payload.get("entry")):
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            if change.get("field") not in ("messages", "user_preferences") or not isinstance(value, dict):
+                continue
+            metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+            names = {str(c.get("wa_id")): _profile_name(c) for c in _dicts(value.get("contacts"))}
+            changes.append(Change(
+                phone_number_id=str(metadata.get("phone_number_id") or ""),
+                statuses=[s for s in map(read_status, _dicts(value.get("statuses"))) if s],
+                messages=[m for m in (read_message(m, names) for m in _dicts(value.get("messages"))) if m],
+                preferences=[p for p in map(read_preference, _dicts(value.get("user_preferences"))) if p],
+                errors=[read_error(e) for e in _dicts(value.get("errors"))],
+            ))
+    return changes
+
+
+def read_status(item: dict) -> StatusUpdate | None:
+    """One `statuses[]` item, or None when it is not one that moves a row."""
+    wamid, status = item.get("id"), item.get("status")
+    if not isinstance(wamid, str) or not wamid or status not in TRACKED_STATUSES:
+        return None
+    errors = list(_dicts(item.get("errors")))
+    failure = read_error(errors[0]) if status == "failed" and errors else None
+    if status == "failed" and failure is None:
+        failure = Failure(None, "Failed", "")
+    return StatusUpdate(
+        wamid=wamid, status=status, at=timestamp(item.get("timestamp")),
+        row_id=callback_row_id(item.get("biz_opaque_callback_data")), failure=failure,
+        pricing=_pricing(item.get("pricing")), raw=item,
+    )
+
+
+def read_message(item: dict, names: dict[str, str]) -> Inbound | None:
+    """One `messages[]` item from a customer."""
+    wamid, sender = item.get("id"), str(item.get("from") or "")
+    digits = re.sub(r"\D", "", sender)
+    if not isinstance(wamid, str) or not wamid or not digits:
+        return None
+    kind = str(item.get("type") or "unknown")
+    text, button_text, payload = _content(kind, item)
+    context = item.get("context") if isinstance(item.get("context"), dict) else {}
+    return Inbound(
+        wamid=wamid, phone=f"+{digits}", profile_name=names.get(sender, "")[:200], type=kind[:16],
+        text=text, button_text=button_text, button_payload=payload,
+        context_wamid=str(context.get("id") or "")[:128], at=timestamp(item.get("timestamp")),
+    )
+
+
+def read_preference(item: dict) -> PreferenceChange | None:
+    """One `user_preferences[]` item: a customer stopped or resumed a category of messages."""
+    digits = re.sub(r"\D", "", str(item.get("wa_id") or ""))
+    if not digits or item.get("value") not in ("stop", "resume"):
+        return None
+    return PreferenceChange(phone=f"+{digits}", category=str(item.get("category") or ""),
+                            value=item["value"], at=timestamp(item.get("timestamp")))
+
+
+def read_error(item: dict) -> Failure:
+    """One `errors[]` item: Meta's code, title and `error_data.details`."""
+    data = item.get("error_data") if isinstance(item.get("error_data"), dict) else {}
+    try:
+        code = int(item.get("code"))
+    except (TypeError, ValueError):
+        code = None
+    title = str(item.get("title") or item.get("message") or "Unknown error")
+    return Failure(code, title, str(data.get("details") or ""))
+
+
+def callback_row_id(value: Any) -> int | None:
+    """The recipient row id our sender put in biz_opaque_callback_data ("r:<id>"), else None."""
+    match = CALLBACK.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(1)) if match else None
+
+
+def timestamp(value: Any) -> datetime:
+    """Meta's epoch seconds (a string on messages and statuses, an integer on user_preferences)."""
+    try:
+        return datetime.fromtimestamp(int(str(value).strip()), tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return utcnow()  # a missing or odd timestamp: the time we heard of it is the best we know
+
+
+def _content(kind: str, item: dict) -> tuple[str, str, str]:
+    """(text, button label, button payload) of an inbound message, whatever its type."""
+    part = item.get(kind) if isinstance(item.get(kind), dict) else {}
+    if kind == "text":
+        return str(part.get("body") or ""), "", ""
+    if kind == "button":  # a template's quick-reply button
+        label = str(part.get("text") or part.get("payload") or "")
+        return label, label, str(part.get("payload") or "")
+    if kind == "interactive":
+        reply = part.get("button_reply") or part.get("list_reply")
+        if isinstance(reply, dict):
+            label = str(reply.get("title") or "")
+            return label, label, str(reply.get("id") or "")
+        return "", "", ""
+    if kind == "reaction":
+        return str(part.get("emoji") or ""), "", ""
+    return str(part.get("caption") or ""), "", ""  # media: the caption, when there is one
+
+
+def _pricing(value: Any) -> Pricing | None:
+    if not isinstance(value, dict):
+        return None
+    billable = value.get("billable")
+    return Pricing(billable=billable if isinstance(billable, bool) else None,
+                   category=str(value.get("category") or "")[:32], model=str(value.get("pricing_model") or "")[:8])
+
+
+def _profile_name(contact: dict) -> str:
+    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    return str(profile.get("name") or "")
+
+
+def _dicts(value: Any):
+    """The dict items of a JSON array; anything else in it (or no array at all) is skipped."""
+    return (item for item in value if isinstance(item, dict)) if isinstance(value, list) else ()

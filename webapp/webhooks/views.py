@@ -1,0 +1,75 @@
+"""Meta's webhook endpoint (public, signed) and the staff's Replies page."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from webapp.extensions import csrf, db
+from webapp.webhooks.replies import campaign_choices, replies_page
+from webapp.webhooks.services import apply_event, record_event
+from webapp.webhooks.verification import app_secret, signature_valid, token_matches, verify_token
+
+bp = Blueprint("webhooks", __name__)
+
+MAX_BODY = 3 * 1024 * 1024  # Meta's largest webhook POST
+META_ENDPOINTS = {"webhooks.verify", "webhooks.receive"}
+
+
+@bp.before_request
+def _staff_pages_need_login():
+    """The login gate lets this whole blueprint through for Meta; the pages for staff still need a login."""
+    if request.endpoint in META_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.headers.get("HX-Request"):
+        return "", 401
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+@bp.get("/webhooks/meta")
+def verify():
+    """Meta's subscription handshake: echo the challenge when the verify token is ours."""
+    args = request.args
+    if args.get("hub.mode") == "subscribe" and token_matches(args.get("hub.verify_token"), verify_token(db.session)):
+        return _plain(args.get("hub.challenge", ""), 200)
+    return _plain("Verification token mismatch", 403)
+
+
+@csrf.exempt
+@bp.post("/webhooks/meta")
+def receive():
+    """Verify, store, apply, answer 200: whatever applying does, the event is kept and Meta is not retried."""
+    if (request.content_length or 0) > MAX_BODY:
+        return _plain("Body larger than 3 MB", 413)
+    body = request.stream.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        return _plain("Body larger than 3 MB", 413)
+    if not signature_valid(body, request.headers.get("X-Hub-Signature-256"), app_secret(db.session)):
+        return _plain("Invalid signature", 403)
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return _plain("Malformed JSON", 400)
+    if not isinstance(payload, dict):
+        return _plain("Expected a JSON object", 400)
+    apply_event(db.session, record_event(db.session, body), payload)
+    return _plain("OK", 200)
+
+
+@bp.get("/replies")
+def replies():
+    """Customers' replies across campaigns, newest first; htmx swaps only the list when filtering."""
+    campaign_id = request.args.get("campaign", type=int)
+    before = request.args.get("before", type=int)
+    page = replies_page(db.session, campaign_id, before)
+    fragment = request.headers.get("HX-Target") == "replies-list"
+    response = make_response(render_template(
+        "webhooks/_replies_list.html" if fragment else "webhooks/replies.html",
+        page=page, campaign_id=campaign_id, paged=before is not None, campaigns=[] if fragment else campaign_choices(db.session)))
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response
+
+
+def _plain(text: str, status: int):
+    return text, status, {"Content-Type": "text/plain; charset=utf-8"}
