@@ -84,3 +84,6 @@ def reset_password(user_id: int):
         flash(f"The password of {user.email} was reset; their open sessions have ended.", "success")
         return redirect(url_for("settings.users"))
     return render_template("settings/reset_password.html", form=form, user=user)
+
+
+from webapp.settings import senders  # noqa: E402,F401 - registers Sender numbers and Templates on this blueprint
