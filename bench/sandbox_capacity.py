@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -71,6 +72,18 @@ async def one_run(base_url: str, messages: int, concurrency: int, first_number: 
     return RunResult(accepted, refused, seconds, max_in_flight, answer_times)
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used, from /proc; None where there is no /proc.
+
+    Wall-clock rates depend on what else the machine runs; CPU per message does much less.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def reset(base_url: str) -> dict:
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{base_url}/_sandbox/stats") as response:
@@ -94,20 +107,30 @@ def main() -> int:
     try:
         print(f"sandbox at {sandbox.base_url}; latency {options.latency_ms:.0f} ms; "
               f"{options.messages} messages per run, {options.concurrency} concurrent", flush=True)
-        results = []
+        results, cpu_per_message = [], []
         for run in range(options.runs):
+            cpu_before = cpu_seconds(sandbox.process.pid)
             result = asyncio.run(asyncio.wait_for(
                 one_run(sandbox.base_url, options.messages, options.concurrency, run * options.messages),
                 options.time_limit))
+            cpu_after = cpu_seconds(sandbox.process.pid)
             stats = asyncio.run(reset(sandbox.base_url))
             times = sorted(result.answer_times)
+            cpu = ""
+            if cpu_before is not None and cpu_after is not None and result.accepted:
+                cpu_per_message.append((cpu_after - cpu_before) / result.accepted)
+                cpu = f"; sandbox CPU {cpu_per_message[-1] * 1e6:.0f} us/message"
             print(f"run {run + 1}: {result.per_second:7.0f} accepted/s  ({result.accepted} accepted, "
                   f"{result.refused} refused, {result.seconds:.2f} s); in flight max {result.max_in_flight} "
                   f"(sandbox saw {stats['max_in_flight']}); answer p50 {times[len(times) // 2] * 1000:.0f} ms, "
-                  f"p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms", flush=True)
+                  f"p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms{cpu}", flush=True)
             results.append(result)
         print(f"median: {statistics.median(r.per_second for r in results):.0f} accepted messages/s; "
               f"max in flight {max(r.max_in_flight for r in results)}")
+        if cpu_per_message:
+            per_message = statistics.median(cpu_per_message)
+            print(f"sandbox CPU: {per_message * 1e6:.0f} us per accepted message, so one core's ceiling is "
+                  f"about {1 / per_message:.0f} messages/s")
     finally:
         sandbox.stop()
     return 0
