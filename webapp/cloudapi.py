@@ -493,7 +493,6 @@ class CloudAPI:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.trust_env = False  # proxies from the environment must not reroute Graph calls
             session.mount("https://", self._adapter)
             session.mount("http://", self._adapter)
             session.headers["Authorization"] = f"Bearer {self._access_token}"

@@ -21,10 +21,10 @@ def test_server_error_fault_hits_the_next_n_sends_then_clears(sandbox):
 
 
 def test_fault_can_last_a_span_of_seconds(sandbox):
-    sandbox.fault(status=503, code=131016, for_seconds=0.4)
+    sandbox.fault(status=503, code=131016, for_seconds=1.0)
     assert_meta_error(sandbox.send(order_shipped("+56961234510")), 131016, http_status=503)
     assert_meta_error(sandbox.send(order_shipped("+56961234511")), 131016, http_status=503)
-    time.sleep(0.45)
+    time.sleep(1.05)
     assert sandbox.send(order_shipped("+56961234512")).status_code == 200
 
 

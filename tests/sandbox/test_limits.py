@@ -63,25 +63,24 @@ def test_same_recipient_again_within_the_pair_interval_gets_131056(sandbox):
 
 
 def test_pair_limit_is_measured_from_the_last_accepted_message(sandbox):
-    sandbox.configure(pair_interval=0.4)
+    sandbox.configure(pair_interval=1.0)
     assert send_to(sandbox, "+56961230001").ok
-    time.sleep(0.25)
+    time.sleep(0.5)
     assert_meta_error(send_to(sandbox, "+56961230001"), 131056)  # refused: does not restart the interval
-    time.sleep(0.2)
+    time.sleep(0.6)
     assert send_to(sandbox, "+56961230001").ok
 
 
 def test_hundreds_of_requests_are_in_flight_at_once_at_realistic_latency(sandbox):
-    sandbox.configure(latency_ms=300, jitter_ms=0, rate=10_000)
+    sandbox.configure(latency_ms=1000, jitter_ms=0, rate=10_000)
     client = sandbox.client()
-    recipients = numbers(0, 256)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=128) as pool:
         results = list(pool.map(
             lambda n: client.send_template("100000000000001", n, "order_shipped", "en_US",
-                                           {"body": ["Camila", "#1", "Friday"]}), recipients))
+                                           {"body": ["Camila", "#1", "Friday"]}), numbers(0, 256)))
     elapsed = time.monotonic() - started
     assert len({r.wamid for r in results}) == 256
     assert sandbox.stats()["max_in_flight"] >= 100
-    # Two rounds of 128 at 300 ms each; serially this would take 77 s.
-    assert elapsed < 3.0
+    # Two rounds of 128 answers, a second each; one at a time this would take over four minutes.
+    assert elapsed < 10

@@ -68,7 +68,8 @@ def _check_token(request: web.Request, access_token: str) -> None:
 
 async def _serve_fault(request: web.Request, state: SandboxState, fault: Fault) -> web.StreamResponse:
     if fault.kind == "disconnect":
-        # Drop the connection without a word, as a crashed front end or a network cut would.
+        # Drop the connection without a word, as a crashed front end or a network cut would; raising
+        # CancelledError makes aiohttp abandon the request quietly instead of writing to a dead socket.
         request.transport.abort()
         raise asyncio.CancelledError
     if fault.kind == "timeout":
