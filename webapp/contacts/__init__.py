@@ -1,0 +1,1 @@
+"""Contacts: the people staff message, the lists they keep them in, and importing them from files."""
