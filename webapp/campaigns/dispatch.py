@@ -1,16 +1,19 @@
 """The sender: claims due rows of a sending campaign and sends them at the number's rate, many in flight.
 
 One dispatcher runs per (campaign, slot) at a time, guarded by a lease in Redis; several slots let
-several workers share a fast number. Each loop asks the global limiter for slots, claims that many rows
-in a commit (the claim checks the campaign is still `sending`, so nothing starts after a pause), hands
-them to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight), and
-records finished sends in small batched transactions. Only the loop's thread touches the database.
+several workers share a fast number. Each loop keeps a small buffer of claimed rows (claimed in a commit
+that checks the campaign is still `sending`), asks the global limiter for slots, and hands that many rows
+at once to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight).
+Claiming ahead keeps database waits out of the gap between a slot's admission and its request, which is
+what the limiter's margin must cover. Finished sends are recorded in small batched transactions; rows
+still buffered at the end of a slice or on a pause go back to `pending`. Only the loop's thread touches
+the database.
 """
 from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +21,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from webapp.campaigns.lifecycle import Claimed, Failure, add_counts, claim, counts, move, report
+from webapp.campaigns.lifecycle import Claimed, Failure, add_counts, claim, counts, move, release, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.cloudapi import Action, CloudAPIError, SendResult
 from webapp.contacts.models import Contact
@@ -91,6 +94,7 @@ class Dispatcher:
         self.concurrency = config["SEND_CONCURRENCY"]
         self.slice_seconds = config["DISPATCH_SLICE_SECONDS"]
         self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
+        self.retry_base = config["RETRY_BASE_SECONDS"]
         campaign = db.session.get(Campaign, campaign_id)
         sender = campaign.sender
         self.phone_number_id = sender.phone_number_id
@@ -117,6 +121,7 @@ class Dispatcher:
         deadline = time.monotonic() + self.slice_seconds
         last_record = time.monotonic()
         verdict = "continue"
+        buffer: deque[Claimed] = deque()  # claimed ahead, so only memory work lies between admission and send
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool:
             try:
                 while True:
@@ -140,14 +145,11 @@ class Dispatcher:
                         self._wait_for_daily_limit()
                         verdict = "waiting"
                         break
-                    grant = self.limiter.acquire(min(free, room if room is not None else free))
-                    if grant.granted == 0:
-                        self._pause(in_flight, min(grant.wait_seconds, 0.25))
-                        continue
-                    claimed = claim(db.session, self.campaign_id, grant.granted, utcnow())
-                    db.session.commit()
-                    self.limiter.give_back(grant, grant.granted - len(claimed))
-                    if not claimed:
+                    if len(buffer) < self.limiter.burst:
+                        buffer.extend(claim(db.session, self.campaign_id, 2 * self.limiter.burst - len(buffer),
+                                            utcnow()))
+                        db.session.commit()
+                    if not buffer:
                         if not in_flight and not finished:
                             next_due = self._next_due()
                             if next_due is None:
@@ -157,12 +159,20 @@ class Dispatcher:
                         else:
                             self._pause(in_flight, 0.05)
                         continue
-                    in_flight |= {pool.submit(self._send, c) for c in claimed}
+                    wanted = min(free, len(buffer), room if room is not None else len(buffer))
+                    grant = self.limiter.acquire(wanted)
+                    if grant.granted == 0:
+                        self._pause(in_flight, min(grant.wait_seconds, 0.25))
+                        continue
+                    in_flight |= {pool.submit(self._send, buffer.popleft()) for _ in range(grant.granted)}
             finally:
                 for future in in_flight:  # a pause or the end of the slice: let what started finish
                     finished.append(future.result())
                 if finished:
                     self.record(finished)
+                if buffer:
+                    release(db.session, self.campaign_id, list(buffer))
+                    db.session.commit()
                 self.lease.release()
         if verdict in ("done", "stopped"):
             finish_if_done(self.campaign_id)
@@ -260,7 +270,7 @@ class Dispatcher:
                     deltas.update(move(row, "unknown") if error.delivery_unknown
                               else report(row, "failed", now, failure=failure))
                 else:
-                    delay = self.grace if error.delivery_unknown else min(2 ** row.attempts, 60)
+                    delay = self.grace if error.delivery_unknown else min(self.retry_base * 2 ** (row.attempts - 1), 60)
                     deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay)))
                     _note(row, failure)
             elif action in (Action.THROTTLE, Action.PAIR_LIMIT, Action.MAINTENANCE, Action.STOP):

@@ -174,3 +174,18 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     if rows:
         add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
     return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def release(session: Session, campaign_id: int, claimed: list[Claimed]) -> int:
+    """Give claimed rows that were never sent back to `pending` (their attempt does not count)."""
+    if not claimed:
+        return 0
+    released = session.execute(
+        update(Recipient)
+        .where(Recipient.id.in_([c.id for c in claimed]), Recipient.status == "sending",
+               Recipient.claim_token.in_({c.claim_token for c in claimed}))
+        .values(status="pending", claim_token=None, attempts=Recipient.attempts - 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    add_counts(session, campaign_id, {"sending": -released, "pending": released})
+    return released

@@ -60,13 +60,14 @@ def client_for(sender: Sender) -> CloudAPI:
     """The Cloud API client of a sender: the sandbox's for the sandbox number, Meta's Graph API otherwise."""
     config = current_app.config
     base = config["SANDBOX_URL"] if sender.is_sandbox else config["META_GRAPH_URL"]
-    return _client(base, config["META_GRAPH_VERSION"], sender.access_token, config["SEND_CONCURRENCY"] * 2)
+    return _client(base, config["META_GRAPH_VERSION"], sender.access_token, config["SEND_CONCURRENCY"] * 2,
+                   config["GRAPH_TIMEOUT_SECONDS"])
 
 
 @lru_cache(maxsize=32)
-def _client(base: str, version: str, token: str, pool_size: int) -> CloudAPI:
+def _client(base: str, version: str, token: str, pool_size: int, timeout: float) -> CloudAPI:
     # One client (one connection pool) per process and sender, shared by the dispatcher's threads.
-    return CloudAPI(base, version, token, pool_size=pool_size)
+    return CloudAPI(base, version, token, timeout=(3.05, timeout), pool_size=pool_size)
 
 
 def sync_templates(sender: Sender) -> dict[str, int]:

@@ -1,0 +1,185 @@
+"""The forms of the campaign pages: compose (with the template's variables), schedule, and send a test."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField, Field, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TelField,
+    URLField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from webapp.campaigns import presenters
+from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.models import Campaign
+from webapp.campaigns.services import Draft
+from webapp.senders.models import Template
+from webapp.settings.models import WorkspaceSettings
+
+VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
+VARIABLE_PARTS = ("source", "value", "fallback")
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def optional_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class VariablesField(Field):
+    """The template's variable mapping, {slot key: {"source", "value", "fallback"}}, from the var:… inputs."""
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        self.raw_data = None
+        self.data = {} if data is unset_value or data is None else dict(data)
+        self.object_data = self.data
+        if formdata is not None:
+            self.data = variables_from(formdata)
+
+
+def variables_from(formdata) -> dict:
+    found: dict[str, dict] = {}
+    for name, value in formdata.items(multi=True):
+        if not name.startswith(VARIABLE_PREFIX) or ":" not in name[len(VARIABLE_PREFIX):]:
+            continue
+        key, part = name[len(VARIABLE_PREFIX):].rsplit(":", 1)
+        if part in VARIABLE_PARTS and value.strip():
+            found.setdefault(key, {})[part] = value.strip()
+    for spec in found.values():
+        if spec.get("source") == "name":
+            spec.pop("value", None)  # the contact's name needs no value; keep no stale one
+    return found
+
+
+class ComposeForm(FlaskForm):
+    """Name, sender, template, audience and variables; the rules themselves live in campaigns.services."""
+
+    name = StringField("Campaign name", filters=[strip])
+    sender = SelectField("Sender number", coerce=optional_int, validate_choice=False)
+    template = SelectField("Template and language", coerce=optional_int, validate_choice=False)
+    audience = RadioField("Send to", default="lists", validate_choice=False,
+                          choices=[SelectChoice("lists", "Contacts of one or more lists"),
+                                   SelectChoice("retarget", "Recipients of an earlier campaign")])
+    lists = SelectMultipleField("Lists", coerce=int, validate_choice=False,
+                                widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    retarget_campaign = SelectField("Earlier campaign", coerce=optional_int, validate_choice=False)
+    retarget_outcome = SelectField("Which of its recipients", validate_choice=False,
+                                   choices=[SelectChoice(k, label) for k, label in presenters.outcome_choices()])
+    variables = VariablesField()
+    header_media_url = URLField("Header media URL", filters=[strip])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.variable_errors: dict[str, str] = {}
+        self.sender.choices = [SelectChoice("", "Choose a sender number…")] + [
+            SelectChoice(str(s.id), f"{s.label} ({s.display_phone_number})" if s.display_phone_number else s.label)
+            for s in presenters.senders()]
+        self.templates = presenters.approved_templates(self.sender.data)
+        self.template.choices = [SelectChoice("", "Choose a template…")] + [
+            SelectChoice(str(t.id), f"{t.name} ({t.language})", optgroup=t.name) for t in self.templates]
+        self.list_choices = presenters.list_choices()
+        self.lists.choices = [SelectChoice(str(c.id), c.name) for c in self.list_choices]
+        self.retarget_campaign.choices = [SelectChoice("", "Choose a campaign…")] + [
+            SelectChoice(str(c.id), c.name) for c in presenters.retarget_choices()]
+
+    @property
+    def chosen_template(self) -> Template | None:
+        """The chosen template when it is an approved one of the chosen sender's account."""
+        return next((t for t in self.templates if t.id == self.template.data), None)
+
+    @property
+    def retargeting(self) -> bool:
+        return self.audience.data == "retarget"
+
+    def validate_retarget_campaign(self, field) -> None:
+        if self.retargeting and not field.data:
+            raise ValidationError("Choose the earlier campaign whose recipients to send to.")
+
+    def draft(self) -> Draft:
+        return Draft(
+            name=self.name.data or "", sender_id=self.sender.data, template_id=self.template.data,
+            list_ids=[] if self.retargeting else list(self.lists.data or []),
+            retarget_campaign_id=self.retarget_campaign.data if self.retargeting else None,
+            retarget_outcome=self.retarget_outcome.data if self.retargeting else None,
+            variables=self.variables.data,
+            header_media_url=(self.header_media_url.data or "") if presenters.media_kind(self.chosen_template) else "",
+        )
+
+    def show(self, error: CampaignError) -> None:
+        """Put a service's refusal on the field it names (every variable problem on its own row)."""
+        problems = dict(getattr(error, "problems", None) or {})
+        if not problems and (error.field or "").startswith(VARIABLE_PREFIX):
+            problems = {error.field[len(VARIABLE_PREFIX):]: error.message}
+        if "header_media_url" in problems:
+            self.header_media_url.errors = [*self.header_media_url.errors, problems.pop("header_media_url")]
+        self.variable_errors = problems
+        if problems or (error.field or "").startswith(VARIABLE_PREFIX):
+            return
+        field = self._fields.get("audience" if error.field == "audience" else error.field or "")
+        if field is None:
+            self.form_errors.append(error.message)
+        else:
+            field.errors = [*field.errors, error.message]
+
+
+def initial(campaign: Campaign) -> dict:
+    """A saved campaign as the compose form's data."""
+    retarget = (campaign.audience or {}).get("retarget")
+    return {
+        "name": campaign.name, "sender": campaign.sender_id, "template": campaign.template_id,
+        "audience": "retarget" if retarget else "lists", "lists": (campaign.audience or {}).get("lists") or [],
+        "retarget_campaign": retarget["campaign_id"] if retarget else None,
+        "retarget_outcome": retarget["outcome"] if retarget else None,
+        "variables": campaign.variables or {}, "header_media_url": campaign.header_media_url or "",
+    }
+
+
+def initial_new(retarget_campaign_id: int | None = None) -> dict:
+    """A new campaign's form: the only sender preselected; a retarget when started from a sent campaign."""
+    numbers = presenters.senders()
+    data: dict = {"sender": numbers[0].id if len(numbers) == 1 else None}
+    if retarget_campaign_id:
+        data.update(audience="retarget", retarget_campaign=retarget_campaign_id, retarget_outcome="failed")
+    return data
+
+
+def workspace_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(WorkspaceSettings.get().timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+class ScheduleForm(FlaskForm):
+    scheduled_at = DateTimeLocalField("Send at", format="%Y-%m-%dT%H:%M",
+                                      validators=[InputRequired("Choose the date and time to send at.")])
+
+    def when(self) -> datetime:
+        """The chosen wall-clock time, read in the workspace's time zone, as UTC."""
+        return self.scheduled_at.data.replace(tzinfo=workspace_zone()).astimezone(timezone.utc)
+
+
+class TestSendForm(FlaskForm):
+    test_phone = TelField("Send a test to", filters=[strip],
+                          validators=[InputRequired("Enter the number to send the test to.")])
+
+    def validate_test_phone(self, field) -> None:
+        """Normalise to E.164, reading numbers without a + in the workspace's default country."""
+        try:
+            number = phonenumbers.parse(field.data, WorkspaceSettings.get().default_country)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise ValidationError("Enter a valid phone number, with its country code, e.g. +1 555 010 1234.")
+        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,254 @@
+"""Page-only view-models for the campaign pages: choices, the message preview, and figures put into words."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, select
+
+from webapp.campaigns import services
+from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOMES
+from webapp.campaigns.lifecycle import counts
+from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
+from webapp.campaigns.variables import Slot, media_header, slots, too_long
+from webapp.cloudapi import RenderedTemplate, render_template_parts
+from webapp.contacts.models import Contact, ContactList, ListMember
+from webapp.extensions import db
+from webapp.senders.models import Sender, Template
+
+PER_PAGE = 25
+ATTRIBUTE_SAMPLE = 500  # contacts read to find the attribute names a list offers
+
+# The status filter of the index, by the word staff read: "ongoing" → ("queued", "sending").
+STATUS_FILTERS = {label.lower(): tuple(state for state, named in CAMPAIGN_LABELS.items() if named == label)
+                  for label in dict.fromkeys(CAMPAIGN_LABELS.values())}
+
+
+# --- The index -----------------------------------------------------------------------------------
+
+@dataclass
+class CampaignRow:
+    campaign: Campaign
+    counts: dict[str, int]
+
+
+@dataclass
+class CampaignsPage:
+    rows: list[CampaignRow]
+    pagination: Pagination
+
+
+def campaigns_page(status: str | None, page: int) -> CampaignsPage:
+    """One page of campaigns, newest first, with their counters; `status` is a STATUS_FILTERS word."""
+    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    if status in STATUS_FILTERS:
+        query = query.where(Campaign.status.in_(STATUS_FILTERS[status]))
+    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return CampaignsPage([CampaignRow(c, counts(db.session, c.id)) for c in pagination.items], pagination)
+
+
+@dataclass
+class Readiness:
+    """What a workspace has to compose with, so an empty page can say what to do first."""
+
+    lists: int
+    approved_templates: int
+
+
+def readiness() -> Readiness:
+    return Readiness(db.session.scalar(select(func.count()).select_from(ContactList)) or 0,
+                     db.session.scalar(select(func.count()).select_from(Template)
+                                       .where(Template.status == "APPROVED")) or 0)
+
+
+# --- Compose choices -----------------------------------------------------------------------------
+
+def senders() -> list[Sender]:
+    return list(db.session.scalars(select(Sender).order_by(Sender.label, Sender.id)))
+
+
+def approved_templates(sender_id: int | None) -> list[Template]:
+    """The approved templates of a sender's WhatsApp account, by name then language."""
+    sender = db.session.get(Sender, sender_id) if sender_id else None
+    if sender is None:
+        return []
+    return list(db.session.scalars(select(Template).where(Template.waba_id == sender.waba_id,
+                                                          Template.status == "APPROVED")
+                                   .order_by(Template.name, Template.language)))
+
+
+@dataclass(frozen=True)
+class ListChoice:
+    id: int
+    name: str
+    members: int
+
+
+def list_choices() -> list[ListChoice]:
+    """Every list with its member count, from one GROUP BY."""
+    rows = db.session.execute(
+        select(ContactList.id, ContactList.name, func.count(ListMember.contact_id))
+        .outerjoin(ListMember, ListMember.list_id == ContactList.id)
+        .group_by(ContactList.id, ContactList.name).order_by(ContactList.name)).all()
+    return [ListChoice(*row) for row in rows]
+
+
+def retarget_choices() -> list[Campaign]:
+    """Campaigns that have been sent, newest first: the ones an audience can retarget."""
+    return list(db.session.scalars(select(Campaign).where(Campaign.status.not_in(EDITABLE_STATES))
+                                   .order_by(Campaign.id.desc()).limit(200)))
+
+
+def outcome_choices() -> list[tuple[str, str]]:
+    return [(key, OUTCOMES[key][0]) for key in COMPOSE_OUTCOMES]
+
+
+def attribute_keys(list_ids: list[int]) -> list[str]:
+    """The attribute names found on the first contacts of the chosen lists (CSV columns, alike for a list)."""
+    if not list_ids:
+        return []
+    members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
+    found: set[str] = set()
+    for attributes in db.session.scalars(select(Contact.attributes).where(Contact.id.in_(members))
+                                         .order_by(Contact.id).limit(ATTRIBUTE_SAMPLE)):
+        found.update((attributes or {}).keys())
+    return sorted(found, key=str.lower)
+
+
+@dataclass(frozen=True)
+class SlotRow:
+    """One variable of the chosen template as the compose form shows it: where its value comes from."""
+
+    slot: Slot
+    source: str
+    value: str
+    fallback: str
+    error: str | None
+
+    @property
+    def id(self) -> str:
+        return "var-" + self.slot.key.replace(":", "-")
+
+
+def slot_rows(template: Template | None, variables: Mapping, problems: Mapping[str, str]) -> list[SlotRow]:
+    if template is None:
+        return []
+    rows = []
+    for slot in slots(template.components, template.parameter_format):
+        spec = variables.get(slot.key) or {}
+        rows.append(SlotRow(slot, spec.get("source", ""), spec.get("value", ""), spec.get("fallback", ""),
+                            problems.get(slot.key)))
+    return rows
+
+
+def media_kind(template: Template | None) -> str | None:
+    return media_header(template.components, template.parameter_format) if template else None
+
+
+# --- Preview and forecast -------------------------------------------------------------------------
+
+def draft_campaign(draft: services.Draft) -> Campaign | None:
+    """An unsaved campaign to preview the compose form with, or None until sender, template and audience are chosen."""
+    sender = db.session.get(Sender, draft.sender_id) if draft.sender_id else None
+    template = db.session.get(Template, draft.template_id) if draft.template_id else None
+    if sender is None or template is None or template.waba_id != sender.waba_id:
+        return None
+    audience = services.audience_of(draft)
+    if "retarget" in audience:
+        if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
+            return None
+    elif not audience["lists"]:
+        return None
+    return Campaign(name=draft.name, sender=sender, template_id=template.id, template_name=template.name,
+                    template_language=template.language, template_components=template.components,
+                    parameter_format=template.parameter_format, audience=audience,
+                    variables=dict(draft.variables or {}), header_media_url=draft.header_media_url.strip())
+
+
+@dataclass(frozen=True)
+class PreviewMessage:
+    """The message one real recipient would read; unfilled values show as their {{variable}}."""
+
+    phone: str
+    name: str
+    message: RenderedTemplate
+    missing: bool         # a value is empty and has no fallback: this recipient will be skipped
+    too_long: str | None  # why Meta would refuse it (error 132005)
+
+
+@dataclass(frozen=True)
+class Preview:
+    messages: list[PreviewMessage]
+    forecast: services.Forecast
+    duration: str
+    throughput: int
+
+
+def preview(campaign: Campaign) -> Preview:
+    """The first recipients' messages and the forecast, for the compose form and a draft's page."""
+    messages = []
+    for phone, name, params in services.preview(campaign):
+        missing = any(value == "" for value in _values(params))
+        messages.append(PreviewMessage(phone, name, render_template_parts(campaign.template_components,
+                                                                          _unfilled_as_variables(params)),
+                                       missing, None if missing else too_long(campaign.template_components, params)))
+    forecast = services.forecast(campaign)
+    return Preview(messages, forecast, human_duration(forecast.seconds, forecast.summary.sendable),
+                   campaign.sender.throughput)
+
+
+def _values(params: Mapping):
+    body = params.get("body") or []
+    yield from (body.values() if isinstance(body, Mapping) else body)
+    if (params.get("header") or {}).get("type") == "text":
+        yield params["header"]["text"]
+    yield from (button.get("text") for button in params.get("buttons") or [] if button.get("sub_type") == "url")
+
+
+def _unfilled_as_variables(params: Mapping) -> dict:
+    """Empty values become None, which the renderer leaves as `{{name}}`, so a gap shows as a gap."""
+    shown = dict(params)
+    body = params.get("body")
+    if isinstance(body, Mapping):
+        shown["body"] = {name: value or None for name, value in body.items()}
+    elif body:
+        shown["body"] = [value or None for value in body]
+    if (params.get("header") or {}).get("type") == "text":
+        shown["header"] = {**params["header"], "text": params["header"]["text"] or None}
+    if params.get("buttons"):
+        shown["buttons"] = [{**b, "text": b.get("text") or None} for b in params["buttons"]]
+    return shown
+
+
+def human_duration(seconds: float, messages: int = 1) -> str:
+    """An estimate in words: "about 2 min 5 s"."""
+    if messages <= 0:
+        return "nothing to send"
+    if seconds < 1:
+        return "under a second"
+    whole = math.ceil(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
+    if minutes:
+        return f"about {minutes} min {secs} s" if secs else f"about {minutes} min"
+    return f"about {secs} s"
+
+
+# --- The campaign page ------------------------------------------------------------------------------
+
+def audience_words(campaign: Campaign) -> str:
+    """Who the campaign goes to, as its page says it."""
+    audience = campaign.audience or {}
+    if "retarget" in audience:
+        source = db.session.get(Campaign, audience["retarget"]["campaign_id"])
+        outcome = OUTCOMES.get(audience["retarget"]["outcome"], ("?",))[0]
+        return f"{outcome} recipients of “{source.name if source else 'a deleted campaign'}”"
+    names = list(db.session.scalars(select(ContactList.name).where(ContactList.id.in_(audience.get("lists") or []))
+                                    .order_by(ContactList.name)))
+    if not names:
+        return "No list (the chosen lists were deleted)"
+    return ("List " if len(names) == 1 else "Lists ") + ", ".join(names)
