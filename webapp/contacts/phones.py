@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -60,6 +61,8 @@ def normalise(raw: str, default_region: str) -> Phone:
     text = raw.strip()
     if not text:
         raise InvalidPhone(EMPTY)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)  # full-width "＋１２" as typed on CJK keyboards
     if _SCIENTIFIC.fullmatch(text):
         raise InvalidPhone(SPREADSHEET_MANGLED)
     if (match := _FLOAT_SUFFIX.fullmatch(text)) is not None:
@@ -214,7 +217,7 @@ def _why_invalid(number: PhoneNumber) -> str:
     if reason == ValidationResult.INVALID_COUNTRY_CODE:
         return f"+{number.country_code} is not a country code"
     if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
-        return f"the number is missing its area code for {country}"
+        return "the number has no area code"
     if reason == ValidationResult.INVALID_LENGTH:
         return f"the number has the wrong number of digits for {country}"
     return f"not a valid number for {country}"
