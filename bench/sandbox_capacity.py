@@ -6,6 +6,7 @@ template messages to distinct recipients from many concurrent connections on loo
 accepted messages per second (median of the runs), the most requests in flight, and the answer time.
 
     .venv/bin/python bench/sandbox_capacity.py [--messages 4000] [--concurrency 500] [--runs 3]
+    .venv/bin/python bench/sandbox_capacity.py --offered-rate 80 --messages 800   # answer times at 80/s
 """
 from __future__ import annotations
 
@@ -42,31 +43,35 @@ class RunResult:
         return self.accepted / self.seconds
 
 
-async def one_run(base_url: str, messages: int, concurrency: int, first_number: int) -> RunResult:
+async def one_run(base_url: str, messages: int, concurrency: int, first_number: int,
+                  offered_rate: float = 0.0) -> RunResult:
+    """Send `messages` from `concurrency` connections: as fast as answers come, or paced at `offered_rate`."""
     url = f"{base_url}/v23.0/{PHONE_NUMBER_ID}/messages"
     headers = {"Authorization": f"Bearer {TOKEN}"}
     next_index = iter(range(messages))
     accepted = refused = in_flight = max_in_flight = 0
     answer_times: list[float] = []
+    started = time.perf_counter()
 
     async def worker(session: aiohttp.ClientSession) -> None:
         nonlocal accepted, refused, in_flight, max_in_flight
         for index in next_index:  # workers share one iterator: each message is sent once
+            if offered_rate:
+                await asyncio.sleep(max(0.0, started + index / offered_rate - time.perf_counter()))
             body = template_message(f"+5699{first_number + index:07d}", "order_shipped", "en_US",
                                     {"body": ["Camila", f"#{index}", "Friday"]})
             in_flight += 1
             max_in_flight = max(max_in_flight, in_flight)
-            started = time.perf_counter()
+            sent_at = time.perf_counter()
             async with session.post(url, json=body, headers=headers) as response:
                 await response.read()
-            answer_times.append(time.perf_counter() - started)
+            answer_times.append(time.perf_counter() - sent_at)
             in_flight -= 1
             accepted += response.status == 200
             refused += response.status != 200
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
-        started = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     return RunResult(accepted, refused, seconds, max_in_flight, answer_times)
@@ -98,6 +103,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=4000, help="messages per run")
     parser.add_argument("--concurrency", type=int, default=500, help="requests in flight at once")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--offered-rate", type=float, default=0.0,
+                        help="send at this many messages/s instead of as fast as answers come")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds allowed per run")
     options = parser.parse_args()
@@ -105,13 +112,15 @@ def main() -> int:
     sandbox = SandboxChild("--latency-ms", str(options.latency_ms), "--jitter-ms", "20", "--rate", "1000000",
                            "--pair-interval", "0", "--webhook-url", "")
     try:
+        pace = f"paced at {options.offered_rate:.0f}/s" if options.offered_rate else "as fast as answered"
         print(f"sandbox at {sandbox.base_url}; latency {options.latency_ms:.0f} ms; "
-              f"{options.messages} messages per run, {options.concurrency} concurrent", flush=True)
+              f"{options.messages} messages per run, {options.concurrency} concurrent, {pace}", flush=True)
         results, cpu_per_message = [], []
         for run in range(options.runs):
             cpu_before = cpu_seconds(sandbox.process.pid)
             result = asyncio.run(asyncio.wait_for(
-                one_run(sandbox.base_url, options.messages, options.concurrency, run * options.messages),
+                one_run(sandbox.base_url, options.messages, options.concurrency, run * options.messages,
+                        options.offered_rate),
                 options.time_limit))
             cpu_after = cpu_seconds(sandbox.process.pid)
             stats = asyncio.run(reset(sandbox.base_url))
@@ -127,7 +136,7 @@ def main() -> int:
             results.append(result)
         print(f"median: {statistics.median(r.per_second for r in results):.0f} accepted messages/s; "
               f"max in flight {max(r.max_in_flight for r in results)}")
-        if cpu_per_message:
+        if cpu_per_message and not options.offered_rate:  # paced runs also count the idle loop
             per_message = statistics.median(cpu_per_message)
             print(f"sandbox CPU: {per_message * 1e6:.0f} us per accepted message, so one core's ceiling is "
                   f"about {1 / per_message:.0f} messages/s")

@@ -24,6 +24,7 @@ MAX_TEMPLATE_BODY = 1024
 MAX_TEMPLATE_HEADER = 60
 NON_TEMPLATE_MEDIA = (*MEDIA_TYPES, "audio")
 _NUMBER_FORMATTING = re.compile(r"[\s\-().]")
+_ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would let other scripts' digits through
 # Meta refuses parameter text that would break the template's layout.
 _LAYOUT_BREAKING = re.compile(r"[\n\t]| {5,}")
 
@@ -63,7 +64,7 @@ def recipient_wa_id(to: str, country_code: str) -> str:
     raw = _NUMBER_FORMATTING.sub("", to)
     international = raw.startswith("+")
     digits = raw[1:] if international else raw
-    if not digits.isdigit():
+    if not _ASCII_DIGITS.fullmatch(digits):
         raise GraphError(100, f"Invalid value for parameter to: {to!r} is not a phone number.")
     if not international:
         digits = country_code + digits
