@@ -251,7 +251,8 @@ def _open_text(file: BinaryIO, head: bytes, total_bytes: int, extension: str) ->
         delimiter = _sniff_delimiter(sample, extension)
 
     # Data rows in the sample (the header aside), scaled to the file's size.
-    first_estimate = max(sum(1 for row in _sample_records(sample, delimiter) if any(map(str.strip, row))) - 1, 0)
+    in_sample = _sample_records(sample, delimiter, limit=None)
+    first_estimate = max(sum(1 for row in in_sample if any(map(str.strip, row))) - 1, 0)
     if not whole and sample:
         first_estimate = round(first_estimate * total_bytes / len(sample.encode(encoding, "replace")))
 
@@ -392,7 +393,7 @@ def _sniff_delimiter(sample: str, extension: str) -> str:
     return best
 
 
-def _sample_records(sample: str, delimiter: str, limit: int = 1000) -> Iterator[list[str]]:
+def _sample_records(sample: str, delimiter: str, limit: int | None = 1000) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, skipinitialspace=True)
     try:
         for index, row in enumerate(reader):
