@@ -1,0 +1,59 @@
+"""A campaign's figures — counters, progress, rates and funnel — from its maintained counters alone,
+so they cost the same for ten rows as for a million."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import counts
+from webapp.campaigns.models import Campaign
+
+# The counters shown on the page, in the order a campaign moves through them; the last two only when non-zero.
+SHOWN = ("total", "queued", "sent", "delivered", "read", "replied", "failed", "skipped")
+SHOWN_WHEN_ANY = ("unknown", "cancelled")
+FUNNEL = ("total", "sent", "delivered", "read", "replied")
+LABELS = {"total": "Recipients", "queued": "Queued", "sent": "Sent", "delivered": "Delivered", "read": "Read",
+          "replied": "Replied", "failed": "Failed", "skipped": "Skipped", "unknown": "Unknown",
+          "cancelled": "Cancelled"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    label: str
+    value: int
+    percent: float | None = None  # of the figure it is measured against
+
+
+@dataclass(frozen=True)
+class Figures:
+    counters: list[Figure]
+    processed: int  # rows no longer queued: sent, failed, skipped, cancelled or unknown
+    total: int
+    rates: list[Figure]
+    funnel: list[Figure]
+
+
+def is_live(campaign: Campaign) -> bool:
+    """Whether the campaign's figures can still change on their own, so its fragments keep polling."""
+    return campaign.is_active or campaign.status == "scheduled"
+
+
+def figures(session: Session, campaign_id: int) -> Figures:
+    values = counts(session, campaign_id)
+    total, sent = values["total"], values["sent"]
+    shown = SHOWN + tuple(name for name in SHOWN_WHEN_ANY if values[name])
+    return Figures(
+        counters=[Figure(name, LABELS[name], values[name]) for name in shown],
+        processed=total - values["queued"],
+        total=total,
+        rates=[Figure("delivered", "Delivered", values["delivered"], percent(values["delivered"], sent)),
+               Figure("read", "Read", values["read"], percent(values["read"], sent)),
+               Figure("replied", "Response rate", values["replied"], percent(values["replied"], sent))],
+        funnel=[Figure(name, LABELS[name], values[name], percent(values[name], total)) for name in FUNNEL],
+    )
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None

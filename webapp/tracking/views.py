@@ -1,0 +1,64 @@
+"""The campaign page's live fragments (counters, timeline, log) and the log's CSV export; login required."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, make_response, render_template, request, stream_with_context
+
+from webapp.campaigns.models import Campaign
+from webapp.extensions import db
+from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
+from webapp.tracking.services import figures, is_live
+from webapp.tracking.timeline import chart, timeline
+
+bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<int:campaign_id>")
+
+# What each htmx target of the log gets; any other request gets the log as a page of its own.
+LOG_FRAGMENTS = {"recipient-log": "campaigns/partials/log.html",
+                 "recipient-log-results": "campaigns/partials/log_results.html"}
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    return db.session.get(Campaign, campaign_id) or abort(404)
+
+
+@bp.get("/live/counters")
+def counters(campaign_id: int):
+    """Polled every 2 s while the campaign is live; the finished fragment carries no trigger."""
+    campaign = _campaign(campaign_id)
+    return render_template("campaigns/partials/counters.html", campaign=campaign, live=is_live(campaign),
+                           figures=figures(db.session, campaign_id))
+
+
+@bp.get("/live/timeline")
+def timeline_chart(campaign_id: int):
+    campaign = _campaign(campaign_id)
+    data = timeline(db.session, campaign_id)
+    return render_template("campaigns/partials/timeline.html", campaign=campaign, live=is_live(campaign),
+                           timeline=data, chart=chart(data))
+
+
+@bp.get("/log")
+def log(campaign_id: int):
+    """One URL, three answers: the whole log section, just its results (filtering, paging, polling), or a page."""
+    campaign = _campaign(campaign_id)
+    filters = LogFilters.from_args(request.args)
+    page = log_page(db.session, campaign_id, filters, after=request.args.get("after", type=int),
+                    before=request.args.get("before", type=int))
+    target = request.headers.get("HX-Target") if request.headers.get("HX-Request") else None
+    template = LOG_FRAGMENTS.get(target, "tracking/log_page.html")
+    needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
+    response = make_response(render_template(
+        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page,
+        error_codes=error_codes(db.session, campaign_id) if needs_form else [],
+        # what the polling of this page asks again: the same filters and the same page
+        log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}}))
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response
+
+
+@bp.get("/log.csv")
+def export(campaign_id: int):
+    """The filtered log as a CSV download, streamed."""
+    campaign = _campaign(campaign_id)
+    rows = export_csv(db.session, campaign.id, LogFilters.from_args(request.args))
+    return Response(stream_with_context(rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}-recipients.csv"'})
