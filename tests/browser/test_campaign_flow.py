@@ -1,0 +1,72 @@
+"""In a real Chromium against the sandbox: compose a campaign, watch the preview follow the variables without a
+reload, send a test to one number, then send it now and see it become Ongoing."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from tests import factories
+from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401
+from tests.conftest import PASSWORD
+from webapp.campaigns.models import Campaign
+from webapp.extensions import db
+from webapp.queues import queue
+
+pytestmark = pytest.mark.browser
+
+
+def _log_in(page: Page, live_server: str, email: str) -> None:
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, sandbox, sandbox_sender):
+    factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"}),
+                                         ("+15550100002", "Ben", {"order": "#8"})])
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmation before Send now
+    _log_in(page, live_server, admin.email)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
+    page.get_by_role("link", name="New campaign").click()
+    page.get_by_label("Campaign name").fill("Autumn shipping")
+    page.get_by_label("Template and language").select_option(label="order_shipped (en_US)")
+    expect(page.get_by_label("Source of {{3}}")).to_be_visible()
+    page.get_by_label("Customers").check()
+    page.get_by_label("Source of {{1}}").select_option("name")
+    page.get_by_label("Source of {{2}}").select_option("attribute")
+    page.get_by_label("Attribute or text for {{2}}").fill("order")
+    page.get_by_label("Source of {{3}}").select_option("constant")
+    page.get_by_label("Attribute or text for {{3}}").fill("Friday")
+    page.get_by_label("Attribute or text for {{3}}").press("Tab")
+
+    preview = page.locator("#compose-preview")
+    expect(preview).to_contain_text("Hi Ana, your order #7 has shipped and should arrive on Friday.")
+    expect(preview).to_contain_text("Hi Ben, your order #8 has shipped")
+    page.evaluate("window.stillTheSamePage = true")
+
+    page.get_by_label("Source of {{1}}").select_option("constant")
+    page.get_by_label("Attribute or text for {{1}}").fill("dear customer")
+    page.get_by_label("Attribute or text for {{1}}").press("Tab")
+
+    expect(preview).to_contain_text("Hi dear customer, your order #7 has shipped")
+    assert page.evaluate("window.stillTheSamePage") is True  # the preview changed without a reload
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("heading", name="Autumn shipping")).to_be_visible()
+    expect(page.get_by_text("Draft", exact=True)).to_be_visible()
+
+    page.get_by_label("Send a test to").fill("+1 555 010 9999")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_text("Test sent to +15550109999. Meta's message id: wamid.")).to_be_visible()
+    assert [m["to"] for m in sandbox.messages()] == ["+15550109999"]
+
+    page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_text("is on its way")).to_be_visible()
+    expect(page.get_by_text("Ongoing", exact=True)).to_be_visible()
+    db.session.commit()  # see what the server's requests committed
+    assert db.session.scalar(select(Campaign.status).where(Campaign.name == "Autumn shipping")) == "queued"
+    assert [job.func_name for job in queue("default").get_jobs()] == ["jobs.campaigns.launch"]
