@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,14 @@ class SandboxProcess(SandboxChild):
 
     def fault(self, **spec: Any) -> None:
         self.control("POST", "faults", json=spec)
+
+    def wait_until(self, condition: Callable[[SandboxProcess], Any], timeout: float = 5.0) -> Any:
+        """Poll the sandbox until condition(self) is truthy: for what it records after answering."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition(self)):
+            assert time.monotonic() < deadline, f"the sandbox did not get there in {timeout} s"
+            time.sleep(0.02)
+        return result
 
 
 @dataclass

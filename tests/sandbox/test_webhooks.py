@@ -120,6 +120,7 @@ def test_webhook_is_retried_with_the_same_body_until_the_app_answers_200(sandbox
     webhooks.wait_for(lambda w: w.accepted())
     assert [w.answered for w in webhooks.received] == [500, 503, 200]
     assert len({(w.body, w.headers["X-Hub-Signature-256"]) for w in webhooks.received}) == 1
+    sandbox.wait_until(lambda s: s.stats()["webhooks"]["delivered"] == 1)  # it learns of the 200 after we do
     stats = sandbox.stats()["webhooks"]
     assert (stats["delivered"], stats["attempts"], stats["failed_attempts"]) == (1, 3, 2)
 
@@ -129,6 +130,7 @@ def test_webhook_is_dropped_after_the_last_attempt(sandbox, webhooks):
     webhooks.answer_next(500, 500)
     sandbox.send(order_shipped("+56961234510"))
     webhooks.wait_for(lambda w: len(w.received) == 2)
+    sandbox.wait_until(lambda s: s.stats()["webhooks"]["gave_up"] == 1)
     [delivery] = sandbox.control("GET", "webhooks")["data"]
     assert delivery["gave_up"] and [a["status"] for a in delivery["attempts"]] == [500, 500]
 

@@ -147,7 +147,7 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    request.app[STATE].reset()
+    await request.app[STATE].reset()
     return web.json_response({"reset": True})
 
 

@@ -11,7 +11,25 @@ ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cloud-api/suppo
 
 # code -> (title, default details). The envelope's message is "(#code) title".
 CATALOG: dict[int, tuple[str, str]] = {
+    # Codes the sandbox produces by itself, and those a fault may ask for (reference §2).
+    0: ("AuthException", "We were unable to authenticate the app user."),
+    4: ("Application request limit reached", "The app has reached its API call rate limit."),
     100: ("Invalid parameter", "Invalid parameter."),
+    368: ("Temporarily blocked for policies violations", "The WhatsApp Business Account is restricted."),
+    80007: ("Rate limit issues", "The WhatsApp Business Account has reached its rate limit."),
+    131005: ("Access denied", "Permission is either not granted or has been removed."),
+    131042: ("Business eligibility payment issue",
+             "Message failed to send because there were one or more errors related to your payment method."),
+    131045: ("Incorrect certificate", "Message failed to send due to a phone number registration error."),
+    131048: ("Spam rate limit hit",
+             "Message failed to send because there are restrictions on how many messages can be sent from this "
+             "phone number."),
+    131053: ("Media upload error", "Unable to upload the media used in the message."),
+    131064: ("Messaging limited", "Messaging is limited for this template category."),
+    132007: ("Template Format Character Policy Violated", "Template content violates a WhatsApp policy."),
+    133010: ("Phone number Not Registered", "The phone number is not registered on the WhatsApp Business Platform."),
+    135000: ("Generic user error", "Message failed to send because of an unknown error with your request "
+                                   "parameters."),
     131000: ("Something went wrong", "Message failed to send due to an unknown error."),
     131008: ("Required parameter is missing", "A required parameter is missing."),
     131009: ("Parameter value is not valid", "One or more parameter values are invalid."),

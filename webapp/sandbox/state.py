@@ -61,8 +61,11 @@ class SandboxState:
         if "seed" in changes:
             self.rng.seed(self.config.seed)
 
-    def reset(self) -> None:
-        """Back to the state at start-up: settings, ledger, limits, faults; pending webhooks dropped."""
+    async def reset(self) -> None:
+        """Back to the state at start-up: settings, ledger, limits, faults; pending events and webhooks
+        dropped. When it returns, no webhook of before the reset is on its way to the app."""
+        self.lifecycle.reset()
+        await self.webhooks.reset()
         for field in dataclasses.fields(self.config):
             setattr(self.config, field.name, getattr(self._startup_config, field.name))
         self.ledger.clear()
@@ -70,8 +73,6 @@ class SandboxState:
         self.pairs = PairLimiter()
         self.faults.clear()
         self.rng.seed(self.config.seed)
-        self.lifecycle.reset()
-        self.webhooks.reset()
 
 
 STATE = web.AppKey("sandbox_state", SandboxState)

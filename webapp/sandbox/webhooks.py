@@ -42,6 +42,7 @@ class WebhookSender:
         self._session: aiohttp.ClientSession | None = None
         self._semaphore = asyncio.Semaphore(config.webhook_concurrency)
         self._tasks: set[asyncio.Task] = set()
+        self._posts: set[asyncio.Future] = set()  # POSTs on the wire
         self._batches: dict[str, list[dict]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
 
@@ -50,12 +51,13 @@ class WebhookSender:
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
     async def close(self) -> None:
-        self.reset()
+        await self.reset()
         if self._session is not None:
             await self._session.close()
 
-    def reset(self) -> None:
-        """Drop everything waiting or in flight (the ledger is cleared by its owner)."""
+    async def reset(self) -> None:
+        """Drop every webhook waiting to be sent or retried, and let the POSTs already on the wire end,
+        so that none reaches the app after the reset (the ledger is cleared by its owner)."""
         for timer in self._batch_timers.values():
             timer.cancel()
         self._batch_timers.clear()
@@ -63,6 +65,8 @@ class WebhookSender:
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
+        if self._posts:
+            await asyncio.wait(self._posts, timeout=self.config.webhook_timeout)
         self._semaphore = asyncio.Semaphore(self.config.webhook_concurrency)
 
     # --- what to send ---
@@ -115,7 +119,11 @@ class WebhookSender:
         config = self.config
         for attempt in range(1, config.webhook_max_attempts + 1):
             async with self._semaphore:
-                outcome = await self._post_once(delivery.body)
+                post = asyncio.ensure_future(self._post_once(delivery.body))
+                self._posts.add(post)
+                post.add_done_callback(self._posts.discard)
+                # Shielded: a reset cancels this delivery, but a POST already sent runs to its answer.
+                outcome = await asyncio.shield(post)
             self.ledger.webhook_attempted(delivery, outcome)
             if outcome.get("status") == 200:
                 self.ledger.webhook_settled(delivery, delivered=True)
