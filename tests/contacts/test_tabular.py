@@ -1,8 +1,10 @@
 """Reading uploaded customer files: encodings, delimiters, quoting, workbooks, bad files, memory."""
 from __future__ import annotations
 
+import io
 import shutil
 import tracemalloc
+import zipfile
 
 import pytest
 
@@ -58,6 +60,15 @@ def test_windows_1252_names_far_below_an_ascii_start_are_detected(tmp_path):
         rows = list(table.rows())
     assert table.encoding == "cp1252"
     assert rows[-1].values[1:] == ["Ana Peña 1999", "Cádiz"]
+
+
+def test_cyrillic_windows_1251_export_is_detected(tmp_path):
+    names = ["Иван Петров", "Мария Смирнова", "Алексей Кузнецов", "Ольга Попова", "Дмитрий Соколов"]
+    path = tmp_path / "clients.csv"
+    path.write_bytes(("phone,name\r\n" + "".join(f"+7 916 123-45-{i:02d},{n}\r\n" for i, n in enumerate(names))).encode("cp1251"))
+    with open_table(path) as table:
+        assert table.encoding == "cp1251"
+        assert [row.values[1] for row in table.rows()] == names
 
 
 def test_utf8_file_with_one_windows_1252_row_beyond_the_sample_still_reads(tmp_path):
@@ -255,6 +266,30 @@ def test_bad_file_is_rejected_with_a_message_for_people(sample, name, message):
     with pytest.raises(FileRejected) as rejected:
         open_table(sample(name))
     assert str(rejected.value).startswith(message)
+
+
+def damaged_workbooks(workbook: bytes) -> dict[str, bytes]:
+    plain_zip, half_a_sheet = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(plain_zip, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(half_a_sheet, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, data[: len(data) // 2] if item.filename.endswith("sheet1.xml") else data)
+    return {
+        "truncated": workbook[: len(workbook) // 2],
+        "a zip of something else": plain_zip.getvalue(),
+        "a sheet cut in half": half_a_sheet.getvalue(),
+    }
+
+
+@pytest.mark.parametrize("damage", ["truncated", "a zip of something else", "a sheet cut in half"])
+def test_damaged_workbook_is_rejected_as_not_a_valid_workbook(sample, tmp_path, damage):
+    path = tmp_path / "customers.xlsx"
+    path.write_bytes(damaged_workbooks(sample("customers.xlsx").read_bytes())[damage])
+    with pytest.raises(FileRejected, match=r"This \.xlsx file is not a valid Excel workbook"):
+        with open_table(path) as table:
+            list(table.rows())
 
 
 @pytest.mark.parametrize(

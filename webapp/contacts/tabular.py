@@ -31,6 +31,7 @@ NOT_TEXT = (
     "This file is not a text spreadsheet export: it contains binary data. "
     "Export your customer list from your spreadsheet program as CSV or .xlsx and upload that."
 )
+MALFORMED_QUOTES = 'row has a quoted field with text after its closing quote (")'
 NOT_A_WORKBOOK = (
     "This .xlsx file is not a valid Excel workbook (it may be damaged, or another kind of file "
     "renamed to .xlsx). Open it in your spreadsheet program and save it again as .xlsx or CSV."
@@ -59,7 +60,7 @@ _SIGNATURES = (
 )
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
-_SEP_LINE = re.compile(r"sep=(.)\r?\n?")  # Excel's "sep=;" first line names the delimiter
+_SEP_LINE = re.compile(r"sep=(.)\r?(?:\n|$)")  # Excel's "sep=;" first line names the delimiter
 
 
 class FileRejected(Exception):
@@ -103,7 +104,8 @@ class Table:
         self._started = False
         self._header_values = self._read_header(empty_message)
         self.headers = _name_headers(self._header_values)
-        self._first_row = next(self._data_rows(), None)
+        self._data = self._data_rows()
+        self._first_row = next(self._data, None)  # read now, so a header-only file is rejected at once
         if self._first_row is None:
             raise FileRejected(HEADER_ONLY)
 
@@ -113,7 +115,7 @@ class Table:
             raise RuntimeError("Table.rows() streams the file and can only be iterated once")
         self._started = True
         yield self._counted(self._first_row)
-        for row in self._data_rows():
+        for row in self._data:
             yield self._counted(row)
         self._finished = True
 
@@ -165,7 +167,7 @@ class Table:
         header = self._header_values
         for line_number, raw in self._records:
             if raw is None:
-                yield Row(line_number, [], _MALFORMED_QUOTES)
+                yield Row(line_number, [], MALFORMED_QUOTES)
                 continue
             values = [value.strip() for value in raw]
             filled = len(values)
@@ -183,9 +185,6 @@ class Table:
                     yield Row(line_number, values, "row repeats the header row")
                 else:
                     yield Row(line_number, values)
-
-
-_MALFORMED_QUOTES = 'row has a quoted field with text after its closing quote (")'
 
 
 def open_table(path: str | os.PathLike, filename: str | None = None) -> Table:
@@ -283,14 +282,15 @@ def _csv_records(stream: io.TextIOWrapper, delimiter: str) -> Iterator[tuple[int
             return
         except csv.Error as error:
             line_number += 1
-            if "expected after" in str(error):
-                yield line_number, None  # the reader resumes at the next line
-                continue
-            # "unexpected end of data", "field larger than field limit": a quote never closed.
-            raise FileRejected(
-                f'Row {line_number} opens a quote (") that is never closed, so the rest of the file '
-                f"would be read as one cell. Fix the quotes in row {line_number} and upload the file again."
-            ) from None
+            # "unexpected end of data", "field larger than field limit (131072)": an open quote
+            # ran to the end of the file, or far enough to show it never closes.
+            if "end of data" in str(error) or "field limit" in str(error):
+                raise FileRejected(
+                    f'Row {line_number} opens a quote (") that is never closed, so the rest of the file '
+                    f"would be read as one cell. Fix the quotes in row {line_number} and upload the file again."
+                ) from None
+            yield line_number, None  # "',' expected after '\"'"; the reader resumes at the next line
+            continue
         line_number += 1
         yield line_number, fields
 
