@@ -31,8 +31,8 @@ _ANY_NUMBER = re.compile(r"\+?\d+")
 _LIST_SEPARATOR = re.compile(r"[,;/|]|\s{3,}")
 _DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 
-# Below this many digits a national number can't be misread as one with a country code
-# (8 to 15 digits): see the retry with "+" in normalise().
+# Digits invalid as a national number are retried with a "+" from this many on (a country
+# code and 8 or more digits); shorter ones are more likely mistyped national numbers.
 _MIN_DIGITS_FOR_MISSING_PLUS = 11
 
 
@@ -45,6 +45,8 @@ class InvalidPhone(ValueError):
 
 
 class Phone(NamedTuple):
+    """A usable number: "+12125550100" and the region it belongs to."""
+
     e164: str
     region: str  # ISO 3166-1 alpha-2, or "001" for non-geographic numbers such as +800
 
@@ -52,6 +54,8 @@ class Phone(NamedTuple):
 def normalise(raw: str, default_region: str) -> Phone:
     """Return `raw` as an E.164 number, reading national numbers as `default_region`'s.
 
+    Digits that are not a valid national number but are valid with a "+" in front (a
+    country code written without its "+") are taken as international.
     Raises InvalidPhone with a reason for people, or ValueError for an unknown region
     (a configuration error, not a bad row).
     """
@@ -70,7 +74,7 @@ def normalise(raw: str, default_region: str) -> Phone:
     if _LETTER.search(text):
         raise InvalidPhone(LETTERS)
     compact = _SEPARATORS.sub("", text)
-    if compact.startswith("00"):
+    if compact.startswith("00") and len(compact) > 2:
         # "00" is the international prefix nearly everywhere; people in +1 countries use it
         # too when they copy a number from abroad, so read it as "+" whatever the region.
         compact = "+" + compact[2:]
@@ -103,8 +107,8 @@ def looks_like_phone(text: str) -> bool:
 
 
 def _reject_stray_characters(text: str, compact: str) -> None:
-    if not compact:
-        raise InvalidPhone(EMPTY)  # "-", "()" and the like: a placeholder, not a number
+    if not compact.strip("+"):
+        raise InvalidPhone(EMPTY)  # "-", "+", "()" and the like: a placeholder, not a number
     numbers = [part for part in _LIST_SEPARATOR.split(text) if sum(c.isdigit() for c in part) >= 6]
     if len(numbers) > 1:
         raise InvalidPhone(SEVERAL)
@@ -191,6 +195,8 @@ def _parse_with_library(compact: str, region: str) -> Phone:
     try:
         number = phonenumbers.parse(compact, region)
     except NumberParseException as error:
+        if error.error_type == NumberParseException.NOT_A_NUMBER and compact.lstrip("+").isdigit():
+            raise InvalidPhone(TOO_SHORT) from None  # a digit or two
         raise InvalidPhone(_PARSE_ERRORS.get(error.error_type, "this is not a phone number")) from None
     number_region = _valid_region(number, phonenumbers.national_significant_number(number))
     if number_region is None:
