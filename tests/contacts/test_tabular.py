@@ -65,7 +65,8 @@ def test_windows_1252_names_far_below_an_ascii_start_are_detected(tmp_path):
 def test_cyrillic_windows_1251_export_is_detected(tmp_path):
     names = ["Иван Петров", "Мария Смирнова", "Алексей Кузнецов", "Ольга Попова", "Дмитрий Соколов"]
     path = tmp_path / "clients.csv"
-    path.write_bytes(("phone,name\r\n" + "".join(f"+7 916 123-45-{i:02d},{n}\r\n" for i, n in enumerate(names))).encode("cp1251"))
+    rows = "".join(f"+7 916 123-45-{i:02d},{name}\r\n" for i, name in enumerate(names))
+    path.write_bytes(("phone,name\r\n" + rows).encode("cp1251"))
     with open_table(path) as table:
         assert table.encoding == "cp1251"
         assert [row.values[1] for row in table.rows()] == names

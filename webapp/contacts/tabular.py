@@ -51,7 +51,10 @@ _LEGACY_ENCODINGS = [
 ]
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _SIGNATURES = (
-    (b"%PDF", "This file is a PDF document, not a spreadsheet. Export your customer list as CSV or .xlsx and upload that."),
+    (
+        b"%PDF",
+        "This file is a PDF document, not a spreadsheet. Export your customer list as CSV or .xlsx and upload that.",
+    ),
     (
         b"\xd0\xcf\x11\xe0",
         "This is an old-format Excel workbook (.xls) or a password-protected one. In Excel, use "
@@ -518,8 +521,8 @@ class ColumnGuess(NamedTuple):
 
     def name_in(self, values: Sequence[str]) -> str:
         """The contact's name from a row: the name column, or first and last name joined."""
-        parts = [values[index].strip() for index in (self.name, self.last_name) if index is not None and index < len(values)]
-        return " ".join(part for part in parts if part)
+        columns = [index for index in (self.name, self.last_name) if index is not None and index < len(values)]
+        return " ".join(part for part in (values[index].strip() for index in columns) if part)
 
 
 # Words that say "phone", most telling first: a WhatsApp column beats a mobile column beats a phone column.
@@ -537,9 +540,13 @@ _NAME_HEADERS = {
     "nombre", "nombrecompleto", "nome", "nomecompleto", "nom", "nomcomplet", "displayname", "person",
 }
 _FIRST_NAME_HEADERS = {"firstname", "givenname", "forename", "first", "prenom", "primeironome", "vorname", "nombres"}
-_LAST_NAME_HEADERS = {"lastname", "surname", "familyname", "apellido", "apellidos", "sobrenome", "nachname", "nomdefamille"}
+_LAST_NAME_HEADERS = {
+    "lastname", "surname", "familyname", "apellido", "apellidos", "sobrenome", "nachname", "nomdefamille",
+}
 _NAME_WORDS = {"name", "nombre", "nome", "nom"}
-_NOT_A_PERSON = {"last", "surname", "company", "business", "user", "file", "product", "item", "store", "shop", "sender", "template"}
+_NOT_A_PERSON = {
+    "last", "surname", "company", "business", "user", "file", "product", "item", "store", "shop", "sender", "template",
+}
 
 
 def guess_columns(headers: Sequence[str], sample_rows: Iterable[Sequence[str]] = ()) -> ColumnGuess:
