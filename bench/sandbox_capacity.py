@@ -7,6 +7,7 @@ accepted messages per second (median of the runs), the most requests in flight, 
 
     .venv/bin/python bench/sandbox_capacity.py [--messages 4000] [--concurrency 500] [--runs 3]
     .venv/bin/python bench/sandbox_capacity.py --offered-rate 80 --messages 800   # answer times at 80/s
+    .venv/bin/python bench/sandbox_capacity.py --webhooks   # the cost of the webhooks that follow each send
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
@@ -89,13 +91,51 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def reset(base_url: str) -> dict:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{base_url}/_sandbox/stats") as response:
-            stats = await response.json()
-        async with session.post(f"{base_url}/_sandbox/reset") as response:
-            await response.read()
-    return stats
+# Short enough that every status and reply of a run is sent before the run is measured.
+FAST_EVENTS = {"sent_delay": 0.05, "delivered_delay": 0.1, "read_delay": 0.15, "reply_delay": 0.2,
+               "delay_jitter": 0}
+
+
+async def start_receiver() -> tuple[web.AppRunner, str]:
+    """A webhook endpoint on loopback that answers 200 at once, standing in for the app."""
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/webhooks/meta", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/webhooks/meta"
+
+
+async def measured_run(sandbox: SandboxChild, options: argparse.Namespace, run: int) -> tuple[RunResult, dict, float]:
+    """One run: its result, the sandbox's stats, and the sandbox's CPU seconds (NaN without /proc)."""
+    control_url = f"{sandbox.base_url}/_sandbox"
+    receiver = None
+    async with aiohttp.ClientSession() as control:
+        if options.webhooks:
+            receiver, url = await start_receiver()
+            async with control.patch(f"{control_url}/config", json={"webhook_url": url, **FAST_EVENTS}) as answer:
+                answer.raise_for_status()
+        cpu_before = cpu_seconds(sandbox.process.pid)
+        result = await asyncio.wait_for(
+            one_run(sandbox.base_url, options.messages, options.concurrency, run * options.messages,
+                    options.offered_rate),
+            options.time_limit)
+        if receiver is not None:
+            await asyncio.sleep(FAST_EVENTS["reply_delay"] + 0.1)  # the last replies are due by now
+            while (stats := await (await control.get(f"{control_url}/stats")).json())["webhooks"]["pending"]:
+                await asyncio.sleep(0.1)
+        cpu_after = cpu_seconds(sandbox.process.pid)
+        stats = await (await control.get(f"{control_url}/stats")).json()
+        async with control.post(f"{control_url}/reset") as answer:
+            answer.raise_for_status()
+    if receiver is not None:
+        await receiver.cleanup()
+    cpu = float("nan") if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return result, stats, cpu
 
 
 def main() -> int:
@@ -105,6 +145,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--offered-rate", type=float, default=0.0,
                         help="send at this many messages/s instead of as fast as answers come")
+    parser.add_argument("--webhooks", action="store_true",
+                        help="also deliver every status and reply to a loopback receiver, and count that work")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds allowed per run")
     options = parser.parse_args()
@@ -114,32 +156,28 @@ def main() -> int:
     try:
         pace = f"paced at {options.offered_rate:.0f}/s" if options.offered_rate else "as fast as answered"
         print(f"sandbox at {sandbox.base_url}; latency {options.latency_ms:.0f} ms; "
-              f"{options.messages} messages per run, {options.concurrency} concurrent, {pace}", flush=True)
+              f"{options.messages} messages per run, {options.concurrency} concurrent, {pace}; "
+              f"webhooks {'on' if options.webhooks else 'off'}", flush=True)
         results, cpu_per_message = [], []
         for run in range(options.runs):
-            cpu_before = cpu_seconds(sandbox.process.pid)
-            result = asyncio.run(asyncio.wait_for(
-                one_run(sandbox.base_url, options.messages, options.concurrency, run * options.messages,
-                        options.offered_rate),
-                options.time_limit))
-            cpu_after = cpu_seconds(sandbox.process.pid)
-            stats = asyncio.run(reset(sandbox.base_url))
+            result, stats, cpu = asyncio.run(measured_run(sandbox, options, run))
             times = sorted(result.answer_times)
-            cpu = ""
-            if cpu_before is not None and cpu_after is not None and result.accepted:
-                cpu_per_message.append((cpu_after - cpu_before) / result.accepted)
-                cpu = f"; sandbox CPU {cpu_per_message[-1] * 1e6:.0f} us/message"
+            cpu_per_message.append(cpu / max(result.accepted, 1))
+            webhooks = stats["webhooks"]
             print(f"run {run + 1}: {result.per_second:7.0f} accepted/s  ({result.accepted} accepted, "
                   f"{result.refused} refused, {result.seconds:.2f} s); in flight max {result.max_in_flight} "
                   f"(sandbox saw {stats['max_in_flight']}); answer p50 {times[len(times) // 2] * 1000:.0f} ms, "
-                  f"p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms{cpu}", flush=True)
+                  f"p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms; sandbox CPU "
+                  f"{cpu_per_message[-1] * 1e6:.0f} us/message"
+                  + (f"; {webhooks['delivered']} webhook POSTs" if options.webhooks else ""), flush=True)
             results.append(result)
         print(f"median: {statistics.median(r.per_second for r in results):.0f} accepted messages/s; "
               f"max in flight {max(r.max_in_flight for r in results)}")
-        if cpu_per_message and not options.offered_rate:  # paced runs also count the idle loop
+        if not options.offered_rate:  # paced runs also count the idle event loop
             per_message = statistics.median(cpu_per_message)
-            print(f"sandbox CPU: {per_message * 1e6:.0f} us per accepted message, so one core's ceiling is "
-                  f"about {1 / per_message:.0f} messages/s")
+            print(f"sandbox CPU: {per_message * 1e6:.0f} us per accepted message"
+                  f"{' and its webhooks' if options.webhooks else ''}, so one core's ceiling is about "
+                  f"{1 / per_message:.0f} messages/s")
     finally:
         sandbox.stop()
     return 0
