@@ -11,6 +11,7 @@ from webapp.campaigns import services
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
 from webapp.queues import queue
+from webapp.senders.models import Template
 from webapp.settings.models import WorkspaceSettings
 
 VARIABLES = {"body:1": {"source": "name", "fallback": "friend"}, "body:2": {"source": "attribute", "value": "order"}}
@@ -320,13 +321,19 @@ def test_an_ongoing_campaign_cannot_be_deleted(staff_client):
 
 # --- Send test ----------------------------------------------------------------------------------
 
-def test_send_test_sends_to_one_number_and_shows_metas_message_id(staff_client, sandbox, sandbox_sender):
-    template = db.session.scalar(select(factories.Template).where(factories.Template.name == "order_shipped"))
+def _shipping_draft(sender) -> Campaign:
+    """A draft of the sandbox's order_shipped template for one customer."""
+    template = db.session.scalar(select(Template).where(Template.name == "order_shipped"))
     customers = factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"})])
     campaign = services.save_draft(services.Draft(
-        "Shipping", sandbox_sender.id, template.id, [customers.id],
+        "Shipping", sender.id, template.id, [customers.id],
         variables={**VARIABLES, "body:3": {"source": "constant", "value": "Friday"}}))
     db.session.commit()
+    return campaign
+
+
+def test_send_test_sends_to_one_number_and_shows_metas_message_id(staff_client, sandbox, sandbox_sender):
+    campaign = _shipping_draft(sandbox_sender)
 
     response = post(staff_client, f"/campaigns/{campaign.id}/test", {"test_phone": "+1 555 010 9999"},
                     follow_redirects=True)
@@ -348,16 +355,9 @@ def test_send_test_to_a_bad_number_is_refused_on_its_field(staff_client):
 
 
 def test_send_test_that_meta_refuses_shows_why_on_its_field(staff_client, sandbox, sandbox_sender):
-    template = db.session.scalar(select(factories.Template).where(factories.Template.name == "order_shipped"))
-    customers = factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"})])
-    campaign = services.save_draft(services.Draft(
-        "Shipping", sandbox_sender.id, template.id, [customers.id],
-        variables={**VARIABLES, "body:3": {"source": "constant", "value": "Friday"}}))
+    campaign = _shipping_draft(sandbox_sender)
     sandbox_sender.access_token = "wrong-token"
     db.session.commit()
-    from webapp.senders.services import _client
-
-    _client.cache_clear()
 
     response = post(staff_client, f"/campaigns/{campaign.id}/test", {"test_phone": "+15550109999"})
 

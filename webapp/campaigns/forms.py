@@ -126,7 +126,7 @@ class ComposeForm(FlaskForm):
         self.variable_errors = problems
         if problems or (error.field or "").startswith(VARIABLE_PREFIX):
             return
-        field = self._fields.get("audience" if error.field == "audience" else error.field or "")
+        field = self._fields.get(error.field or "")
         if field is None:
             self.form_errors.append(error.message)
         else:

@@ -10,13 +10,9 @@ from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, init
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
-from webapp.timestamps import utcnow
 from webapp.web import localtime
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
-
-DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
 
 def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id) or abort(404)
@@ -103,26 +99,21 @@ def _preview_parts(form: ComposeForm) -> dict:
             "attribute_keys": presenters.attribute_keys(draft.list_ids)}
 
 
-def _fragment_form() -> ComposeForm:
-    """The compose form read from an htmx GET's query (no CSRF: nothing is changed)."""
-    return ComposeForm(formdata=request.args, meta={"csrf": False})
-
-
 @bp.get("/compose/message")
 def compose_message():
     """The sender changed: its templates, and the variables of the template if it is still one of them."""
-    form = _fragment_form()
-    return _fragment("campaigns/compose/_message.html", form)
+    return _fragment("campaigns/compose/_message.html")
 
 
 @bp.get("/compose/variables")
 def compose_variables():
     """The template changed: the variables fieldset for it."""
-    form = _fragment_form()
-    return _fragment("campaigns/compose/_variables.html", form)
+    return _fragment("campaigns/compose/_variables.html")
 
 
-def _fragment(template: str, form: ComposeForm):
+def _fragment(template: str):
+    """A part of the compose form, read from the htmx GET's query (no CSRF: nothing changes)."""
+    form = ComposeForm(formdata=request.args, meta={"csrf": False})
     response = make_response(render_template(template, form=form, **_variables_parts(form)))
     response.headers["HX-Trigger-After-Settle"] = "compose-changed"  # the preview follows the new fields
     return response
@@ -148,7 +139,7 @@ def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_fo
         "campaigns/show.html", campaign=campaign, audience=presenters.audience_words(campaign),
         preview=presenters.preview(campaign) if campaign.is_editable else None,
         schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
-        zone=workspace_zone().key, earliest=localtime(utcnow(), DATETIME_LOCAL),
+        zone=workspace_zone().key,
     ), status
 
 
@@ -202,7 +193,8 @@ def resume(campaign_id: int):
 @bp.post("/<int:campaign_id>/cancel")
 def cancel(campaign_id: int):
     return _control(campaign_id, services.cancel,
-                    lambda c, count: f"“{c.name}” is cancelled; {count:,} messages not yet sent will not be sent.")
+                    lambda c, count: f"“{c.name}” is cancelled; {count:,} message{'' if count == 1 else 's'} "
+                                    "not yet sent will not be sent.")
 
 
 @bp.post("/<int:campaign_id>/schedule")
