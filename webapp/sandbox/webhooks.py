@@ -47,7 +47,7 @@ class WebhookSender:
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
 
     async def start(self) -> None:
-        # No connection limit here: webhook_concurrency (the semaphore) is the limit, and it can change.
+        # No connection limit on the connector: the semaphore (webhook_concurrency) is the one limit.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
 
     async def close(self) -> None:
