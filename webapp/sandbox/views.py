@@ -1,0 +1,34 @@
+"""The Sandbox phone: what each test customer received, as they would read it, and a way to answer."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from webapp.sandbox.phone import SandboxUnavailable, conversation, customer_writes, recent_numbers
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+@bp.get("/phone")
+def phone():
+    number = request.args.get("number", "").strip()
+    try:
+        numbers = recent_numbers()
+        bubbles = conversation(number) if number else []
+    except SandboxUnavailable as exc:
+        return render_template("sandbox/phone.html", error=str(exc), numbers=[], number=number, bubbles=[]), 503
+    return render_template("sandbox/phone.html", numbers=numbers, number=number, bubbles=bubbles, error=None)
+
+
+@bp.post("/phone/reply")
+def reply():
+    number = request.form.get("number", "").strip()
+    text = request.form.get("text", "").strip()
+    if not number or not text:
+        flash("Write something for the customer to send.", "error")
+    else:
+        try:
+            customer_writes(number, text[:4096])
+            flash(f"{number} sent “{text[:80]}”. It reaches the app as a webhook in a moment.", "success")
+        except (SandboxUnavailable, ValueError) as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("sandbox.phone", number=number))
