@@ -264,6 +264,16 @@ def test_the_preview_shows_a_missing_value_as_its_variable(staff_client):
     assert "so they will be skipped" in page
 
 
+def test_the_preview_of_a_variable_without_a_source_asks_for_one_rather_than_skipping_anyone(staff_client):
+    sender, template, customers = _setup()
+
+    page = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers], **{
+        "var:body:2:source": ""})).get_data(as_text=True)
+
+    assert "Hi Ana, your order {{2}} is on its way." in page
+    assert "Some variables have no source yet" in page and "will be skipped" not in page
+
+
 def test_the_preview_escapes_what_customers_typed(staff_client):
     sender, template, customers = _setup([("+15550100001", "<script>alert(1)</script>", {"order": "<b>1</b>"})])
 

@@ -12,7 +12,7 @@ from webapp.campaigns import services
 from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOMES
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
-from webapp.campaigns.variables import Slot, media_header, slots, too_long
+from webapp.campaigns.variables import Slot, check_mapping, media_header, slots, too_long
 from webapp.cloudapi import RenderedTemplate, render_template_parts
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
@@ -184,19 +184,23 @@ class Preview:
     forecast: services.Forecast
     duration: str
     throughput: int
+    mapped: bool  # every variable has a source: a gap left in a message is then the contact's own
 
 
 def preview(campaign: Campaign) -> Preview:
     """The first recipients' messages and the forecast, for the compose form and a draft's page."""
+    mapped = not check_mapping(campaign.template_components, campaign.parameter_format, campaign.variables,
+                               campaign.header_media_url)
     messages = []
     for phone, name, params in services.preview(campaign):
-        missing = any(value == "" for value in _values(params))
+        missing = mapped and any(value == "" for value in _values(params))
         messages.append(PreviewMessage(phone, name, render_template_parts(campaign.template_components,
                                                                           _unfilled_as_variables(params)),
-                                       missing, None if missing else too_long(campaign.template_components, params)))
+                                       missing, None if missing or not mapped
+                                       else too_long(campaign.template_components, params)))
     forecast = services.forecast(campaign)
     return Preview(messages, forecast, human_duration(forecast.seconds, forecast.summary.sendable),
-                   campaign.sender.throughput)
+                   campaign.sender.throughput, mapped)
 
 
 def _values(params: Mapping):
