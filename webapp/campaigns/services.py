@@ -38,6 +38,13 @@ class Draft:
     header_media_url: str = ""
 
 
+def draft_of(campaign: Campaign) -> Draft:
+    """A saved campaign as the Draft it was made from, to validate it again before it goes out."""
+    retarget = campaign.audience.get("retarget") or {}
+    return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
+                 retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url)
+
+
 def audience_of(draft: Draft) -> dict:
     if draft.retarget_campaign_id:
         return {"retarget": {"campaign_id": draft.retarget_campaign_id, "outcome": draft.retarget_outcome}}
@@ -144,6 +151,7 @@ def preview(campaign: Campaign, count: int = 3) -> list[tuple[str, str, dict]]:
 def schedule(campaign: Campaign, when: datetime) -> None:
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("Only a draft can be scheduled.", code="conflict")
+    validate(draft_of(campaign))
     if when.tzinfo is None:
         raise CampaignError("The time needs a time zone.", field="scheduled_at")
     if when <= utcnow():
@@ -162,10 +170,7 @@ def launch(campaign: Campaign) -> None:
     """Send now: the snapshot runs as a job, so this returns at once."""
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("This campaign has already been launched.", code="conflict")
-    validate(Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
-                   (campaign.audience.get("retarget") or {}).get("campaign_id"),
-                   (campaign.audience.get("retarget") or {}).get("outcome"), campaign.variables,
-                   campaign.header_media_url))
+    validate(draft_of(campaign))
     campaign.status, campaign.launched_at = "queued", utcnow()
     db.session.commit()
     from jobs.campaigns import enqueue_launch
@@ -177,7 +182,8 @@ def pause(campaign: Campaign) -> None:
     if campaign.status not in ("queued", "sending"):
         raise CampaignError("Only an ongoing campaign can be paused.", code="conflict")
     # Conditional, so a campaign that completed a moment ago is not turned back into a paused one.
-    done = db.session.execute(update(Campaign).where(Campaign.id == campaign.id, Campaign.status == "sending")
+    done = db.session.execute(update(Campaign).where(Campaign.id == campaign.id,
+                                                     Campaign.status.in_(("queued", "sending")))
                               .values(status="paused", notice="Paused by staff.", notice_code=None))
     if not done.rowcount:
         raise CampaignError("The campaign is not sending any more.", code="conflict")
@@ -185,14 +191,16 @@ def pause(campaign: Campaign) -> None:
 
 
 def resume(campaign: Campaign) -> None:
+    """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending."""
     if campaign.status != "paused":
         raise CampaignError("Only a paused campaign can be resumed.", code="conflict")
-    campaign.status = "sending"
+    prepared = campaign.started_at is not None
+    campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
     db.session.commit()
-    from jobs.campaigns import enqueue_dispatchers
+    from jobs.campaigns import enqueue_dispatchers, enqueue_launch
 
-    enqueue_dispatchers(campaign.id)
+    enqueue_dispatchers(campaign.id) if prepared else enqueue_launch(campaign.id)
 
 
 def cancel(campaign: Campaign) -> int:

@@ -113,6 +113,17 @@ def _all_values(params: dict):
     yield from (str(b.get("text", "")) for b in params.get("buttons") or [])
 
 
+def _constants_too_long(components: list, parameter_format: str, variables: Mapping) -> dict[str, str]:
+    """The fixed text alone (constants and fallbacks) already makes a message Meta refuses as too long."""
+    fixed = {key: {"source": "constant", "value": spec.get("value") if spec.get("source") == "constant"
+                   else spec.get("fallback") or "x"} for key, spec in variables.items()}
+    problem = resolve(components, parameter_format, fixed, "https://example.invalid/m").too_long
+    if not problem:
+        return {}
+    longest = max(variables, key=lambda key: len(str(fixed[key]["value"])))
+    return {longest: f"Too long: {problem} (Meta's error 132005)."}
+
+
 def check_mapping(components: list, parameter_format: str, variables: Mapping, header_media_url: str) -> dict[str, str]:
     """Compose-time problems, by slot key: unmapped slots, unknown sources, bad media URL, long constants."""
     problems: dict[str, str] = {}
@@ -124,6 +135,10 @@ def check_mapping(components: list, parameter_format: str, variables: Mapping, h
             problems[slot.key] = "Enter the text." if spec["source"] == "constant" else "Choose the attribute."
         elif len(str(spec.get("value", ""))) > MAX_VALUE or len(str(spec.get("fallback", ""))) > MAX_VALUE:
             problems[slot.key] = f"At most {MAX_VALUE} characters."
+        elif spec.get("source") == "attribute" and any(c in str(spec.get("value", "")) for c in '"\\'):
+            problems[slot.key] = "Attribute names with quotes or backslashes cannot be used; rename the column."
+    if not problems:
+        problems.update(_constants_too_long(components, parameter_format, variables))
     if media_header(components, parameter_format):
         parts = urlsplit(header_media_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
