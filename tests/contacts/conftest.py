@@ -32,3 +32,39 @@ def read_table(sample):
             return table, list(table.rows())
 
     return read
+
+
+@pytest.fixture
+def imported(app, sample):
+    """Import a sample file (or any path) into a list by the upload's steps, run in-process: the finished Import."""
+    import shutil
+
+    from webapp.contacts import imports, services
+    from webapp.extensions import db
+
+    def run(name_or_path, list_name: str = "Customers", *, country: str = "US", update_existing: bool = True,
+            columns=None, chunk_rows: int = imports.CHUNK_ROWS, filename: str | None = None):
+        source = name_or_path if isinstance(name_or_path, Path) else sample(name_or_path)
+        stored = Path(app.config["UPLOAD_FOLDER"]) / f"test-{source.name}.upload"
+        shutil.copyfile(source, stored)
+        existing = services.find_list(db.session, list_name)
+        record, preview = imports.begin_import(
+            db.session, stored, filename or source.name, list_id=existing.id if existing else None,
+            new_list=None if existing else list_name, country=country, update_existing=update_existing,
+            user_id=None)
+        imports.start_import(db.session, record, columns or preview.default_columns(), preview.headers)
+        db.session.commit()
+        return imports.run_import(db.session, record.id, chunk_rows=chunk_rows)
+
+    return run
+
+
+def write_csv(path: Path, header: list[str], rows) -> Path:
+    """A CSV file written row by row (rows may be a generator of any length)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path

@@ -76,6 +76,8 @@ class Import(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the whole file had been read and staged; the merge into the list follows.
+    rows_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -90,3 +92,20 @@ class ImportRejection(db.Model):
     line: Mapped[int] = mapped_column()
     value: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ImportRow(db.Model):
+    """A valid, first-seen number of a running import, staged until the whole file is read.
+
+    Nothing outside the import reads these rows; the last step merges them into contacts and
+    list members in one transaction, so a failed import leaves every list as it was.
+    """
+
+    __tablename__ = "import_rows"
+
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164; the key de-duplicates the file
+    line: Mapped[int] = mapped_column()
+    country: Mapped[str] = mapped_column(String(2), default="")  # "" for non-geographic numbers (+800…)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)

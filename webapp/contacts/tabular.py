@@ -196,9 +196,8 @@ def open_table(path: str | os.PathLike, filename: str | None = None) -> Table:
     Raises FileRejected, with a message for people, when the file can't be imported at all.
     """
     path = Path(path)
+    check_extension(filename or path.name)
     extension = Path(filename or path.name).suffix.lower()
-    if extension not in ACCEPTED_EXTENSIONS:
-        raise FileRejected(_unsupported_extension_message(extension))
     total_bytes = path.stat().st_size
     if total_bytes == 0:
         raise FileRejected(EMPTY_FILE)
@@ -217,6 +216,13 @@ def open_table(path: str | os.PathLike, filename: str | None = None) -> Table:
     except BaseException:
         file.close()
         raise
+
+
+def check_extension(filename: str) -> None:
+    """Raise FileRejected, with advice, when the file name's extension is not one we read."""
+    extension = Path(filename).suffix.lower()
+    if extension not in ACCEPTED_EXTENSIONS:
+        raise FileRejected(_unsupported_extension_message(extension))
 
 
 def _unsupported_extension_message(extension: str) -> str:

@@ -1,0 +1,46 @@
+"""RQ entry points for imports: run one import by id, and notice one whose worker died under it."""
+from __future__ import annotations
+
+from rq import Callback
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from webapp.contacts import imports
+from webapp.extensions import db
+from webapp.queues import enqueue, redis_client
+
+JOB_TIMEOUT = 3600  # a million rows take a minute or two; an hour means something is stuck
+WORKER_DIED = ("The worker running this import stopped before it finished (it may have been restarted). "
+               "Nothing was added to the list; upload the file again.")
+
+
+def job_id(import_id: int) -> str:
+    """One RQ job per import, named after it, so a page can ask RQ how it is doing."""
+    return f"import-{import_id}"
+
+
+def enqueue_import(import_id: int) -> None:
+    enqueue(run, import_id, job_id=job_id(import_id), job_timeout=JOB_TIMEOUT,
+            on_failure=Callback(worker_failed), failure_ttl=7 * 24 * 3600)
+
+
+def run(import_id: int) -> dict | None:
+    """Run the import; a repeated job for an import that already ran does nothing."""
+    record = imports.run_import(db.session, import_id)
+    return imports.report(db.session, record) if record is not None else None
+
+
+def worker_failed(job: Job, connection, *exc_info) -> None:
+    """RQ gave up on the job (a timeout, or a worker found dead): the import says so instead of running forever."""
+    db.session.rollback()
+    imports.fail(db.session, job.args[0], WORKER_DIED)
+
+
+def settle(import_id: int) -> None:
+    """An import still running whose RQ job has failed (its work-horse was killed): record it as failed."""
+    try:
+        status = Job.fetch(job_id(import_id), connection=redis_client()).get_status()
+    except NoSuchJobError:
+        return  # run in-process (the CLI), or long gone
+    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        imports.fail(db.session, import_id, WORKER_DIED)

@@ -1,0 +1,199 @@
+"""Lists, their members and contacts: the rules the pages, the CLI and the import share."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.contacts.errors import ContactsError
+from webapp.contacts.models import Contact, ContactList, ListMember
+from webapp.contacts.phones import InvalidPhone, normalise
+from webapp.extensions import db
+from webapp.timestamps import utcnow
+from webapp.transactions import upsert
+from webapp.webhooks import optouts
+
+MAX_LIST_NAME = 120
+MEMBERS_PER_PAGE = 50
+CAMPAIGNS_SHOWN = 100  # the newest campaigns on a contact's page
+_SPACES = re.compile(r"\s+")
+
+
+def sentence(reason: str) -> str:
+    """A reason fragment ("the number is too short") as a sentence for a form."""
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListSummary:
+    id: int
+    name: str
+    created_at: datetime
+    members: int
+    opted_out: int
+
+
+def list_summaries(session: Session) -> list[ListSummary]:
+    """Every list with its member and opted-out counts, from one GROUP BY."""
+    rows = session.execute(
+        select(ContactList.id, ContactList.name, ContactList.created_at,
+               func.count(ListMember.contact_id), func.count(Contact.opted_out_at))
+        .outerjoin(ListMember, ListMember.list_id == ContactList.id)
+        .outerjoin(Contact, Contact.id == ListMember.contact_id)
+        .group_by(ContactList.id, ContactList.name, ContactList.created_at)
+        .order_by(func.lower(ContactList.name), ContactList.id)).all()
+    return [ListSummary(*row) for row in rows]
+
+
+def list_counts(session: Session, list_id: int) -> tuple[int, int]:
+    """(members, opted out) of one list."""
+    members, opted_out = session.execute(
+        select(func.count(ListMember.contact_id), func.count(Contact.opted_out_at))
+        .join(Contact, Contact.id == ListMember.contact_id).where(ListMember.list_id == list_id)).one()
+    return members, opted_out
+
+
+def clean_list_name(name: str) -> str:
+    name = _SPACES.sub(" ", name or "").strip()
+    if not name:
+        raise ContactsError("Give the list a name.", field="name")
+    if len(name) > MAX_LIST_NAME:
+        raise ContactsError(f"List names have at most {MAX_LIST_NAME} characters.", field="name")
+    return name
+
+
+def _check_name_free(session: Session, name: str, except_id: int | None = None) -> None:
+    # Case-insensitive, so "VIP" and "vip" are not two lists that look like one in a menu.
+    query = select(ContactList.id).where(func.lower(ContactList.name) == name.lower())
+    if except_id is not None:
+        query = query.where(ContactList.id != except_id)
+    if session.scalar(query) is not None:
+        raise ContactsError(f"There is already a list called “{name}”.", field="name", code="conflict")
+
+
+def find_list(session: Session, name: str) -> ContactList | None:
+    return session.scalar(select(ContactList).where(func.lower(ContactList.name) == clean_list_name(name).lower()))
+
+
+def create_list(session: Session, name: str, user_id: int | None = None) -> ContactList:
+    name = clean_list_name(name)
+    _check_name_free(session, name)
+    contact_list = ContactList(name=name, created_by_id=user_id)
+    session.add(contact_list)
+    session.flush()
+    return contact_list
+
+
+def free_list_name(session: Session, base: str) -> str:
+    """`base`, or "base (2)", "base (3)"… whichever no list has yet."""
+    taken = {name.lower() for name in session.scalars(
+        select(ContactList.name).where(func.lower(ContactList.name).startswith(base.lower(), autoescape=True)))}
+    name, copy = base, 1
+    while name.lower() in taken:
+        copy += 1
+        name = f"{base} ({copy})"
+    return name
+
+
+def rename_list(session: Session, contact_list: ContactList, name: str) -> None:
+    name = clean_list_name(name)
+    _check_name_free(session, name, except_id=contact_list.id)
+    contact_list.name = name
+
+
+def delete_list(session: Session, contact_list: ContactList) -> None:
+    """Delete the list and its memberships; contacts stay, and campaigns keep their recipient rows.
+
+    Launched campaigns copied their audience into recipient rows, which do not point at lists; the
+    foreign keys drop the memberships (ON DELETE CASCADE) and unlink past imports (SET NULL).
+    """
+    session.delete(contact_list)
+    session.flush()
+
+
+# --- Members ---------------------------------------------------------------------------------------
+
+def members_page(session: Session, list_id: int, search: str = "", page: int = 1) -> Pagination:
+    """One page of a list's contacts, in the order they joined, filtered by name or number."""
+    query = (select(Contact).join(ListMember, ListMember.contact_id == Contact.id)
+             .where(ListMember.list_id == list_id).order_by(ListMember.contact_id))
+    search = _SPACES.sub(" ", search).strip()
+    if search:
+        matches = [func.lower(Contact.name).contains(search.lower(), autoescape=True)]
+        digits = re.sub(r"\D", "", search)
+        if len(digits) >= 3:  # "(212) 555" finds +1212555…; fewer digits would match nearly everyone
+            matches.append(Contact.phone.contains(digits, autoescape=True))
+        query = query.where(or_(*matches))
+    return db.paginate(query, page=page, per_page=MEMBERS_PER_PAGE, error_out=False)
+
+
+def add_member(session: Session, contact_list: ContactList, raw_phone: str, name: str,
+               default_country: str) -> tuple[Contact, bool]:
+    """Add one number by hand, normalised with the default country. Returns (contact, newly added)."""
+    try:
+        phone = normalise(raw_phone or "", default_country)
+    except InvalidPhone as error:
+        raise ContactsError(sentence(error.reason), field="phone") from None
+    name = _SPACES.sub(" ", name or "").strip()[:200]
+    # ON CONFLICT: the number may already be a contact, or become one in a concurrent import.
+    session.execute(upsert(session, Contact.__table__).on_conflict_do_nothing(index_elements=["phone"]),
+                    [{"phone": phone.e164, "country": phone.region if len(phone.region) == 2 else "",
+                      "name": name, "attributes": {}, "opt_out_reason": "", "created_at": utcnow(),
+                      "updated_at": utcnow()}])
+    contact = session.scalar(select(Contact).where(Contact.phone == phone.e164)
+                             .execution_options(populate_existing=True))
+    if name and contact.name != name:
+        contact.name = name  # someone typed it just now: it is the newest name we know
+    added = session.execute(
+        upsert(session, ListMember.__table__).on_conflict_do_nothing(index_elements=["list_id", "contact_id"]),
+        [{"list_id": contact_list.id, "contact_id": contact.id, "added_at": utcnow()}],
+        execution_options={"preserve_rowcount": True}).rowcount
+    return contact, bool(added)
+
+
+def remove_member(session: Session, list_id: int, contact_id: int) -> bool:
+    removed = session.execute(db.delete(ListMember).where(ListMember.list_id == list_id,
+                                                          ListMember.contact_id == contact_id)).rowcount
+    return bool(removed)
+
+
+# --- Contacts --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignReceived:
+    campaign: Campaign
+    recipient: Recipient
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    contact: Contact
+    lists: list[ContactList]
+    campaigns: list[CampaignReceived]
+
+
+def contact_details(session: Session, contact: Contact) -> ContactDetails:
+    """A contact with its lists and the campaigns that had a recipient row for its number, newest first."""
+    lists = session.scalars(select(ContactList).join(ListMember, ListMember.list_id == ContactList.id)
+                            .where(ListMember.contact_id == contact.id).order_by(func.lower(ContactList.name)))
+    received = session.execute(
+        select(Campaign, Recipient).join(Recipient, Recipient.campaign_id == Campaign.id)
+        .where(Recipient.phone == contact.phone).order_by(Recipient.id.desc()).limit(CAMPAIGNS_SHOWN))
+    return ContactDetails(contact, list(lists), [CampaignReceived(*row) for row in received])
+
+
+def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: str = "", by: str = "") -> None:
+    """An admin opts a contact out (with why and who) or back in; the webhook rules decide the details."""
+    now = utcnow()
+    if opted_out:
+        reason = _SPACES.sub(" ", reason).strip() or "Opted out by hand"
+        optouts.opt_out(session, contact.phone, now, f"{reason} (by {by})" if by else reason)
+    else:
+        optouts.opt_in(session, contact.phone, now)  # changes `contact` itself: one object per row in a session

@@ -1,0 +1,271 @@
+"""Contacts pages: lists and their members, a contact's page, importing a file, exporting a list."""
+from __future__ import annotations
+
+from flask import (
+    Blueprint, Response, abort, flash, make_response, redirect, render_template, request, stream_with_context, url_for,
+)
+from flask_login import current_user
+
+from jobs.imports import enqueue_import, settle
+from webapp.auth.services import admin_required
+from webapp.contacts import export, imports, services
+from webapp.contacts.cli import import_command
+from webapp.contacts.errors import ContactsError
+from webapp.contacts.forms import ColumnsForm, ListNameForm, MemberForm, OptOutForm, UploadForm
+from webapp.contacts.models import Contact, ContactList, Import
+from webapp.contacts.tabular import FileRejected
+from webapp.extensions import db
+from webapp.settings.models import WorkspaceSettings
+
+bp = Blueprint("contacts", __name__)
+bp.cli.add_command(import_command)  # `flask contacts import FILE --list NAME …`
+
+
+def _list(list_id: int) -> ContactList:
+    return db.session.get(ContactList, list_id) or abort(404)
+
+
+def _import(import_id: int) -> Import:
+    return db.session.get(Import, import_id) or abort(404)
+
+
+def _targets(element_id: str) -> bool:
+    return bool(request.headers.get("HX-Request")) and request.headers.get("HX-Target") == element_id
+
+
+# --- Lists ---------------------------------------------------------------------------------------
+
+@bp.get("/lists/")
+def index():
+    return _index(ListNameForm(formdata=None))
+
+
+def _index(form: ListNameForm, status: int = 200):
+    return render_template("contacts/index.html", lists=services.list_summaries(db.session), form=form), status
+
+
+@bp.post("/lists/")
+def create_list():
+    form = ListNameForm()
+    if form.validate_on_submit():
+        try:
+            created = services.create_list(db.session, form.name.data, current_user.id)
+        except ContactsError as error:
+            db.session.rollback()
+            form.show(error)
+        else:
+            db.session.commit()
+            flash(f"List “{created.name}” created. Import a file into it, or add people one by one.", "success")
+            return redirect(url_for("contacts.show_list", list_id=created.id))
+    return _index(form, 422)
+
+
+@bp.post("/lists/example")
+def try_example():
+    """The example file, imported into a new list through the same steps as an upload."""
+    record = imports.begin_example(db.session, current_user.id)
+    db.session.commit()
+    enqueue_import(record.id)
+    return redirect(url_for("contacts.import_page", import_id=record.id))
+
+
+@bp.get("/lists/<int:list_id>")
+def show_list(list_id: int):
+    return _show_list(_list(list_id), MemberForm(formdata=None))
+
+
+def _show_list(contact_list: ContactList, member_form: MemberForm, status: int = 200):
+    search = request.args.get("q", "")
+    page = services.members_page(db.session, contact_list.id, search, request.args.get("page", 1, type=int))
+    fragment = _targets("members")  # the search box and the pager swap just the members
+    template = "contacts/partials/members.html" if fragment else "contacts/list.html"
+    members, opted_out = services.list_counts(db.session, contact_list.id)
+    recent = db.session.scalars(db.select(Import).where(Import.list_id == contact_list.id)
+                                .order_by(Import.id.desc()).limit(5)).all()
+    response = make_response(render_template(
+        template, contact_list=contact_list, page=page, search=search, member_form=member_form,
+        members=members, opted_out=opted_out, imports=recent), status)
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response
+
+
+@bp.route("/lists/<int:list_id>/rename", methods=["GET", "POST"])
+def rename_list(list_id: int):
+    contact_list = _list(list_id)
+    form = ListNameForm(data={"name": contact_list.name})
+    if form.validate_on_submit():
+        try:
+            services.rename_list(db.session, contact_list, form.name.data)
+        except ContactsError as error:
+            db.session.rollback()
+            form.show(error)
+        else:
+            db.session.commit()
+            flash(f"List renamed to “{contact_list.name}”.", "success")
+            return redirect(url_for("contacts.show_list", list_id=list_id))
+    status = 422 if form.errors else 200
+    return render_template("contacts/rename.html", contact_list=_list(list_id), form=form), status
+
+
+@bp.route("/lists/<int:list_id>/delete", methods=["GET", "POST"])
+def delete_list(list_id: int):
+    contact_list = _list(list_id)
+    if request.method == "GET":
+        members, _ = services.list_counts(db.session, list_id)
+        return render_template("contacts/delete.html", contact_list=contact_list, members=members)
+    name = contact_list.name
+    services.delete_list(db.session, contact_list)
+    db.session.commit()
+    flash(f"List “{name}” deleted. Its contacts stay in your other lists, and campaigns already sent keep "
+          "their recipients.", "success")
+    return redirect(url_for("contacts.index"))
+
+
+@bp.post("/lists/<int:list_id>/members")
+def add_member(list_id: int):
+    contact_list = _list(list_id)
+    form = MemberForm()
+    if form.validate_on_submit():
+        try:
+            contact, added = services.add_member(db.session, contact_list, form.phone.data, form.name.data,
+                                                 WorkspaceSettings.get().default_country)
+        except ContactsError as error:
+            db.session.rollback()
+            form.show(error)
+        else:
+            db.session.commit()
+            flash(f"{contact.phone} {'added to' if added else 'was already in'} “{contact_list.name}”.",
+                  "success" if added else "info")
+            return redirect(url_for("contacts.show_list", list_id=list_id))
+    return _show_list(contact_list, form, 422)
+
+
+@bp.post("/lists/<int:list_id>/members/<int:contact_id>/remove")
+def remove_member(list_id: int, contact_id: int):
+    contact_list = _list(list_id)
+    contact = db.session.get(Contact, contact_id) or abort(404)
+    if services.remove_member(db.session, list_id, contact_id):
+        flash(f"{contact.phone} removed from “{contact_list.name}”.", "success")
+    db.session.commit()
+    # Back to the page of members the person was on.
+    return redirect(url_for("contacts.show_list", list_id=list_id, q=request.form.get("q") or None,
+                            page=request.form.get("page", type=int)))
+
+
+@bp.get("/lists/<int:list_id>/export.csv")
+def export_list(list_id: int):
+    contact_list = _list(list_id)
+    return _csv(export.list_csv(db.session, list_id), f"list-{contact_list.id}.csv")
+
+
+def _csv(lines, filename: str) -> Response:
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Contacts ------------------------------------------------------------------------------------
+
+@bp.get("/contacts/<int:contact_id>")
+def contact(contact_id: int):
+    found = db.session.get(Contact, contact_id) or abort(404)
+    return render_template("contacts/contact.html", details=services.contact_details(db.session, found),
+                           form=OptOutForm(formdata=None))
+
+
+@bp.post("/contacts/<int:contact_id>/opt-out")
+@admin_required
+def opt_out(contact_id: int):
+    found = db.session.get(Contact, contact_id) or abort(404)
+    form = OptOutForm()
+    if form.validate_on_submit():
+        services.set_opted_out(db.session, found, True, form.reason.data, by=current_user.email)
+        db.session.commit()
+        flash(f"{found.phone} is opted out: no marketing campaign will message it.", "success")
+    return redirect(url_for("contacts.contact", contact_id=contact_id))
+
+
+@bp.post("/contacts/<int:contact_id>/opt-in")
+@admin_required
+def opt_in(contact_id: int):
+    found = db.session.get(Contact, contact_id) or abort(404)
+    if OptOutForm().validate_on_submit():
+        services.set_opted_out(db.session, found, False)
+        db.session.commit()
+        flash(f"{found.phone} is opted back in.", "success")
+    return redirect(url_for("contacts.contact", contact_id=contact_id))
+
+
+# --- Importing -----------------------------------------------------------------------------------
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+def upload():
+    form = UploadForm(data={"list_id": request.args.get("list_id", type=int)} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        path = imports.save_upload(form.file.data)
+        try:
+            record, _ = imports.begin_import(
+                db.session, path, form.file.data.filename, list_id=form.list_id.data, new_list=form.new_list.data,
+                country=form.country.data, update_existing=form.existing.data == "update", user_id=current_user.id)
+        except (ContactsError, FileRejected) as error:
+            db.session.rollback()
+            imports.discard_upload(path)
+            form.show(error if isinstance(error, ContactsError) else ContactsError(str(error), field="file"))
+        else:
+            db.session.commit()
+            return redirect(url_for("contacts.columns", import_id=record.id))
+    return render_template("contacts/upload.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/imports/<int:import_id>/columns", methods=["GET", "POST"])
+def columns(import_id: int):
+    record = _import(import_id)
+    if record.status != "uploaded":
+        return redirect(url_for("contacts.import_page", import_id=import_id))
+    try:
+        preview = imports.preview_of(record)
+    except (ContactsError, FileRejected) as error:
+        flash(str(error), "error")
+        return redirect(url_for("contacts.upload"))
+    form = ColumnsForm(preview)
+    if form.validate_on_submit():
+        try:
+            imports.start_import(db.session, record, form.columns(), preview.headers)
+        except ContactsError as error:
+            db.session.rollback()
+            form.show(error)
+        else:
+            db.session.commit()
+            enqueue_import(record.id)
+            return redirect(url_for("contacts.import_page", import_id=import_id))
+    return render_template("contacts/columns.html", record=record, preview=preview, form=form,
+                           options=record.options), 422 if form.errors else 200
+
+
+@bp.get("/imports/<int:import_id>")
+def import_page(import_id: int):
+    record = _import(import_id)
+    if record.status == "uploaded":
+        return redirect(url_for("contacts.columns", import_id=import_id))
+    return render_template("contacts/import.html", **_import_parts(record))
+
+
+@bp.get("/imports/<int:import_id>/progress")
+def import_progress(import_id: int):
+    """The polled fragment: progress while the import runs, then its result (which polls no more)."""
+    record = _import(import_id)
+    settle(record.id)
+    db.session.refresh(record)
+    return render_template("contacts/partials/import_progress.html", **_import_parts(record))
+
+
+def _import_parts(record: Import) -> dict:
+    return {"record": record, "progress": imports.progress(record), "report": imports.report(db.session, record),
+            "examples": list(imports.rejections(db.session, record.id, limit=10)),
+            "live": record.status in ("queued", "running")}
+
+
+@bp.get("/imports/<int:import_id>/rejections.csv")
+def rejections(import_id: int):
+    record = _import(import_id)
+    return _csv(imports.rejections_csv(db.session, record.id), f"import-{record.id}-rejected-rows.csv")
