@@ -1,0 +1,50 @@
+"""Who is calling: the request's API key, its rate, and its scopes, checked before any endpoint runs."""
+from __future__ import annotations
+
+from flask import g
+
+from webapp.api import keys
+from webapp.api.errors import ApiError
+from webapp.api.models import ApiKey
+from webapp.api.ratelimit import KeyRateLimiter
+from webapp.extensions import db
+from webapp.queues import redis_client
+
+HEADER = "X-API-Key"
+
+
+def authenticate(scope: str) -> ApiKey:
+    """The key of this request, allowed `scope` and within its rate; else the ApiError to answer with."""
+    from flask import request
+
+    raw = request.headers.get(HEADER, "").strip()
+    if not raw:
+        raise ApiError("missing_api_key", f"Send an API key in the {HEADER} header. Admins create keys in "
+                                          "Settings → API keys.")
+    key = keys.find(db.session, raw)
+    if key is None:
+        raise ApiError("invalid_api_key", "This API key is not valid.")
+    if key.revoked_at is not None:
+        raise ApiError("invalid_api_key", "This API key was revoked.",
+                       {"revoked_at": key.revoked_at.isoformat().replace("+00:00", "Z")})
+    verdict = KeyRateLimiter(redis_client()).take(key.id, key.rate_per_minute)
+    g.api_rate = (key.rate_per_minute, verdict.remaining)
+    if not verdict.allowed:
+        raise ApiError("rate_limited", f"This key may make {key.rate_per_minute} requests a minute; try again in "
+                                       f"{verdict.retry_after} s.", {"retry_after": verdict.retry_after},
+                       headers={"Retry-After": str(verdict.retry_after)})
+    if scope not in keys.granted(key):
+        raise ApiError("insufficient_scope", f"This key does not have the {scope} scope.",
+                       {"required": scope, "granted": sorted(key.scopes or [])})
+    keys.note_use(db.session, key)
+    g.api_key = key
+    return key
+
+
+def rate_headers(answer):
+    """X-RateLimit-* on every answer to a known key, so clients can pace themselves before a 429."""
+    limit = g.get("api_rate")
+    if limit is not None:
+        answer.headers["X-RateLimit-Limit"] = str(limit[0])
+        answer.headers["X-RateLimit-Remaining"] = str(max(0, limit[1]))
+    return answer

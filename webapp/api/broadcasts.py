@@ -1,0 +1,276 @@
+"""Broadcasts as the API speaks of them, on top of webapp/campaigns/services.py: drafts built from a request,
+audiences of recipients added one by one, the broadcasts index, and the dashboard's sums."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+from webapp.api.errors import ApiError
+from webapp.api.parameters import ParameterError, as_variables
+from webapp.api.recipients import Report
+from webapp.campaigns import services
+from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
+from webapp.campaigns.models import CAMPAIGN_LABELS, CAMPAIGN_STATES, EDITABLE_STATES, Campaign, CampaignCounter
+from webapp.campaigns.variables import check_mapping
+from webapp.extensions import db
+from webapp.senders.models import Sender, Template
+from webapp.timestamps import utcnow
+from webapp.transactions import begin_write, is_sqlite
+
+DEFAULT_LANGUAGE = "en_US"
+
+
+# --- From a request to a Draft -------------------------------------------------------------------
+
+def sender_for(sender_id: int | None) -> Sender:
+    """The sender asked for, or the first one set up."""
+    if sender_id is not None:
+        sender = db.session.get(Sender, sender_id)
+        if sender is None:
+            raise ApiError("unprocessable", f"There is no sender number {sender_id}; GET /senders lists them.",
+                           {"field": "sender_id"})
+        return sender
+    sender = db.session.scalar(select(Sender).order_by(Sender.id).limit(1))
+    if sender is None:
+        raise ApiError("unprocessable", "No sender number is set up yet; an admin adds one in Settings.",
+                       {"field": "sender_id"})
+    return sender
+
+
+def template_for(sender: Sender, name: str, language: str | None) -> Template:
+    """The sender's account's template by name and language (en_US, or its only language, when not given)."""
+    found = list(db.session.scalars(select(Template).where(Template.waba_id == sender.waba_id, Template.name == name)
+                                    .order_by(Template.language)))
+    if language:
+        chosen = [t for t in found if t.language == language]
+    else:
+        chosen = [t for t in found if t.language == DEFAULT_LANGUAGE] or (found if len(found) == 1 else [])
+    if not chosen:
+        offered = ", ".join(t.language for t in found)
+        why = (f"it exists in {offered}; say which with `language`" if found
+               else "GET /templates lists the templates you can send")
+        raise ApiError("unprocessable", f"The sender {sender.label} has no template {name} "
+                                        f"({language or DEFAULT_LANGUAGE}): {why}.", {"field": "template_name"})
+    return chosen[0]
+
+
+def draft_of(campaign: Campaign) -> services.Draft:
+    """The Draft a saved campaign was made from."""
+    retarget = (campaign.audience or {}).get("retarget") or {}
+    return services.Draft(campaign.name, campaign.sender_id, campaign.template_id,
+                          list((campaign.audience or {}).get("lists") or []), retarget.get("campaign_id"),
+                          retarget.get("outcome"), dict(campaign.variables or {}), campaign.header_media_url)
+
+
+def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | None = None) -> services.Draft:
+    """The draft with what the request changes: sender and template, values, audience and name."""
+    changes: dict = {}
+    if campaign is None or {"sender_id", "template_name", "language"} & body.keys():
+        sender = sender_for(body.get("sender_id", draft.sender_id))
+        same = campaign is not None and "template_name" not in body
+        template = template_for(sender, body.get("template_name") or campaign.template_name,
+                                body.get("language") or (campaign.template_language if same else None))
+        changes.update(sender_id=sender.id, template_id=template.id)
+    template = db.session.get(Template, changes.get("template_id", draft.template_id))
+    if "name" in body or campaign is None:
+        changes["name"] = body.get("name") or default_name(template)
+    variables = dict(body["variables"]) if "variables" in body else dict(draft.variables or {})
+    if "template_parameters" in body:
+        try:
+            constants, media = as_variables(template.components, template.parameter_format,
+                                            body["template_parameters"])
+        except ParameterError as error:
+            raise ApiError("unprocessable", f"template_parameters: {error}.",
+                           {"field": "template_parameters"}) from None
+        variables.update(constants)
+        if media.get("header_url"):
+            changes["header_media_url"] = media["header_url"]
+    changes["variables"] = variables
+    if "header_url" in body:
+        changes["header_media_url"] = body["header_url"]
+    if "list_ids" in body:
+        changes["list_ids"] = list(body["list_ids"])
+    if "retarget" in body:
+        retarget = body["retarget"] or {}
+        changes.update(retarget_campaign_id=retarget.get("broadcast_id"), retarget_outcome=retarget.get("engagement"))
+    return replace(draft, **changes)
+
+
+def default_name(template: Template) -> str:
+    return f"{template.name} {utcnow():%Y-%m-%d %H:%M} UTC"
+
+
+def when(value: str, field: str = "schedule_at") -> datetime:
+    """An ISO 8601 time with its zone, as an aware UTC datetime."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError("invalid_request", f"{field} is not an ISO 8601 date-time, e.g. 2026-03-01T09:30:00Z.",
+                       [{"field": field, "message": "not an ISO 8601 date-time"}]) from None
+    if moment.tzinfo is None:
+        raise ApiError("invalid_request", f"{field} needs a time zone: end it with Z for UTC.",
+                       [{"field": field, "message": "no time zone"}])
+    return moment.astimezone(timezone.utc)
+
+
+# --- Direct audiences --------------------------------------------------------------------------------
+# campaigns.services knows audiences of lists or a retarget. A broadcast may also (or only) have recipients
+# added one by one, each with its own parameters: its audience carries "direct": true. The two functions
+# below stand in for services.save_draft and services.launch when a broadcast has only such recipients,
+# because services.validate asks for a list; they keep every other rule by calling services.validate.
+
+def is_direct_only(draft: services.Draft, direct: bool) -> bool:
+    return direct and not draft.list_ids and not draft.retarget_campaign_id
+
+
+def _validate_direct(draft: services.Draft) -> tuple[Sender, Template]:
+    """services.validate, less the list it asks for: name, sender and template are checked before that."""
+    try:
+        services.validate(draft)
+    except CampaignError as error:
+        if error.field != "audience":
+            raise
+    given = draft.variables or {}
+    template = db.session.get(Template, draft.template_id)
+    problems = {key: message for key, message in check_mapping(template.components, template.parameter_format,
+                                                                given, draft.header_media_url).items()
+                if key in given or (key == "header_media_url" and draft.header_media_url)}
+    if problems:
+        key, message = next(iter(problems.items()))
+        error = CampaignError(message, field=f"var:{key}")
+        error.problems = problems
+        raise error
+    return db.session.get(Sender, draft.sender_id), template
+
+
+def save(draft: services.Draft, direct: bool, campaign: Campaign | None = None,
+         user_id: int | None = None) -> Campaign:
+    """services.save_draft, for an audience that may be recipients added one by one."""
+    if not is_direct_only(draft, direct):
+        campaign = services.save_draft(draft, campaign, user_id=user_id, origin="api")
+    else:
+        sender, template = _validate_direct(draft)
+        if campaign is None:
+            campaign = Campaign(created_by_id=user_id, origin="api", status="draft")
+            db.session.add(campaign)
+        elif not campaign.is_editable:
+            raise CampaignError("Only draft or scheduled campaigns can be edited.", code="conflict")
+        campaign.name = draft.name.strip()
+        campaign.sender_id, campaign.template_id = sender.id, template.id
+        campaign.template_name, campaign.template_language = template.name, template.language
+        campaign.template_components, campaign.parameter_format = template.components, template.parameter_format
+        campaign.variables = dict(draft.variables or {})
+        campaign.header_media_url = draft.header_media_url.strip()
+        campaign.notice, campaign.notice_code = "", None
+    campaign.audience = {**services.audience_of(draft), **({"direct": True} if direct else {})}
+    db.session.flush()
+    return campaign
+
+
+def launch(campaign: Campaign) -> None:
+    """services.launch, for a broadcast whose recipients may all have been added one by one."""
+    draft = draft_of(campaign)
+    if not is_direct_only(draft, bool((campaign.audience or {}).get("direct"))):
+        services.launch(campaign)
+        return
+    if campaign.status not in EDITABLE_STATES:
+        raise CampaignError("This campaign has already been launched.", code="conflict")
+    _validate_direct(draft)
+    if counts(db.session, campaign.id)["total"] == 0:
+        raise CampaignError("Add recipients before sending: this broadcast has none yet.", field="recipients")
+    campaign.status, campaign.launched_at = "queued", utcnow()
+    db.session.commit()
+    from jobs.campaigns import enqueue_launch
+
+    enqueue_launch(campaign.id)
+
+
+def locked(campaign_id: int) -> Campaign:
+    """The campaign, its row locked for this transaction, so a launch or the scheduler waits for our writes."""
+    begin_write(db.session)
+    query = select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
+    if not is_sqlite(db.session):
+        query = query.with_for_update()
+    campaign = db.session.scalar(query)
+    if campaign is None:
+        raise ApiError("not_found", f"There is no broadcast {campaign_id}.")
+    return campaign
+
+
+def get(campaign_id: int) -> Campaign:
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise ApiError("not_found", f"There is no broadcast {campaign_id}.")
+    return campaign
+
+
+# --- What a create or send answers ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Acceptance:
+    accepted: int
+    rejected: int
+    report: Report | None
+    forecast: services.Forecast | None
+
+
+def acceptance(campaign: Campaign, report: Report | None = None) -> Acceptance:
+    """Who is taken, before launch: rows stored so far, and the list or retarget audience as forecast."""
+    audience = campaign.audience or {}
+    forecast = services.forecast(campaign) if audience.get("lists") or audience.get("retarget") else None
+    stored = counts(db.session, campaign.id)
+    accepted = stored["pending"] + (forecast.summary.sendable if forecast else 0)
+    rejected = stored["skipped"] + (len(report.errors) if report else 0) + \
+        (forecast.summary.opted_out + forecast.summary.missing if forecast else 0)
+    return Acceptance(accepted, rejected, report, forecast)
+
+
+# --- The index and the dashboard -------------------------------------------------------------------
+
+def states(words: str) -> tuple[str, ...]:
+    """`draft,sending` or the page's words (`ongoing`, `completed`) as campaign states."""
+    found: list[str] = []
+    for word in (w.strip().lower() for w in words.split(",") if w.strip()):
+        matching = [s for s in CAMPAIGN_STATES if s == word] or \
+            [s for s, label in CAMPAIGN_LABELS.items() if label.lower() == word]
+        if not matching:
+            raise ApiError("invalid_request", f"Unknown status {word!r}; use one of {', '.join(CAMPAIGN_STATES)}.",
+                           [{"field": "status", "message": f"unknown status {word!r}"}])
+        found += matching
+    return tuple(dict.fromkeys(found))
+
+
+def filtered(status: str = "", since: datetime | None = None, until: datetime | None = None, text: str = ""):
+    """The campaigns query with the index's filters: status, creation time range [since, until), name search."""
+    query = select(Campaign)
+    if status:
+        query = query.where(Campaign.status.in_(states(status)))
+    if since is not None:
+        query = query.where(Campaign.created_at >= since)
+    if until is not None:
+        query = query.where(Campaign.created_at < until)
+    if text.strip():
+        query = query.where(func.lower(Campaign.name).contains(text.strip().lower(), autoescape=True))
+    return query
+
+
+def page(query, number: int, per_page: int):
+    return db.paginate(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()), page=number,
+                       per_page=per_page, error_out=False)
+
+
+def totals(query) -> tuple[dict[str, int], dict[str, int]]:
+    """(campaigns by state, their counters summed) for a filtered query, from two aggregate queries."""
+    ids = query.with_only_columns(Campaign.id).scalar_subquery()
+    by_status = dict(db.session.execute(select(Campaign.status, func.count()).where(Campaign.id.in_(ids))
+                                        .group_by(Campaign.status)).all())
+    summed = dict(db.session.execute(select(CampaignCounter.name, func.sum(CampaignCounter.value))
+                                     .where(CampaignCounter.campaign_id.in_(ids))
+                                     .group_by(CampaignCounter.name)).all())
+    messages = {name: int(summed.get(name) or 0) for name in COUNTER_NAMES}
+    messages["queued"] = messages["pending"] + messages["sending"]
+    return {state: int(by_status.get(state, 0)) for state in CAMPAIGN_STATES}, messages

@@ -1,0 +1,218 @@
+"""The JSON Schemas of every request and response: they validate what clients send and make the OpenAPI document.
+
+One place, so the reference and the behaviour cannot drift; tests check every answer against them.
+"""
+from __future__ import annotations
+
+from webapp.api.errors import CODES
+from webapp.api.models import SCOPES
+from webapp.campaigns.audience import OUTCOMES
+from webapp.campaigns.models import CAMPAIGN_STATES, RECIPIENT_STATES
+
+MAX_RECIPIENTS = 1000  # per request; more is 413
+
+STRING = {"type": "string"}
+INTEGER = {"type": "integer"}
+COUNT = {"type": "integer", "minimum": 0}
+WHEN = {"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601"}
+PERCENT = {"type": ["number", "null"], "description": "Percent of messages sent; null before any was sent"}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict, required: tuple[str, ...] | None = None, **extra) -> dict:
+    """An object that allows only these properties; every one is required unless `required` says otherwise."""
+    return {"type": "object", "properties": properties,
+            "required": list(properties if required is None else required), "additionalProperties": False, **extra}
+
+
+def data(schema: dict, **more) -> dict:
+    return obj({"data": schema, **more})
+
+
+def page_of(item: str) -> dict:
+    return data({"type": "array", "items": ref(item)}, meta=ref("PageMeta"))
+
+
+PHONE_IN = {"type": "string", "minLength": 1, "maxLength": 64,
+            "description": "A phone number in any written form; E.164 (+14155550123) is safest. Numbers "
+                           "without a country code are read as the workspace's default country's."}
+COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", "sent", "delivered", "read",
+                                       "replied", "failed", "skipped", "cancelled", "unknown")},
+             description="Recipients by state: sent, delivered, read and replied count every row that reached the "
+                         "stage; queued = pending + sending.")
+
+SCHEMAS: dict[str, dict] = {
+    # --- Conventions ---
+    "Error": obj({"error": obj({
+        "code": {"type": "string", "enum": sorted(CODES)},
+        "message": {"type": "string", "description": "For people; may change. Branch on `code`."},
+        "details": {"description": "What exactly was wrong: the fields, the reason, or null."},
+    })}),
+    "PageMeta": obj({"page": {"type": "integer", "minimum": 1}, "per_page": {"type": "integer", "minimum": 1},
+                     "total": COUNT, "pages": COUNT}),
+    "CursorMeta": obj({"per_page": {"type": "integer", "minimum": 1},
+                       "next_after": {"type": ["integer", "null"],
+                                      "description": "Pass as `after` for the next page; null on the last page."}}),
+    "RecipientError": obj({
+        "index": {"type": "integer", "minimum": 0, "description": "Position in the request's `recipients`."},
+        "recipient": {"description": "What was sent at that position."},
+        "reason": STRING,
+    }),
+    # --- Lists ---
+    "ListRecipientIn": {"oneOf": [PHONE_IN, obj({"phone_number": PHONE_IN, "name": {"type": "string",
+                                                                                        "maxLength": 200}},
+                                                required=("phone_number",))]},
+    "ListCreate": obj({"name": {"type": "string", "minLength": 1, "maxLength": 120},
+                       "recipients": {"type": "array", "items": ref("ListRecipientIn"),
+                                      "maxItems": MAX_RECIPIENTS}}, required=("name",)),
+    "ListUpdate": obj({"name": {"type": "string", "minLength": 1, "maxLength": 120},
+                       "recipients": {"type": "array", "items": ref("ListRecipientIn"), "maxItems": MAX_RECIPIENTS,
+                                      "description": "Replaces the members: numbers not given leave the list."}},
+                      required=(), minProperties=1),
+    "ListRecipientsAdd": obj({"recipients": {"type": "array", "items": ref("ListRecipientIn"), "minItems": 1,
+                                             "maxItems": MAX_RECIPIENTS}}),
+    "ListSend": obj({
+        "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
+        "template_name": {"type": "string", "minLength": 1}, "language": STRING,
+        "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
+        "header_url": STRING, "schedule_at": {"type": "string", "format": "date-time"},
+    }, required=("template_name",)),
+    "ListSummary": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+                        "created_at": WHEN}),
+    "ListMember": obj({"phone_number": STRING, "name": STRING, "country": STRING, "opted_out": {"type": "boolean"},
+                       "attributes": {"type": "object"}}),
+    "ListDetail": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+                       "created_at": WHEN, "recipients": {"type": "array", "items": ref("ListMember")}}),
+    "ListWritten": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+                        "created_at": WHEN, "added": COUNT, "removed": COUNT, "duplicates": COUNT,
+                        "errors": {"type": "array", "items": ref("RecipientError")}}),
+    # --- Broadcasts: what is sent ---
+    "TemplateParameters": {
+        "description": "The template's values: an array in the order of the template's `parameters` (see GET "
+                       "/templates), or an object by variable name or slot key (`first_name`, `body:1`, `header`, "
+                       "`button:0`). An object may also carry `header_url` and `header_filename`.",
+        "oneOf": [{"type": "array", "items": {"type": ["string", "number"]}},
+                  {"type": "object", "additionalProperties": {"type": ["string", "number"]}}]},
+    "Variables": {
+        "type": "object", "description": "Where each slot's value comes from, for list contacts: their name, one of "
+                                         "their attributes (CSV columns), or a constant; with a fallback.",
+        "propertyNames": {"pattern": "^(header|body:[A-Za-z0-9_]+|button:[0-9]+)$"},
+        "additionalProperties": obj({"source": {"type": "string", "enum": ["name", "attribute", "constant"]},
+                                     "value": STRING, "fallback": STRING}, required=("source",))},
+    "RecipientIn": {"oneOf": [PHONE_IN, obj({
+        "phone_number": PHONE_IN, "name": {"type": "string", "maxLength": 200},
+        "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
+                       "description": "Values a `variables` mapping of source `attribute` can read."},
+        "template_parameters": ref("TemplateParameters"),
+        "header_url": {"type": "string", "description": "This recipient's header image, video or document."},
+        "header_filename": STRING,
+    }, required=("phone_number",))]},
+    "Retarget": obj({"broadcast_id": INTEGER, "engagement": {"type": "string", "enum": sorted(OUTCOMES)}}),
+    "BroadcastCreate": obj({
+        "name": {"type": "string", "maxLength": 200, "description": "Default: the template's name and the date."},
+        "sender_id": {"type": "integer", "description": "Default: the first sender number."},
+        "template_name": {"type": "string", "minLength": 1},
+        "language": {"type": "string", "description": "Default en_US (or the template's only language)."},
+        "variables": ref("Variables"),
+        "template_parameters": ref("TemplateParameters"),
+        "header_url": {"type": "string", "description": "The header media of everyone without their own."},
+        "list_ids": {"type": "array", "items": INTEGER},
+        "retarget": ref("Retarget"),
+        "recipients": {"type": "array", "items": ref("RecipientIn"), "maxItems": MAX_RECIPIENTS},
+        "schedule_at": {"type": "string", "format": "date-time", "description": "UTC, ISO 8601, in the future."},
+        "send": {"type": "boolean", "description": "Launch at once (202) instead of saving a draft (201)."},
+    }, required=("template_name",)),
+    "BroadcastUpdate": obj({
+        "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
+        "template_name": {"type": "string", "minLength": 1}, "language": STRING,
+        "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"), "header_url": STRING,
+        "list_ids": {"type": "array", "items": INTEGER}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
+        "schedule_at": {"type": ["string", "null"], "format": "date-time",
+                        "description": "A time schedules the draft; null takes the schedule off."},
+    }, required=(), minProperties=1),
+    "RecipientsAdd": obj({"recipients": {"type": "array", "items": ref("RecipientIn"), "minItems": 1,
+                                         "maxItems": MAX_RECIPIENTS}}),
+    # --- Broadcasts: what the API answers ---
+    "Broadcast": obj({
+        "id": INTEGER, "name": STRING,
+        "status": {"type": "string", "enum": list(CAMPAIGN_STATES)},
+        "status_label": STRING,
+        "sender": obj({"id": INTEGER, "label": STRING, "phone_number": STRING}),
+        "template": obj({"name": STRING, "language": STRING}),
+        "audience": obj({"lists": {"type": "array", "items": INTEGER},
+                         "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
+                         "direct": {"type": "boolean", "description": "Recipients were added one by one."}}),
+        "variables": {"type": "object"}, "header_url": STRING, "origin": STRING,
+        "notice": {"type": ["string", "null"], "description": "Why it is paused, waiting or back to draft."},
+        "counts": COUNTS,
+        "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
+        "processed": {"type": "integer", "minimum": 0, "description": "Rows no longer queued."},
+        "created_at": WHEN, "updated_at": WHEN, "scheduled_at": WHEN, "launched_at": WHEN, "started_at": WHEN,
+        "completed_at": WHEN,
+    }),
+    "RecipientsReport": obj({"added": COUNT, "duplicates": COUNT,
+                             "skipped": {"type": "array", "items": ref("RecipientError"),
+                                         "description": "Stored but never sent (opted out)."},
+                             "errors": {"type": "array", "items": ref("RecipientError")},
+                             "total_recipients": COUNT}),
+    "Forecast": obj({"total": COUNT, "sendable": COUNT, "opted_out": COUNT, "missing_values": COUNT},
+                    description="The list or retarget audience as it stands; its rows are written when it launches."),
+    "BroadcastAccepted": obj({"data": ref("Broadcast"), "accepted": COUNT, "rejected": COUNT,
+                              "recipients": {"oneOf": [ref("RecipientsReport"), {"type": "null"}]},
+                              "forecast": {"oneOf": [ref("Forecast"), {"type": "null"}]}}),
+    "RecipientLog": obj({
+        "id": INTEGER, "phone_number": STRING, "name": STRING,
+        "country": {"type": "string", "description": "ISO 3166 region, e.g. US; empty when unknown."},
+        "country_code": {"type": "string", "description": "The calling code, e.g. 1."},
+        "status": {"type": "string", "enum": list(RECIPIENT_STATES)}, "skip_reason": STRING,
+        "error_code": {"type": ["integer", "null"]}, "error_title": STRING, "error_detail": STRING,
+        "reply_text": STRING, "reply_button": STRING,
+        "created_at": WHEN, "sent_at": WHEN, "delivered_at": WHEN, "read_at": WHEN, "replied_at": WHEN,
+        "failed_at": WHEN,
+    }),
+    "Dashboard": obj({
+        "from": WHEN, "to": WHEN,
+        "broadcasts": obj({"total": COUNT, "by_status": obj({s: COUNT for s in CAMPAIGN_STATES})}),
+        "messages": COUNTS,
+        "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
+    }),
+    "Sender": obj({"id": INTEGER, "label": STRING, "phone_number": STRING, "phone_number_id": STRING,
+                   "throughput": INTEGER, "messaging_limit": {"type": ["integer", "null"]},
+                   "sandbox": {"type": "boolean"}}),
+    "Template": obj({"id": INTEGER, "name": STRING, "language": STRING, "status": STRING, "category": STRING,
+                     "parameter_format": STRING, "header": {"type": ["string", "null"]},
+                     "parameters": {"type": "array", "items": obj({"key": STRING, "label": STRING})}}),
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
+    "Deleted": data(obj({"id": INTEGER, "deleted": {"const": True}})),
+}
+
+RESPONSES = {
+    "ListPage": page_of("ListSummary"),
+    "ListOne": data(ref("ListDetail"), meta=ref("PageMeta")),
+    "ListWrittenOne": data(ref("ListWritten")),
+    "RecipientsAdded": data(ref("RecipientsReport")),
+    "BroadcastPage": page_of("Broadcast"),
+    "BroadcastOne": data(ref("Broadcast")),
+    "RecipientLogPage": data({"type": "array", "items": ref("RecipientLog")}, meta=ref("CursorMeta")),
+    "DashboardOne": data(ref("Dashboard")),
+    "SenderList": data({"type": "array", "items": ref("Sender")}),
+    "TemplateList": data({"type": "array", "items": ref("Template")}),
+}
+SCHEMAS.update(RESPONSES)
+
+SCOPE_DESCRIPTIONS = {
+    "lists:read": "Read lists and their members.",
+    "lists:write": "Create, change and delete lists (includes lists:read).",
+    "broadcasts:read": "Read broadcasts, their recipients' log, the dashboard, senders and templates.",
+    "broadcasts:send": "Create, change, send, pause, resume, cancel and delete broadcasts (includes "
+                       "broadcasts:read).",
+}
+assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
+
+
+def root(schema: dict) -> dict:
+    """A schema that can be validated on its own: the components its $refs point at travel with it."""
+    return {**schema, "components": {"schemas": SCHEMAS}}
