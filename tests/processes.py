@@ -59,6 +59,7 @@ class ProcessSet:
             os.kill(pid, signal.SIGKILL)
         process.kill()
         process.wait()
+        self.processes.remove(process)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -74,6 +75,10 @@ class ProcessSet:
             for pid in _children(pid_owner.pid):
                 os.kill(pid, signal.SIGKILL)
 
+    def died(self) -> bool:
+        """True when a process exited that nobody stopped (kill() removes its victims from the set)."""
+        return any(process.poll() is not None for process in self.processes)
+
     def output(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for log in self.logs)
 
@@ -86,11 +91,16 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in found]
 
 
-def wait_until(condition, timeout: float, interval: float = 0.2, message: str = "condition"):
+def wait_until(condition, timeout: float, interval: float = 0.2, message: str = "condition",
+               processes: ProcessSet | None = None):
+    """Poll `condition`; fail with the processes' output when it times out or one of them dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
+        if processes is not None and processes.died():
+            raise AssertionError(f"a process died while waiting for {message}:\n{processes.output()}")
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+    details = f"\n{processes.output()}" if processes is not None else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}{details}")

@@ -72,10 +72,10 @@ def test_a_worker_killed_mid_campaign_is_replaced_and_no_number_gets_two_message
     group = processes(DISPATCHERS_PER_CAMPAIGN=1)
     first = group.worker()
     group.cron()
-    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 80, 30, message="the first sends")
+    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 80, 30, message="the first sends", processes=group)
     group.kill(first)
     group.worker()
-    wait_until(lambda: _finished(campaign.id), 60, message=f"completion\n{group.output()}")
+    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
 
     sent = _no_number_twice(sandbox)
     rows = _rows(campaign.id)
@@ -91,9 +91,9 @@ def test_flushing_redis_mid_campaign_loses_nothing_and_sends_nothing_twice(app, 
     group = processes(DISPATCHERS_PER_CAMPAIGN=1)
     group.worker()
     group.cron()
-    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 60, 30, message="the first sends")
+    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 60, 30, message="the first sends", processes=group)
     app.extensions["redis"].flushall()
-    wait_until(lambda: _finished(campaign.id), 60, message=f"completion\n{group.output()}")
+    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
 
     sent = _no_number_twice(sandbox)
     rows = _rows(campaign.id)
@@ -108,7 +108,7 @@ def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, san
     group = processes()
     group.worker()
     group.cron()
-    wait_until(lambda: _finished(campaign.id), 90, message=f"completion\n{group.output()}")
+    wait_until(lambda: _finished(campaign.id), 90, message="completion", processes=group)
 
     sent = _no_number_twice(sandbox)
     assert _status(campaign.id) == "sent"
@@ -122,7 +122,7 @@ def test_many_workers_together_keep_to_the_numbers_rate(app, sandbox, sandbox_se
     for _ in range(workers):
         group.worker()
     group.cron()
-    wait_until(lambda: _finished(campaign.id), 60, message=f"completion\n{group.output()}")
+    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
 
     stats = sandbox.stats()
     assert stats["rate_limited"] == 0
