@@ -42,6 +42,11 @@ def _fingerprint() -> str:
     return hashlib.sha256(b"\n".join([request.method.encode(), request.full_path.encode(), body])).hexdigest()
 
 
+def _busy() -> ApiError:
+    return ApiError("idempotency_in_progress", "A request with this Idempotency-Key is being answered; retry in a "
+                                               "moment.", {"field": HEADER})
+
+
 def begin(key: ApiKey) -> Response | None:
     """The stored answer to replay, or None after reserving the Idempotency-Key (when there is one)."""
     name = _key()
@@ -59,17 +64,15 @@ def begin(key: ApiKey) -> Response | None:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            raise ApiError("idempotency_in_progress", "A request with this Idempotency-Key is being answered; "
-                                                      "retry in a moment.", {"field": HEADER}) from None
+            raise _busy() from None
         return None
     db.session.commit()
+    if stored.status_code == IN_PROGRESS:
+        raise _busy()
     if stored.request_hash != fingerprint:
         raise ApiError("idempotency_key_reused", "This Idempotency-Key was used for a different request in the "
                                                  "last 24 hours; use a new key for a new request.",
                        {"field": HEADER})
-    if stored.status_code == IN_PROGRESS:
-        raise ApiError("idempotency_in_progress", "A request with this Idempotency-Key is being answered; retry "
-                                                  "in a moment.", {"field": HEADER})
     replay = Response(stored.body, status=stored.status_code, mimetype="application/json")
     replay.headers["Idempotent-Replayed"] = "true"
     return replay

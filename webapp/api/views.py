@@ -174,7 +174,7 @@ def _create(body: dict, item_errors: dict):
     if "recipients" in body:
         report = add_recipients(db.session, campaign, body["recipients"], item_errors, _country())
     if body.get("schedule_at"):
-        services.schedule(campaign, when(body["schedule_at"]))
+        broadcasts.schedule(campaign, when(body["schedule_at"]))
     db.session.commit()
     taken = broadcasts.acceptance(campaign, report)
     if body.get("send"):
@@ -227,7 +227,7 @@ def update_broadcast(call: Call, broadcast_id: int):
                             "changed.", code="conflict")
     body = call.body
     before = campaign.template_id
-    draft = broadcasts.apply_request(broadcasts.draft_of(campaign), body, campaign)
+    draft = broadcasts.apply_request(services.draft_of(campaign), body, campaign)
     if draft.template_id != before and counts(db.session, campaign.id)["total"]:
         raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
                             "another template.", field="template_name", code="conflict")
@@ -237,7 +237,7 @@ def update_broadcast(call: Call, broadcast_id: int):
             if campaign.status == "scheduled":
                 services.unschedule(campaign)
         else:
-            services.schedule(campaign, when(body["schedule_at"]))
+            broadcasts.schedule(campaign, when(body["schedule_at"]))
     db.session.commit()
     return {"data": payloads.broadcast(campaign)}
 

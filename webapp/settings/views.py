@@ -87,3 +87,4 @@ def reset_password(user_id: int):
 
 
 from webapp.settings import senders  # noqa: E402,F401 - registers Sender numbers and Templates on this blueprint
+from webapp.settings import api_keys  # noqa: E402,F401 - registers Settings → API keys on this blueprint
