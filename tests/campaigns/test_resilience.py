@@ -101,18 +101,52 @@ def test_flushing_redis_mid_campaign_loses_nothing_and_sends_nothing_twice(app, 
     assert len(sent) + Counter(rows.values())["unknown"] == 250
 
 
-def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, sandbox_sender, processes):
-    sandbox.fault(status=500, count=40)
-    sandbox.fault(timeout=True, seconds=3, count=10)
-    campaign = _campaign(sandbox_sender, 120)
+@pytest.fixture
+def webhooks_to_app(app, sandbox, live_server):
+    """The sandbox calls the app's real webhook endpoint, signed with the secret the app expects."""
+    app.config["META_APP_SECRET"] = "sandbox-app-secret"
+    sandbox.configure(webhook_url=f"{live_server}/webhooks/meta", sent_delay=0.3, delivered_delay=0.6,
+                      read_delay=0.9, reply_delay=1.2, delay_jitter=0.1)
+
+
+def _applied_events() -> int:
+    from webapp.webhooks.models import WebhookEvent
+
+    db.session.commit()
+    return db.session.scalar(select(db.func.count()).where(WebhookEvent.status == "applied"))
+
+
+def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, sandbox_sender, processes,
+                                                               webhooks_to_app):
+    campaign = _campaign(sandbox_sender, 150)
     group = processes()
     group.worker()
     group.cron()
+    wait_until(lambda: _applied_events() >= 5, 30, message="the first webhooks", processes=group)
+    sandbox.fault(status=500, count=30)
+    sandbox.fault(timeout=True, seconds=3, count=5)               # never accepted: retried after the grace
+    sandbox.fault(timeout=True, seconds=3, count=5, accept=True)  # accepted, answer lost: its webhook settles it
     wait_until(lambda: _finished(campaign.id), 90, message="completion", processes=group)
 
     sent = _no_number_twice(sandbox)
-    assert _status(campaign.id) == "sent"
-    assert len(sent) == 120
+    assert len(sent) == 150
+    rows = _rows(campaign.id)
+    assert all(status in ("sent", "delivered", "read", "replied", "failed") for status in rows.values())
+    assert sandbox.stats()["errors"].get("131000") == 30  # the 500s were answered, and retried
+
+
+def test_a_timeout_with_no_webhooks_reaching_us_is_left_unknown_not_sent_again(app, sandbox, sandbox_sender,
+                                                                               processes):
+    sandbox.fault(timeout=True, seconds=3, count=3, accept=True)
+    campaign = _campaign(sandbox_sender, 20)
+    group = processes()
+    group.worker()
+    group.cron()
+    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
+
+    _no_number_twice(sandbox)
+    assert Counter(_rows(campaign.id).values()) == {"sent": 17, "unknown": 3}
+    assert _status(campaign.id) == "partially_sent"
 
 
 @pytest.mark.parametrize("workers", [2, 4])

@@ -250,6 +250,7 @@ class Dispatcher:
         rows = {row.id: row for row in db.session.scalars(query)}
         deltas: Counter = Counter()
         wamids, sent_phones, opted_out = [], [], []
+        webhooks_flowing = any(o.error and o.error.delivery_unknown for o in outcomes) and _webhooks_flowing(now)
         hold, stop = 0.0, None
         for outcome in outcomes:
             row = rows.get(outcome.claimed.id)
@@ -266,9 +267,11 @@ class Dispatcher:
             action = error.action
             failure = Failure(error.code, error.title or error.message, error.details or "")
             if action is Action.RETRY:
-                if row.attempts >= self.max_attempts:
-                    deltas.update(move(row, "unknown") if error.delivery_unknown
-                              else report(row, "failed", now, failure=failure))
+                if error.delivery_unknown and (row.attempts >= self.max_attempts or not webhooks_flowing):
+                    deltas.update(move(row, "unknown"))
+                    _note(row, failure)
+                elif row.attempts >= self.max_attempts:
+                    deltas.update(report(row, "failed", now, failure=failure))
                 else:
                     delay = self.grace if error.delivery_unknown else min(self.retry_base * 2 ** (row.attempts - 1), 60)
                     deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay)))
@@ -298,6 +301,17 @@ class Dispatcher:
         self.cap.record(sent_phones, time.time())
         if wamids:
             _apply_parked(wamids)
+
+
+def _webhooks_flowing(now) -> bool:
+    """Whether Meta's webhooks reach us lately. Only then does silence after a lost answer mean the
+    message was not accepted: a send that timed out is retried after the grace period only if its
+    `sent` status had every chance to arrive; otherwise the row becomes unknown, for the operator."""
+    from webapp.webhooks.models import WebhookEvent
+
+    latest = db.session.scalar(select(WebhookEvent.received_at).where(WebhookEvent.status == "applied")
+                               .order_by(WebhookEvent.id.desc()).limit(1))
+    return latest is not None and now - latest < timedelta(minutes=10)
 
 
 def _note(row: Recipient, failure: Failure) -> None:
