@@ -7,6 +7,7 @@ merge the staged rows into contacts and the list. So a run that fails changes no
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
@@ -131,6 +132,11 @@ def _new_upload_path() -> Path:
     return Path(current_app.config["UPLOAD_FOLDER"]) / f"{secrets.token_hex(16)}.upload"
 
 
+def display_name(filename: str) -> str:
+    """The file's own name, for pages: some browsers send a whole path ("C:\\Users\\…\\list.csv")."""
+    return re.split(r"[\\/]", filename or "")[-1].strip()[:255] or "upload"
+
+
 def discard_upload(path: str | Path) -> None:
     Path(path).unlink(missing_ok=True)
 
@@ -146,30 +152,38 @@ def begin_import(session: Session, path: Path, filename: str, *, list_id: int | 
                  country: str, update_existing: bool, user_id: int | None) -> tuple[Import, Preview]:
     """Check the choices and the file, and record the upload; its columns are chosen next.
 
-    Raises ContactsError (a choice) or FileRejected (the file); nothing is recorded then. The new
-    list, if any, is only created when the import starts, so a file abandoned here leaves no list.
+    Raises ContactsError (a choice) or FileRejected (the file); nothing is recorded then. A new
+    list is only created by the import's last transaction, so neither a file abandoned here nor a
+    failed import leaves an empty list behind.
     """
     country = check_country(country)
+    filename = display_name(filename)
     if list_id is not None:
         if session.get(ContactList, list_id) is None:
             raise ContactsError("That list no longer exists; choose another.", field="list_id")
         new_list = None
     else:
-        try:
-            new_list = services.clean_list_name(new_list or "")
-        except ContactsError as error:
-            raise ContactsError(error.message, field="new_list") from None
-        if services.find_list(session, new_list) is not None:  # checked again when the list is created
-            raise ContactsError(f"There is already a list called “{new_list}”: choose it in the menu above, "
-                                "or give the new list another name.", field="new_list", code="conflict")
+        new_list = _check_new_list(session, new_list)
     preview = inspect(path, filename)
-    record = Import(filename=filename[:255], stored_path=str(path), status="uploaded", list_id=list_id,
+    record = Import(filename=filename, stored_path=str(path), status="uploaded", list_id=list_id,
                     options={"country": country, "update_existing": update_existing, "new_list": new_list,
                              "uploaded": True},
                     total_rows=preview.estimated_rows or 0, created_by_id=user_id)
     session.add(record)
     session.flush()
     return record, preview
+
+
+def _check_new_list(session: Session, name: str | None) -> str:
+    """The new list's name, if it is a good one and free; checked again when the list is created."""
+    try:
+        name = services.clean_list_name(name or "")
+    except ContactsError as error:
+        raise ContactsError(error.message, field="new_list") from None
+    if services.find_list(session, name) is not None:
+        raise ContactsError(f"There is already a list called “{name}”: choose it in the menu above, "
+                            "or give the new list another name.", field="new_list", code="conflict")
+    return name
 
 
 def preview_of(record: Import) -> Preview:
@@ -181,14 +195,13 @@ def preview_of(record: Import) -> Preview:
 
 
 def start_import(session: Session, record: Import, columns: Columns, headers: Sequence[str]) -> Import:
-    """Fix the columns, create the new list if one was asked for, and queue the import (once)."""
+    """Fix the columns and queue the import (once)."""
     columns = columns.checked(headers)
-    list_id = record.list_id
-    if record.options.get("new_list") and list_id is None:
-        list_id = services.create_list(session, record.options["new_list"], record.created_by_id).id
+    if record.list_id is None:
+        _check_new_list(session, record.options.get("new_list"))
     options = {**record.options, "columns": columns.as_options(), "headers": list(headers)}
     started = session.execute(update(Import).where(Import.id == record.id, Import.status == "uploaded")
-                              .values(status="queued", list_id=list_id, options=options)).rowcount
+                              .values(status="queued", options=options)).rowcount
     if not started:
         raise ContactsError("This import has already started.", code="conflict")
     session.refresh(record)
@@ -222,10 +235,11 @@ def import_file(session: Session, path: Path, *, list_name: str, country: str, p
         raise ContactsError("No column looks like phone numbers; name it with --phone-column. The file's "
                             f"columns: {', '.join(preview.headers)}.", field="phone")
     existing = services.find_list(session, list_name)
-    target = existing or services.create_list(session, list_name, user_id)
-    record = Import(filename=path.name[:255], stored_path=str(path.resolve()), status="uploaded",
-                    list_id=target.id, created_by_id=user_id, total_rows=preview.estimated_rows or 0,
-                    options={"country": country, "update_existing": update_existing, "uploaded": False})
+    record = Import(filename=display_name(path.name), stored_path=str(path.resolve()), status="uploaded",
+                    list_id=existing.id if existing else None, created_by_id=user_id,
+                    total_rows=preview.estimated_rows or 0,
+                    options={"country": country, "update_existing": update_existing, "uploaded": False,
+                             "new_list": None if existing else list_name})
     session.add(record)
     session.flush()
     start_import(session, record, columns, preview.headers)
@@ -384,7 +398,10 @@ def _merge(session: Session, record: Import) -> None:
     import_id = record.id
     begin_write(session)
     record = session.get(Import, import_id, populate_existing=True)
-    if record.list_id is None:
+    if record.list_id is None and record.options.get("new_list"):
+        # Created here, in the transaction that fills it: a failed import leaves no empty list behind.
+        record.list_id = services.create_list(session, record.options["new_list"], record.created_by_id).id
+    elif record.list_id is None:
         raise ContactsError("The list was deleted while the file was being read; nothing was imported.")
     staged, contacts, now = ImportRow.__table__, Contact.__table__, utcnow()
     mine = staged.c.import_id == import_id
@@ -407,7 +424,8 @@ def _merge(session: Session, record: Import) -> None:
         .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
         .execution_options(preserve_rowcount=True)).rowcount  # an INSERT's rowcount is not kept otherwise
     session.execute(update(Import).where(Import.id == import_id).values(
-        status="done", added=added, updated=updated, already_in_list=unique - added, finished_at=now))
+        status="done", list_id=record.list_id, added=added, updated=updated, already_in_list=unique - added,
+        finished_at=now))
     session.commit()
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint, Response, abort, flash, make_response, redirect, render_template, request, stream_with_context, url_for,
+    Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, stream_with_context, url_for,
 )
 from flask_login import current_user
 
@@ -19,6 +19,13 @@ from webapp.settings.models import WorkspaceSettings
 
 bp = Blueprint("contacts", __name__)
 bp.cli.add_command(import_command)  # `flask contacts import FILE --list NAME …`
+
+
+@bp.before_request
+def _hold_settings():
+    """Keep the settings row referenced for the request: the session's identity map holds rows weakly, and
+    the `localtime` filter reads the time zone from it for every timestamp a table shows."""
+    g.workspace_settings = WorkspaceSettings.get()
 
 
 def _list(list_id: int) -> ContactList:
