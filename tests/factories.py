@@ -7,6 +7,7 @@ from webapp.campaigns.lifecycle import add_counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
+from webapp.timestamps import utcnow
 
 
 def sender(**fields) -> Sender:
@@ -31,6 +32,8 @@ def template(**fields) -> Template:
 def campaign(status: str = "sending", phones=(), **fields) -> Campaign:
     """A campaign with one pending recipient row per phone, its counters set as a launch would."""
     owner = fields.pop("sender", None) or sender()
+    if status not in ("draft", "scheduled", "queued"):
+        fields.setdefault("started_at", utcnow())  # a campaign past its snapshot has started
     row = Campaign(name=fields.pop("name", "Spring sale"), sender=owner, status=status,
                    template_name="order_update", template_language="en_US", **fields)
     db.session.add(row)

@@ -62,3 +62,41 @@ def test_a_schedule_in_the_past_is_refused(app):
     campaign = services.save_draft(_draft())
     with pytest.raises(CampaignError, match="future"):
         services.schedule(campaign, utcnow() - timedelta(minutes=1))
+
+
+def _finished_with_unknown(app):
+    from webapp.campaigns.lifecycle import add_counts, move
+    from webapp.campaigns.models import Recipient
+
+    campaign = factories.campaign(status="partially_sent", phones=["+15550300001", "+15550300002"])
+    rows = db.session.scalars(select(Recipient)).all()
+    for row in rows:
+        row.status = "sending"
+        add_counts(db.session, campaign.id, {"pending": -1, "sending": 1})
+        add_counts(db.session, campaign.id, move(row, "unknown"))
+    db.session.commit()
+    return campaign
+
+
+def test_staff_choose_to_send_unknown_rows_again_and_the_campaign_sends_once_more(app, staff_client):
+    from tests.conftest import post
+    from webapp.campaigns.lifecycle import counts
+
+    campaign = _finished_with_unknown(app)
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "2 recipients may or may not have received the message" in page
+    assert post(staff_client, f"/campaigns/{campaign.id}/unknown/resend").status_code == 302
+    db.session.refresh(campaign)
+    assert campaign.status == "sending"
+    assert (counts(db.session, campaign.id)["unknown"], counts(db.session, campaign.id)["pending"]) == (0, 2)
+
+
+def test_staff_choose_to_count_unknown_rows_as_failed(app, staff_client):
+    from tests.conftest import post
+    from webapp.campaigns.lifecycle import counts, recount
+
+    campaign = _finished_with_unknown(app)
+    assert post(staff_client, f"/campaigns/{campaign.id}/unknown/fail").status_code == 302
+    assert counts(db.session, campaign.id)["failed"] == 2
+    assert counts(db.session, campaign.id) == recount(db.session, campaign.id)
+    assert "may or may not" not in staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)

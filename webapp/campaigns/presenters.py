@@ -12,7 +12,7 @@ from webapp.campaigns import services
 from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOMES
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
-from webapp.campaigns.variables import Slot, check_mapping, media_header, slots, too_long
+from webapp.campaigns.variables import Slot, media_header, slots, source_problems, too_long
 from webapp.cloudapi import RenderedTemplate, render_template_parts
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
@@ -189,8 +189,7 @@ class Preview:
 
 def preview(campaign: Campaign) -> Preview:
     """The first recipients' messages and the forecast, for the compose form and a draft's page."""
-    mapped = not check_mapping(campaign.template_components, campaign.parameter_format, campaign.variables,
-                               campaign.header_media_url)
+    mapped = not source_problems(campaign.template_components, campaign.parameter_format, campaign.variables)
     messages = []
     for phone, name, params in services.preview(campaign):
         missing = mapped and any(value == "" for value in _values(params))

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.variables import check_mapping, resolve
 from webapp.cloudapi import CloudAPIError
@@ -243,3 +243,33 @@ def send_test(campaign: Campaign, phone: str) -> str:
         code = f" (error {exc.code})" if exc.code is not None else ""
         raise CampaignError(f"Meta refused the test{code}: {exc.title or exc.message}", field="test_phone") from exc
 
+
+
+def settle_unknown(campaign: Campaign, resend: bool) -> int:
+    """The operator's decision on rows whose fate is unknown: send them again, or count them as failed.
+
+    Returns how many rows were settled. Sending again may deliver a message twice to someone who did
+    get it; that is why Broadcaster never does it on its own.
+    """
+    begin_write(db.session)
+    rows = db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id,
+                                                      Recipient.status == "unknown")).all()
+    if not rows:
+        db.session.commit()
+        raise CampaignError("No recipient of this campaign has an unknown fate.", code="conflict")
+    deltas: dict[str, int] = {}
+    now = utcnow()
+    for row in rows:
+        change = (move(row, "pending", next_attempt_at=None, attempts=0) if resend
+                  else move(row, "failed", failed_at=now, error_title="Marked failed by staff: delivery unknown"))
+        for name, value in change.items():
+            deltas[name] = deltas.get(name, 0) + value
+    add_counts(db.session, campaign.id, deltas)
+    if resend and campaign.status in ("sent", "partially_sent", "failed"):
+        campaign.status, campaign.completed_at = "sending", None
+    db.session.commit()
+    if resend and campaign.status == "sending":
+        from jobs.campaigns import enqueue_dispatchers
+
+        enqueue_dispatchers(campaign.id)
+    return len(rows)

@@ -124,8 +124,8 @@ def _constants_too_long(components: list, parameter_format: str, variables: Mapp
     return {longest: f"Too long: {problem} (Meta's error 132005)."}
 
 
-def check_mapping(components: list, parameter_format: str, variables: Mapping, header_media_url: str) -> dict[str, str]:
-    """Compose-time problems, by slot key: unmapped slots, unknown sources, bad media URL, long constants."""
+def source_problems(components: list, parameter_format: str, variables: Mapping) -> dict[str, str]:
+    """Slots whose value has no usable source yet, by slot key."""
     problems: dict[str, str] = {}
     for slot in slots(components, parameter_format):
         spec = variables.get(slot.key) or {}
@@ -137,10 +137,16 @@ def check_mapping(components: list, parameter_format: str, variables: Mapping, h
             problems[slot.key] = f"At most {MAX_VALUE} characters."
         elif spec.get("source") == "attribute" and any(c in str(spec.get("value", "")) for c in '"\\'):
             problems[slot.key] = "Attribute names with quotes or backslashes cannot be used; rename the column."
-    if not problems:
-        problems.update(_constants_too_long(components, parameter_format, variables))
+    return problems
+
+
+def check_mapping(components: list, parameter_format: str, variables: Mapping, header_media_url: str) -> dict[str, str]:
+    """Compose-time problems, by slot key: unmapped slots, bad media URL, text Meta would refuse as too long."""
+    problems = source_problems(components, parameter_format, variables)
     if media_header(components, parameter_format):
         parts = urlsplit(header_media_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems["header_media_url"] = "Enter the https:// address of the header's media file."
+    if not problems:
+        problems.update(_constants_too_long(components, parameter_format, variables))
     return problems

@@ -7,6 +7,7 @@ from flask_login import current_user
 from webapp.campaigns import presenters, services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, initial, initial_new, workspace_zone
+from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
@@ -139,7 +140,7 @@ def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_fo
         "campaigns/show.html", campaign=campaign, audience=presenters.audience_words(campaign),
         preview=presenters.preview(campaign) if campaign.is_editable else None,
         schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
-        zone=workspace_zone().key,
+        zone=workspace_zone().key, unknown=counts(db.session, campaign.id)["unknown"],
     ), status
 
 
@@ -195,6 +196,20 @@ def cancel(campaign_id: int):
     return _control(campaign_id, services.cancel,
                     lambda c, count: f"“{c.name}” is cancelled; {count:,} message{'' if count == 1 else 's'} "
                                     "not yet sent will not be sent.")
+
+
+@bp.post("/<int:campaign_id>/unknown/resend")
+def resend_unknown(campaign_id: int):
+    return _control(campaign_id, lambda c: services.settle_unknown(c, resend=True),
+                    lambda c, count: f"{count:,} recipient{'' if count == 1 else 's'} with an unknown fate will be "
+                                     "sent the message again.")
+
+
+@bp.post("/<int:campaign_id>/unknown/fail")
+def fail_unknown(campaign_id: int):
+    return _control(campaign_id, lambda c: services.settle_unknown(c, resend=False),
+                    lambda c, count: f"{count:,} recipient{'' if count == 1 else 's'} with an unknown fate now "
+                                     "count as failed.")
 
 
 @bp.post("/<int:campaign_id>/schedule")
