@@ -80,7 +80,8 @@ def calling_code(row: Recipient) -> str:
 
 def log_row(row: Recipient) -> dict:
     return {
-        "id": row.id, "phone_number": row.phone, "name": row.name or "", "country": row.country or "",
+        "id": row.id, "phone_number": row.phone, "name": row.name or "", "message_id": row.wamid,
+        "country": row.country or "",
         "country_code": calling_code(row), "status": row.status, "skip_reason": row.skip_reason or "",
         "error_code": row.error_code, "error_title": row.error_title or "", "error_detail": row.error_detail or "",
         "reply_text": row.reply_text or "", "reply_button": row.reply_button or "",

@@ -165,6 +165,7 @@ SCHEMAS: dict[str, dict] = {
                               "forecast": {"oneOf": [ref("Forecast"), {"type": "null"}]}}),
     "RecipientLog": obj({
         "id": INTEGER, "phone_number": STRING, "name": STRING,
+        "message_id": {"type": ["string", "null"], "description": "The WhatsApp message id (wamid) once sent."},
         "country": {"type": "string", "description": "ISO 3166 region, e.g. US; empty when unknown."},
         "country_code": {"type": "string", "description": "The calling code, e.g. 1."},
         "status": {"type": "string", "enum": list(RECIPIENT_STATES)}, "skip_reason": STRING,
