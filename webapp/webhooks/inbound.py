@@ -35,21 +35,21 @@ class ReplyRules:
                                                                 else DEFAULT_OPT_OUT_KEYWORDS))
 
 
-def apply_messages(session: Session, messages: list[Inbound], event_id: int | None) -> int:
+def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]]) -> dict[int | None, int]:
     """Store each new inbound message (a duplicate changes nothing), count replies, honour opt-outs.
-    Runs in the caller's write transaction; returns how many messages were new."""
+    Takes (event id, message) pairs; runs in the caller's write transaction; returns new messages per event."""
+    new: dict[int | None, int] = {}
     if not messages:
-        return 0
+        return new
     rules = ReplyRules.load(session)
     deltas: dict[int, Counter] = defaultdict(Counter)
-    new = 0
-    for message in sorted(messages, key=lambda m: (m.at, m.wamid)):
+    for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
         row = _answered_row(session, message, rules.attribution)
         opting_out = optouts.is_opt_out(message.text, rules.keywords)
         stored_id = _store(session, message, row, opting_out, event_id)
         if stored_id is None:
             continue  # Meta sent it again
-        new += 1
+        new[event_id] = new.get(event_id, 0) + 1
         if row is not None:
             deltas[row.campaign_id].update(report(row, "replied", message.at))
             row.replied_at = min(row.replied_at, message.at)  # the first reply's time, even when it comes late

@@ -1,5 +1,8 @@
 """Webhook events from receipt to effect: stored raw first, then applied in a transaction of their own.
 
+Live POSTs reach here through webapp/webhooks/ingest.py, which groups concurrent ones into one store
+commit and one apply transaction.
+
 A failure while applying is written on the stored event (never lost, never a 500 to Meta) and
 `flask webhooks replay` applies it again through the same code. The sender calls
 `apply_parked_statuses` right after committing wamids; a periodic job calls `apply_stale_parked`.
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from webapp.senders.models import Sender
@@ -22,7 +25,9 @@ from webapp.webhooks.models import WebhookEvent
 from webapp.webhooks.payloads import read_changes
 from webapp.webhooks.statuses import apply_parked_statuses, apply_stale_parked, apply_statuses, park
 
-__all__ = ["record_event", "apply_event", "replay", "apply_parked_statuses", "apply_stale_parked", "Outcome"]
+__all__ = ["record_events", "apply_events", "apply_event", "replay", "apply_parked_statuses", "apply_stale_parked",
+           "Outcome"]
+
 
 @dataclass
 class Outcome:
@@ -35,34 +40,55 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def record_event(session: Session, body: bytes) -> int:
-    """Store a verified POST exactly as it came, and commit, before anything is applied."""
-    event = WebhookEvent(body=body.decode("utf-8", errors="replace"), status="received")
-    session.add(event)
+_events = WebhookEvent.__table__
+# Built once: the ingest path runs these for every batch of POSTs (webapp/webhooks/ingest.py).
+STORE = insert(_events).returning(_events.c.id, sort_by_parameter_order=True)
+FINISH = (update(_events).where(_events.c.id.in_(bindparam("ids", expanding=True)))
+          .values(status=bindparam("new_status"), error=bindparam("new_error"), attempts=_events.c.attempts + 1,
+                  applied_at=bindparam("new_applied_at", type_=_events.c.applied_at.type)))
+OUR_NUMBERS = select(Sender.__table__.c.phone_number_id)
+
+
+def record_events(session: Session, bodies: list[bytes]) -> list[int]:
+    """Store verified POSTs exactly as they came, in one commit, before anything is applied."""
+    now = utcnow()
+    rows = [{"body": body.decode("utf-8", errors="replace"), "status": "received", "received_at": now,
+             "error": "", "attempts": 0} for body in bodies]
+    ids = list(session.scalars(STORE, rows))
     session.commit()
-    return event.id
+    return ids
 
 
-def apply_event(session: Session, event_id: int, payload: dict | None = None) -> Outcome:
-    """Apply a stored event in its own transaction; an exception is recorded on the event as `failed`."""
+def apply_events(session: Session, events: list[tuple[int, dict | None]]) -> dict[int, Outcome]:
+    """Apply stored events together in one transaction (rows loaded and counters changed once for all).
+    Should that fail, each is applied alone, so one bad event holds back no other and its error is kept
+    on it as `failed`. A payload of None is read back from the stored body."""
     try:
         begin_write(session)
-        if payload is None:
-            payload = json.loads(session.scalar(select(WebhookEvent.body).where(WebhookEvent.id == event_id)))
-        outcome = _apply(session, payload, event_id)
-        _finish(session, event_id, outcome.status, "; ".join(outcome.notes))
+        payloads = _payloads(session, events)
+        outcomes = _apply(session, payloads)
+        for (status, notes), ids in _grouped(outcomes).items():
+            _finish(session, ids, status, notes)
         session.commit()
-        return outcome
+        return outcomes
     except Exception as exc:  # noqa: BLE001 - any failure must end on the stored event, to be replayed
         session.rollback()
+        if len(events) > 1:
+            return {event_id: apply_events(session, [(event_id, payload)])[event_id] for event_id, payload in events}
+        [(event_id, _)] = events
         current_app.logger.exception("Applying webhook event %s failed", event_id)
-        _finish(session, event_id, "failed", f"{type(exc).__name__}: {exc}"[:4000])
+        _finish(session, [event_id], "failed", f"{type(exc).__name__}: {exc}"[:4000])
         session.commit()
-        return Outcome(status="failed", notes=[str(exc)])
+        return {event_id: Outcome(status="failed", notes=[str(exc)])}
+
+
+def apply_event(session: Session, event_id: int) -> Outcome:
+    """Apply one stored event again, in its own transaction."""
+    return apply_events(session, [(event_id, None)])[event_id]
 
 
 def replay(session: Session, event_ids: list[int]) -> dict[int, Outcome]:
-    """Apply stored events again (duplicates are harmless, so any event may be replayed)."""
+    """Apply stored events again, one by one (duplicates are harmless, so any event may be replayed)."""
     return {event_id: apply_event(session, event_id) for event_id in event_ids}
 
 
@@ -78,32 +104,52 @@ def unfinished_event_ids(session: Session, received_before: datetime) -> list[in
                                 .order_by(WebhookEvent.id)))
 
 
-def _apply(session: Session, payload: dict, event_id: int) -> Outcome:
-    outcome = Outcome()
+def _payloads(session: Session, events: list[tuple[int, dict | None]]) -> list[tuple[int, dict]]:
+    missing = [event_id for event_id, payload in events if payload is None]
+    bodies = dict(session.execute(select(WebhookEvent.id, WebhookEvent.body).where(WebhookEvent.id.in_(missing)))
+                  .all()) if missing else {}
+    return [(event_id, payload if payload is not None else json.loads(bodies[event_id])) for event_id, payload in events]
+
+
+def _apply(session: Session, payloads: list[tuple[int, dict]]) -> dict[int, Outcome]:
+    outcomes = {event_id: Outcome() for event_id, _ in payloads}
     statuses, messages, preferences = [], [], []
-    changes = read_changes(payload)
-    ours = set(session.scalars(select(Sender.phone_number_id))) if changes else set()
-    for change in changes:
+    owners: dict[int, int] = {}  # id() of a status -> its event, to count what each event did
+    changes = [(event_id, change) for event_id, payload in payloads for change in read_changes(payload)]
+    ours = set(session.scalars(OUR_NUMBERS)) if changes else set()
+    for event_id, change in changes:
         if change.phone_number_id not in ours:
             continue  # another app's number on the same WhatsApp account: recorded, not ours to apply
+        outcome = outcomes[event_id]
         outcome.status = "applied"
         statuses += change.statuses
-        messages += change.messages
+        owners.update((id(status), event_id) for status in change.statuses)
+        messages += [(event_id, message) for message in change.messages]
         preferences += change.preferences
         outcome.notes += [f"Meta reported error {e.code}: {e.title} {e.detail}".strip() for e in change.errors]
     unmatched = apply_statuses(session, statuses)
     park(session, unmatched)
-    outcome.statuses, outcome.parked = len(statuses) - len(unmatched), len(unmatched)
-    outcome.messages = apply_messages(session, messages, event_id)
+    for status in statuses:
+        outcomes[owners[id(status)]].statuses += 1
+    for status in unmatched:
+        outcomes[owners[id(status)]].statuses -= 1
+        outcomes[owners[id(status)]].parked += 1
+    for event_id, new in apply_messages(session, messages).items():
+        outcomes[event_id].messages = new
     apply_preferences(session, preferences)
-    if outcome.notes:
-        current_app.logger.warning("Webhook event %s: %s", event_id, "; ".join(outcome.notes))
-    return outcome
+    for event_id, outcome in outcomes.items():
+        if outcome.notes:
+            current_app.logger.warning("Webhook event %s: %s", event_id, "; ".join(outcome.notes))
+    return outcomes
 
 
-def _finish(session: Session, event_id: int, status: str, error: str) -> None:
-    session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
-        status=status, error=error, attempts=WebhookEvent.attempts + 1,
-        applied_at=utcnow() if status != "failed" else None))
+def _grouped(outcomes: dict[int, Outcome]) -> dict[tuple[str, str], list[int]]:
+    groups: dict[tuple[str, str], list[int]] = {}
+    for event_id, outcome in outcomes.items():
+        groups.setdefault((outcome.status, "; ".join(outcome.notes)), []).append(event_id)
+    return groups
 
 
+def _finish(session: Session, event_ids: list[int], status: str, error: str) -> None:
+    session.execute(FINISH, {"ids": event_ids, "new_status": status, "new_error": error,
+                             "new_applied_at": utcnow() if status != "failed" else None})
