@@ -1,0 +1,207 @@
+"""CSV import throughput and memory: the streamed, staged import against one ORM insert and commit per row.
+
+    .venv/bin/python bench/import_csv.py                      # 100,000 and 1,000,000 rows on SQLite
+    .venv/bin/python bench/import_csv.py --rows 100000 --database-url postgresql+psycopg://…
+
+It writes its own customer files (phone, name, city, tier; about 0.5% bad numbers and 0.5%
+repeated ones) into a temporary folder, imports each into a fresh migrated database through
+webapp.contacts.imports.import_file (the code the worker's job and `flask contacts import` run),
+each in a child process, and prints rows per second and the child's peak memory growth
+(ru_maxrss after the import minus before it). The naive baseline imports the first --naive-rows
+rows of the first file with one ORM insert and one commit per row, and is extrapolated.
+Nothing leaves the machine (Redis on a unix socket, databases on loopback); everything it made
+is deleted at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+AREA_CODES = (212, 213, 206, 303, 305, 312, 404, 415, 503, 512, 602, 614, 617, 646, 702, 704, 713, 718, 808, 917)
+CITIES = ("Boston", "Austin", "Denver", "Miami", "Chicago", "Seattle", "Phoenix", "Portland")
+TIERS = ("bronze", "silver", "gold")
+MAX_ROWS = 5_000_000  # bounded: the files and the database stay a few hundred MB at most
+
+
+def write_file(path: Path, rows: int, seed: int = 7) -> None:
+    """`rows` customers, numbers written three ways, with a few bad and a few repeated numbers."""
+    rng = random.Random(seed)
+    formats = ("+1 {a} {e} {l:04d}", "({a}) {e}-{l:04d}", "{a}.{e}.{l:04d}")
+    seen: list[str] = []
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["phone", "name", "city", "tier"])
+        for i in range(rows):
+            roll = rng.random()
+            if roll < 0.005:
+                phone = rng.choice(("123", "555-CALL-NOW", "9.19988E+11", ""))
+            elif roll < 0.010 and seen:
+                phone = rng.choice(seen)
+            else:
+                # Area code, exchange and line from the row number: unique, and valid for phonenumbers.
+                area, rest = AREA_CODES[i % len(AREA_CODES)], i // len(AREA_CODES)
+                phone = formats[i % 3].format(a=area, e=201 + rest // 10_000, l=rest % 10_000)
+                if len(seen) < 1000:
+                    seen.append(phone)
+            writer.writerow([phone, f"Customer {i}", CITIES[i % len(CITIES)], TIERS[i % len(TIERS)]])
+
+
+def _app(database_url: str, folder: Path, redis_url: str):
+    os.environ["INSTANCE_PATH"] = str(folder)
+    from webapp import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "INSTANCE_PATH": str(folder),
+                       "SANDBOX_ENABLED": False, "SECRET_KEY": "bench"})
+
+
+def _fresh_database(database_url: str, folder: Path, redis_url: str) -> None:
+    """Drop whatever an earlier run left, then build the schema by the migrations."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from webapp.extensions import db
+
+    app = _app(database_url, folder, redis_url)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+
+
+def child(args) -> None:
+    """Run one import in this process and print its figures as JSON (the parent measures nothing itself)."""
+    app = _app(args.database_url, Path(args.folder), args.redis_url)
+    with app.app_context():
+        from webapp.contacts import imports
+        from webapp.extensions import db
+
+        path = Path(args.file)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if args.naive:
+            rows = naive_import(path, args.naive)
+            report = {"rows": rows}
+        else:
+            record = imports.import_file(db.session, path, list_name=f"Bench {path.stem}", country="US",
+                                         phone_column=None, update_existing=True)
+            report = imports.report(db.session, record)
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "growth_kb": peak - before, "peak_kb": peak,
+                      "report": report}))
+
+
+def naive_import(path: Path, limit: int) -> int:
+    """The same parsing and numbers, but one ORM insert and one commit per row: the baseline."""
+    from itertools import islice
+
+    from sqlalchemy import select
+
+    from webapp.contacts.models import Contact, ContactList, ListMember
+    from webapp.contacts.phones import InvalidPhone, normalise
+    from webapp.contacts.tabular import open_table
+    from webapp.extensions import db
+
+    target = ContactList(name="Naive")
+    db.session.add(target)
+    db.session.commit()
+    with open_table(path) as table:
+        rows = list(islice(table.rows(), limit))
+    for row in rows:
+        try:
+            phone = normalise(row.values[0], "US")
+        except InvalidPhone:
+            continue
+        contact = db.session.scalar(select(Contact).where(Contact.phone == phone.e164))
+        if contact is None:
+            contact = Contact(phone=phone.e164, country=phone.region, name=row.values[1],
+                              attributes={"city": row.values[2], "tier": row.values[3]})
+            db.session.add(contact)
+            db.session.commit()
+        if db.session.get(ListMember, (target.id, contact.id)) is None:
+            db.session.add(ListMember(list_id=target.id, contact_id=contact.id))
+            db.session.commit()
+    return len(rows)
+
+
+def run_child(args, file: Path, naive: int = 0) -> dict:
+    _fresh_database(args.database_url, args.folder, args.redis_url)
+    command = [sys.executable, __file__, "--child", "--file", str(file), "--folder", str(args.folder),
+               "--database-url", args.database_url, "--redis-url", args.redis_url, "--naive", str(naive)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", default="100000,1000000", help="comma-separated file sizes")
+    parser.add_argument("--naive-rows", type=int, default=5000, help="rows for the naive baseline")
+    parser.add_argument("--database-url", help="default: a SQLite file in the temporary folder")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", help=argparse.SUPPRESS)
+    parser.add_argument("--naive", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    sizes = [int(size) for size in args.rows.split(",") if size]
+    if not sizes or max(sizes) > MAX_ROWS or args.naive_rows > min(sizes):
+        parser.error(f"sizes must be between --naive-rows and {MAX_ROWS:,}")
+    from webapp import private_redis
+
+    args.folder = Path(tempfile.mkdtemp(prefix="broadcaster-bench-import-"))
+    args.database_url = args.database_url or f"sqlite:///{args.folder / 'bench.db'}"
+    args.redis_url, redis_process = private_redis.start(args.folder / "redis")
+    try:
+        database = args.database_url.split(":")[0].split("+")[0]
+        print(f"database: {database}; machine: {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+        results = []
+        for size in sizes:
+            file = args.folder / f"customers-{size}.csv"
+            write_file(file, size)
+            figures = run_child(args, file)
+            report = figures["report"]
+            assert report["status"] == "done", report
+            rate = size / figures["seconds"]
+            results.append((size, figures["seconds"]))
+            print(f"{size:>9,} rows ({file.stat().st_size / 1e6:.0f} MB): {figures['seconds']:6.1f} s "
+                  f"({figures['cpu_seconds']:.1f} s CPU in the importing process), "
+                  f"{rate:9,.0f} rows/s, peak memory growth {figures['growth_kb'] / 1024:5.1f} MB "
+                  f"(peak RSS {figures['peak_kb'] / 1024:.0f} MB); added {report['added']:,}, "
+                  f"invalid {report['invalid']:,}, duplicates {report['duplicates']:,}")
+            file.unlink()
+        first = args.folder / "naive.csv"
+        write_file(first, args.naive_rows)
+        naive = run_child(args, first, naive=args.naive_rows)
+        naive_rate = args.naive_rows / naive["seconds"]
+        print(f"naive, one ORM insert and commit per row: {args.naive_rows:,} rows in {naive['seconds']:.1f} s, "
+              f"{naive_rate:,.0f} rows/s")
+        for size, seconds in results:
+            print(f"  {size:>9,} rows naively: about {size / naive_rate:,.0f} s, "
+                  f"{size / naive_rate / seconds:.0f}× the streamed import")
+    finally:
+        if redis_process is not None:
+            private_redis.stop(redis_process)
+        shutil.rmtree(args.folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
