@@ -393,3 +393,57 @@ def test_retarget_an_earlier_broadcast_by_engagement(api, templates, sender, out
 
     assert body["data"]["audience"]["retarget"] == {"broadcast_id": source.id, "engagement": outcome}
     assert body["forecast"]["total"] == 0
+
+
+def test_one_recipient_of_the_log_by_its_id(api, sender):
+    campaign = factories.campaign(status="sending", sender=sender, phones=["+14155550100"])
+    other = factories.campaign(status="sending", sender=sender, phones=["+14155550101"])
+    row_id = db.session.scalar(select(Recipient.id).where(Recipient.campaign_id == campaign.id))
+
+    found = api.get(f"/broadcasts/{campaign.id}/recipients/{row_id}")
+    elsewhere = api.get(f"/broadcasts/{other.id}/recipients/{row_id}")
+
+    assert found.get_json()["data"]["phone_number"] == "+14155550100"
+    assert elsewhere.status_code == 404
+
+
+def test_what_every_broadcast_sent_one_number(api, sender):
+    first = factories.campaign(status="sent", sender=sender, name="Spring", phones=["+14155550100"])
+    factories.campaign(status="sent", sender=sender, name="Other", phones=["+14155550101"])
+    second = factories.campaign(status="sending", sender=sender, name="Summer", phones=["+14155550100"])
+
+    page = api.get("/recipients", phone_number="(415) 555-0100", per_page=1).get_json()
+    rest = api.get("/recipients", phone_number="+14155550100", after=page["meta"]["next_after"]).get_json()
+    missing = api.get("/recipients")
+    bad = api.get("/recipients", phone_number="12")
+
+    assert [r["broadcast"] for r in page["data"]] == [{"id": first.id, "name": "Spring"}]
+    assert [r["broadcast"]["id"] for r in rest["data"]] == [second.id] and rest["meta"]["next_after"] is None
+    assert (missing.status_code, missing.get_json()["error"]["details"][0]["field"]) == (400, "phone_number")
+    assert bad.status_code == 400
+
+
+def test_list_filters_by_sender(api, sender):
+    other = factories.sender(phone_number_id="100000000000002", label="Second")
+    factories.campaign(status="draft", sender=sender, name="From the first")
+    factories.campaign(status="draft", sender=other, name="From the second")
+
+    found = api.get("/broadcasts", sender_id=other.id).get_json()["data"]
+
+    assert [b["name"] for b in found] == ["From the second"]
+
+
+def test_a_send_at_once_that_cannot_go_leaves_no_draft_behind(api, templates):
+    response = api.post("/broadcasts", {"template_name": "order_update", "send": True,
+                                        "recipients": [{"phone_number": "+14155550100",
+                                                        "template_parameters": ["only one"]}]})
+
+    assert (response.status_code, response.get_json()["error"]["details"]) == (422, {"field": "recipients"})
+    assert db.session.scalar(select(Campaign.id)) is None
+
+
+def test_numbers_given_as_values_read_as_written(api, templates):
+    body = api.post("/broadcasts", {"template_name": "order_update", "recipients": [
+        {"phone_number": "+14155550100", "template_parameters": [50.0, 12.5]}]}).get_json()
+
+    assert _rows(body["data"]["id"])["+14155550100"].params == {"body": ["50", "12.5"]}

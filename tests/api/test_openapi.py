@@ -49,7 +49,9 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
                                                                  "template_parameters": ["a", "b"]}]})
     api.get(f"/broadcasts/{draft}")
     api.get("/broadcasts")
-    api.get(f"/broadcasts/{draft}/recipients")
+    row = api.get(f"/broadcasts/{draft}/recipients").get_json()["data"][0]["id"]
+    api.get(f"/broadcasts/{draft}/recipients/{row}")
+    api.get("/recipients", phone_number="+14155550104")
     api.post(f"/broadcasts/{draft}/send")
     api.post(f"/broadcasts/{done.id}/pause")
     api.post(f"/broadcasts/{done.id}/resume")

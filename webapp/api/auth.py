@@ -1,7 +1,7 @@
 """Who is calling: the request's API key, its rate, and its scopes, checked before any endpoint runs."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 
 from webapp.api import keys
 from webapp.api.errors import ApiError
@@ -15,8 +15,6 @@ HEADER = "X-API-Key"
 
 def authenticate(scope: str) -> ApiKey:
     """The key of this request, allowed `scope` and within its rate; else the ApiError to answer with."""
-    from flask import request
-
     raw = request.headers.get(HEADER, "").strip()
     if not raw:
         raise ApiError("missing_api_key", f"Send an API key in the {HEADER} header. Admins create keys in "

@@ -14,7 +14,9 @@ from webapp.api.recipients import Report
 from webapp.campaigns import services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
-from webapp.campaigns.models import CAMPAIGN_LABELS, CAMPAIGN_STATES, EDITABLE_STATES, Campaign, CampaignCounter
+from webapp.campaigns.models import (
+    CAMPAIGN_LABELS, CAMPAIGN_STATES, EDITABLE_STATES, Campaign, CampaignCounter, Recipient,
+)
 from webapp.campaigns.variables import check_mapping
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
@@ -182,6 +184,12 @@ def schedule(campaign: Campaign, moment: datetime) -> None:
     campaign.notice, campaign.notice_code = "", None
 
 
+def check_has_recipients(campaign: Campaign) -> None:
+    """A broadcast of only recipients added one by one needs one before it can be sent."""
+    if _direct_only(campaign) and counts(db.session, campaign.id)["total"] == 0:
+        raise CampaignError("Add recipients before sending: this broadcast has none yet.", field="recipients")
+
+
 def launch(campaign: Campaign) -> None:
     """services.launch, for a broadcast whose recipients may all have been added one by one."""
     if not _direct_only(campaign):
@@ -190,8 +198,7 @@ def launch(campaign: Campaign) -> None:
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("This campaign has already been launched.", code="conflict")
     _validate_direct(services.draft_of(campaign))
-    if counts(db.session, campaign.id)["total"] == 0:
-        raise CampaignError("Add recipients before sending: this broadcast has none yet.", field="recipients")
+    check_has_recipients(campaign)
     campaign.status, campaign.launched_at = "queued", utcnow()
     db.session.commit()
     from jobs.campaigns import enqueue_launch
@@ -204,7 +211,7 @@ def locked(campaign_id: int) -> Campaign:
     begin_write(db.session)
     query = select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
     if not is_sqlite(db.session):
-        query = query.with_for_update()
+        query = query.with_for_update(of=Campaign)
     campaign = db.session.scalar(query)
     if campaign is None:
         raise ApiError("not_found", f"There is no broadcast {campaign_id}.")
@@ -254,9 +261,12 @@ def states(words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def filtered(status: str = "", since: datetime | None = None, until: datetime | None = None, text: str = ""):
-    """The campaigns query with the index's filters: status, creation time range [since, until), name search."""
+def filtered(status: str = "", since: datetime | None = None, until: datetime | None = None, text: str = "",
+             sender_id: int | None = None):
+    """The campaigns query with the index's filters: status, creation time range [since, until), name, sender."""
     query = select(Campaign)
+    if sender_id is not None:
+        query = query.where(Campaign.sender_id == sender_id)
     if status:
         query = query.where(Campaign.status.in_(states(status)))
     if since is not None:
@@ -284,3 +294,17 @@ def totals(query) -> tuple[dict[str, int], dict[str, int]]:
     messages = {name: int(summed.get(name) or 0) for name in COUNTER_NAMES}
     messages["queued"] = messages["pending"] + messages["sending"]
     return {state: int(by_status.get(state, 0)) for state in CAMPAIGN_STATES}, messages
+
+
+@dataclass(frozen=True)
+class NumberRows:
+    rows: list[tuple[Recipient, str]]  # (row, its campaign's name)
+    next_after: int | None
+
+
+def rows_of_number(phone: str, after: int | None, size: int) -> NumberRows:
+    """One number's recipient rows across campaigns, in id order, a keyset page on the (phone, id) index."""
+    query = (select(Recipient, Campaign.name).join(Campaign, Campaign.id == Recipient.campaign_id)
+             .where(Recipient.phone == phone, Recipient.id > (after or 0)).order_by(Recipient.id).limit(size + 1))
+    rows = [(row, name) for row, name in db.session.execute(query).all()]
+    return NumberRows(rows[:size], rows[size - 1][0].id if len(rows) > size else None)

@@ -79,7 +79,8 @@ def _query_parameters(operation: Operation) -> list[dict]:
     for name, schema in operation.query.items():
         schema = dict(schema)
         description = schema.pop("description", None)
-        parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+        required = schema.pop("required", False) is True  # our mark on a query parameter, not JSON Schema's
+        parameter = {"name": name, "in": "query", "required": required, "schema": schema}
         if description:
             parameter["description"] = description
         found.append(parameter)

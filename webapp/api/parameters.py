@@ -52,5 +52,6 @@ def as_variables(components: list, parameter_format: str, given: list | Mapping)
 
 
 def _constant(value) -> dict:
-    text = value if isinstance(value, str) else format(value, "g") if isinstance(value, float) else str(value)
-    return {"source": "constant", "value": text}
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 50.0 reads 50, as the client's JSON most likely meant it
+    return {"source": "constant", "value": value if isinstance(value, str) else str(value)}

@@ -85,9 +85,14 @@ def log_row(row: Recipient) -> dict:
         "country_code": calling_code(row), "status": row.status, "skip_reason": row.skip_reason or "",
         "error_code": row.error_code, "error_title": row.error_title or "", "error_detail": row.error_detail or "",
         "reply_text": row.reply_text or "", "reply_button": row.reply_button or "",
+        "billable": row.pricing_billable, "pricing_category": row.pricing_category or "",
         "created_at": iso(row.created_at), "sent_at": iso(row.sent_at), "delivered_at": iso(row.delivered_at),
         "read_at": iso(row.read_at), "replied_at": iso(row.replied_at), "failed_at": iso(row.failed_at),
     }
+
+
+def number_row(row: Recipient, campaign_name: str) -> dict:
+    return {**log_row(row), "broadcast": {"id": row.campaign_id, "name": campaign_name}}
 
 
 def rates(messages: dict) -> dict:

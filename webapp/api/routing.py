@@ -142,7 +142,9 @@ def _query(operation: Operation, validators: dict[str, Draft202012Validator]) ->
     for name, schema in operation.query.items():
         raw = request.args.get(name)
         if raw is None or raw == "":
-            if "default" in schema:
+            if schema.get("required") is True:
+                problems.append({"field": name, "message": "this query parameter is required"})
+            elif "default" in schema:
                 values[name] = schema["default"]
             continue
         value: Any = raw

@@ -44,6 +44,20 @@ COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", 
              description="Recipients by state: sent, delivered, read and replied count every row that reached the "
                          "stage; queued = pending + sending.")
 
+LOG_ROW = {  # one recipient row, as the log shows it
+    "id": INTEGER, "phone_number": STRING, "name": STRING,
+    "message_id": {"type": ["string", "null"], "description": "The WhatsApp message id (wamid) once sent."},
+    "country": {"type": "string", "description": "ISO 3166 region, e.g. US; empty when unknown."},
+    "country_code": {"type": "string", "description": "The calling code, e.g. 1."},
+    "status": {"type": "string", "enum": list(RECIPIENT_STATES)}, "skip_reason": STRING,
+    "error_code": {"type": ["integer", "null"]}, "error_title": STRING, "error_detail": STRING,
+    "reply_text": STRING, "reply_button": STRING,
+    "billable": {"type": ["boolean", "null"], "description": "Whether Meta bills this message, once known."},
+    "pricing_category": {"type": "string", "description": "Meta's pricing category, e.g. marketing."},
+    "created_at": WHEN, "sent_at": WHEN, "delivered_at": WHEN, "read_at": WHEN, "replied_at": WHEN,
+    "failed_at": WHEN,
+}
+
 SCHEMAS: dict[str, dict] = {
     # --- Conventions ---
     "Error": obj({"error": obj({
@@ -163,17 +177,9 @@ SCHEMAS: dict[str, dict] = {
     "BroadcastAccepted": obj({"data": ref("Broadcast"), "accepted": COUNT, "rejected": COUNT,
                               "recipients": {"oneOf": [ref("RecipientsReport"), {"type": "null"}]},
                               "forecast": {"oneOf": [ref("Forecast"), {"type": "null"}]}}),
-    "RecipientLog": obj({
-        "id": INTEGER, "phone_number": STRING, "name": STRING,
-        "message_id": {"type": ["string", "null"], "description": "The WhatsApp message id (wamid) once sent."},
-        "country": {"type": "string", "description": "ISO 3166 region, e.g. US; empty when unknown."},
-        "country_code": {"type": "string", "description": "The calling code, e.g. 1."},
-        "status": {"type": "string", "enum": list(RECIPIENT_STATES)}, "skip_reason": STRING,
-        "error_code": {"type": ["integer", "null"]}, "error_title": STRING, "error_detail": STRING,
-        "reply_text": STRING, "reply_button": STRING,
-        "created_at": WHEN, "sent_at": WHEN, "delivered_at": WHEN, "read_at": WHEN, "replied_at": WHEN,
-        "failed_at": WHEN,
-    }),
+    "RecipientLog": obj(LOG_ROW),
+    "NumberRecipient": obj({**LOG_ROW, "broadcast": obj({"id": INTEGER, "name": STRING})},
+                           description="A recipient row with the broadcast it belongs to."),
     "Dashboard": obj({
         "from": WHEN, "to": WHEN,
         "broadcasts": obj({"total": COUNT, "by_status": obj({s: COUNT for s in CAMPAIGN_STATES})}),
@@ -198,6 +204,8 @@ RESPONSES = {
     "BroadcastPage": page_of("Broadcast"),
     "BroadcastOne": data(ref("Broadcast")),
     "RecipientLogPage": data({"type": "array", "items": ref("RecipientLog")}, meta=ref("CursorMeta")),
+    "RecipientLogOne": data(ref("RecipientLog")),
+    "NumberHistory": data({"type": "array", "items": ref("NumberRecipient")}, meta=ref("CursorMeta")),
     "DashboardOne": data(ref("Dashboard")),
     "SenderList": data({"type": "array", "items": ref("Sender")}),
     "TemplateList": data({"type": "array", "items": ref("Template")}),

@@ -18,7 +18,7 @@ from webapp.api.routing import Api, Call
 from webapp.campaigns import services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
-from webapp.campaigns.models import RECIPIENT_STATES
+from webapp.campaigns.models import RECIPIENT_STATES, Recipient
 from webapp.contacts import services as contacts
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import csrf, db
@@ -175,6 +175,8 @@ def _create(body: dict, item_errors: dict):
         report = add_recipients(db.session, campaign, body["recipients"], item_errors, _country())
     if body.get("schedule_at"):
         broadcasts.schedule(campaign, when(body["schedule_at"]))
+    if body.get("send"):
+        broadcasts.check_has_recipients(campaign)  # before the commit: a refused send leaves no draft behind
     db.session.commit()
     taken = broadcasts.acceptance(campaign, report)
     if body.get("send"):
@@ -188,12 +190,14 @@ def _create(body: dict, item_errors: dict):
            query={"page": PAGE, "per_page": per_page(25, 100),
                   "status": {"type": "string", "description": "One or more states, comma-separated (draft,sending), "
                                                               "or the page's words (ongoing, completed)."},
-                  "q": {"type": "string", "description": "Part of the name."}, **RANGE})
+                  "q": {"type": "string", "description": "Part of the name."},
+                  "sender_id": {"type": "integer", "description": "Only those sent from this number."}, **RANGE})
 def list_broadcasts(call: Call):
-    """Filter by status, creation time range (`from` inclusive, `to` exclusive) and name."""
+    """Filter by status, creation time range (`from` inclusive, `to` exclusive), name and sender."""
     since, until = _range(call.query)
-    found = broadcasts.page(broadcasts.filtered(call.query.get("status", ""), since, until, call.query.get("q", "")),
-                            call.query["page"], call.query["per_page"])
+    query = broadcasts.filtered(call.query.get("status", ""), since, until, call.query.get("q", ""),
+                                call.query.get("sender_id"))
+    found = broadcasts.page(query, call.query["page"], call.query["per_page"])
     return {"data": [payloads.broadcast(c) for c in found.items], "meta": payloads.page_meta(found)}
 
 
@@ -321,6 +325,32 @@ def broadcast_recipients(call: Call, broadcast_id: int):
     found = log_page(db.session, broadcast_id, filters, after=query.get("after"), size=query["per_page"])
     return {"data": [payloads.log_row(row) for row in found.rows],
             "meta": {"per_page": query["per_page"], "next_after": found.next_after}}
+
+
+@api.route("GET", "/broadcasts/<int:broadcast_id>/recipients/<int:recipient_id>", tag="Broadcasts",
+           scope="broadcasts:read", response="RecipientLogOne", errors=(404,), summary="One recipient of the log")
+def broadcast_recipient(call: Call, broadcast_id: int, recipient_id: int):
+    """One row of the log by its `id`, e.g. to follow a message a webhook of yours mentioned."""
+    row = db.session.get(Recipient, recipient_id)
+    if row is None or row.campaign_id != broadcast_id:
+        raise ApiError("not_found", f"Broadcast {broadcast_id} has no recipient {recipient_id}.")
+    return {"data": payloads.log_row(row)}
+
+
+@api.route("GET", "/recipients", tag="Broadcasts", scope="broadcasts:read", response="NumberHistory",
+           summary="What every broadcast sent one number",
+           query={"phone_number": {"type": "string", "required": True, "description": "In any written form."},
+                  "after": {"type": "integer", "minimum": 0}, "per_page": per_page(100, 1000)})
+def number_history(call: Call):
+    """The number's recipient rows across all broadcasts, oldest first, each with its broadcast."""
+    try:
+        phone = normalise(call.query["phone_number"], _country()).e164
+    except InvalidPhone as error:
+        raise ApiError("invalid_request", f"phone_number: {error.reason}.",
+                       [{"field": "phone_number", "message": error.reason}]) from None
+    found = broadcasts.rows_of_number(phone, call.query.get("after"), call.query["per_page"])
+    return {"data": [payloads.number_row(row, name) for row, name in found.rows],
+            "meta": {"per_page": call.query["per_page"], "next_after": found.next_after}}
 
 
 @api.route("GET", "/dashboard", tag="Broadcasts", scope="broadcasts:read", response="DashboardOne",
