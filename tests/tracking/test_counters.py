@@ -90,7 +90,7 @@ def test_the_timeline_draws_sent_delivered_and_read_per_minute(staff_client, web
     assert "Messages sent, delivered and read per minute" in html
     assert "Sent: 4 in all, at most 4 per minute. Delivered: 3 in all" in html
     assert "Read: 2 in all, at most 2 per minute." in html
-    assert 'hx-trigger="every 10s"' in html
+    assert 'hx-trigger="every 30s"' in html
 
 
 def test_a_long_timeline_is_drawn_in_wider_buckets(app, webhook):
@@ -114,3 +114,22 @@ def test_live_parts_need_a_login(client, staff, webhook):
 def test_an_unknown_campaign_is_not_found(staff_client, webhook):
     assert staff_client.get("/campaigns/424242/live/counters").status_code == 404
     assert staff_client.get("/campaigns/424242/log").status_code == 404
+
+
+def test_an_expensive_timeline_is_reused_for_a_while_and_a_cheap_one_never(app, webhook, monkeypatch):
+    from webapp.tracking import timeline as timeline_module
+
+    campaign, rows = accepted_campaign(2)
+    rows[0].sent_at = T0
+    db.session.commit()
+    first = timeline_module.recent_timeline(db.session, campaign.id)
+    rows[1].sent_at = T0
+    db.session.commit()
+    assert sum(timeline_module.recent_timeline(db.session, campaign.id).series["sent"]) == 2  # cheap: fresh
+
+    monkeypatch.setattr(timeline_module, "EXPENSIVE", -1.0)  # as if every draw were slow
+    drawn = timeline_module.recent_timeline(db.session, campaign.id)
+    rows[0].delivered_at = T0
+    db.session.commit()
+    assert timeline_module.recent_timeline(db.session, campaign.id) is drawn
+    assert sum(first.series["sent"]) == 1

@@ -1,9 +1,11 @@
 """Sent, delivered and read per minute for a campaign, and the geometry of its server-rendered SVG chart."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
@@ -14,6 +16,8 @@ STAGES = ("sent", "delivered", "read")
 # Bucket widths in minutes; the narrowest that keeps the chart within MAX_POINTS is used.
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
 MAX_POINTS = 240
+EXPENSIVE = 0.1  # seconds: a timeline that took longer to compute is reused …
+REUSE_FOR = 30.0  # … for this long (also the live fragment's polling interval)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,23 @@ class Timeline:
     @property
     def peak(self) -> int:
         return max((max(values, default=0) for values in self.series.values()), default=0)
+
+
+def recent_timeline(session: Session, campaign_id: int) -> Timeline:
+    """The timeline, reused for a while when it was expensive to draw: its GROUP BY reads every row of the
+    campaign (about 2 s for a million rows on SQLite), so however many people watch, a process draws a
+    large campaign's timeline at most once per REUSE_FOR seconds. Small campaigns are always exact and fresh."""
+    cache = current_app.extensions.setdefault("campaign_timelines", {})
+    reused = cache.get(campaign_id)
+    if reused is not None and time.monotonic() < reused[0]:
+        return reused[1]
+    began = time.monotonic()
+    data = timeline(session, campaign_id)
+    if time.monotonic() - began > EXPENSIVE:
+        cache[campaign_id] = (time.monotonic() + REUSE_FOR, data)
+    else:
+        cache.pop(campaign_id, None)
+    return data
 
 
 def timeline(session: Session, campaign_id: int) -> Timeline:

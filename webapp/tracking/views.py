@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, make_response, render_template, request, stream_with_context
+from sqlalchemy.orm import lazyload
 
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import figures, is_live
-from webapp.tracking.timeline import chart, timeline
+from webapp.tracking.timeline import chart, recent_timeline
 
 bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<int:campaign_id>")
 
@@ -17,7 +18,8 @@ LOG_FRAGMENTS = {"recipient-log": "campaigns/partials/log.html",
 
 
 def _campaign(campaign_id: int) -> Campaign:
-    return db.session.get(Campaign, campaign_id) or abort(404)
+    # Without its sender (joined by default): these fragments are polled, and never show it.
+    return db.session.get(Campaign, campaign_id, options=[lazyload(Campaign.sender)]) or abort(404)
 
 
 @bp.get("/live/counters")
@@ -30,8 +32,9 @@ def counters(campaign_id: int):
 
 @bp.get("/live/timeline")
 def timeline_chart(campaign_id: int):
+    """Polled every 30 s while the campaign is live (it reads rows, unlike the counters)."""
     campaign = _campaign(campaign_id)
-    data = timeline(db.session, campaign_id)
+    data = recent_timeline(db.session, campaign_id)
     return render_template("campaigns/partials/timeline.html", campaign=campaign, live=is_live(campaign),
                            timeline=data, chart=chart(data))
 
