@@ -180,6 +180,12 @@ def test_replay_by_id_applies_an_event_again_without_changing_anything(app, clie
     assert counts(db.session, campaign.id) == before == recount(db.session, campaign.id)
 
 
+def test_replaying_an_unknown_event_says_so_and_fails(app):
+    result = app.test_cli_runner().invoke(webhooks_cli, ["replay", "424242"])
+    assert result.exit_code == 1
+    assert "event 424242: not found" in result.output
+
+
 def test_replay_without_ids_or_flags_explains_how_to_use_it(app):
     result = app.test_cli_runner().invoke(webhooks_cli, ["replay"])
     assert result.exit_code != 0
@@ -192,3 +198,22 @@ def test_the_webhook_needs_no_login_or_csrf_token(client, webhook):
     assert response.status_code == 200
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
     assert json.loads(_events()[0].body) == payload
+
+
+def test_events_left_received_by_a_stopped_process_are_replayed_with_unfinished(app, webhook):
+    from webapp.timestamps import utcnow
+
+    campaign, rows = accepted_campaign(1)
+    body = meta.body_of(meta.statuses(meta.status(wamid(rows[0]), "delivered", T0, wa_id(rows[0]))))
+    db.session.add_all([WebhookEvent(body=body.decode(), status="received", received_at=utcnow() - timedelta(minutes=10)),
+                        WebhookEvent(body=body.decode(), status="received", received_at=utcnow())])
+    db.session.commit()
+    result = app.test_cli_runner().invoke(webhooks_cli, ["replay", "--unfinished"])
+    assert result.exit_code == 0, result.output
+    assert [event.status for event in _events()] == ["applied", "received"]  # a recent one may still be applying
+    assert fresh(Recipient, rows[0].id).status == "delivered"
+
+
+def test_the_sweep_command_reports_what_it_applied(app, webhook):
+    result = app.test_cli_runner().invoke(webhooks_cli, ["sweep"])
+    assert result.exit_code == 0 and "0 parked statuses applied" in result.output

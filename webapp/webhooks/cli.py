@@ -33,12 +33,15 @@ def replay_command(event_ids: tuple[int, ...], all_failed: bool, unfinished: boo
         raise click.UsageError("Give event ids, --all-failed or --unfinished.")
     outcomes = replay(db.session, sorted(ids))
     for event_id, outcome in outcomes.items():
-        detail = f"{outcome.statuses} statuses, {outcome.parked} parked, {outcome.messages} new messages"
-        if outcome.status == "failed":
-            detail = "; ".join(outcome.notes)
-        click.echo(f"event {event_id}: {outcome.status} ({detail})")
-    failed = sum(1 for o in outcomes.values() if o.status == "failed")
-    click.echo(f"{len(outcomes) - failed} of {len(outcomes)} events applied or ignored, {failed} failed.")
+        if outcome is None:
+            click.echo(f"event {event_id}: not found")
+        elif outcome.status == "failed":
+            click.echo(f"event {event_id}: failed ({'; '.join(outcome.notes)})")
+        else:
+            click.echo(f"event {event_id}: {outcome.status} ({outcome.statuses} statuses, {outcome.parked} parked, "
+                       f"{outcome.messages} new messages)")
+    failed = sum(1 for outcome in outcomes.values() if outcome is None or outcome.status == "failed")
+    click.echo(f"{len(outcomes) - failed} of {len(outcomes)} events applied or ignored.")
     if failed:
         raise SystemExit(1)
 

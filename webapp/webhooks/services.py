@@ -87,9 +87,11 @@ def apply_event(session: Session, event_id: int) -> Outcome:
     return apply_events(session, [(event_id, None)])[event_id]
 
 
-def replay(session: Session, event_ids: list[int]) -> dict[int, Outcome]:
-    """Apply stored events again, one by one (duplicates are harmless, so any event may be replayed)."""
-    return {event_id: apply_event(session, event_id) for event_id in event_ids}
+def replay(session: Session, event_ids: list[int]) -> dict[int, Outcome | None]:
+    """Apply stored events again, one by one (duplicates are harmless, so any event may be replayed);
+    None for an id that no stored event has."""
+    stored = set(session.scalars(select(WebhookEvent.id).where(WebhookEvent.id.in_(event_ids))))
+    return {event_id: apply_event(session, event_id) if event_id in stored else None for event_id in event_ids}
 
 
 def failed_event_ids(session: Session) -> list[int]:
