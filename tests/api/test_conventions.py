@@ -129,12 +129,12 @@ def test_a_key_being_answered_is_409_and_a_server_error_frees_it(app, api, templ
     busy = api.post("/broadcasts", {"template_name": "order_update"}, headers={"Idempotency-Key": "busy"})
     assert (busy.status_code, busy.get_json()["error"]["code"]) == (409, "idempotency_in_progress")
 
-    from webapp.api import broadcasts
+    from webapp.campaigns import services
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(broadcasts, "save", broken)
+    monkeypatch.setattr(services, "save_draft", broken)
     failed = client.post("/api/v1/broadcasts", json={"template_name": "order_update"},
                          headers={"X-API-Key": api.key, "Idempotency-Key": "retry-me"})
     monkeypatch.undo()

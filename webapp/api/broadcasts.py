@@ -12,12 +12,10 @@ from webapp.api.errors import ApiError
 from webapp.api.parameters import ParameterError, as_variables
 from webapp.api.recipients import Report
 from webapp.campaigns import services
-from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
 from webapp.campaigns.models import (
-    CAMPAIGN_LABELS, CAMPAIGN_STATES, EDITABLE_STATES, Campaign, CampaignCounter, Recipient,
+    CAMPAIGN_LABELS, CAMPAIGN_STATES, Campaign, CampaignCounter, Recipient,
 )
-from webapp.campaigns.variables import check_mapping
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import utcnow
@@ -109,101 +107,6 @@ def when(value: str, field: str = "schedule_at") -> datetime:
         raise ApiError("invalid_request", f"{field} needs a time zone: end it with Z for UTC.",
                        [{"field": field, "message": "no time zone"}])
     return moment.astimezone(timezone.utc)
-
-
-# --- Direct audiences --------------------------------------------------------------------------------
-# campaigns.services knows audiences of lists or a retarget. A broadcast may also (or only) have recipients
-# added one by one, each with its own parameters: its audience carries "direct": true. The functions below
-# stand in for services.save_draft, schedule and launch when a broadcast has only such recipients, because
-# services.validate asks for a list; every other rule they keep by calling services.validate. They go away
-# when services.validate accepts a direct audience (the change is described in docs/api.md).
-
-def is_direct_only(draft: services.Draft, direct: bool) -> bool:
-    return direct and not draft.list_ids and not draft.retarget_campaign_id
-
-
-def _direct_only(campaign: Campaign) -> bool:
-    return is_direct_only(services.draft_of(campaign), bool((campaign.audience or {}).get("direct")))
-
-
-def _validate_direct(draft: services.Draft) -> tuple[Sender, Template]:
-    """services.validate, less the list it asks for: name, sender and template are checked before that."""
-    try:
-        services.validate(draft)
-    except CampaignError as error:
-        if error.field != "audience":
-            raise
-    given = draft.variables or {}
-    template = db.session.get(Template, draft.template_id)
-    problems = {key: message for key, message in check_mapping(template.components, template.parameter_format,
-                                                                given, draft.header_media_url).items()
-                if key in given or (key == "header_media_url" and draft.header_media_url)}
-    if problems:
-        key, message = next(iter(problems.items()))
-        error = CampaignError(message, field=f"var:{key}")
-        error.problems = problems
-        raise error
-    return db.session.get(Sender, draft.sender_id), template
-
-
-def save(draft: services.Draft, direct: bool, campaign: Campaign | None = None,
-         user_id: int | None = None) -> Campaign:
-    """services.save_draft, for an audience that may be recipients added one by one."""
-    if not is_direct_only(draft, direct):
-        campaign = services.save_draft(draft, campaign, user_id=user_id, origin="api")
-    else:
-        sender, template = _validate_direct(draft)
-        if campaign is None:
-            campaign = Campaign(created_by_id=user_id, origin="api", status="draft")
-            db.session.add(campaign)
-        elif not campaign.is_editable:
-            raise CampaignError("Only draft or scheduled campaigns can be edited.", code="conflict")
-        campaign.name = draft.name.strip()
-        campaign.sender_id, campaign.template_id = sender.id, template.id
-        campaign.template_name, campaign.template_language = template.name, template.language
-        campaign.template_components, campaign.parameter_format = template.components, template.parameter_format
-        campaign.variables = dict(draft.variables or {})
-        campaign.header_media_url = draft.header_media_url.strip()
-        campaign.notice, campaign.notice_code = "", None
-    campaign.audience = {**services.audience_of(draft), **({"direct": True} if direct else {})}
-    db.session.flush()
-    return campaign
-
-
-def schedule(campaign: Campaign, moment: datetime) -> None:
-    """services.schedule, for a broadcast whose recipients may all have been added one by one."""
-    if not _direct_only(campaign):
-        services.schedule(campaign, moment)
-        return
-    if campaign.status not in EDITABLE_STATES:
-        raise CampaignError("Only a draft can be scheduled.", code="conflict")
-    _validate_direct(services.draft_of(campaign))
-    if moment <= utcnow():
-        raise CampaignError("Choose a time in the future.", field="scheduled_at")
-    campaign.status, campaign.scheduled_at = "scheduled", moment
-    campaign.notice, campaign.notice_code = "", None
-
-
-def check_has_recipients(campaign: Campaign) -> None:
-    """A broadcast of only recipients added one by one needs one before it can be sent."""
-    if _direct_only(campaign) and counts(db.session, campaign.id)["total"] == 0:
-        raise CampaignError("Add recipients before sending: this broadcast has none yet.", field="recipients")
-
-
-def launch(campaign: Campaign) -> None:
-    """services.launch, for a broadcast whose recipients may all have been added one by one."""
-    if not _direct_only(campaign):
-        services.launch(campaign)
-        return
-    if campaign.status not in EDITABLE_STATES:
-        raise CampaignError("This campaign has already been launched.", code="conflict")
-    _validate_direct(services.draft_of(campaign))
-    check_has_recipients(campaign)
-    campaign.status, campaign.launched_at = "queued", utcnow()
-    db.session.commit()
-    from jobs.campaigns import enqueue_launch
-
-    enqueue_launch(campaign.id)
 
 
 def locked(campaign_id: int) -> Campaign:

@@ -168,19 +168,19 @@ def _create(body: dict, item_errors: dict):
         raise ApiError("invalid_request", "Give `send` or `schedule_at`, not both.",
                        [{"field": "schedule_at", "message": "cannot be combined with send"}])
     direct = "recipients" in body or not (body.get("list_ids") or body.get("retarget"))
-    draft = broadcasts.apply_request(services.Draft("", None, None, []), body)
-    campaign = broadcasts.save(draft, direct)
+    draft = broadcasts.apply_request(services.Draft("", None, None, [], direct=direct), body)
+    campaign = services.save_draft(draft, origin="api")
     report = None
     if "recipients" in body:
         report = add_recipients(db.session, campaign, body["recipients"], item_errors, _country())
     if body.get("schedule_at"):
-        broadcasts.schedule(campaign, when(body["schedule_at"]))
+        services.schedule(campaign, when(body["schedule_at"]))
     if body.get("send"):
-        broadcasts.check_has_recipients(campaign)  # before the commit: a refused send leaves no draft behind
+        services.validate_for_launch(campaign)  # before the commit: a refused send leaves no draft behind
     db.session.commit()
     taken = broadcasts.acceptance(campaign, report)
     if body.get("send"):
-        broadcasts.launch(campaign)
+        services.launch(campaign)
         return payloads.accepted(campaign, taken), 202
     return payloads.accepted(campaign, taken), 201
 
@@ -235,13 +235,13 @@ def update_broadcast(call: Call, broadcast_id: int):
     if draft.template_id != before and counts(db.session, campaign.id)["total"]:
         raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
                             "another template.", field="template_name", code="conflict")
-    broadcasts.save(draft, bool((campaign.audience or {}).get("direct")), campaign)
+    services.save_draft(draft, campaign, origin="api")
     if "schedule_at" in body:
         if body["schedule_at"] is None:
             if campaign.status == "scheduled":
                 services.unschedule(campaign)
         else:
-            broadcasts.schedule(campaign, when(body["schedule_at"]))
+            services.schedule(campaign, when(body["schedule_at"]))
     db.session.commit()
     return {"data": payloads.broadcast(campaign)}
 
@@ -276,7 +276,7 @@ def send_broadcast(call: Call, broadcast_id: int):
     """Answers 202 at once: the recipients of its lists are written and sending starts in the background."""
     campaign = broadcasts.get(broadcast_id)
     taken = broadcasts.acceptance(campaign)
-    broadcasts.launch(campaign)
+    services.launch(campaign)
     return payloads.accepted(campaign, taken), 202
 
 

@@ -64,8 +64,8 @@ def snapshot(campaign_id: int) -> str:
         db.session.commit()
     total = db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign_id))
     if not total:
-        return _back_to_draft(campaign, "The audience has no one to send to: its lists are empty. "
-                                        "Add contacts, then send again.")
+        return _back_to_draft(campaign, "The audience has no one to send to: its lists are empty and no "
+                                        "recipient was added. Add contacts, then send again.")
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

@@ -252,6 +252,7 @@ def audience_words(campaign: Campaign) -> str:
         return f"{outcome} recipients of “{source.name if source else 'a deleted campaign'}”"
     names = list(db.session.scalars(select(ContactList.name).where(ContactList.id.in_(audience.get("lists") or []))
                                     .order_by(ContactList.name)))
+    added = " and recipients added through the API" if audience.get("direct") else ""
     if not names:
-        return "No list (the chosen lists were deleted)"
-    return ("List " if len(names) == 1 else "Lists ") + ", ".join(names)
+        return "Recipients added through the API" if added else "No list (the chosen lists were deleted)"
+    return ("List " if len(names) == 1 else "Lists ") + ", ".join(names) + added

@@ -36,19 +36,26 @@ class Draft:
     retarget_outcome: str | None = None
     variables: Mapping | None = None
     header_media_url: str = ""
+    direct: bool = False  # recipients added one by one (the API), each with its own values
+
+    @property
+    def direct_only(self) -> bool:
+        return self.direct and not self.list_ids and not self.retarget_campaign_id
 
 
 def draft_of(campaign: Campaign) -> Draft:
     """A saved campaign as the Draft it was made from, to validate it again before it goes out."""
     retarget = campaign.audience.get("retarget") or {}
     return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
-                 retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url)
+                 retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url,
+                 bool(campaign.audience.get("direct")))
 
 
 def audience_of(draft: Draft) -> dict:
+    direct = {"direct": True} if draft.direct else {}
     if draft.retarget_campaign_id:
-        return {"retarget": {"campaign_id": draft.retarget_campaign_id, "outcome": draft.retarget_outcome}}
-    return {"lists": sorted(set(draft.list_ids))}
+        return {"retarget": {"campaign_id": draft.retarget_campaign_id, "outcome": draft.retarget_outcome}, **direct}
+    return {"lists": sorted(set(draft.list_ids)), **direct}
 
 
 def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
@@ -72,14 +79,18 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
             raise CampaignError("Retarget a campaign that has been sent.", field="audience")
         if draft.retarget_outcome not in outcomes:
             raise CampaignError("Choose which of its recipients to send to.", field="audience")
-    else:
-        if not draft.list_ids:
-            raise CampaignError("Choose at least one list.", field="audience")
+    elif draft.list_ids:
         found = db.session.scalar(select(func.count()).where(ContactList.id.in_(draft.list_ids)))
         if found != len(set(draft.list_ids)):
             raise CampaignError("One of the chosen lists no longer exists.", field="audience")
+    elif not draft.direct:
+        raise CampaignError("Choose at least one list.", field="audience")
     problems = check_mapping(template.components, template.parameter_format, draft.variables or {},
                              draft.header_media_url)
+    if draft.direct_only:  # each recipient brings its own values: only the mappings given are checked
+        given = draft.variables or {}
+        problems = {key: message for key, message in problems.items()
+                    if key in given or (key == "header_media_url" and draft.header_media_url)}
     if problems:
         key, message = next(iter(problems.items()))
         error = CampaignError(message, field=f"var:{key}")
@@ -148,10 +159,20 @@ def preview(campaign: Campaign, count: int = 3) -> list[tuple[str, str, dict]]:
     return shown
 
 
+def validate_for_launch(campaign: Campaign) -> Draft:
+    """Check a campaign again before it goes out (or is scheduled to); it needs someone to send to."""
+    draft = draft_of(campaign)
+    validate(draft)
+    if draft.direct_only and not db.session.scalar(
+            select(func.count()).select_from(Recipient).where(Recipient.campaign_id == campaign.id)):
+        raise CampaignError("Add recipients before sending: this broadcast has none yet.", field="recipients")
+    return draft
+
+
 def schedule(campaign: Campaign, when: datetime) -> None:
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("Only a draft can be scheduled.", code="conflict")
-    validate(draft_of(campaign))
+    validate(draft_of(campaign))  # recipients may still be added to a scheduled broadcast
     if when.tzinfo is None:
         raise CampaignError("The time needs a time zone.", field="scheduled_at")
     if when <= utcnow():
@@ -170,7 +191,7 @@ def launch(campaign: Campaign) -> None:
     """Send now: the snapshot runs as a job, so this returns at once."""
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("This campaign has already been launched.", code="conflict")
-    validate(draft_of(campaign))
+    validate_for_launch(campaign)
     campaign.status, campaign.launched_at = "queued", utcnow()
     db.session.commit()
     from jobs.campaigns import enqueue_launch
