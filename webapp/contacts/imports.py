@@ -292,23 +292,35 @@ def fail(session: Session, import_id: int, message: str) -> bool:
         .values(status="failed", error=message[:2000], finished_at=utcnow(), added=0, updated=0,
                 already_in_list=0, duplicates=0, invalid=0)).rowcount
     if failed:
-        session.execute(delete(ImportRejection).where(ImportRejection.import_id == import_id))
+        _clear_rejections(session, import_id)
     session.commit()
     return bool(failed)
 
 
 def _clear(session: Session, import_id: int, rejections: bool = False) -> None:
-    """Drop an import's staged rows, in batches: SQLite gathers the rows a DELETE removes in memory first."""
-    while True:
-        batch = select(ImportRow.phone).where(ImportRow.import_id == import_id).limit(CLEAR_BATCH)
-        removed = session.execute(delete(ImportRow).where(ImportRow.import_id == import_id,
-                                                          ImportRow.phone.in_(batch.scalar_subquery()))).rowcount
+    """Drop an import's staged rows (and its rejections).
+
+    Core DELETEs: the ORM's would fetch every deleted row back (RETURNING) to update its session. And on
+    SQLite in batches: with foreign keys on, it gathers every row a DELETE removes in memory first.
+    """
+    staged = ImportRow.__table__
+    mine = staged.c.import_id == import_id
+    if not is_sqlite(session):
+        session.execute(delete(staged).where(mine))
+    while is_sqlite(session):
+        batch = select(literal_column("rowid")).select_from(staged).where(mine).limit(CLEAR_BATCH)
+        removed = session.execute(delete(staged).where(literal_column("rowid").in_(batch.scalar_subquery())))
         session.commit()
-        if removed < CLEAR_BATCH:
+        if removed.rowcount < CLEAR_BATCH:
             break
     if rejections:
-        session.execute(delete(ImportRejection).where(ImportRejection.import_id == import_id))
+        _clear_rejections(session, import_id)
     session.commit()
+
+
+def _clear_rejections(session: Session, import_id: int) -> None:
+    table = ImportRejection.__table__
+    session.execute(delete(table).where(table.c.import_id == import_id))
 
 
 def _unquoted(value: str) -> str:
