@@ -9,6 +9,8 @@ the maintained counters equal a recount, and no event left unapplied.
 
     .venv/bin/python bench/webhook_ingest.py                  # 3 runs of 5,000 rows (15,000 events)
     .venv/bin/python bench/webhook_ingest.py --rows 1000 --runs 1 --concurrency 16
+    .venv/bin/python bench/webhook_ingest.py --rate 200 --concurrency 64   # latency below saturation
+    .venv/bin/python bench/webhook_ingest.py --threads 32 --concurrency 64  # bigger batches per process
 """
 from __future__ import annotations
 
@@ -117,13 +119,16 @@ def signed_bodies(rows: list[tuple[int, str, str]]) -> list[tuple[bytes, str]]:
     return mixed
 
 
-async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int) -> Run:
+async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int, rate: float = 0.0) -> Run:
+    """POST every body from `concurrency` clients: as fast as answers come, or paced at `rate` per second."""
     latencies: list[float] = []
     problems: list[str] = []
-    queue = iter(bodies)
+    queue = iter(enumerate(bodies))
 
     async def client(session: aiohttp.ClientSession) -> None:
-        for body, signature in queue:  # clients share one iterator: each event is posted once
+        for index, (body, signature) in queue:  # clients share one iterator: each event is posted once
+            if rate:
+                await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
             began = time.perf_counter()
             async with session.post(url, data=body, headers={"Content-Type": "application/json",
                                                              "X-Hub-Signature-256": signature}) as response:
@@ -133,8 +138,8 @@ async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int) 
             latencies.append(time.perf_counter() - began)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     return Run(len(bodies), seconds, latencies, problems)
@@ -210,6 +215,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="offer this many events/s (open loop) instead of as many as answers allow")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="broadcaster-ingest-bench-"))
@@ -232,7 +239,7 @@ def main() -> int:
             bodies = signed_bodies(rows)
             events_before = (number - 1) * len(bodies)
             server_before, client_before = cpu_seconds(server.pid), time.process_time()
-            run = asyncio.run(post_all(f"{base_url}/webhooks/meta", bodies, args.concurrency))
+            run = asyncio.run(post_all(f"{base_url}/webhooks/meta", bodies, args.concurrency, args.rate))
             run.server_cpu = cpu_seconds(server.pid) - server_before
             run.client_cpu = time.process_time() - client_before
             run.problems += check(app, campaign_id, len(bodies), events_before)
@@ -255,7 +262,8 @@ def main() -> int:
     server_ms = statistics.median(r.server_cpu / r.events * 1000 for r in runs)
     client_ms = statistics.median(r.client_cpu / r.events * 1000 for r in runs)
     load = os.getloadavg()[0]
-    print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {args.concurrency} clients, "
+    offered = f"offered at {args.rate:,.0f}/s" if args.rate else f"{args.concurrency} clients"
+    print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {offered}, "
           f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, SQLite WAL):")
     print(f"  sustained {rate:,.0f} events/s ({rate / GOAL_RATE:.2f}× the {GOAL_RATE:,}/s goal), "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({p99 / GOAL_P99_MS:.2f}× the {GOAL_P99_MS} ms limit), "

@@ -5,13 +5,20 @@ round trips). A request is still answered only once its event is committed, and 
 One writer thread per process takes every waiting event, stores them raw in one commit (answering 503
 to all, so that Meta retries, if that fails), then applies them together; apply_events falls back to
 one at a time when the batch fails, so an error lands on the event that caused it.
+
+On SQLite the writers of an instance's processes take turns through a file lock: the kernel wakes the
+next one the moment the lock is free, where SQLite's own busy handler would sleep in steps of up to
+100 ms (which made the p99 latency with two gunicorn workers six times that with one).
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import queue
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flask import Flask, current_app
 
@@ -61,6 +68,8 @@ class Writer:
         self.queue: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        on_sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+        self.turns = Path(app.instance_path) / "webhook-writer.lock" if on_sqlite else None
 
     def submit(self, ticket: Ticket) -> None:
         self.queue.put(ticket)
@@ -86,7 +95,7 @@ class Writer:
                 except queue.Empty:
                     break
                 size += len(batch[-1].body)
-            with self.app.app_context():
+            with self.app.app_context(), self._turn():
                 try:
                     self._process(batch)
                 except Exception:  # noqa: BLE001 - the stored events stay `received`: `replay --unfinished`
@@ -95,6 +104,19 @@ class Writer:
                     db.session.remove()  # hold no connection (nor transaction) while idle
                     for ticket in batch:
                         ticket.done.set()
+
+    @contextmanager
+    def _turn(self):
+        """This process's turn to write, among the instance's processes (SQLite only)."""
+        if self.turns is None:
+            yield
+            return
+        with self.turns.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _process(self, batch: list[Ticket]) -> None:
         try:
