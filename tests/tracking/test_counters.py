@@ -46,6 +46,23 @@ def test_counters_stop_polling_once_the_campaign_is_finished(staff_client, webho
     assert _stat(html, "Recipients") == "2"
 
 
+@pytest.mark.parametrize("finished_ago, trigger", [(timedelta(minutes=5), 'hx-trigger="every 10s"'),
+                                                   (timedelta(hours=3), None)])
+def test_after_completion_counters_poll_slowly_while_webhooks_settle_then_stop(staff_client, webhook,
+                                                                             finished_ago, trigger):
+    from webapp.extensions import db
+    from webapp.timestamps import utcnow
+
+    campaign, rows = accepted_campaign(2, status="sent")
+    campaign.completed_at = utcnow() - finished_ago
+    db.session.commit()
+    html = staff_client.get(f"/campaigns/{campaign.id}/live/counters").get_data(as_text=True)
+    if trigger:
+        assert trigger in html
+    else:
+        assert "hx-trigger" not in html and "hx-get" not in html
+
+
 def test_counters_follow_the_webhooks_with_rates_and_funnel(staff_client, webhook):
     campaign, rows = accepted_campaign(5)
     _play(staff_client, rows, ["read", "read", "delivered", "sent", "failed"])

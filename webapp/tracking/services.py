@@ -3,10 +3,12 @@ so they cost the same for ten rows as for a million."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import counts
+from webapp.timestamps import utcnow
 from webapp.campaigns.models import Campaign
 
 # The counters shown on the page, in the order a campaign moves through them; the last two only when non-zero.
@@ -35,9 +37,24 @@ class Figures:
     funnel: list[Figure]
 
 
+# Statuses and replies go on arriving after the last send (a read receipt, an answer): for this long
+# after completion the counters keep polling, slowly; after it, a reload shows what came later.
+SETTLING = timedelta(hours=2)
+
+
 def is_live(campaign: Campaign) -> bool:
-    """Whether the campaign's figures can still change on their own, so its fragments keep polling."""
+    """Whether the campaign is sending (or about to), so its fragments poll often."""
     return campaign.is_active or campaign.status == "scheduled"
+
+
+def counters_poll_seconds(campaign: Campaign) -> int | None:
+    """How often the counters poll: every 2 s while sending, every 10 s while the webhooks of a
+    finished campaign still settle, then never (the fragment carries no trigger)."""
+    if is_live(campaign):
+        return 2
+    if campaign.completed_at and campaign.status != "cancelled" and utcnow() - campaign.completed_at < SETTLING:
+        return 10
+    return None
 
 
 def figures(session: Session, campaign_id: int) -> Figures:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import lazyload
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
-from webapp.tracking.services import figures, is_live
+from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
 
 bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<int:campaign_id>")
@@ -24,10 +24,10 @@ def _campaign(campaign_id: int) -> Campaign:
 
 @bp.get("/live/counters")
 def counters(campaign_id: int):
-    """Polled every 2 s while the campaign is live; the finished fragment carries no trigger."""
+    """Polled while the campaign sends and its webhooks settle; after that the fragment carries no trigger."""
     campaign = _campaign(campaign_id)
-    return render_template("campaigns/partials/counters.html", campaign=campaign, live=is_live(campaign),
-                           figures=figures(db.session, campaign_id))
+    return render_template("campaigns/partials/counters.html", campaign=campaign,
+                           poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id))
 
 
 @bp.get("/live/timeline")
