@@ -76,7 +76,7 @@ class UploadForm(ShowsErrors, FlaskForm):
     fallback = "file"
     file = FileField("Customer file", validators=[FileRequired("Choose the file to import."),
                                                   _upload_extension, _upload_size],
-                     description=f"{', '.join(ACCEPTED_EXTENSIONS)} — as your spreadsheet or shop system exports it.")
+                     render_kw={"accept": ",".join(ACCEPTED_EXTENSIONS)})
     list_id = SelectField("Import into", coerce=optional_int)
     new_list = StringField("Name of the new list", filters=[strip], validators=[Length(max=MAX_LIST_NAME)])
     country = SelectField("Country of numbers written without a country code")

@@ -121,7 +121,7 @@ def delete_list(session: Session, contact_list: ContactList) -> None:
 # --- Members ---------------------------------------------------------------------------------------
 
 def members_page(session: Session, list_id: int, search: str = "", page: int = 1) -> Pagination:
-    """One page of a list's contacts, in the order they joined, filtered by name or number."""
+    """One page of a list's contacts in contact id order (the index order: no sort), filtered by name or number."""
     query = (select(Contact).join(ListMember, ListMember.contact_id == Contact.id)
              .where(ListMember.list_id == list_id).order_by(ListMember.contact_id))
     search = _SPACES.sub(" ", search).strip()
