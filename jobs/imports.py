@@ -5,7 +5,7 @@ from rq import Callback
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from webapp.contacts import imports
+from webapp.contacts import import_run, imports
 from webapp.extensions import db
 from webapp.queues import enqueue, redis_client
 
@@ -26,14 +26,14 @@ def enqueue_import(import_id: int) -> None:
 
 def run(import_id: int) -> dict | None:
     """Run the import; a repeated job for an import that already ran does nothing."""
-    record = imports.run_import(db.session, import_id)
+    record = import_run.run_import(db.session, import_id)
     return imports.report(db.session, record) if record is not None else None
 
 
 def worker_failed(job: Job, connection, *exc_info) -> None:
     """RQ gave up on the job (a timeout, or a worker found dead): the import says so instead of running forever."""
     db.session.rollback()
-    imports.fail(db.session, job.args[0], WORKER_DIED)
+    import_run.fail(db.session, job.args[0], WORKER_DIED)
 
 
 def settle(import_id: int) -> None:
@@ -43,4 +43,4 @@ def settle(import_id: int) -> None:
     except NoSuchJobError:
         return  # run in-process (the CLI), or long gone
     if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        imports.fail(db.session, import_id, WORKER_DIED)
+        import_run.fail(db.session, import_id, WORKER_DIED)

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.contacts.conftest import write_csv
-from webapp.contacts import imports
-from webapp.contacts.imports import Columns
+from webapp.contacts import import_run, imports
+from webapp.contacts.columns import Columns
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ImportRow, ListMember
 from webapp.contacts.phones import SPREADSHEET_MANGLED
 from webapp.extensions import db
@@ -205,7 +205,7 @@ def test_a_finished_import_leaves_no_staged_rows_and_deletes_the_uploaded_file(i
 
 def test_a_repeated_job_does_nothing(imported):
     record = imported("utf8.csv")
-    assert imports.run_import(db.session, record.id) is None
+    assert import_run.run_import(db.session, record.id) is None
     assert len(members()) == 6
 
 
@@ -237,7 +237,7 @@ def _unchanged(list_name: str = "Customers") -> None:
 
 
 def test_an_import_that_fails_half_way_leaves_the_list_as_it_was(imported, existing_list, tmp_path, monkeypatch):
-    read = imports._ChunkReader.read
+    read = import_run._ChunkReader.read
     calls = []
 
     def failing(self, chunk):
@@ -246,7 +246,7 @@ def test_an_import_that_fails_half_way_leaves_the_list_as_it_was(imported, exist
             raise RuntimeError("disk on fire")
         return read(self, chunk)
 
-    monkeypatch.setattr(imports._ChunkReader, "read", failing)
+    monkeypatch.setattr(import_run._ChunkReader, "read", failing)
     with pytest.raises(RuntimeError):
         imported(_big_file(tmp_path, 50), chunk_rows=10)
 
@@ -259,14 +259,14 @@ def test_an_import_that_fails_half_way_leaves_the_list_as_it_was(imported, exist
 
 def test_an_import_that_fails_while_merging_rolls_every_change_back(imported, existing_list, tmp_path,
                                                                     monkeypatch):
-    real_upsert = imports.upsert
+    real_upsert = import_run.upsert
 
     def failing_upsert(session, table):
         if table is ListMember.__table__:  # after contacts were inserted and updated, in the same transaction
             raise RuntimeError("connection lost")
         return real_upsert(session, table)
 
-    monkeypatch.setattr(imports, "upsert", failing_upsert)
+    monkeypatch.setattr(import_run, "upsert", failing_upsert)
     with pytest.raises(RuntimeError):
         imported(_big_file(tmp_path, 30), chunk_rows=10)
 
@@ -285,7 +285,7 @@ def test_a_file_that_turns_out_broken_half_way_fails_with_its_reason_and_changes
 
 
 def test_progress_is_committed_after_every_chunk(imported, tmp_path, monkeypatch):
-    read = imports._ChunkReader.read
+    read = import_run._ChunkReader.read
     seen = []
 
     def watching(self, chunk):
@@ -293,7 +293,7 @@ def test_progress_is_committed_after_every_chunk(imported, tmp_path, monkeypatch
             seen.append(other.scalar(select(Import.processed_rows)))
         return read(self, chunk)
 
-    monkeypatch.setattr(imports._ChunkReader, "read", watching)
+    monkeypatch.setattr(import_run._ChunkReader, "read", watching)
     record = imported(_big_file(tmp_path, 25), chunk_rows=10)
     assert seen == [0, 10, 20]
     assert (record.processed_rows, record.total_rows) == (25, 25)

@@ -251,9 +251,9 @@ def test_markup_in_a_file_is_shown_as_text_on_every_page(staff_client):
 # --- A failed import -----------------------------------------------------------------------------
 
 def test_a_failed_import_says_what_happened_and_that_nothing_changed(staff_client, monkeypatch):
-    from webapp.contacts import imports
+    from webapp.contacts import import_run
 
-    monkeypatch.setattr(imports, "_merge", lambda session, record: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(import_run, "_merge", lambda session, record: (_ for _ in ()).throw(OSError("disk full")))
     assert upload(staff_client, "utf8.csv").status_code == 302
     record = the_import()
     confirm(staff_client, record, phone="0")
@@ -267,10 +267,10 @@ def test_a_failed_import_says_what_happened_and_that_nothing_changed(staff_clien
 
 
 def test_a_failed_import_into_a_new_list_leaves_no_list_behind(staff_client, monkeypatch):
-    from webapp.contacts import imports
+    from webapp.contacts import import_run
 
-    real_upsert = imports.upsert
-    monkeypatch.setattr(imports, "upsert", lambda session, table: (_ for _ in ()).throw(OSError("gone"))
+    real_upsert = import_run.upsert
+    monkeypatch.setattr(import_run, "upsert", lambda session, table: (_ for _ in ()).throw(OSError("gone"))
                         if table is ListMember.__table__ else real_upsert(session, table))
     upload(staff_client, "utf8.csv", new_list="Spring")
     confirm(staff_client, the_import(), phone="0")

@@ -10,7 +10,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.contacts.errors import ContactsError
-from webapp.contacts.imports import Columns, Preview
+from webapp.contacts.columns import Columns, Preview
 from webapp.contacts.models import ContactList
 from webapp.contacts.services import MAX_LIST_NAME
 from webapp.contacts.tabular import ACCEPTED_EXTENSIONS, FileRejected, check_extension
@@ -88,7 +88,8 @@ class UploadForm(ShowsErrors, FlaskForm):
         super().__init__(*args, **kwargs)
         lists = db.session.execute(select(ContactList.id, ContactList.name)
                                    .order_by(func.lower(ContactList.name))).all()
-        self.list_id.choices = [SelectChoice("", "A new list…"), *(SelectChoice(str(id_), name) for id_, name in lists)]
+        self.list_id.choices = [SelectChoice("", "A new list…"),
+                                *(SelectChoice(str(list_id), name) for list_id, name in lists)]
         self.country.choices = [SelectChoice(code, label) for code, label in country_choices()]
         if self.country.data is None:
             self.country.data = WorkspaceSettings.get().default_country

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, stream_with_context, url_for,
+    Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, stream_with_context,
+    url_for,
 )
 from flask_login import current_user
 
@@ -87,11 +88,9 @@ def _show_list(contact_list: ContactList, member_form: MemberForm, status: int =
     fragment = _targets("members")  # the search box and the pager swap just the members
     template = "contacts/partials/members.html" if fragment else "contacts/list.html"
     members, opted_out = services.list_counts(db.session, contact_list.id)
-    recent = db.session.scalars(db.select(Import).where(Import.list_id == contact_list.id)
-                                .order_by(Import.id.desc()).limit(5)).all()
     response = make_response(render_template(
         template, contact_list=contact_list, page=page, search=search, member_form=member_form,
-        members=members, opted_out=opted_out, imports=recent), status)
+        members=members, opted_out=opted_out, imports=imports.recent(db.session, contact_list.id)), status)
     response.vary.update(("HX-Request", "HX-Target"))
     return response
 
@@ -185,10 +184,12 @@ def contact(contact_id: int):
 def opt_out(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
     form = OptOutForm()
-    if form.validate_on_submit():
-        services.set_opted_out(db.session, found, True, form.reason.data, by=current_user.email)
-        db.session.commit()
-        flash(f"{found.phone} is opted out: no marketing campaign will message it.", "success")
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or "The opt-out was not saved; please try again.", "error")
+        return redirect(url_for("contacts.contact", contact_id=contact_id))
+    services.set_opted_out(db.session, found, True, form.reason.data, by=current_user.email)
+    db.session.commit()
+    flash(f"{found.phone} is opted out: no marketing campaign will message it.", "success")
     return redirect(url_for("contacts.contact", contact_id=contact_id))
 
 
@@ -196,10 +197,9 @@ def opt_out(contact_id: int):
 @admin_required
 def opt_in(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
-    if OptOutForm().validate_on_submit():
-        services.set_opted_out(db.session, found, False)
-        db.session.commit()
-        flash(f"{found.phone} is opted back in.", "success")
+    services.set_opted_out(db.session, found, False)  # the CSRF check already ran, for every POST
+    db.session.commit()
+    flash(f"{found.phone} is opted back in.", "success")
     return redirect(url_for("contacts.contact", contact_id=contact_id))
 
 

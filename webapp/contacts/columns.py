@@ -1,0 +1,92 @@
+"""The column step of an import: a file's first rows, a guess at which column is which, and the choice."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from webapp.contacts.errors import ContactsError
+from webapp.contacts.export import neutralise
+from webapp.contacts.tabular import ColumnGuess, guess_columns, open_table
+
+PREVIEW_ROWS = 8  # rows the column step shows
+SAMPLE_ROWS = 50  # rows read to guess the phone column when no header names it
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns of the file hold what, as indexes into its headers."""
+
+    phone: int
+    name: int | None = None
+    last_name: int | None = None  # joined to `name` when the file splits first and last names
+    attributes: tuple[int, ...] = ()  # kept on the contact under their header
+
+    def as_options(self) -> dict:
+        return {"phone": self.phone, "name": self.name, "last_name": self.last_name,
+                "attributes": list(self.attributes)}
+
+    @classmethod
+    def from_options(cls, data: dict) -> Columns:
+        return cls(data["phone"], data.get("name"), data.get("last_name"), tuple(data.get("attributes") or ()))
+
+    def checked(self, headers: Sequence[str]) -> Columns:
+        """These columns, if they make sense for `headers`; attributes never repeat the phone or name."""
+        width = len(headers)
+        if not 0 <= self.phone < width:
+            raise ContactsError("Choose the column that holds the phone numbers.", field="phone")
+        for field, index in (("name", self.name), ("last_name", self.last_name)):
+            if index is not None and not 0 <= index < width:
+                raise ContactsError("Choose one of the file's columns.", field=field)
+            if index is not None and index == self.phone:
+                raise ContactsError("The phone column can't also be the name.", field=field)
+        taken = {self.phone, self.name, self.last_name}
+        attributes = tuple(sorted({i for i in self.attributes if 0 <= i < width and i not in taken}))
+        last_name = self.last_name if self.name is not None and self.last_name != self.name else None
+        return Columns(self.phone, self.name, last_name, attributes)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The start of a file: its headers, its first rows, and a guess at which column is which."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    guess: ColumnGuess
+    estimated_rows: int | None
+
+    def default_columns(self) -> Columns | None:
+        """The guessed columns, every other one as an attribute; None when no column looks like phones."""
+        if self.guess.phone is None:
+            return None
+        return Columns(self.guess.phone, self.guess.name, self.guess.last_name,
+                       tuple(range(len(self.headers)))).checked(self.headers)
+
+
+def inspect(path: str | Path, filename: str) -> Preview:
+    """Open the file and read its start; raises FileRejected when it can't be imported at all."""
+    with open_table(path, filename) as table:
+        sample = []
+        for row in table.rows():
+            if row.problem is None:
+                sample.append([unquoted(value) for value in row.values])
+            if len(sample) == SAMPLE_ROWS:
+                break
+        headers = table.headers
+        estimate = table.estimated_rows()
+    return Preview(headers, sample[:PREVIEW_ROWS], guess_columns(headers, sample), estimate)
+
+
+def column_by_name(headers: Sequence[str], wanted: str) -> int:
+    """A column named like `wanted` (any case), or numbered so (1 is the first); for the CLI."""
+    for index, header in enumerate(headers):
+        if header.casefold() == wanted.strip().casefold():
+            return index
+    if wanted.strip().isdigit() and 1 <= int(wanted) <= len(headers):
+        return int(wanted) - 1
+    raise ContactsError(f"The file has no column “{wanted}”. Its columns: {', '.join(headers)}.", field="phone")
+
+
+def unquoted(value: str) -> str:
+    """A cell without the ' that a safe CSV export put before a formula-like value, so exports import back."""
+    return value[1:] if value[:1] == "'" and neutralise(value[1:]) == value else value
