@@ -17,6 +17,7 @@ from tests.services import ThrowawayPostgres, free_port
 from webapp import private_redis
 
 PASSWORD = "correct horse battery"
+ROOT_DIR = Path(__file__).resolve().parent.parent
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 
 
