@@ -1,6 +1,7 @@
 """CSV import throughput and memory: the streamed, staged import against one ORM insert and commit per row.
 
     .venv/bin/python bench/import_csv.py                      # 100,000 and 1,000,000 rows on SQLite
+    .venv/bin/python bench/import_csv.py --postgres           # the same on a throwaway PostgreSQL
     .venv/bin/python bench/import_csv.py --rows 100000 --database-url postgresql+psycopg://…
 
 It writes its own customer files (phone, name, city, tier; about 0.5% bad numbers and 0.5%
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--rows", default="100000,1000000", help="comma-separated file sizes")
     parser.add_argument("--naive-rows", type=int, default=5000, help="rows for the naive baseline")
     parser.add_argument("--database-url", help="default: a SQLite file in the temporary folder")
+    parser.add_argument("--postgres", action="store_true", help="run a throwaway PostgreSQL on loopback and use it")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -168,6 +170,12 @@ def main() -> None:
     from webapp import private_redis
 
     args.folder = Path(tempfile.mkdtemp(prefix="broadcaster-bench-import-"))
+    postgres = None
+    if args.postgres:
+        from tests.services import ThrowawayPostgres
+
+        postgres = ThrowawayPostgres()
+        args.database_url = postgres.start()
     args.database_url = args.database_url or f"sqlite:///{args.folder / 'bench.db'}"
     args.redis_url, redis_process = private_redis.start(args.folder / "redis")
     try:
@@ -200,6 +208,8 @@ def main() -> None:
     finally:
         if redis_process is not None:
             private_redis.stop(redis_process)
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(args.folder, ignore_errors=True)
 
 

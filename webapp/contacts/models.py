@@ -103,7 +103,9 @@ class ImportRow(db.Model):
 
     __tablename__ = "import_rows"
 
-    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id", ondelete="CASCADE"), primary_key=True)
+    # No foreign key: the database would check it for each of a million staged rows, and the run deletes
+    # its own rows when it ends, whichever way it ends.
+    import_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164; the key de-duplicates the file
     line: Mapped[int] = mapped_column()
     country: Mapped[str] = mapped_column(String(2), default="")  # "" for non-geographic numbers (+800…)
