@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import counts
-from webapp.timestamps import utcnow
 from webapp.campaigns.models import Campaign
+from webapp.timestamps import utcnow
 
 # The counters shown on the page, in the order a campaign moves through them; the last two only when non-zero.
 SHOWN = ("total", "queued", "sent", "delivered", "read", "replied", "failed", "skipped")
