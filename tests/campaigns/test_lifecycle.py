@@ -93,3 +93,24 @@ def test_rows_waiting_for_a_retry_are_not_claimed_before_their_time(app):
     db.session.commit()
     assert claim(db.session, campaign.id, 10, T0) == []
     assert [c.phone for c in claim(db.session, campaign.id, 10, T0 + timedelta(seconds=31))] == ["+15550000001"]
+
+
+def test_a_contact_who_opts_out_after_launch_is_skipped_not_sent(app):
+    from webapp.contacts.models import Contact
+
+    factories.contact_list("Customers", ["+15550000001", "+15550000002"])
+    campaign = factories.campaign(phones=[])
+    contacts = {c.phone: c for c in db.session.scalars(select(Contact))}
+    for phone, contact in contacts.items():
+        db.session.add(Recipient(campaign_id=campaign.id, contact_id=contact.id, phone=phone, status="pending",
+                                 params={"body": ["Ana", "1"]}))
+    add_counts(db.session, campaign.id, {"total": 2, "pending": 2})
+    contacts["+15550000002"].opted_out_at = T0
+    db.session.commit()
+
+    claimed = claim(db.session, campaign.id, 10, T0)
+    db.session.commit()
+    assert [c.phone for c in claimed] == ["+15550000001"]
+    skipped = db.session.scalars(select(Recipient).where(Recipient.phone == "+15550000002")).one()
+    assert (skipped.status, skipped.skip_reason) == ("skipped", "Opted out after the campaign was launched")
+    assert counts(db.session, campaign.id) == recount(db.session, campaign.id)

@@ -151,11 +151,14 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     """Mark up to `limit` due pending rows `sending` under a fresh claim token, in the caller's transaction.
 
     Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
-    is claimed, so no API call starts after it. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
+    skipped instead, never sent. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
+    from webapp.contacts.models import Contact
+
     token = uuid.uuid4().hex
     due = (
-        select(Recipient.id)
+        select(Recipient.id, Recipient.contact_id)
         .where(Recipient.campaign_id == campaign_id, Recipient.status == "pending",
                or_(Recipient.next_attempt_at.is_(None), Recipient.next_attempt_at <= now))
         .order_by(Recipient.id)
@@ -163,10 +166,25 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     )
     if not is_sqlite(session):
         due = due.with_for_update(skip_locked=True)
+    candidates = session.execute(due).all()
+    if not candidates:
+        return []
+    contact_ids = {c.contact_id for c in candidates if c.contact_id}
+    opted_out = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids),
+                                                             Contact.opted_out_at.is_not(None)))) if contact_ids else set()
+    if opted_out:
+        skipped = session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_([c.id for c in candidates if c.contact_id in opted_out]),
+                   Recipient.status == "pending")
+            .values(status="skipped", skip_reason="Opted out after the campaign was launched")
+            .execution_options(synchronize_session=False)).rowcount
+        add_counts(session, campaign_id, {"pending": -skipped, "skipped": skipped})
     campaign_sending = exists().where(and_(Campaign.id == campaign_id, Campaign.status == "sending"))
     rows = session.execute(
         update(Recipient)
-        .where(Recipient.id.in_(due.scalar_subquery()), Recipient.status == "pending", campaign_sending)
+        .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out]),
+               Recipient.status == "pending", campaign_sending)
         .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
         .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
         .execution_options(synchronize_session=False)
