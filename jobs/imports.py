@@ -36,11 +36,18 @@ def worker_failed(job: Job, connection, *exc_info) -> None:
     import_run.fail(db.session, job.args[0], WORKER_DIED)
 
 
-def settle(import_id: int) -> None:
-    """An import still running whose RQ job has failed (its work-horse was killed): record it as failed."""
+def settle(import_id: int, status: str) -> None:
+    """Called while a page watches an unfinished import: mend what Redis lost or RQ gave up on.
+
+    A queued import whose job is gone (Redis restarted or flushed) is queued again; the run's claim
+    makes a second job harmless. A running import whose job failed (its work-horse was killed) is
+    recorded as failed.
+    """
     try:
-        status = Job.fetch(job_id(import_id), connection=redis_client()).get_status()
+        job_status = Job.fetch(job_id(import_id), connection=redis_client()).get_status()
     except NoSuchJobError:
-        return  # run in-process (the CLI), or long gone
-    if status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+        if status == "queued":
+            enqueue_import(import_id)
+        return
+    if job_status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         import_run.fail(db.session, import_id, WORKER_DIED)

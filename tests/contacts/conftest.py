@@ -68,3 +68,32 @@ def write_csv(path: Path, header: list[str], rows) -> Path:
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+# --- Through the pages --------------------------------------------------------------------------
+
+def upload(client, name: str, filename: str | None = None, **fields):
+    """POST a sample file through the upload form, as the browser would."""
+    from tests.conftest import post
+
+    choices = {"list_id": "", "new_list": "Customers", "country": "US", "existing": "update", **fields}
+    with (FIXTURES / name).open("rb") as file:
+        return post(client, "/imports/new", {**choices, "file": (file, filename or name)},
+                    content_type="multipart/form-data")
+
+
+def the_import():
+    """The one import of the test, read fresh."""
+    from sqlalchemy import select
+
+    from webapp.contacts.models import Import
+    from webapp.extensions import db
+
+    return db.session.scalars(select(Import).execution_options(populate_existing=True)).one()
+
+
+def confirm(client, record, **columns):
+    """POST the column step with these choices (indexes of columns)."""
+    from tests.conftest import post
+
+    return post(client, f"/imports/{record.id}/columns", columns)

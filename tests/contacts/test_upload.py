@@ -13,31 +13,15 @@ from sqlalchemy import func, select
 from jobs import imports as import_jobs
 from tests import factories
 from tests.conftest import post
-from tests.contacts.conftest import FIXTURES
+from tests.contacts.conftest import confirm, the_import, upload
 from webapp.contacts.models import Contact, ContactList, Import, ListMember
 from webapp.extensions import db
 from webapp.queues import queue, redis_client
 from webapp.settings.models import WorkspaceSettings
 
 
-def upload(client, name: str, filename: str | None = None, **fields):
-    """POST a sample file through the upload form, as the browser would."""
-    choices = {"list_id": "", "new_list": "Customers", "country": "US", "existing": "update", **fields}
-    with (FIXTURES / name).open("rb") as file:
-        return post(client, "/imports/new", {**choices, "file": (file, filename or name)},
-                    content_type="multipart/form-data")
-
-
 def uploads(app) -> set[str]:
     return set(os.listdir(app.config["UPLOAD_FOLDER"]))
-
-
-def the_import() -> Import:
-    return db.session.scalars(select(Import).execution_options(populate_existing=True)).one()
-
-
-def confirm(client, record: Import, **columns):
-    return post(client, f"/imports/{record.id}/columns", columns)
 
 
 def upload_and_run(client, name: str, **fields) -> Import:
@@ -145,6 +129,11 @@ def test_every_format_imports_through_the_pages(staff_client, name):
     record = upload_and_run(staff_client, name)
     assert record.status == "done" and record.added >= 1
     assert db.session.scalar(select(func.count()).select_from(ListMember)) == record.added
+
+
+def test_a_spanish_export_imports_with_spain_as_the_country(staff_client):
+    record = upload_and_run(staff_client, "semicolon.csv", country="ES")
+    assert (record.status, record.added, record.invalid) == ("done", 3, 0)
 
 
 def test_the_example_file_imports_into_a_new_list_in_one_click(staff_client):
@@ -282,6 +271,17 @@ def test_a_failed_import_into_a_new_list_leaves_no_list_behind(staff_client, mon
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
     assert "a new list, “Spring”, which was not made" in \
         staff_client.get(f"/imports/{the_import().id}").get_data(as_text=True)
+
+
+def test_a_queued_import_whose_job_redis_lost_is_queued_again(staff_client, app):
+    assert upload(staff_client, "utf8.csv").status_code == 302
+    record = the_import()
+    confirm(staff_client, record, phone="0")
+    app.extensions["redis"].flushall()  # Redis restarted without its data
+
+    fragment = staff_client.get(f"/imports/{record.id}/progress").get_data(as_text=True)
+    assert "Waiting for a worker" in fragment
+    assert [job.id for job in queue("default").get_jobs()] == [f"import-{record.id}"]
 
 
 def test_an_import_whose_worker_was_killed_is_shown_as_failed(staff_client):

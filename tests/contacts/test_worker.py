@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from tests import factories
 from tests.conftest import post
-from tests.contacts.conftest import write_csv
-from tests.contacts.test_upload import confirm, the_import, upload
+from tests.contacts.conftest import confirm, the_import, upload, write_csv
 from tests.processes import ProcessSet, wait_until
 from webapp.contacts.models import Contact, ContactList, ImportRejection, ImportRow, ListMember
 from webapp.extensions import db

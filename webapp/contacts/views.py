@@ -261,14 +261,16 @@ def import_page(import_id: int):
 def import_progress(import_id: int):
     """The polled fragment: progress while the import runs, then its result (which polls no more)."""
     record = _import(import_id)
-    settle(record.id)
-    db.session.refresh(record)
+    if record.status in ("queued", "running"):
+        settle(record.id, record.status)
+        db.session.refresh(record)
     return render_template("contacts/partials/import_progress.html", **_import_parts(record))
 
 
 def _import_parts(record: Import) -> dict:
+    done = record.status == "done"
     return {"record": record, "progress": imports.progress(record), "report": imports.report(db.session, record),
-            "examples": list(imports.rejections(db.session, record.id, limit=10)),
+            "examples": list(imports.rejections(db.session, record.id, limit=10)) if done else [],
             "live": record.status in ("queued", "running")}
 
 
