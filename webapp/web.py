@@ -7,8 +7,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 # Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health"}
-PUBLIC_BLUEPRINTS = {"webhooks", "api"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive"}
+PUBLIC_BLUEPRINTS = {"api"}
 
 
 def register_web(app: Flask) -> None:

@@ -61,7 +61,7 @@ def _oldest_shown_id(page: str) -> int:
     return int(re.search(r"before=(\d+)", page).group(1))
 
 
-def test_the_replies_page_needs_a_login(client, webhook):
+def test_the_replies_page_needs_a_login(client, staff, webhook):
     response = client.get("/replies")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert client.get("/replies", headers={"HX-Request": "true"}).status_code == 401
