@@ -190,3 +190,19 @@ def test_a_late_sent_after_read_only_fills_in_the_sent_time(client, webhook):
     meta.post(client, meta.statuses(sent))
     row = fresh(Recipient, row.id)
     assert (row.status, row.sent_at) == ("read", T0)
+
+
+def test_a_status_parked_while_the_sender_commits_its_wamid_is_still_applied_at_once(client, webhook,
+                                                                                    monkeypatch):
+    """The race the other way round: the sender committed the wamid and found nothing parked, and only then
+    did the webhook (which had looked the wamid up before that commit) park its status."""
+    from webapp.webhooks import services
+
+    campaign, rows = accepted_campaign(1)
+    row = rows[0]
+    # Every status misses its row, as a lookup made a moment before the sender's commit would.
+    monkeypatch.setattr(services, "apply_statuses", lambda session, updates: list(updates))
+    meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row),
+                                                error=(131049, "Marketing limit", ""))))
+    db.session.expire_all()
+    assert db.session.get(Recipient, row.id).status == "failed"

@@ -66,10 +66,13 @@ def apply_events(session: Session, events: list[tuple[int, dict | None]]) -> dic
     try:
         begin_write(session)
         payloads = _payloads(session, events)
-        outcomes = _apply(session, payloads)
+        outcomes, parked = _apply(session, payloads)
         for (status, notes), ids in _grouped(outcomes).items():
             _finish(session, ids, status, notes)
         session.commit()
+        # The sender may have committed these wamids (and looked for parked statuses) while we parked
+        # them: look once more now that ours are committed, so one of the two sides always sees the other.
+        apply_parked_statuses(session, parked)
         return outcomes
     except Exception as exc:  # noqa: BLE001 - any failure must end on the stored event, to be replayed
         session.rollback()
@@ -113,7 +116,8 @@ def _payloads(session: Session, events: list[tuple[int, dict | None]]) -> list[t
     return [(event_id, payload if payload is not None else json.loads(bodies[event_id])) for event_id, payload in events]
 
 
-def _apply(session: Session, payloads: list[tuple[int, dict]]) -> dict[int, Outcome]:
+def _apply(session: Session, payloads: list[tuple[int, dict]]) -> tuple[dict[int, Outcome], list[str]]:
+    """Apply the events' changes; return each event's outcome and the wamids of the statuses parked."""
     outcomes = {event_id: Outcome() for event_id, _ in payloads}
     statuses, messages, preferences = [], [], []
     owners: dict[int, int] = {}  # id() of a status -> its event, to count what each event did
@@ -142,7 +146,7 @@ def _apply(session: Session, payloads: list[tuple[int, dict]]) -> dict[int, Outc
     for event_id, outcome in outcomes.items():
         if outcome.notes:
             current_app.logger.warning("Webhook event %s: %s", event_id, "; ".join(outcome.notes))
-    return outcomes
+    return outcomes, [status.wamid for status in unmatched]
 
 
 def _grouped(outcomes: dict[int, Outcome]) -> dict[tuple[str, str], list[int]]:
