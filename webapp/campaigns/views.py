@@ -11,16 +11,13 @@ from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
+from webapp.fragments import targets
 from webapp.web import localtime
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id) or abort(404)
-
-
-def _targets(element_id: str) -> bool:
-    return bool(request.headers.get("HX-Request")) and request.headers.get("HX-Target") == element_id
 
 
 # --- Index ---------------------------------------------------------------------------------------
@@ -30,7 +27,7 @@ def index():
     status = request.args.get("status") if request.args.get("status") in presenters.STATUS_FILTERS else None
     page = presenters.campaigns_page(status, request.args.get("page", 1, type=int))
     readiness = presenters.readiness() if not page.rows and not status else None
-    template = "campaigns/_table.html" if _targets("campaign-table") else "campaigns/index.html"
+    template = "campaigns/_table.html" if targets("campaign-table") else "campaigns/index.html"
     response = make_response(render_template(template, page=page, status=status, readiness=readiness,
                                              statuses=presenters.STATUS_FILTERS))
     response.vary.update(("HX-Request", "HX-Target"))

@@ -16,6 +16,7 @@ from webapp.contacts.forms import ColumnsForm, ListNameForm, MemberForm, OptOutF
 from webapp.contacts.models import Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
+from webapp.fragments import targets
 from webapp.settings.models import WorkspaceSettings
 
 bp = Blueprint("contacts", __name__)
@@ -35,10 +36,6 @@ def _list(list_id: int) -> ContactList:
 
 def _import(import_id: int) -> Import:
     return db.session.get(Import, import_id) or abort(404)
-
-
-def _targets(element_id: str) -> bool:
-    return bool(request.headers.get("HX-Request")) and request.headers.get("HX-Target") == element_id
 
 
 # --- Lists ---------------------------------------------------------------------------------------
@@ -85,7 +82,7 @@ def show_list(list_id: int):
 def _show_list(contact_list: ContactList, member_form: MemberForm, status: int = 200):
     search = request.args.get("q", "")
     page = services.members_page(db.session, contact_list.id, search, request.args.get("page", 1, type=int))
-    fragment = _targets("members")  # the search box and the pager swap just the members
+    fragment = targets("members")  # the search box and the pager swap just the members
     template = "contacts/partials/members.html" if fragment else "contacts/list.html"
     members, opted_out = services.list_counts(db.session, contact_list.id)
     response = make_response(render_template(
