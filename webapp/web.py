@@ -44,15 +44,26 @@ def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A UTC timestamp shown in the workspace's time zone."""
     if value is None:
         return "—"
+    return value.astimezone(_workspace_zone()).strftime(fmt)
+
+
+def _workspace_zone():
+    """The workspace's time zone, read once per request (a log page shows hundreds of timestamps)."""
     from zoneinfo import ZoneInfo
+
+    from flask import g, has_request_context
 
     from webapp.settings.models import WorkspaceSettings
 
+    if has_request_context() and "workspace_zone" in g:
+        return g.workspace_zone
     try:
         zone = ZoneInfo(WorkspaceSettings.get().timezone)
     except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC rather than breaking a page
         zone = ZoneInfo("UTC")
-    return value.astimezone(zone).strftime(fmt)
+    if has_request_context():
+        g.workspace_zone = zone
+    return zone
 
 
 NAV = (
@@ -134,7 +145,11 @@ def _http_error(error: HTTPException):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return error  # the API blueprint answers JSON errors itself
     if error.code == 413:
-        message = "That file is larger than the upload limit."
+        from flask import current_app
+
+        limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        message = (f"That file is larger than the upload limit of {limit} MB. Split it into smaller files, "
+                   "or ask an administrator to raise MAX_UPLOAD_MB.")
         return render_template("errors/error.html", code=413, title="File too large", message=message), 413
     if error.code in (403, 404, 405, 429):
         titles = {403: "Not allowed", 404: "Page not found", 405: "Not allowed", 429: "Too many requests"}
