@@ -11,3 +11,18 @@ def targets(element_id: str) -> bool:
     fragment never stands in for the page.
     """
     return bool(request.htmx) and request.htmx.target == element_id
+
+
+def target() -> str | None:
+    """The id of the element an htmx request targets (None for a page request)."""
+    return request.htmx.target if request.htmx else None
+
+
+def answer(template: str, http_status: int = 200, **context):
+    """Render `template` (a fragment or a page, as the view chose by `targets`), telling caches that the
+    answer depends on the htmx headers."""
+    from flask import make_response, render_template
+
+    response = make_response(render_template(template, **context), http_status)
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response

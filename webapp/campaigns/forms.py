@@ -18,22 +18,12 @@ from webapp.campaigns import presenters
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.services import Draft
+from webapp.form_filters import optional_int, strip
 from webapp.senders.models import Template
 from webapp.settings.models import WorkspaceSettings
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
 VARIABLE_PARTS = ("source", "value", "fallback")
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def optional_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class VariablesField(Field):

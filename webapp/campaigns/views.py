@@ -11,7 +11,7 @@ from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
-from webapp.fragments import targets
+from webapp.fragments import answer, targets
 from webapp.web import localtime
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -28,10 +28,7 @@ def index():
     page = presenters.campaigns_page(status, request.args.get("page", 1, type=int))
     readiness = presenters.readiness() if not page.rows and not status else None
     template = "campaigns/_table.html" if targets("campaign-table") else "campaigns/index.html"
-    response = make_response(render_template(template, page=page, status=status, readiness=readiness,
-                                             statuses=presenters.STATUS_FILTERS))
-    response.vary.update(("HX-Request", "HX-Target"))
-    return response
+    return answer(template, page=page, status=status, readiness=readiness, statuses=presenters.STATUS_FILTERS)
 
 
 # --- Compose -------------------------------------------------------------------------------------

@@ -15,19 +15,9 @@ from webapp.contacts.models import ContactList
 from webapp.contacts.services import MAX_LIST_NAME
 from webapp.contacts.tabular import ACCEPTED_EXTENSIONS, FileRejected, check_extension
 from webapp.extensions import db
+from webapp.form_filters import optional_int, strip
 from webapp.settings.forms import country_choices
 from webapp.settings.models import WorkspaceSettings
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def optional_int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class ShowsErrors:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import (
-    Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, stream_with_context,
+    Blueprint, Response, abort, flash, g, redirect, render_template, request, stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -16,7 +16,7 @@ from webapp.contacts.forms import ColumnsForm, ListNameForm, MemberForm, OptOutF
 from webapp.contacts.models import Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
-from webapp.fragments import targets
+from webapp.fragments import answer, targets
 from webapp.settings.models import WorkspaceSettings
 
 bp = Blueprint("contacts", __name__)
@@ -85,11 +85,8 @@ def _show_list(contact_list: ContactList, member_form: MemberForm, status: int =
     fragment = targets("members")  # the search box and the pager swap just the members
     template = "contacts/partials/members.html" if fragment else "contacts/list.html"
     members, opted_out = services.list_counts(db.session, contact_list.id)
-    response = make_response(render_template(
-        template, contact_list=contact_list, page=page, search=search, member_form=member_form,
-        members=members, opted_out=opted_out, imports=imports.recent(db.session, contact_list.id)), status)
-    response.vary.update(("HX-Request", "HX-Target"))
-    return response
+    return answer(template, http_status=status, contact_list=contact_list, page=page, search=search, member_form=member_form,
+                  members=members, opted_out=opted_out, imports=imports.recent(db.session, contact_list.id))
 
 
 @bp.route("/lists/<int:list_id>/rename", methods=["GET", "POST"])

@@ -1,11 +1,12 @@
 """The campaign page's live fragments (counters, timeline, log) and the log's CSV export; login required."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, make_response, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 from sqlalchemy.orm import lazyload
 
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
+from webapp.fragments import answer, target
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
@@ -46,16 +47,13 @@ def log(campaign_id: int):
     filters = LogFilters.from_args(request.args)
     page = log_page(db.session, campaign_id, filters, after=request.args.get("after", type=int),
                     before=request.args.get("before", type=int))
-    target = request.headers.get("HX-Target") if request.headers.get("HX-Request") else None
-    template = LOG_FRAGMENTS.get(target, "tracking/log_page.html")
+    template = LOG_FRAGMENTS.get(target(), "tracking/log_page.html")
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
-    response = make_response(render_template(
+    return answer(
         template, campaign=campaign, live=is_live(campaign), filters=filters, page=page,
         error_codes=error_codes(db.session, campaign_id) if needs_form else [],
         # what the polling of this page asks again: the same filters and the same page
-        log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}}))
-    response.vary.update(("HX-Request", "HX-Target"))
-    return response
+        log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}})
 
 
 @bp.get("/log.csv")

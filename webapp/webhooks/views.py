@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, make_response, render_template, request
+from flask import Blueprint, request
 
 from webapp.extensions import csrf, db
+from webapp.fragments import answer, targets
 from webapp.webhooks import ingest
 from webapp.webhooks.replies import campaign_choices, replies_page
 from webapp.webhooks.verification import app_secret, signature_valid, token_matches, verify_token
@@ -52,12 +53,10 @@ def replies():
     campaign_id = request.args.get("campaign", type=int)
     before = request.args.get("before", type=int)
     page = replies_page(db.session, campaign_id, before)
-    fragment = request.headers.get("HX-Target") == "replies-list"
-    response = make_response(render_template(
-        "webhooks/_replies_list.html" if fragment else "webhooks/replies.html",
-        page=page, campaign_id=campaign_id, paged=before is not None, campaigns=[] if fragment else campaign_choices(db.session)))
-    response.vary.update(("HX-Request", "HX-Target"))
-    return response
+    fragment = targets("replies-list")
+    return answer("webhooks/_replies_list.html" if fragment else "webhooks/replies.html", page=page,
+                  campaign_id=campaign_id, paged=before is not None,
+                  campaigns=[] if fragment else campaign_choices(db.session))
 
 
 def _plain(text: str, status: int):
