@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from webapp.campaigns.dispatch import Dispatcher, Lease, finish_if_done, lease_key
+from webapp.campaigns.dispatch import SLICES_PER_JOB, Dispatcher, Lease, finish_if_done, lease_key
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import Campaign, Recipient
@@ -34,7 +34,8 @@ def enqueue_dispatchers(campaign_id: int) -> None:
         if Lease.alive(lease_key(campaign_id, slot)):
             continue
         if redis_client().set(_marker("dispatch", campaign_id, slot), "1", nx=True, ex=MARKER_SECONDS):
-            enqueue(dispatch, campaign_id, slot, queue_name="dispatch", job_timeout=600)
+            enqueue(dispatch, campaign_id, slot, queue_name="dispatch",
+                    job_timeout=max(600, current_app.config["DISPATCH_SLICE_SECONDS"] * (SLICES_PER_JOB + 1) + 120))
 
 
 def launch(campaign_id: int) -> str:

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from rq import Worker
 
-from webapp.queues import QUEUES, queue, redis_client
+from webapp.queues import QUEUES, queue, redis_client, serve
 
 
 @click.command("worker")
@@ -16,6 +16,7 @@ from webapp.queues import QUEUES, queue, redis_client
 def worker_command(names: str, burst: bool) -> None:
     """Run an RQ worker; its forked work-horses inherit this app context."""
     queues = [queue(name.strip()) for name in names.split(",") if name.strip()]
+    serve([q.name for q in queues])
     worker = Worker(queues, connection=redis_client())
     worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
 

@@ -36,7 +36,7 @@ def processes(app, sandbox):
 
 def _campaign(sender, size: int, prefix: str = "+1555030") -> Campaign:
     people = [(f"{prefix}{i:04d}", f"Customer {i}", {}) for i in range(size)]
-    customers = factories.contact_list("Customers", people)
+    customers = factories.contact_list(f"Customers {prefix}", people)
     template = db.session.scalar(select(Template).where(Template.name == "order_shipped"))
     campaign = services.save_draft(services.Draft("Resilience", sender.id, template.id, [customers.id],
                                                   variables=VARIABLES))
@@ -99,6 +99,44 @@ def test_flushing_redis_mid_campaign_loses_nothing_and_sends_nothing_twice(app, 
     rows = _rows(campaign.id)
     assert set(sent) == {p for p, s in rows.items() if s == "sent"}
     assert len(sent) + Counter(rows.values())["unknown"] == 250
+
+
+def _arrivals(sandbox, prefix: str) -> list[float]:
+    return sorted(m["accepted_ts"] for m in sandbox.messages(limit=10000) if m["to"].startswith(prefix))
+
+
+def test_a_campaign_alone_on_its_worker_keeps_it_from_slice_to_slice(app, sandbox, sandbox_sender, processes):
+    from rq.registry import FinishedJobRegistry
+
+    from webapp.queues import queue
+
+    campaign = _campaign(sandbox_sender, 250, prefix="+1555060")
+    group = processes(DISPATCHERS_PER_CAMPAIGN=1, DISPATCH_SLICE_SECONDS=1)
+    group.worker("control,default")  # as the Procfile runs them: launches and ticks here,
+    group.worker("control,dispatch")  # sending here
+    group.cron()
+    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
+
+    assert len(_arrivals(sandbox, "+1555060")) == 250
+    # Five slices of a second at 50/s, and nobody else waiting for the worker: one job sent them all, where
+    # handing over to a new job at each slice left the number idle for up to a second each time.
+    assert FinishedJobRegistry(queue=queue("dispatch")).count <= 2  # 2: a tick may have queued one meanwhile
+
+
+def test_two_campaigns_on_one_worker_take_turns_slice_by_slice(app, sandbox, sandbox_sender, processes):
+    first = _campaign(sandbox_sender, 150, prefix="+1555061")
+    second = _campaign(sandbox_sender, 150, prefix="+1555062")
+    group = processes(DISPATCHERS_PER_CAMPAIGN=1, DISPATCH_SLICE_SECONDS=1)
+    group.worker("control,default")
+    group.worker("control,dispatch")
+    group.cron()
+    wait_until(lambda: _finished(first.id) and _finished(second.id), 60, message="completion", processes=group)
+
+    one, other = _arrivals(sandbox, "+1555061"), _arrivals(sandbox, "+1555062")
+    assert len(one) == len(other) == 150
+    # Neither waited for the other to finish: each began before the other ended.
+    assert one[0] < other[-1] and other[0] < one[-1]
+    assert len(_no_number_twice(sandbox)) == 300
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ the database.
 """
 from __future__ import annotations
 
+import functools
+import gc
 import time
 import uuid
 from collections import Counter, deque
@@ -26,7 +28,7 @@ from webapp.campaigns.models import Campaign, Recipient
 from webapp.cloudapi import Action, CloudAPIError, SendResult
 from webapp.contacts.models import Contact
 from webapp.extensions import db
-from webapp.queues import redis_client
+from webapp.queues import redis_client, waiting_jobs
 from webapp.ratelimit import DailyCap, RateLimiter
 from webapp.senders.models import Sender
 from webapp.senders.services import client_for
@@ -36,6 +38,7 @@ from webapp.transactions import begin_write, is_sqlite
 
 RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
 RECORD_BATCH = 200
+SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
 
 
 @dataclass
@@ -95,12 +98,17 @@ class Dispatcher:
         self.slice_seconds = config["DISPATCH_SLICE_SECONDS"]
         self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
         self.retry_base = config["RETRY_BASE_SECONDS"]
-        campaign = db.session.get(Campaign, campaign_id)
-        sender = campaign.sender
+        self.margin_ms = config["RATE_MARGIN_MS"]
+        self._load_settings()
+
+    def _load_settings(self) -> None:
+        """The sender's rate, limit and token and the attempts setting, as they are now (staff may change them)."""
+        campaign = db.session.get(Campaign, self.campaign_id, populate_existing=True)
+        sender = db.session.get(Sender, campaign.sender_id, populate_existing=True)
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
         self.client = client_for(sender)
-        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, config["RATE_MARGIN_MS"])
+        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
         self.max_attempts = WorkspaceSettings.get().send_attempts
         db.session.commit()
@@ -108,17 +116,21 @@ class Dispatcher:
     # --- the loop ---
 
     def run(self) -> str:
-        """Send until the campaign is done, paused or waiting, or this slice of time is used up.
+        """Send until the campaign is done, paused or waiting, or this slice of time is used up while another
+        campaign's dispatcher waits for a worker (alone, the job goes on for up to SLICES_PER_JOB slices: handing
+        over to a new job leaves the number idle for about a second).
 
         Returns "done", "stopped" (not sending any more, or the lease is someone else's), "waiting"
         (daily limit) or "continue" (more to do: the job enqueues itself again).
         """
         if not self.lease.acquire():
             return "stopped"
+        _spare_from_full_collections()
         self.cap.ensure_built(self._recent_customers)
         finished: list[Outcome] = []
         in_flight: set[Future] = set()
         deadline = time.monotonic() + self.slice_seconds
+        slices = 1
         last_record = time.monotonic()
         verdict = "continue"
         buffer: deque[Claimed] = deque()  # claimed ahead, so only memory work lies between admission and send
@@ -135,7 +147,10 @@ class Dispatcher:
                         verdict = "stopped"
                         break
                     if time.monotonic() > deadline:
-                        break
+                        if slices >= SLICES_PER_JOB or self._others_waiting():
+                            break
+                        slices, deadline = slices + 1, deadline + self.slice_seconds
+                        self._load_settings()
                     free = self.concurrency - len(in_flight)
                     if free <= 0:
                         wait(in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
@@ -185,6 +200,12 @@ class Dispatcher:
             wait(in_flight, timeout=seconds, return_when=FIRST_COMPLETED)
         else:
             time.sleep(seconds)
+
+    def _others_waiting(self) -> bool:
+        """Whether another job waits for this worker: another campaign's dispatcher, a launch, a tick (this
+        campaign's other slots do the same work as this one, so they need no turn)."""
+        return any(not (job.func_name == "jobs.campaigns.dispatch" and job.args and job.args[0] == self.campaign_id)
+                   for job in waiting_jobs())
 
     def _status(self) -> str | None:
         status = db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
@@ -298,9 +319,19 @@ class Dispatcher:
         db.session.commit()
         if hold:
             self.limiter.hold(hold)
+            self.limiter.widen()
         self.cap.record(sent_phones, time.time())
         if wamids:
             _apply_parked(wamids)
+
+
+@functools.cache  # once per process (RQ forks one for each job)
+def _spare_from_full_collections() -> None:
+    """Leave what the process holds already (the app, its imports) out of Python's full garbage collections:
+    one of those stops every thread for ~100 ms, so a send caught in it reaches Meta that much after its
+    admission, more than the limiter's margin (it cost a 130429 in each 10,000-message benchmark run)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _webhooks_flowing(now) -> bool:
