@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from typing import Any
 
 from aiohttp import web
@@ -52,7 +53,9 @@ class SandboxState:
             raise GraphError(131056)
         self.pairs.record(phone_number_id, message.wa_id, arrival)
         plan = self.lifecycle.plan(phone_number_id, message)
-        record = self.ledger.add_message(new_wamid(message.wa_id), phone_number_id, message, plan.outcome.value)
+        arrived_at = time.time() - (time.monotonic() - arrival)
+        record = self.ledger.add_message(new_wamid(message.wa_id), phone_number_id, message, plan.outcome.value,
+                                         arrived_at)
         self.lifecycle.start(record, plan)
         return record
 
