@@ -6,6 +6,10 @@ a number get more than its rate, however many processes ask. The window is a lit
 second (RATE_MARGIN_MS) because a request reaches Meta a few milliseconds after its admission, and
 those delays differ; without the margin two admissions one second apart could arrive closer.
 
+The margin also adapts: a 130429 from Meta shows that arrivals bunched more than the margin allowed for
+(a loaded host, a slow network), so it widens (doubling, up to a quarter of a second) and then narrows
+back by itself, a millisecond every five seconds, while Meta stays content.
+
 Grants are also smoothed: at most a tenth of the rate in any 100 ms. A whole second's worth granted at
 once leaves the process over tens of milliseconds (each request costs CPU), which is more jitter than the
 margin absorbs; small steady grants leave at once. The smoothing costs no throughput.
@@ -17,14 +21,23 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-# KEYS: window log, hold flag. ARGV: window µs, rate, wanted, grant id, burst (per 100 ms).
-# Returns {granted, µs until a slot frees (0 when all were granted)}.
-_ACQUIRE = """
+# The margin added after 130429s, as it is at `now` (µs): KEYS[n] is the hash {us = added, at = when}.
+_WIDENED = """
+local function widened(key, now, narrow)
+  local w = redis.call('HMGET', key, 'us', 'at')
+  if not w[1] then return 0 end
+  return math.max(0, tonumber(w[1]) - (now - tonumber(w[2])) * narrow / 1000000)
+end
+"""
+
+# KEYS: window log, hold flag, widening. ARGV: window µs, rate, wanted, grant id, burst (per 100 ms), narrowing
+# (µs per second). Returns {granted, µs until a slot frees (0 when all were granted)}.
+_ACQUIRE = _WIDENED + """
 local hold = redis.call('PTTL', KEYS[2])
 if hold > 0 then return {0, hold * 1000} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[1])
+local window = tonumber(ARGV[1]) + widened(KEYS[3], now, tonumber(ARGV[6]))
 local rate = tonumber(ARGV[2])
 local wanted = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
@@ -52,7 +65,18 @@ if granted < wanted then
   end
   wait = math.max(1000, wait)
 end
-return {granted, wait}
+return {granted, math.floor(wait)}
+"""
+
+# KEYS: widening. ARGV: first step µs, largest µs, narrowing (µs per second). Returns the added margin, µs.
+_WIDEN = _WIDENED + """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local narrow = tonumber(ARGV[3])
+local added = math.min(tonumber(ARGV[2]), math.max(tonumber(ARGV[1]), 2 * widened(KEYS[1], now, narrow)))
+redis.call('HSET', KEYS[1], 'us', added, 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(added / narrow * 1000) + 1000)
+return math.floor(added)
 """
 
 
@@ -68,20 +92,28 @@ class Grant:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, sender_key: str, rate: int, margin_ms: int = 20) -> None:
+    WIDEN_FIRST_MS = 20  # the first 130429 adds this much margin; each next one doubles what is left
+    WIDEN_MOST_MS = 250
+    NARROW_MS_PER_SECOND = 0.2
+
+    def __init__(self, redis: Redis, sender_key: str, rate: int, margin_ms: int = 20,
+                 narrow_ms_per_second: float = NARROW_MS_PER_SECOND) -> None:
         self.redis = redis
         self.rate = rate
         self.window_us = (1000 + margin_ms) * 1000
+        self.narrow_us = narrow_ms_per_second * 1000
         self.burst = max(1, -(-rate // 10))  # ceil(rate / 10) per 100 ms
-        self.log_key = f"ratelimit:{{{sender_key}}}:log"  # one hash slot for both keys
+        self.log_key = f"ratelimit:{{{sender_key}}}:log"  # one hash slot for all three keys
         self.hold_key = f"ratelimit:{{{sender_key}}}:hold"
+        self.widen_key = f"ratelimit:{{{sender_key}}}:widened"
         self._acquire = redis.register_script(_ACQUIRE)
+        self._widen = redis.register_script(_WIDEN)
 
     def acquire(self, wanted: int) -> Grant:
         """Take up to `wanted` slots now; the grant says how many, and how long until the next frees."""
         grant_id = uuid.uuid4().hex
-        granted, wait_us = self._acquire(keys=[self.log_key, self.hold_key],
-                                         args=[self.window_us, self.rate, wanted, grant_id, self.burst])
+        granted, wait_us = self._acquire(keys=[self.log_key, self.hold_key, self.widen_key],
+                                         args=[self.window_us, self.rate, wanted, grant_id, self.burst, self.narrow_us])
         return Grant(int(granted), int(wait_us) / 1_000_000, grant_id)
 
     def give_back(self, grant: Grant, unused: int) -> None:
@@ -92,6 +124,11 @@ class RateLimiter:
     def hold(self, seconds: float) -> None:
         """Admit nothing for a while: Meta said the number's throughput was exceeded (130429)."""
         self.redis.set(self.hold_key, "1", px=max(1, int(seconds * 1000)))
+
+    def widen(self) -> float:
+        """Keep admissions further apart after a 130429 (see the module's notes); returns the margin added, ms."""
+        return self._widen(keys=[self.widen_key],
+                           args=[self.WIDEN_FIRST_MS * 1000, self.WIDEN_MOST_MS * 1000, self.narrow_us]) / 1000
 
 
 class DailyCap:

@@ -61,6 +61,31 @@ def test_a_hold_admits_nothing_until_it_expires(redis_url):
     assert limiter.acquire(1).granted == 1
 
 
+def _next_slot_after_a_full_window(limiter) -> float:
+    """Seconds until a slot frees, asked right after filling a rate-1 window."""
+    limiter.redis.delete(limiter.log_key)
+    assert limiter.acquire(1).granted == 1
+    return limiter.acquire(1).wait_seconds
+
+
+def test_each_130429_widens_the_margin_and_calm_narrows_it_back(redis_url):
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-w", 1, margin_ms=0, narrow_ms_per_second=20)
+    assert 0.98 < _next_slot_after_a_full_window(limiter) <= 1.0
+    assert limiter.widen() == 20
+    assert 1.005 < _next_slot_after_a_full_window(limiter) <= 1.02
+    assert 30 < limiter.widen() <= 40  # doubles what is left
+    time.sleep(1.5)  # 20 ms of margin shed per second here (a millisecond every five seconds by default)
+    assert 0.98 < _next_slot_after_a_full_window(limiter) <= 1.011
+
+
+def test_the_widening_is_capped_and_shared_by_every_limiter_of_the_number(redis_url):
+    mine = RateLimiter(redis.Redis.from_url(redis_url), "sender-v", 1, margin_ms=0)
+    for _ in range(10):
+        mine.widen()
+    theirs = RateLimiter(redis.Redis.from_url(redis_url), "sender-v", 1, margin_ms=0)
+    assert 1.24 < _next_slot_after_a_full_window(theirs) <= 1.25
+
+
 def test_the_daily_cap_counts_unique_customers_and_rebuilds_after_a_flush(redis_url):
     client = redis.Redis.from_url(redis_url)
     cap = DailyCap(client, "sender-cap", 3)
