@@ -10,6 +10,7 @@ baseline in the same run is a naive sender: one request at a time and one commit
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -44,6 +45,13 @@ def ledger_rate(stack: Stack) -> tuple[float, int]:
     return (len(times) - 1) / (times[-1] - times[0]), len(times)
 
 
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat: what share of the cores a run used."""
+    fields = [float(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix: int) -> dict:
     stack.sandbox.reset()
     stack.sandbox.configure(rate=rate)
@@ -58,10 +66,11 @@ def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix
     group = stack.processes(DISPATCHERS_PER_CAMPAIGN=workers, RATE_MARGIN_MS=20, SEND_CONCURRENCY=128,
                             DISPATCH_SLICE_SECONDS=30, GRAPH_TIMEOUT_SECONDS=20, RETRY_BASE_SECONDS=2,
                             UNKNOWN_DELIVERY_GRACE_SECONDS=60, SENDING_STALE_SECONDS=90)
+    group.worker("control,default")  # the Procfile's layout: launches here, sending in the others
     for _ in range(workers):
-        group.worker()
+        group.worker("control,dispatch")
     group.cron()
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_busy()
     services.launch(campaign)
     while True:
         time.sleep(1)
@@ -71,12 +80,14 @@ def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix
             break
         if time.monotonic() - started > size / rate * 3 + 60:
             raise SystemExit("the campaign did not finish in time")
+    cpu_after = cpu_busy()
     group.stop()
     reached, accepted = ledger_rate(stack)
     stats = stack.sandbox.stats()
     return {"rate": rate, "workers": workers, "accepted": accepted, "reached": reached, "share": reached / rate,
             "rejected_130429": stats["rate_limited"], "busiest_window": stats["busiest_window"],
-            "wall_seconds": time.monotonic() - started}
+            "wall_seconds": time.monotonic() - started,
+            "cpu_busy": (cpu_after[0] - cpu_before[0]) / (cpu_after[1] - cpu_before[1])}
 
 
 def naive_baseline(stack: Stack, sender: Sender, count: int) -> float:
@@ -120,11 +131,12 @@ def main() -> None:
         print(f"naive sequential sender (one request at a time, a commit per row): {baseline:.1f} msg/s")
         for rate, workers, prefix in ((80, 1, 555), (args.fast_rate, args.fast_workers, 556)):
             result = run(stack, sender, rate, args.size, workers, prefix)
-            print(f"{result['accepted']} messages, rate {rate}/s, {workers} worker(s): reached "
+            print(f"{result['accepted']} messages, rate {rate}/s, {workers} sending worker(s): reached "
                   f"{result['reached']:.1f} msg/s = {result['share']:.1%} of the rate, "
                   f"{result['rejected_130429']} answered 130429, busiest window "
                   f"{statistics.mean(w['requests'] for w in result['busiest_window'].values()):.0f}, "
-                  f"{result['reached'] / baseline:.0f}x the naive sender, wall {result['wall_seconds']:.0f} s")
+                  f"{result['reached'] / baseline:.0f}x the naive sender, wall {result['wall_seconds']:.0f} s, "
+                  f"CPU busy {result['cpu_busy']:.0%} of the machine's {os.cpu_count()} cores")
     finally:
         stack.close()
 

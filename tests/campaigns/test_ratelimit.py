@@ -38,7 +38,7 @@ def test_four_processes_together_never_exceed_the_rate_in_any_window(redis_url):
 
 
 def test_unused_slots_can_be_given_back(redis_url):
-    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-y", 100)
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-y", 500)  # 10 per 20 ms step
     grant = limiter.acquire(10)
     assert grant.granted == 10 and limiter.acquire(1).granted == 0
     limiter.give_back(grant, 4)
@@ -46,10 +46,12 @@ def test_unused_slots_can_be_given_back(redis_url):
 
 
 def test_grants_are_spread_over_the_second_not_given_at_once(redis_url):
-    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-smooth", 80)
-    first = limiter.acquire(80)
-    assert first.granted == 8  # a tenth of the rate per 100 ms
-    assert 0 < first.wait_seconds <= 0.1
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-smooth", 500)
+    first = limiter.acquire(500)
+    assert first.granted == 10  # a fiftieth of the rate per 20 ms
+    assert 0 < first.wait_seconds <= 0.02
+    time.sleep(first.wait_seconds)
+    assert limiter.acquire(500).granted == 10
 
 
 def test_a_hold_admits_nothing_until_it_expires(redis_url):

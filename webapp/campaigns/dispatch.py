@@ -18,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -39,6 +39,7 @@ from webapp.transactions import begin_write, is_sqlite
 RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
 RECORD_BATCH = 200
 SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
+UNSERVED_SECONDS = 1.0  # a job waiting this long has no idle worker to take it: a dispatcher gives it a turn
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Dispatcher:
         self.client = client_for(sender)
         self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
+        self.claim_ahead = max(self.limiter.burst, -(-sender.throughput // 10))  # 100 ms of sending, or more
         self.max_attempts = WorkspaceSettings.get().send_attempts
         db.session.commit()
 
@@ -160,8 +162,8 @@ class Dispatcher:
                         self._wait_for_daily_limit()
                         verdict = "waiting"
                         break
-                    if len(buffer) < self.limiter.burst:
-                        buffer.extend(claim(db.session, self.campaign_id, 2 * self.limiter.burst - len(buffer),
+                    if len(buffer) < self.claim_ahead:
+                        buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
                                             utcnow()))
                         db.session.commit()
                     if not buffer:
@@ -202,9 +204,12 @@ class Dispatcher:
             time.sleep(seconds)
 
     def _others_waiting(self) -> bool:
-        """Whether another job waits for this worker: another campaign's dispatcher, a launch, a tick (this
-        campaign's other slots do the same work as this one, so they need no turn)."""
-        return any(not (job.func_name == "jobs.campaigns.dispatch" and job.args and job.args[0] == self.campaign_id)
+        """Whether another job this worker could run has waited a while, so that no other worker takes it: a
+        dispatcher of another campaign, a launch, a tick. (This campaign's other slots do the same work as
+        this one: they need no turn.)"""
+        since = datetime.now(timezone.utc) - timedelta(seconds=UNSERVED_SECONDS)
+        return any(job.enqueued_at and job.enqueued_at < since
+                   and not (job.func_name == "jobs.campaigns.dispatch" and job.args and job.args[0] == self.campaign_id)
                    for job in waiting_jobs())
 
     def _status(self) -> str | None:
