@@ -1,16 +1,16 @@
 """How many signed single-status webhook POSTs per second the app stores and applies under gunicorn.
 
-Starts the app under gunicorn as the Procfile does (2 workers × 8 threads) on a fresh SQLite (WAL)
-database in a temporary folder, with a private Redis; seeds one campaign whose rows were accepted by
+Starts the app under gunicorn as the Procfile does (2 workers × 32 threads, gunicorn.conf.py) on a fresh
+SQLite (WAL) database in a temporary folder, with a private Redis; seeds one campaign whose rows were accepted by
 the API (each has its wamid); then posts sent, delivered and read for every row, one status per signed
 POST, from concurrent keep-alive clients on loopback. Prints the sustained events per second, p50/p99
 latency (median over the runs), and checks that every event was stored and applied: every row `read`,
 the maintained counters equal a recount, and no event left unapplied.
 
-    .venv/bin/python bench/webhook_ingest.py                  # 3 runs of 5,000 rows (15,000 events)
+    .venv/bin/python bench/webhook_ingest.py                  # 3 runs of 5,000 rows (15,000 events), 64 clients
+    .venv/bin/python bench/webhook_ingest.py --rate 1000      # offered at the goal's rate: latency below saturation
     .venv/bin/python bench/webhook_ingest.py --rows 1000 --runs 1 --concurrency 16
-    .venv/bin/python bench/webhook_ingest.py --rate 200 --concurrency 64   # latency below saturation
-    .venv/bin/python bench/webhook_ingest.py --threads 32 --concurrency 64  # bigger batches per process
+    .venv/bin/python bench/webhook_ingest.py --threads 8 --concurrency 32  # smaller batches per process
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from tests.services import free_port  # noqa: E402 - after the path fix above
+from tests.services import ThrowawayPostgres, free_port  # noqa: E402 - after the path fix above
 from webapp import private_redis  # noqa: E402
 
 SECRET = "bench-app-secret"
@@ -212,16 +212,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5000, help="recipient rows per run (3 events each)")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=32, help="concurrent keep-alive clients")
+    parser.add_argument("--concurrency", type=int, default=64, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a throwaway server started for the run (the production path)")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="offer this many events/s (open loop) instead of as many as answers allow")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="broadcaster-ingest-bench-"))
     redis_url, redis_process = private_redis.start(folder / "redis")
-    database_url = f"sqlite:///{folder / 'bench.db'}"
+    postgres = ThrowawayPostgres() if args.database == "postgresql" else None
+    database_url = postgres.start() if postgres else f"sqlite:///{folder / 'bench.db'}"
     os.environ["INSTANCE_PATH"] = str(folder)
     from flask_migrate import upgrade
 
@@ -254,6 +257,8 @@ def main() -> int:
         server.wait(10)
         if redis_process is not None:
             private_redis.stop(redis_process)
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
     rate = statistics.median(r.rate for r in runs)
     p50 = statistics.median(r.percentile(0.5) for r in runs)
@@ -264,7 +269,8 @@ def main() -> int:
     load = os.getloadavg()[0]
     offered = f"offered at {args.rate:,.0f}/s" if args.rate else f"{args.concurrency} clients"
     print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {offered}, "
-          f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, SQLite WAL):")
+          f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, "
+          f"{'PostgreSQL' if postgres else 'SQLite WAL'}):")
     print(f"  sustained {rate:,.0f} events/s ({rate / GOAL_RATE:.2f}× the {GOAL_RATE:,}/s goal), "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({p99 / GOAL_P99_MS:.2f}× the {GOAL_P99_MS} ms limit), "
           f"{'none lost' if not lost else f'{lost} problems'}")
