@@ -70,3 +70,66 @@ def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, 
     db.session.commit()  # see what the server's requests committed
     assert db.session.scalar(select(Campaign.status).where(Campaign.name == "Autumn shipping")) == "queued"
     assert [job.func_name for job in queue("default").get_jobs()] == ["jobs.campaigns.launch"]
+
+
+@pytest.mark.slow
+def test_schedule_pause_resume_and_complete_with_real_workers(page: Page, app, live_server, admin, sandbox,
+                                                              sandbox_sender):  # noqa: F811
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from tests.processes import ProcessSet, wait_until
+    from webapp.campaigns import services
+    from webapp.senders.models import Template
+    from webapp.settings.models import WorkspaceSettings
+
+    WorkspaceSettings.get().timezone = "Asia/Kolkata"  # UTC+5:30: the form's time is not the server's
+    sandbox_sender.throughput = 10  # 60 recipients take six seconds: time to pause in the middle
+    phones = [f"+1555011{i:04d}" for i in range(60)]
+    customers = factories.contact_list("Night owls", [(phone, f"Owl {i}", {"order": f"#{i}"})
+                                                      for i, phone in enumerate(phones)])
+    template = db.session.scalar(select(Template).where(Template.name == "order_shipped"))
+    campaign = services.save_draft(services.Draft("Night run", sandbox_sender.id, template.id, [customers.id], variables={
+        "body:1": {"source": "name"}, "body:2": {"source": "attribute", "value": "order"},
+        "body:3": {"source": "constant", "value": "Monday"}}))
+    db.session.commit()
+    # The form takes minutes: the next whole minute at least 20 s away.
+    due = (datetime.now(timezone.utc) + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    local = due.astimezone(ZoneInfo("Asia/Kolkata"))
+
+    workers = ProcessSet(app)
+    try:
+        workers.worker("control,default")
+        workers.worker("control,dispatch")
+        workers.cron()
+        _log_in(page, live_server, admin.email)
+        page.goto(f"{live_server}/campaigns/{campaign.id}")
+        page.get_by_label("Send at").fill(local.strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_role("button", name="Schedule").click()
+        expect(page.get_by_text(f"will be sent on {local:%Y-%m-%d %H:%M} (Asia/Kolkata)")).to_be_visible()
+        expect(page.locator("h1 .badge")).to_have_text("Scheduled")
+
+        started = wait_until(lambda: sandbox.messages(limit=1), 120, interval=0.1, message="the first send",
+                             processes=workers)
+        assert started[0]["accepted_ts"] - due.timestamp() < 5  # within 5 s of its time
+        page.reload()
+        expect(page.locator("h1 .badge")).to_have_text("Ongoing")
+
+        wait_until(lambda: len(sandbox.messages(limit=100)) >= 15, 30, message="some sends", processes=workers)
+        page.get_by_role("button", name="Pause").click()
+        expect(page.locator("h1 .badge")).to_have_text("Paused")
+        paused_at = len(sandbox.messages(limit=100))
+        assert paused_at < 60
+        page.wait_for_timeout(2000)  # a paused campaign sends nothing more (what was in flight had landed)
+        assert len(sandbox.messages(limit=100)) <= paused_at + 1
+
+        page.get_by_role("button", name="Resume").click()
+        expect(page.locator("h1 .badge")).to_have_text("Ongoing")
+        expect(page.locator("#campaign-counters .badge")).to_have_text("Completed", timeout=60_000)
+    finally:
+        workers.stop()
+
+    ledger = sandbox.messages(limit=100)
+    assert sorted(m["to"] for m in ledger) == sorted(phones)  # each number once, across the pause
+    assert "Hi Owl 7, your order #7 has shipped and should arrive on Monday." in \
+        {m["to"]: m["text"] for m in ledger}[phones[7]]
