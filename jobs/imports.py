@@ -1,11 +1,16 @@
-"""RQ entry points for imports: run one import by id, and notice one whose worker died under it."""
+"""RQ entry points for imports: run one import by id, notice one whose worker died under it, and remove the
+upload files no import needs any more."""
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
 from rq import Callback
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from webapp.contacts import import_run, imports
+from webapp.contacts import import_run, imports, upload_cleanup
 from webapp.extensions import db
 from webapp.queues import enqueue, redis_client
 
@@ -51,3 +56,10 @@ def settle(import_id: int, status: str) -> None:
         return
     if job_status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
         import_run.fail(db.session, import_id, WORKER_DIED)
+
+
+def remove_unneeded_uploads() -> int:
+    """Hourly (jobs/schedule.py): how many upload files were removed."""
+    config = current_app.config
+    return upload_cleanup.remove_unneeded_uploads(db.session, Path(config["UPLOAD_FOLDER"]),
+                                                  timedelta(hours=config["UPLOAD_RETENTION_HOURS"]))

@@ -51,6 +51,8 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.UPLOAD_FOLDER = str(folder / "uploads")
         self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
+        # How long an upload left at its column step (or a stray file in the folder) is kept.
+        self.UPLOAD_RETENTION_HOURS = env_int("UPLOAD_RETENTION_HOURS", 24)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")

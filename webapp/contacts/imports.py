@@ -8,6 +8,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from webapp.contacts.columns import Columns, Preview, column_by_name, inspect
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.import_run import run_import
 from webapp.contacts.models import ContactList, Import, ImportRejection
+from webapp.contacts.upload_cleanup import UPLOAD_EXPIRED
 from webapp.timestamps import utcnow
 
 REPORT_BATCH = 2000
@@ -97,11 +99,11 @@ def _check_new_list(session: Session, name: str | None) -> str:
 
 
 def preview_of(record: Import) -> Preview:
-    """The start of an upload's file, for its column step."""
-    try:
-        return inspect(record.stored_path, record.filename)
-    except FileNotFoundError:
-        raise ContactsError("The uploaded file is gone; upload it again.", code="not_found") from None
+    """The start of an upload's file, for its column step; an upload whose file was removed must be made again."""
+    if record.stored_path:
+        with suppress(FileNotFoundError):
+            return inspect(record.stored_path, record.filename)
+    raise ContactsError(UPLOAD_EXPIRED, code="not_found")
 
 
 def start_import(session: Session, record: Import, columns: Columns, headers: Sequence[str]) -> Import:
@@ -110,10 +112,13 @@ def start_import(session: Session, record: Import, columns: Columns, headers: Se
     if record.list_id is None:
         _check_new_list(session, record.options.get("new_list"))
     options = {**record.options, "columns": columns.as_options(), "headers": list(headers)}
-    started = session.execute(update(Import).where(Import.id == record.id, Import.status == "uploaded")
+    started = session.execute(update(Import).where(Import.id == record.id, Import.status == "uploaded",
+                                                   Import.stored_path != "")
                               .values(status="queued", options=options)).rowcount
     if not started:
-        raise ContactsError("This import has already started.", code="conflict")
+        session.refresh(record)
+        raise ContactsError(UPLOAD_EXPIRED if record.status == "uploaded" else "This import has already started.",
+                            code="conflict")
     session.refresh(record)
     return record
 

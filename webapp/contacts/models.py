@@ -61,7 +61,7 @@ class Import(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("contact_lists.id", ondelete="SET NULL"))
     filename: Mapped[str] = mapped_column(String(255))
-    stored_path: Mapped[str] = mapped_column(Text)
+    stored_path: Mapped[str] = mapped_column(Text)  # "" once the file was removed (upload_cleanup.py)
     status: Mapped[str] = mapped_column(String(16), default="uploaded")
     # Upload choices: default country, what to do with existing contacts, column mapping.
     options: Mapped[dict] = mapped_column(JSON, default=dict)
