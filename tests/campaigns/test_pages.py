@@ -45,7 +45,7 @@ def test_index_lists_campaigns_newest_first_with_status_and_counts(staff_client)
     page = staff_client.get("/campaigns/").get_data(as_text=True)
 
     assert page.index("Newer") < page.index("Older")
-    assert '<span class="badge badge-sending">Ongoing</span>' in page
+    assert '<span class="badge badge-ongoing">Ongoing</span>' in page
     assert '<span class="badge badge-completed">Completed</span>' in page
     assert f'href="/campaigns/{older.id}"' in page and f'href="/campaigns/{newer.id}"' in page
     assert '<td class="num">2</td>' in page  # the older one's recipients, from its counters
@@ -170,7 +170,7 @@ def test_send_now_queues_the_campaign_and_enqueues_its_launch(staff_client):
     assert _reload(campaign).status == "queued"
     assert "jobs.campaigns.launch" in _jobs("default")
     page = response.get_data(as_text=True)
-    assert "is on its way" in page and '<span class="badge badge-sending">Ongoing</span>' in page
+    assert "is on its way" in page and '<span class="badge badge-ongoing">Ongoing</span>' in page
 
 
 def test_send_now_of_a_draft_whose_list_was_deleted_says_so_and_launches_nothing(staff_client):
