@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.contacts.errors import ContactsError
-from webapp.contacts.export import neutralise
 from webapp.contacts.tabular import ColumnGuess, guess_columns, open_table
+from webapp.spreadsheet import unquoted
 
 PREVIEW_ROWS = 8  # rows the column step shows
 SAMPLE_ROWS = 50  # rows read to guess the phone column when no header names it
@@ -87,6 +87,3 @@ def column_by_name(headers: Sequence[str], wanted: str) -> int:
     raise ContactsError(f"The file has no column “{wanted}”. Its columns: {', '.join(headers)}.", field="phone")
 
 
-def unquoted(value: str) -> str:
-    """A cell without the ' that a safe CSV export put before a formula-like value, so exports import back."""
-    return value[1:] if value[:1] == "'" and neutralise(value[1:]) == value else value

@@ -10,10 +10,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from webapp.contacts.models import Contact, ListMember
-from webapp.tracking.log import neutralise  # one home for the formula rule, shared with the campaign log
+from webapp.spreadsheet import neutralise
 from webapp.transactions import is_sqlite
 
-__all__ = ["attribute_keys", "csv_stream", "list_csv", "neutralise"]
+__all__ = ["attribute_keys", "csv_stream", "list_csv"]
 
 BATCH = 2000  # contacts per query and per chunk sent
 

@@ -21,7 +21,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from webapp.contacts import services
-from webapp.contacts.columns import Columns, unquoted
+from webapp.contacts.columns import Columns
+from webapp.spreadsheet import unquoted
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, Import, ImportRejection, ImportRow, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise

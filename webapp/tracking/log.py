@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
+from webapp.spreadsheet import neutralise
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 5000
@@ -112,11 +113,6 @@ def export_csv(session: Session, campaign_id: int, filters: LogFilters) -> Itera
             return
         yield "".join(_csv_line([_cell(value) for value in row[1:]]) for row in rows)
         after = rows[-1].id
-
-
-def neutralise(text: str) -> str:
-    """A cell a spreadsheet would run as a formula (= + - @, or a leading tab/CR) gets a leading quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _cell(value) -> str:
