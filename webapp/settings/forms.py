@@ -2,7 +2,7 @@ from zoneinfo import available_timezones
 
 import phonenumbers
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
 from webapp.auth.services import MIN_PASSWORD
@@ -26,7 +26,7 @@ class WorkspaceForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.default_country.choices = country_choices()
+        self.default_country.choices = [SelectChoice(code, label) for code, label in country_choices()]
 
     def validate_timezone(self, field):
         if field.data not in available_timezones():
@@ -36,7 +36,8 @@ class WorkspaceForm(FlaskForm):
 class NewUserForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    role = SelectField("Role", choices=[("staff", "Staff — lists and campaigns"), ("admin", "Admin — also users and settings")])
+    role = SelectField("Role", choices=[SelectChoice("staff", "Staff — lists and campaigns"),
+                                        SelectChoice("admin", "Admin — also users and settings")])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])
 
 
