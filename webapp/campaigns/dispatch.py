@@ -11,8 +11,6 @@ the database.
 """
 from __future__ import annotations
 
-import functools
-import gc
 import time
 import uuid
 from collections import Counter, deque
@@ -127,7 +125,6 @@ class Dispatcher:
         """
         if not self.lease.acquire():
             return "stopped"
-        _spare_from_full_collections()
         self.cap.ensure_built(self._recent_customers)
         finished: list[Outcome] = []
         in_flight: set[Future] = set()
@@ -328,15 +325,6 @@ class Dispatcher:
         self.cap.record(sent_phones, time.time())
         if wamids:
             _apply_parked(wamids)
-
-
-@functools.cache  # once per process (RQ forks one for each job)
-def _spare_from_full_collections() -> None:
-    """Leave what the process holds already (the app, its imports) out of Python's full garbage collections:
-    one of those stops every thread for ~100 ms, so a send caught in it reaches Meta that much after its
-    admission, more than the limiter's margin (it cost a 130429 in each 10,000-message benchmark run)."""
-    gc.collect()
-    gc.freeze()
 
 
 def _webhooks_flowing(now) -> bool:
