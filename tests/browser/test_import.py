@@ -12,7 +12,7 @@ from tests.processes import ProcessSet
 
 pytestmark = pytest.mark.browser
 
-ROWS = 60_000  # enough for the bar to be seen moving while the worker reads
+ROWS = 240_000  # enough for the bar to be seen moving while the worker reads (60,000 took one second)
 
 
 def _customer_file(folder) -> str:
