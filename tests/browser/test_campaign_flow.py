@@ -1,6 +1,10 @@
 """In a real Chromium against the sandbox: compose a campaign, watch the preview follow the variables without a
-reload, send a test to one number, then send it now and see it become Ongoing."""
+reload, send a test to one number, then send it now and see it become Ongoing; and with real workers, schedule,
+pause, resume and complete one."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -9,9 +13,13 @@ from sqlalchemy import select
 from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401
 from tests.conftest import PASSWORD
+from tests.processes import ProcessSet, wait_until
+from webapp.campaigns import services
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.queues import queue
+from webapp.senders.models import Template
+from webapp.settings.models import WorkspaceSettings
 
 pytestmark = pytest.mark.browser
 
@@ -75,14 +83,6 @@ def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, 
 @pytest.mark.slow
 def test_schedule_pause_resume_and_complete_with_real_workers(page: Page, app, live_server, admin, sandbox,
                                                               sandbox_sender):  # noqa: F811
-    from datetime import datetime, timedelta, timezone
-    from zoneinfo import ZoneInfo
-
-    from tests.processes import ProcessSet, wait_until
-    from webapp.campaigns import services
-    from webapp.senders.models import Template
-    from webapp.settings.models import WorkspaceSettings
-
     WorkspaceSettings.get().timezone = "Asia/Kolkata"  # UTC+5:30: the form's time is not the server's
     sandbox_sender.throughput = 10  # 60 recipients take six seconds: time to pause in the middle
     phones = [f"+1555011{i:04d}" for i in range(60)]

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -116,9 +116,9 @@ class Dispatcher:
     # --- the loop ---
 
     def run(self) -> str:
-        """Send until the campaign is done, paused or waiting, or this slice of time is used up while another
-        campaign's dispatcher waits for a worker (alone, the job goes on for up to SLICES_PER_JOB slices: handing
-        over to a new job leaves the number idle for about a second).
+        """Send until the campaign is done, paused or waiting, or this slice of time is used up while another job
+        waits for this worker (alone, the job goes on for up to SLICES_PER_JOB slices: handing over to a new job
+        leaves the number idle for about a second).
 
         Returns "done", "stopped" (not sending any more, or the lease is someone else's), "waiting"
         (daily limit) or "continue" (more to do: the job enqueues itself again).
@@ -204,7 +204,7 @@ class Dispatcher:
         """Whether another job this worker could run has waited a while, so that no other worker takes it: a
         dispatcher of another campaign, a launch, a tick. (This campaign's other slots do the same work as
         this one: they need no turn.)"""
-        since = datetime.now(timezone.utc) - timedelta(seconds=UNSERVED_SECONDS)
+        since = utcnow() - timedelta(seconds=UNSERVED_SECONDS)
         return any(job.enqueued_at and job.enqueued_at < since
                    and not (job.func_name == "jobs.campaigns.dispatch" and job.args and job.args[0] == self.campaign_id)
                    for job in waiting_jobs())

@@ -80,7 +80,7 @@ class UploadForm(ShowsErrors, FlaskForm):
                                    .order_by(func.lower(ContactList.name))).all()
         self.list_id.choices = [SelectChoice("", "A new list…"),
                                 *(SelectChoice(str(list_id), name) for list_id, name in lists)]
-        self.country.choices = [SelectChoice(code, label) for code, label in country_choices()]
+        self.country.choices = country_choices()
         if self.country.data is None:
             self.country.data = WorkspaceSettings.get().default_country
 

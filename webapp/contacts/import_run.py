@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from webapp.contacts import services
 from webapp.contacts.columns import Columns
-from webapp.spreadsheet import unquoted
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, Import, ImportRejection, ImportRow, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.contacts.tabular import FileRejected, open_table
+from webapp.spreadsheet import unquoted
 from webapp.timestamps import UTCDateTime, utcnow
 from webapp.transactions import begin_write, is_sqlite, upsert
 

@@ -8,9 +8,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, ValidationErro
 from webapp.auth.services import MIN_PASSWORD
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[SelectChoice]:
     regions = sorted(phonenumbers.SUPPORTED_REGIONS)
-    return [(r, f"{r} (+{phonenumbers.country_code_for_region(r)})") for r in regions]
+    return [SelectChoice(r, f"{r} (+{phonenumbers.country_code_for_region(r)})") for r in regions]
 
 
 class WorkspaceForm(FlaskForm):
@@ -26,7 +26,7 @@ class WorkspaceForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.default_country.choices = [SelectChoice(code, label) for code, label in country_choices()]
+        self.default_country.choices = country_choices()
 
     def validate_timezone(self, field):
         if field.data not in available_timezones():
