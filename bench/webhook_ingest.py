@@ -71,7 +71,7 @@ def seed(app, rows: int) -> tuple[int, list[tuple[int, str, str]]]:
     from webapp.campaigns.models import Campaign, Recipient
     from webapp.extensions import db
     from webapp.senders.models import Sender
-    from webapp.settings.models import WorkspaceSettings
+    from webapp.workspace.models import WorkspaceSettings
 
     with app.app_context():
         WorkspaceSettings.get().meta_app_secret = SECRET

@@ -4,7 +4,7 @@ from webapp.auth.models import User
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
 from webapp.senders.models import Sender, Template
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
 
 __all__ = [

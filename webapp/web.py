@@ -53,7 +53,7 @@ def _workspace_zone():
 
     from flask import g, has_request_context
 
-    from webapp.settings.models import WorkspaceSettings
+    from webapp.workspace.models import WorkspaceSettings
 
     if has_request_context() and "workspace_zone" in g:
         return g.workspace_zone
@@ -104,7 +104,7 @@ def _register_optional_blueprints(app: Flask) -> None:
 
 
 def _business_name() -> str:
-    from webapp.settings.models import WorkspaceSettings
+    from webapp.workspace.models import WorkspaceSettings
 
     try:
         return WorkspaceSettings.get().business_name if current_user.is_authenticated else ""

@@ -13,7 +13,7 @@ import requests
 from tests.api.conftest import check_answer, make_key
 from tests.processes import ProcessSet, wait_until
 from webapp.extensions import db
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.queues import queue
 from webapp.senders.models import Template
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 pytestmark = pytest.mark.browser
 

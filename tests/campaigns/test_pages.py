@@ -12,7 +12,7 @@ from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
 from webapp.queues import queue
 from webapp.senders.models import Template
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 VARIABLES = {"body:1": {"source": "name", "fallback": "friend"}, "body:2": {"source": "attribute", "value": "order"}}
 

@@ -17,7 +17,7 @@ from tests.contacts.conftest import confirm, the_import, upload
 from webapp.contacts.models import Contact, ContactList, Import, ListMember
 from webapp.extensions import db
 from webapp.queues import queue, redis_client
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 
 def uploads(app) -> set[str]:

@@ -10,7 +10,7 @@ from tests.webhooks import meta
 from webapp.campaigns.lifecycle import claim
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 

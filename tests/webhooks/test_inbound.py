@@ -13,7 +13,7 @@ from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.webhooks.models import InboundMessage
-from webapp.webhooks.optouts import STOPPED_MARKETING
+from webapp.contacts.optouts import STOPPED_MARKETING
 
 
 def _sent(client, rows, at=T0):

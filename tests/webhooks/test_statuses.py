@@ -13,7 +13,7 @@ from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
-from webapp.webhooks.optouts import STOPPED_MARKETING
+from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.webhooks.services import apply_parked_statuses, apply_stale_parked
 
 UNDELIVERABLE = (131026, "Message undeliverable", "Unable to deliver message.")

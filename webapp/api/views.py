@@ -23,7 +23,7 @@ from webapp.contacts import services as contacts
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import csrf, db
 from webapp.senders.models import Sender, Template
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 from webapp.tracking.log import LogFilters, log_page
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

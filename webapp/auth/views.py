@@ -11,7 +11,7 @@ from webapp.auth.forms import LoginForm, SetupForm
 from webapp.auth.models import User
 from webapp.auth.services import AccountError, LoginThrottle, create_user, needs_setup, normalise_email
 from webapp.extensions import db
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 from webapp.timestamps import utcnow
 
 bp = Blueprint("auth", __name__)

@@ -18,9 +18,9 @@ from webapp.campaigns import presenters
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.services import Draft
-from webapp.form_filters import optional_int, strip
+from webapp.form_parts import optional_int, strip
 from webapp.senders.models import Template
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
 VARIABLE_PARTS = ("source", "value", "fallback")

@@ -12,7 +12,7 @@ from webapp.contacts import imports
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 SHOWN_REJECTIONS = 20
 

@@ -15,9 +15,8 @@ from webapp.contacts.models import ContactList
 from webapp.contacts.services import MAX_LIST_NAME
 from webapp.contacts.tabular import ACCEPTED_EXTENSIONS, FileRejected, check_extension
 from webapp.extensions import db
-from webapp.form_filters import optional_int, strip
-from webapp.settings.forms import country_choices
-from webapp.settings.models import WorkspaceSettings
+from webapp.form_parts import country_choices, optional_int, strip
+from webapp.workspace.models import WorkspaceSettings
 
 
 class ShowsErrors:

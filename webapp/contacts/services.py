@@ -16,7 +16,7 @@ from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
 from webapp.timestamps import utcnow
 from webapp.transactions import upsert
-from webapp.webhooks import optouts
+from webapp.contacts import optouts
 
 MAX_LIST_NAME = 120
 MEMBERS_PER_PAGE = 50

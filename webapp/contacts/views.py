@@ -17,7 +17,7 @@ from webapp.contacts.models import Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
 from webapp.fragments import answer, targets
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("contacts", __name__)
 bp.cli.add_command(import_command)  # `flask contacts import FILE --list NAME …`

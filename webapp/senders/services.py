@@ -11,7 +11,7 @@ from webapp.cloudapi import CloudAPI
 from webapp.extensions import db
 from webapp.timestamps import utcnow
 from webapp.senders.models import Sender
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 # The sandbox's identity (see docs/sandbox.md); the launcher hands the same values to the sandbox process.
 SANDBOX_PHONE_NUMBER_ID = "100000000000001"

@@ -1,16 +1,11 @@
 from zoneinfo import available_timezones
 
-import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
 
 from webapp.auth.services import MIN_PASSWORD
-
-
-def country_choices() -> list[SelectChoice]:
-    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
-    return [SelectChoice(r, f"{r} (+{phonenumbers.country_code_for_region(r)})") for r in regions]
+from webapp.form_parts import country_choices
 
 
 class WorkspaceForm(FlaskForm):

@@ -9,7 +9,7 @@ from webapp.auth.models import User
 from webapp.auth.services import AccountError, admin_required, create_user
 from webapp.extensions import db
 from webapp.settings.forms import NewUserForm, ResetPasswordForm, WorkspaceForm
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from webapp.campaigns.lifecycle import report
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
-from webapp.settings.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
+from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
 from webapp.transactions import is_sqlite, upsert
-from webapp.webhooks import optouts
+from webapp.contacts import optouts
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
 from webapp.webhooks.statuses import add_deltas

@@ -19,7 +19,7 @@ from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
-from webapp.webhooks import optouts
+from webapp.contacts import optouts
 from webapp.webhooks.models import UnmatchedStatus
 from webapp.webhooks.payloads import StatusUpdate, read_status
 

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.settings.models import WorkspaceSettings
+from webapp.workspace.models import WorkspaceSettings
 
 SECRET_TTL = 5.0  # seconds a process trusts the secret it read from Settings (a POST then needs no query)
 
