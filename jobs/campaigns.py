@@ -6,64 +6,42 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from webapp.campaigns.dispatch import SLICES_PER_JOB, Dispatcher, Lease, finish_if_done, lease_key
+from webapp.campaigns.dispatch import Dispatcher, Lease, Tracking, finish_if_done, lease_key
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launch_lease, marker
 from webapp.extensions import db
-from webapp.queues import enqueue, redis_client
+from webapp.queues import redis_client
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
+from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked, webhooks_flowing
 
-# A marker set when a job is enqueued, so the tick does not enqueue the same job again while it waits.
-MARKER_SECONDS = 60
-
-
-def _marker(kind: str, campaign_id: int, slot: int = 0) -> str:
-    return f"{kind}:{campaign_id}:{slot}:queued"
-
-
-def enqueue_launch(campaign_id: int) -> None:
-    if redis_client().set(_marker("launch", campaign_id), "1", nx=True, ex=MARKER_SECONDS):
-        enqueue(launch, campaign_id, queue_name="default", job_timeout=3600)
-
-
-def enqueue_dispatchers(campaign_id: int) -> None:
-    """Make sure every dispatcher slot of a sending campaign runs or is queued."""
-    for slot in range(current_app.config["DISPATCHERS_PER_CAMPAIGN"]):
-        if Lease.alive(lease_key(campaign_id, slot)):
-            continue
-        if redis_client().set(_marker("dispatch", campaign_id, slot), "1", nx=True, ex=MARKER_SECONDS):
-            enqueue(dispatch, campaign_id, slot, queue_name="dispatch",
-                    job_timeout=max(600, current_app.config["DISPATCH_SLICE_SECONDS"] * (SLICES_PER_JOB + 1) + 120))
+# The sender learns from webhook tracking, which stands above it: handed in here, where both are known.
+TRACKING = Tracking(webhooks_flowing=webhooks_flowing, wamids_committed=apply_parked_statuses)
 
 
 def launch(campaign_id: int) -> str:
-    redis_client().delete(_marker("launch", campaign_id))
-    with LaunchLease(campaign_id):
+    redis_client().delete(marker("launch", campaign_id))
+    lease = launch_lease(campaign_id)
+    lease.acquire()
+    try:
         outcome = snapshot(campaign_id)
+    finally:
+        lease.release()
     if outcome == "sending":
         enqueue_dispatchers(campaign_id)
     return outcome
 
 
-class LaunchLease:
-    """Held while a snapshot runs, so the tick does not start a second one."""
-
-    def __init__(self, campaign_id: int) -> None:
-        self.lease = Lease(f"launch:{campaign_id}:lease", ttl=3600)
-
-    def __enter__(self):
-        self.lease.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.lease.release()
+def dispatcher(campaign_id: int, slot: int = 0) -> Dispatcher:
+    """The sender of one slot of a campaign, wired to webhook tracking."""
+    return Dispatcher(campaign_id, slot, tracking=TRACKING)
 
 
 def dispatch(campaign_id: int, slot: int = 0) -> str:
-    redis_client().delete(_marker("dispatch", campaign_id, slot))
-    verdict = Dispatcher(campaign_id, slot).run()
+    redis_client().delete(marker("dispatch", campaign_id, slot))
+    verdict = dispatcher(campaign_id, slot).run()
     if verdict == "continue":
         enqueue_dispatchers(campaign_id)
     return verdict
@@ -81,7 +59,7 @@ def tick() -> dict:
     db.session.commit()
     queued = db.session.scalars(select(Campaign.id).where(Campaign.status == "queued")).all()
     for campaign_id in queued:
-        if not Lease.alive(f"launch:{campaign_id}:lease"):
+        if not Lease.alive(launch_lease(campaign_id).key):
             enqueue_launch(campaign_id)
     db.session.execute(update(Campaign).where(Campaign.status == "sending", Campaign.waiting_until <= now)
                        .values(waiting_until=None, notice=""))
@@ -120,14 +98,6 @@ def sweep() -> int:
         add_counts(db.session, campaign_id, deltas)
         db.session.commit()
         finish_if_done(campaign_id)
-    _apply_stale_parked()
-    return len(stuck)
-
-
-def _apply_stale_parked() -> None:
-    try:
-        from webapp.webhooks.services import apply_stale_parked
-    except ImportError:
-        return
     apply_stale_parked(db.session)
     db.session.commit()
+    return len(stuck)

@@ -33,12 +33,13 @@ import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+
+from webapp.meta_errors import Action, MetaError, classify, int_or_none, read_error_item, without_code_prefix
 
 DEFAULT_TIMEOUT = (3.05, 20)  # (connect, read) seconds
 POOL_SIZE = 128  # connections kept to the Graph host, shared by every thread of the process
@@ -47,61 +48,7 @@ PHONE_NUMBER_FIELDS = ("display_phone_number", "verified_name", "quality_rating"
 MEDIA_TYPES = ("image", "video", "document")
 
 
-# --- What to do about an error -------------------------------------------------------------------
-
-class Action(str, Enum):
-    """What the sender does with a failed send, from Meta's error code (reference §2)."""
-
-    RETRY = "retry"                  # transient: back off, limited retries, then fail the row
-    THROTTLE = "throttle"            # the number's throughput was exceeded: slow down, retry
-    PAIR_LIMIT = "pair_limit"        # this recipient was messaged too fast: retry them later, go on with others
-    MAINTENANCE = "maintenance"      # the number is being migrated: retry after about a minute
-    ROW_FAIL = "row_fail"            # final for this recipient
-    MARKETING_CAP = "marketing_cap"  # per-user marketing cap: no retry within 24 h
-    OPTED_OUT = "opted_out"          # the row fails and the contact is opted out
-    STOP = "stop"                    # credentials, account or template trouble: pause the whole campaign
-
-    @property
-    def retryable(self) -> bool:
-        """True when sending the same message again (later) may succeed."""
-        return self in _RETRYABLE
-
-
-_RETRYABLE = frozenset({Action.RETRY, Action.THROTTLE, Action.PAIR_LIMIT, Action.MAINTENANCE})
-
-_ACTION_BY_CODE: dict[int, Action] = {
-    # 1 and 2 are the Graph API's generic "unknown error" / "service unavailable".
-    **dict.fromkeys((1, 2, 4, 80007, 131000, 131016), Action.RETRY),
-    130429: Action.THROTTLE,
-    131056: Action.PAIR_LIMIT,
-    131057: Action.MAINTENANCE,
-    **dict.fromkeys(
-        (100, 131008, 131009, 131021, 131026, 131047, 131051, 131053, 132005, 132012, 135000), Action.ROW_FAIL
-    ),
-    131049: Action.MARKETING_CAP,
-    131050: Action.OPTED_OUT,
-    **dict.fromkeys(
-        (0, 190, 368, 131005, 131042, 131045, 131048, 133010, 132000, 132001, 132007, 132015, 132016, 131064),
-        Action.STOP,
-    ),
-}
-
-
-def classify(code: int | None, http_status: int | None = None) -> Action:
-    """The action for a Meta error code: for a send's error envelope or a webhook's `failed` status.
-
-    A 5xx is transient whatever its body says. A code we do not know fails only its row: it can
-    neither loop forever nor halt every campaign. An HTTP error without a Graph envelope (a proxy's
-    HTML page, a wrong base URL) would fail every row alike, so it stops the campaign.
-    """
-    if http_status is not None and http_status >= 500:
-        return Action.RETRY
-    if code is None:
-        if http_status is None:  # no answer at all: timeout or connection error
-            return Action.RETRY
-        return Action.THROTTLE if http_status == 429 else Action.STOP
-    return _ACTION_BY_CODE.get(code, Action.ROW_FAIL)
-
+# --- An error, and what to do about it (the table lives in webapp/meta_errors.py) ------------------
 
 class CloudAPIError(Exception):
     """A send or query the Cloud API refused, or that never got an answer.
@@ -129,7 +76,7 @@ class CloudAPIError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.title = title or _without_code_prefix(message)
+        self.title = title or without_code_prefix(message)
         self.details = details
         self.http_status = http_status
         self.fbtrace_id = fbtrace_id
@@ -150,39 +97,21 @@ class CloudAPIError(Exception):
         if not isinstance(error, Mapping):
             snippet = " ".join(body_text.split())[:200]
             return cls(f"HTTP {http_status} from the Cloud API: {snippet or 'empty body'}", http_status=http_status)
-        error_data = error.get("error_data") if isinstance(error.get("error_data"), Mapping) else {}
+        parsed = read_error_item(error)
         return cls(
             str(error.get("message") or f"HTTP {http_status}"),
-            code=_int_or_none(error.get("code")),
-            details=error_data.get("details"),
+            code=parsed.code,
+            details=parsed.detail or None,
             http_status=http_status,
             fbtrace_id=error.get("fbtrace_id"),
             error_type=error.get("type"),
-            subcode=_int_or_none(error.get("error_subcode")),
+            subcode=int_or_none(error.get("error_subcode")),
         )
 
-    @classmethod
-    def from_webhook_error(cls, error: Mapping[str, Any]) -> CloudAPIError:
-        """From one item of a webhook's `errors[]` (a `failed` status, or a system error)."""
-        error_data = error.get("error_data") if isinstance(error.get("error_data"), Mapping) else {}
-        title = error.get("title") or error.get("message") or "Unknown error"
-        return cls(
-            str(error.get("message") or title),
-            code=_int_or_none(error.get("code")),
-            title=str(title),
-            details=error_data.get("details"),
-        )
-
-
-def _without_code_prefix(message: str) -> str:
-    return re.sub(r"^\(#\d+\)\s*", "", message)
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    @property
+    def meta_error(self) -> MetaError:
+        """The error as a recipient row keeps it."""
+        return MetaError(self.code, self.title or self.message, self.details or "")
 
 
 # --- Templates: what they need, how they read, how their parameters are sent ----------------------

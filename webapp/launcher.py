@@ -57,13 +57,12 @@ def _sync_templates_once_up(sender) -> None:
     """First run: fetch the sandbox's templates as soon as the worker and the sandbox are up."""
     from rq import Retry
 
-    from jobs.senders import sync
     from webapp.extensions import db
     from webapp.queues import queue
     from webapp.senders.models import Template
 
     if db.session.query(Template.id).filter_by(waba_id=sender.waba_id).first() is None:
-        queue().enqueue_in(timedelta(seconds=3), sync, sender.id, retry=Retry(max=8, interval=[1, 2, 3, 5, 8, 13]))
+        queue().enqueue_in(timedelta(seconds=3), "jobs.senders.sync", sender.id, retry=Retry(max=8, interval=[1, 2, 3, 5, 8, 13]))
 
 
 def main() -> int:

@@ -333,10 +333,11 @@ def test_the_recipients_log_pages_and_filters(api, sender):
     campaign = factories.campaign(status="sending", sender=sender, phones=[f"+4420794601{i:02d}" for i in range(5)])
     rows = list(db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id)
                                    .order_by(Recipient.id)))
-    from webapp.campaigns.lifecycle import Failure, add_counts, report
+    from webapp.campaigns.lifecycle import add_counts, report
+    from webapp.meta_errors import MetaError
 
     rows[0].name, rows[0].country = "Ana", "GB"
-    add_counts(db.session, campaign.id, report(rows[1], "failed", utcnow(), failure=Failure(131026, "Undeliverable")))
+    add_counts(db.session, campaign.id, report(rows[1], "failed", utcnow(), failure=MetaError(131026, "Undeliverable")))
     db.session.commit()
 
     first = api.get(f"/broadcasts/{campaign.id}/recipients", per_page=2).get_json()

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from webapp.campaigns.lifecycle import Failure, add_counts, claim, counts, move, recount, report
+from webapp.campaigns.lifecycle import add_counts, claim, counts, move, recount, report
 from webapp.campaigns.models import Recipient
 from webapp.extensions import db
+from webapp.meta_errors import MetaError
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 COLUMNS = ("status", "reached", "sent_at", "delivered_at", "read_at", "replied_at", "failed_at", "error_code")
@@ -30,7 +31,7 @@ def _fresh():
 
 @pytest.mark.parametrize("events", [
     [("sent", T0, None), ("delivered", T0 + timedelta(seconds=1), None), ("read", T0 + timedelta(seconds=2), None)],
-    [("sent", T0, None), ("failed", T0 + timedelta(seconds=3), Failure(131026, "Message undeliverable"))],
+    [("sent", T0, None), ("failed", T0 + timedelta(seconds=3), MetaError(131026, "Message undeliverable"))],
     [("sent", T0, None), ("read", T0 + timedelta(seconds=2), None), ("replied", T0 + timedelta(seconds=9), None)],
 ])
 def test_any_order_of_arrival_and_any_duplicates_give_the_same_row_and_counters(events):
@@ -53,7 +54,7 @@ def test_read_without_delivered_counts_as_delivered_too():
 
 def test_skipped_rows_never_take_a_status():
     row = Recipient(status="skipped", reached=0)
-    assert report(row, "failed", T0, failure=Failure(131026, "x")) == {}
+    assert report(row, "failed", T0, failure=MetaError(131026, "x")) == {}
     assert row.status == "skipped"
 
 
@@ -72,7 +73,7 @@ def test_counters_equal_a_recount_after_claims_and_reports(app):
     rows = db.session.scalars(select(Recipient).where(Recipient.id.in_([c.id for c in claimed]))).all()
     for i, row in enumerate(rows):
         stage = ["sent", "delivered", "read", "replied", "failed"][i % 5]
-        add_counts(db.session, campaign.id, report(row, stage, T0, failure=Failure(131026, "Undeliverable")))
+        add_counts(db.session, campaign.id, report(row, stage, T0, failure=MetaError(131026, "Undeliverable")))
     add_counts(db.session, campaign.id, move(rows[0], "pending") if rows[0].status == "sending" else {})
     db.session.commit()
     assert counts(db.session, campaign.id) == recount(db.session, campaign.id)

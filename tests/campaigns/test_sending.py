@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from tests import factories
 from webapp.campaigns import services
-from webapp.campaigns.dispatch import Dispatcher
+from jobs.campaigns import dispatcher
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Campaign, Recipient
@@ -34,7 +34,7 @@ def _launch(sender, people, variables=VARIABLES, template="order_shipped", opted
 
 def _send_all(campaign_id):
     for _ in range(20):
-        if Dispatcher(campaign_id).run() in ("done", "stopped"):
+        if dispatcher(campaign_id).run() in ("done", "stopped"):
             break
     return db.session.get(Campaign, campaign_id, populate_existing=True)
 

@@ -11,6 +11,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from jobs import imports as import_jobs
+from webapp.contacts.import_jobs import job_id
 from tests import factories
 from tests.conftest import post
 from tests.contacts.conftest import confirm, the_import, upload
@@ -290,7 +291,7 @@ def test_an_import_whose_worker_was_killed_is_shown_as_failed(staff_client):
     confirm(staff_client, record, phone="0")
     db.session.execute(db.update(Import).values(status="running"))
     db.session.commit()
-    job = Job.fetch(import_jobs.job_id(record.id), connection=redis_client())
+    job = Job.fetch(job_id(record.id), connection=redis_client())
     job.set_status(JobStatus.FAILED)  # what RQ records when the work-horse dies under a job
 
     fragment = staff_client.get(f"/imports/{record.id}/progress").get_data(as_text=True)

@@ -7,7 +7,8 @@ import socket
 import pytest
 
 from tests.sandbox.harness import PHONE_NUMBER_ID, WABA_ID
-from webapp.cloudapi import Action, CloudAPI, CloudAPIError, SendResult
+from webapp.cloudapi import CloudAPI, CloudAPIError, SendResult
+from webapp.meta_errors import Action
 
 PROMO = {
     "header": {"type": "text", "text": "summer", "parameter_name": "season"},

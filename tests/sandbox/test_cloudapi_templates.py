@@ -4,16 +4,14 @@ from __future__ import annotations
 import pytest
 
 from webapp.cloudapi import (
-    Action,
-    CloudAPIError,
     TemplateVariables,
-    classify,
     render_template,
     render_template_parts,
     template_components,
     template_message,
     template_variables,
 )
+from webapp.meta_errors import Action, classify, read_error_item
 from webapp.sandbox.templates import TemplateStore
 
 TEMPLATES = TemplateStore()
@@ -135,10 +133,10 @@ def test_server_errors_are_retried_whatever_the_code_and_unknown_codes_fail_only
     assert classify(None, http_status=404) is Action.STOP  # not a Graph answer: wrong base URL
 
 
-def test_a_failed_status_error_from_a_webhook_is_classified():
-    error = CloudAPIError.from_webhook_error({
+def test_a_failed_status_error_from_a_webhook_is_classified_by_the_same_table():
+    error = read_error_item({
         "code": 131050, "title": "Unable to deliver the message.", "message": "Unable to deliver the message.",
         "error_data": {"details": "The recipient has stopped marketing messages."}})
-    assert (error.code, error.action, error.details) == (
+    assert (error.code, error.action, error.detail) == (
         131050, Action.OPTED_OUT, "The recipient has stopped marketing messages.")
     assert error.action.retryable is False

@@ -13,7 +13,7 @@ from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401 - shared fixtures
 from tests.processes import wait_until
 from webapp.campaigns import services
-from webapp.campaigns.dispatch import Dispatcher
+from jobs.campaigns import dispatcher
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
@@ -71,7 +71,7 @@ def test_counters_rows_and_opt_outs_match_the_sandbox_profile(app, sandbox, sand
                       read_delay=0.6, reply_delay=0.8, delay_jitter=0.1)
     campaign = _launch(sandbox_sender)
     for _ in range(30):
-        if Dispatcher(campaign.id).run() in ("done", "stopped"):
+        if dispatcher(campaign.id).run() in ("done", "stopped"):
             break
 
     rows, opted_out = _predicted()

@@ -12,7 +12,7 @@ from tests.webhooks.scenarios import T0, accepted_campaign, fresh, wa_id, wamid
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Recipient
 from webapp.extensions import db
-from webapp.webhooks import statuses as status_module
+from webapp.campaigns import statuses as status_module
 from webapp.webhooks.cli import webhooks_cli
 from webapp.webhooks.models import WebhookEvent
 

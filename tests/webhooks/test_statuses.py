@@ -4,17 +4,19 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, fresh, wa_id, wamid
 from webapp.campaigns.lifecycle import counts, recount
-from webapp.campaigns.models import Recipient
+from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts.models import Contact
 from webapp.extensions import db
+from webapp.meta_errors import advice
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
 from webapp.contacts.optouts import STOPPED_MARKETING
-from webapp.webhooks.services import apply_parked_statuses, apply_stale_parked
+from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked
 
 UNDELIVERABLE = (131026, "Message undeliverable", "Unable to deliver message.")
 COLUMNS = ("status", "reached", "sent_at", "delivered_at", "read_at", "failed_at", "error_code", "error_title",
@@ -170,6 +172,35 @@ def test_user_stopped_marketing_failure_opts_the_contact_out(client, webhook):
     contact = fresh(Contact, contact.id)
     assert contact.opted_out_at == T0
     assert contact.opt_out_reason == STOPPED_MARKETING
+
+
+@pytest.mark.parametrize("error", [
+    (131048, "Spam rate limit hit", "Message failed to send because there are restrictions on how many messages "
+                                    "can be sent from this phone number."),
+    (132015, "Template is paused", "Template is paused due to low quality."),
+    (131031, "Business account locked", ""),
+    (368, "Temporarily blocked for policies violations", ""),
+])
+def test_a_failed_status_whose_code_stops_sending_pauses_the_campaign_as_a_send_answer_would(client, webhook, error):
+    campaign, rows = accepted_campaign(3)
+    meta.post(client, meta.statuses(meta.status(wamid(rows[0]), "failed", T0, wa_id(rows[0]), row_id=rows[0].id,
+                                                error=error)))
+    campaign = fresh(Campaign, campaign.id)
+    code, title, _ = error
+    assert campaign.status == "paused"
+    assert campaign.notice_code == code
+    assert campaign.notice.startswith(f"Paused by Meta's answer (error {code}: {title}). ")
+    assert campaign.notice.removeprefix(f"Paused by Meta's answer (error {code}: {title}). ") == advice(
+        code, "order_update")
+    assert fresh(Recipient, rows[0].id).status == "failed"
+    assert [fresh(Recipient, row.id).status for row in rows[1:]] == ["sending", "sending"]
+
+
+def test_a_failed_status_for_one_recipient_leaves_the_campaign_sending(client, webhook):
+    campaign, [row, _] = accepted_campaign(2)
+    meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id,
+                                                error=UNDELIVERABLE)))
+    assert fresh(Campaign, campaign.id).status == "sending"
 
 
 def test_a_thousand_statuses_in_one_post_are_all_applied(client, webhook):

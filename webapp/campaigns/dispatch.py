@@ -5,27 +5,30 @@ several workers share a fast number. Each loop keeps a small buffer of claimed r
 that checks the campaign is still `sending`), asks the global limiter for slots, and hands that many rows
 at once to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight).
 Claiming ahead keeps database waits out of the gap between a slot's admission and its request, which is
-what the limiter's margin must cover. Finished sends are recorded in small batched transactions; rows
-still buffered at the end of a slice or on a pause go back to `pending`. Only the loop's thread touches
-the database.
+what the limiter's margin must cover. Finished sends are recorded in small batched transactions (what each
+error does is campaigns/outcomes.py's table); rows still buffered at the end of a slice or on a pause go back
+to `pending`. Only the loop's thread touches the database.
 """
 from __future__ import annotations
 
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import Claimed, Failure, add_counts, claim, counts, move, release, report
+from webapp.campaigns.lifecycle import Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.cloudapi import Action, CloudAPIError, SendResult
-from webapp.contacts.models import Contact
+from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
+from webapp.cloudapi import CloudAPIError, SendResult
 from webapp.extensions import db
+from webapp.meta_errors import Action
 from webapp.queues import redis_client, waiting_jobs
 from webapp.ratelimit import DailyCap, RateLimiter
 from webapp.senders.models import Sender
@@ -33,11 +36,22 @@ from webapp.senders.services import client_for
 from webapp.workspace.models import WorkspaceSettings
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
+from webapp.workspace.models import WorkspaceSettings
 
 RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
 RECORD_BATCH = 200
 SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
 UNSERVED_SECONDS = 1.0  # a job waiting this long has no idle worker to take it: a dispatcher gives it a turn
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """What the sender asks of webhook tracking, which stands above it (the dispatch job passes it in):
+    whether Meta's webhooks reach us lately, and applying statuses that waited for wamids just committed.
+    Without it, a send whose answer was lost becomes unknown at once, and only the sweep applies waiting statuses."""
+
+    webhooks_flowing: Callable[[Session, datetime], bool] = lambda session, now: False
+    wamids_committed: Callable[[Session, list[str]], object] = lambda session, wamids: 0
 
 
 @dataclass
@@ -89,9 +103,10 @@ def lease_key(campaign_id: int, slot: int) -> str:
 
 
 class Dispatcher:
-    def __init__(self, campaign_id: int, slot: int = 0) -> None:
+    def __init__(self, campaign_id: int, slot: int = 0, tracking: Tracking = Tracking()) -> None:
         config = current_app.config
         self.campaign_id = campaign_id
+        self.tracking = tracking
         self.lease = Lease(lease_key(campaign_id, slot))
         self.concurrency = config["SEND_CONCURRENCY"]
         self.slice_seconds = config["DISPATCH_SLICE_SECONDS"]
@@ -272,9 +287,10 @@ class Dispatcher:
             query = query.with_for_update()
         rows = {row.id: row for row in db.session.scalars(query)}
         deltas: Counter = Counter()
-        wamids, sent_phones, opted_out = [], [], []
-        webhooks_flowing = any(o.error and o.error.delivery_unknown for o in outcomes) and _webhooks_flowing(now)
-        hold, stop = 0.0, None
+        wamids, sent_phones, effects = [], [], Effects()
+        lost = any(o.error and o.error.delivery_unknown for o in outcomes)
+        retries = Retries(self.max_attempts, self.retry_base, self.grace,
+                          webhooks_flowing=lost and self.tracking.webhooks_flowing(db.session, now))
         for outcome in outcomes:
             row = rows.get(outcome.claimed.id)
             if row is None:
@@ -283,101 +299,20 @@ class Dispatcher:
                 deltas.update(report(row, "sent", now, wamid=outcome.result.wamid))
                 wamids.append(outcome.result.wamid)
                 sent_phones.append(row.phone)
-                continue
-            if row.status not in ("sending", "unknown"):
-                continue  # a webhook already told us what happened to it
-            error = outcome.error
-            action = error.action
-            failure = Failure(error.code, error.title or error.message, error.details or "")
-            if action is Action.RETRY:
-                if error.delivery_unknown and (row.attempts >= self.max_attempts or not webhooks_flowing):
-                    deltas.update(move(row, "unknown"))
-                    _note(row, failure)
-                elif row.attempts >= self.max_attempts:
-                    deltas.update(report(row, "failed", now, failure=failure))
-                else:
-                    delay = self.grace if error.delivery_unknown else min(self.retry_base * 2 ** (row.attempts - 1), 60)
-                    deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay)))
-                    _note(row, failure)
-            elif action in (Action.THROTTLE, Action.PAIR_LIMIT, Action.MAINTENANCE, Action.STOP):
-                row.attempts -= 1  # not this row's fault: it keeps its attempts
-                delay = {Action.THROTTLE: 1, Action.PAIR_LIMIT: min(4 ** max(row.attempts, 1), 3600),
-                         Action.MAINTENANCE: 60, Action.STOP: 0}[action]
-                deltas.update(move(row, "pending", next_attempt_at=now + timedelta(seconds=delay) if delay else None))
-                if action is Action.THROTTLE:
-                    hold = max(hold, 1.0)
-                if action is Action.STOP:
-                    stop = error
-            else:  # ROW_FAIL, MARKETING_CAP, OPTED_OUT: final for this recipient
-                deltas.update(report(row, "failed", now, failure=failure))
-                if action is Action.OPTED_OUT and row.contact_id:
-                    opted_out.append(row.contact_id)
+            elif row.status in ("sending", "unknown"):  # else a webhook already told us what happened to it
+                error = outcome.error
+                deltas.update(settle_send_error(row, error.meta_error, error.action, error.delivery_unknown, now,
+                                                retries, effects))
         add_counts(db.session, self.campaign_id, deltas)
-        if opted_out:
-            db.session.execute(update(Contact).where(Contact.id.in_(opted_out), Contact.opted_out_at.is_(None))
-                               .values(opted_out_at=now, opt_out_reason="Meta: user stopped marketing messages (131050)"))
-        if stop is not None:
-            pause_for(self.campaign_id, stop, self.template[0])
+        apply_effects(db.session, effects)
         db.session.commit()
-        if hold:
-            self.limiter.hold(hold)
+        if effects.hold_seconds:
+            self.limiter.hold(effects.hold_seconds)
             self.limiter.widen()
         self.cap.record(sent_phones, time.time())
         if wamids:
-            _apply_parked(wamids)
-
-
-def _webhooks_flowing(now) -> bool:
-    """Whether Meta's webhooks reach us lately. Only then does silence after a lost answer mean the
-    message was not accepted: a send that timed out is retried after the grace period only if its
-    `sent` status had every chance to arrive; otherwise the row becomes unknown, for the operator."""
-    from webapp.webhooks.models import WebhookEvent
-
-    latest = db.session.scalar(select(WebhookEvent.received_at).where(WebhookEvent.status == "applied")
-                               .order_by(WebhookEvent.id.desc()).limit(1))
-    return latest is not None and now - latest < timedelta(minutes=10)
-
-
-def _note(row: Recipient, failure: Failure) -> None:
-    """Keep the last temporary error on the row, so the log says why it is waiting."""
-    row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
-
-
-def _apply_parked(wamids: list[str]) -> None:
-    """Statuses that arrived before we stored these wamids (the webhook raced our commit) apply now."""
-    try:
-        from webapp.webhooks.services import apply_parked_statuses
-    except ImportError:
-        return
-    apply_parked_statuses(db.session, wamids)
-    db.session.commit()
-
-
-STOP_ADVICE = {
-    0: "Meta refused the sender's access token. Update it in Settings → Sender numbers, then resume.",
-    190: "Meta refused the sender's access token (wrong or expired). Update it in Settings → Sender numbers, "
-         "then resume.",
-    131042: "Meta reports a problem with the business's payment method. Fix it in WhatsApp Manager, then resume.",
-    131048: "Meta limited this number because of spam reports or low quality. Check the number's quality rating "
-            "in WhatsApp Manager and wait before resuming.",
-}
-
-
-def pause_for(campaign_id: int, error: CloudAPIError, template_name: str) -> None:
-    """Pause a campaign for an error that would fail every row alike, with a banner saying what to do."""
-    code = error.code
-    if code in STOP_ADVICE:
-        advice = STOP_ADVICE[code]
-    elif code in (132000, 132001, 132007, 132015, 132016):
-        advice = (f"Meta refused the template {template_name}: it may be paused, disabled or changed. Sync templates "
-                  "in Settings and check its status; resume once it is approved again.")
-    elif code is None:
-        advice = "The Cloud API's answer was not one we understand. Check the sender's settings, then resume."
-    else:
-        advice = "Meta restricted this number or account. Check its status in WhatsApp Manager, then resume."
-    title = f"error {code}: {error.title}" if code is not None else error.message
-    db.session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
-        status="paused", notice=f"Paused by Meta's answer ({title}). {advice}", notice_code=code))
+            self.tracking.wamids_committed(db.session, wamids)
+            db.session.commit()
 
 
 def finish_if_done(campaign_id: int) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.meta_errors import MetaError
 from webapp.transactions import is_sqlite, upsert
 
 FUNNEL = {"sent": 2, "delivered": 3, "read": 4, "replied": 5}
@@ -29,13 +30,6 @@ NEVER_SENT = ("skipped", "cancelled")
 COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "cancelled")
 COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL)
 SHARDS = 4
-
-
-@dataclass(frozen=True)
-class Failure:
-    code: int | None
-    title: str
-    detail: str = ""
 
 
 def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
@@ -52,7 +46,7 @@ def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
 
 
 def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None,
-           failure: Failure | None = None) -> Counter:
+           failure: MetaError | None = None) -> Counter:
     """Apply what Meta (or the API's answer) says of a row; return the counter changes.
 
     Idempotent and order-independent: duplicates change nothing, and a late `sent` after `read`

@@ -12,6 +12,7 @@ from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
+from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.variables import check_mapping, resolve
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
@@ -194,8 +195,6 @@ def launch(campaign: Campaign) -> None:
     validate_for_launch(campaign)
     campaign.status, campaign.launched_at = "queued", utcnow()
     db.session.commit()
-    from jobs.campaigns import enqueue_launch
-
     enqueue_launch(campaign.id)
 
 
@@ -219,8 +218,6 @@ def resume(campaign: Campaign) -> None:
     campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
     db.session.commit()
-    from jobs.campaigns import enqueue_dispatchers, enqueue_launch
-
     enqueue_dispatchers(campaign.id) if prepared else enqueue_launch(campaign.id)
 
 
@@ -290,7 +287,5 @@ def settle_unknown(campaign: Campaign, resend: bool) -> int:
         campaign.status, campaign.completed_at = "sending", None
     db.session.commit()
     if resend and campaign.status == "sending":
-        from jobs.campaigns import enqueue_dispatchers
-
         enqueue_dispatchers(campaign.id)
     return len(rows)

@@ -7,7 +7,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from jobs.imports import enqueue_import, settle
+from webapp.contacts.import_jobs import enqueue_import, settle
 from webapp.auth.services import admin_required
 from webapp.contacts import export, imports, services
 from webapp.contacts.cli import import_command
@@ -256,7 +256,7 @@ def import_progress(import_id: int):
     """The polled fragment: progress while the import runs, then its result (which polls no more)."""
     record = _import(import_id)
     if record.status in ("queued", "running"):
-        settle(record.id, record.status)
+        settle(db.session, record.id, record.status)
         db.session.refresh(record)
     return render_template("contacts/partials/import_progress.html", **_import_parts(record))
 

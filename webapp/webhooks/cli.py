@@ -8,7 +8,8 @@ from flask.cli import with_appcontext
 
 from webapp.extensions import db
 from webapp.timestamps import utcnow
-from webapp.webhooks.services import apply_stale_parked, failed_event_ids, replay, unfinished_event_ids
+from webapp.webhooks.parked import apply_stale_parked
+from webapp.webhooks.services import failed_event_ids, replay, unfinished_event_ids
 
 
 @click.group("webhooks")

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import report
 from webapp.campaigns.models import Recipient
+from webapp.campaigns.statuses import add_deltas
 from webapp.contacts.models import Contact
 from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
 from webapp.transactions import is_sqlite, upsert
 from webapp.contacts import optouts
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
-from webapp.webhooks.statuses import add_deltas
 
 ANSWERABLE = ("sent", "delivered", "read", "replied")  # a row the customer can have seen
 CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come from different clocks

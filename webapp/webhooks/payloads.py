@@ -7,31 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from webapp.campaigns.lifecycle import Failure
+from webapp.campaigns.statuses import TRACKED_STATUSES, Pricing, StatusUpdate
+from webapp.meta_errors import MetaError, read_error_item
 from webapp.timestamps import utcnow
 
-# The statuses that move a recipient row; `played` (voice) and On-Premises' `deleted`/`warning` do not.
-TRACKED_STATUSES = ("sent", "delivered", "read", "failed")
 # What our sender puts in biz_opaque_callback_data: the recipient row's id.
 CALLBACK = re.compile(r"r:([0-9]{1,18})")
-
-
-@dataclass(frozen=True)
-class Pricing:
-    billable: bool | None
-    category: str
-    model: str
-
-
-@dataclass(frozen=True)
-class StatusUpdate:
-    wamid: str
-    status: str
-    at: datetime
-    row_id: int | None  # from biz_opaque_callback_data, when it is ours
-    failure: Failure | None
-    pricing: Pricing | None
-    raw: dict  # the item as Meta sent it, kept when the status has to wait for its row
 
 
 @dataclass(frozen=True)
@@ -63,7 +44,7 @@ class Change:
     statuses: list[StatusUpdate] = field(default_factory=list)
     messages: list[Inbound] = field(default_factory=list)
     preferences: list[PreferenceChange] = field(default_factory=list)
-    errors: list[Failure] = field(default_factory=list)  # system errors reported without a status
+    errors: list[MetaError] = field(default_factory=list)  # system errors reported without a status
 
 
 def read_changes(payload: Any) -> list[Change]:
@@ -83,7 +64,7 @@ def read_changes(payload: Any) -> list[Change]:
                 statuses=[s for s in map(read_status, _dicts(value.get("statuses"))) if s],
                 messages=[m for m in (read_message(m, names) for m in _dicts(value.get("messages"))) if m],
                 preferences=[p for p in map(read_preference, _dicts(value.get("user_preferences"))) if p],
-                errors=[read_error(e) for e in _dicts(value.get("errors"))],
+                errors=[read_error_item(e) for e in _dicts(value.get("errors"))],
             ))
     return changes
 
@@ -94,9 +75,9 @@ def read_status(item: dict) -> StatusUpdate | None:
     if not isinstance(wamid, str) or not wamid or status not in TRACKED_STATUSES:
         return None
     errors = list(_dicts(item.get("errors")))
-    failure = read_error(errors[0]) if status == "failed" and errors else None
+    failure = read_error_item(errors[0]) if status == "failed" and errors else None
     if status == "failed" and failure is None:
-        failure = Failure(None, "Failed", "")
+        failure = MetaError(None, "Failed", "")
     return StatusUpdate(
         wamid=wamid, status=status, at=timestamp(item.get("timestamp")),
         row_id=callback_row_id(item.get("biz_opaque_callback_data")), failure=failure,
@@ -127,17 +108,6 @@ def read_preference(item: dict) -> PreferenceChange | None:
         return None
     return PreferenceChange(phone=f"+{digits}", category=str(item.get("category") or ""),
                             value=item["value"], at=timestamp(item.get("timestamp")))
-
-
-def read_error(item: dict) -> Failure:
-    """One `errors[]` item: Meta's code, title and `error_data.details`."""
-    data = item.get("error_data") if isinstance(item.get("error_data"), dict) else {}
-    try:
-        code = int(item.get("code"))
-    except (TypeError, ValueError):
-        code = None
-    title = str(item.get("title") or item.get("message") or "Unknown error")
-    return Failure(code, title, str(data.get("details") or ""))
 
 
 def callback_row_id(value: Any) -> int | None:

@@ -4,8 +4,8 @@ Live POSTs reach here through webapp/webhooks/ingest.py, which groups concurrent
 commit and one apply transaction.
 
 A failure while applying is written on the stored event (never lost, never a 500 to Meta) and
-`flask webhooks replay` applies it again through the same code. The sender calls
-`apply_parked_statuses` right after committing wamids; a periodic job calls `apply_stale_parked`.
+`flask webhooks replay` applies it again through the same code. Statuses go to their campaign rows
+(campaigns/statuses.py); those whose row is not known yet wait in webhooks/parked.py.
 """
 from __future__ import annotations
 
@@ -17,16 +17,14 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.statuses import apply_statuses
 from webapp.senders.models import Sender
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
 from webapp.webhooks.inbound import apply_messages, apply_preferences
 from webapp.webhooks.models import WebhookEvent
+from webapp.webhooks.parked import apply_parked_statuses, park
 from webapp.webhooks.payloads import read_changes
-from webapp.webhooks.statuses import apply_parked_statuses, apply_stale_parked, apply_statuses, park
-
-__all__ = ["record_events", "apply_events", "apply_event", "replay", "apply_parked_statuses", "apply_stale_parked",
-           "Outcome"]
 
 
 @dataclass

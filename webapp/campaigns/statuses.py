@@ -1,31 +1,45 @@
-"""Meta's statuses applied to recipient rows, and the statuses that arrived before their row knew its wamid.
+"""What Meta says of our messages (sent, delivered, read, failed) applied to their recipient rows.
 
-A status finds its row by the id our sender put in biz_opaque_callback_data, else by wamid. When neither
-finds it — the webhook raced the sender's commit of the wamid, as a quick 131049 failure does — the status
-is parked in `unmatched_statuses` and applied as soon as the wamid is committed (apply_parked_statuses),
-or by the periodic sweep (apply_stale_parked) should that call have been missed.
+A status finds its row by the id our sender put in biz_opaque_callback_data, else by wamid. Statuses
+whose row is not found are handed back to the caller (the webhooks area parks them until the wamid is
+committed). A `failed` status has the effects of its error code beyond the row (campaigns/outcomes.py).
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import timedelta
-from itertools import islice
+from dataclasses import dataclass
+from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
-from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, is_sqlite
-from webapp.contacts import optouts
-from webapp.webhooks.models import UnmatchedStatus
-from webapp.webhooks.payloads import StatusUpdate, read_status
+from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
+from webapp.meta_errors import MetaError
+from webapp.transactions import is_sqlite
 
-USER_STOPPED_MARKETING = 131050
+TRACKED_STATUSES = ("sent", "delivered", "read", "failed")  # what moves a row (`played`, `deleted`… do not)
 CHUNK = 500  # ids per IN (…): well inside every driver's parameter limit
-PARKED_KEPT = timedelta(days=7)  # then they are statuses of messages we never sent (the raw event stays)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    billable: bool | None
+    category: str
+    model: str
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    wamid: str
+    status: str
+    at: datetime
+    row_id: int | None  # from biz_opaque_callback_data, when it is ours
+    failure: MetaError | None
+    pricing: Pricing | None
+    raw: dict  # the item as Meta sent it, for whoever must keep it until its row is known
 
 
 # What a status can change on a row, and what finding and reporting on it needs besides.
@@ -62,7 +76,7 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     by_wamid = {row.wamid: row for row in rows if row.wamid}
     before = {row.id: _snapshot(row) for row in rows}
     deltas: dict[int, Counter] = defaultdict(Counter)
-    unmatched, stopped = [], []
+    unmatched, effects = [], Effects()
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
@@ -75,15 +89,14 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
             row.pricing_billable = update_.pricing.billable
             row.pricing_category = update_.pricing.category or row.pricing_category
             row.pricing_model = update_.pricing.model or row.pricing_model
-        if update_.failure and update_.failure.code == USER_STOPPED_MARKETING:
-            stopped.append((row.phone, update_.at))
+        if update_.status == "failed":
+            settle_failed_status(row, update_.failure, update_.at, effects)
     changed = [row for row in rows if _snapshot(row) != before[row.id]]
     if changed:
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
                                      for row in changed])
     add_deltas(session, deltas)
-    for phone, at in sorted(stopped):
-        optouts.opt_out(session, phone, at, optouts.STOPPED_MARKETING)
+    apply_effects(session, effects)
     return unmatched
 
 
@@ -116,64 +129,3 @@ def add_deltas(session: Session, deltas: dict[int, Counter]) -> None:
     """One counter update per campaign, in campaign and counter-name order (a fixed lock order)."""
     for campaign_id in sorted(deltas):
         add_counts(session, campaign_id, dict(sorted(deltas[campaign_id].items())))
-
-
-def park(session: Session, updates: list[StatusUpdate]) -> None:
-    if updates:
-        session.add_all(UnmatchedStatus(wamid=u.wamid[:128], payload=u.raw) for u in updates)
-
-
-def apply_parked_statuses(session: Session, wamids: list[str]) -> int:
-    """Apply the statuses that arrived before these wamids were committed; call right after committing them.
-
-    Returns how many were applied. Runs its own write transaction and commits it; when nothing waits for
-    these wamids (the usual case) it only reads, and leaves the session's transaction to the caller.
-    """
-    wamids = [w for w in wamids if w]
-    if not wamids or not _any_parked(session, wamids):
-        return 0
-    begin_write(session)
-    parked = []
-    for chunk in _chunks(sorted(set(wamids))):
-        query = select(UnmatchedStatus).where(UnmatchedStatus.wamid.in_(chunk))
-        parked.extend(session.scalars(_locked(session, query.order_by(UnmatchedStatus.id))))
-    applied = _apply_parked(session, parked)
-    session.commit()
-    return applied
-
-
-def apply_stale_parked(session: Session, limit: int = 5000) -> int:
-    """The periodic sweep: apply parked statuses whose row now carries their wamid, and forget those older
-    than a week (statuses of messages we never sent). Commits; returns how many were applied."""
-    begin_write(session)
-    matched = (select(UnmatchedStatus).join(Recipient, Recipient.wamid == UnmatchedStatus.wamid)
-               .order_by(UnmatchedStatus.id).limit(limit))
-    applied = _apply_parked(session, list(session.scalars(_locked(session, matched, of=UnmatchedStatus))))
-    session.execute(delete(UnmatchedStatus).where(UnmatchedStatus.created_at < utcnow() - PARKED_KEPT))
-    session.commit()
-    return applied
-
-
-def _apply_parked(session: Session, parked: list[UnmatchedStatus]) -> int:
-    """Apply parked statuses through the same code as live ones; those that found their row are removed."""
-    updates = {item.id: read_status(item.payload) for item in parked}
-    waiting = {id(u) for u in apply_statuses(session, [u for u in updates.values() if u])}
-    done = [item_id for item_id, u in updates.items() if u is None or id(u) not in waiting]
-    for chunk in _chunks(done):
-        session.execute(delete(UnmatchedStatus).where(UnmatchedStatus.id.in_(chunk)))
-    return sum(1 for item_id in done if updates[item_id] is not None)
-
-
-def _any_parked(session: Session, wamids: list[str]) -> bool:
-    return any(session.scalar(select(UnmatchedStatus.id).where(UnmatchedStatus.wamid.in_(chunk)).limit(1))
-               for chunk in _chunks(wamids))
-
-
-def _locked(session: Session, query, of=None):
-    return query if is_sqlite(session) else query.with_for_update(of=of)
-
-
-def _chunks(values, size: int = CHUNK):
-    iterator = iter(values)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -1,0 +1,134 @@
+"""What a message's failure does to its recipient row, its campaign, its contact and the number's limiter.
+
+One table, read like Meta's documentation (the action of each error code is in webapp/meta_errors.py):
+
+    action          row                                       beyond the row
+    RETRY           pending after 2^(attempt-1) s (at most    —
+                    60 s) until the attempts run out, then
+                    failed; an answer that was lost waits the
+                    grace period while webhooks flow, else
+                    becomes unknown
+    THROTTLE        pending in 1 s, attempt not counted       the number's limiter holds 1 s, widens its margin
+    PAIR_LIMIT      pending in 4^attempts s (at most 1 h),    —
+                    attempt not counted
+    MAINTENANCE     pending in 60 s, attempt not counted      —
+    STOP            pending, attempt not counted              the campaign pauses, with Meta's advice
+    ROW_FAIL        failed with Meta's code, title, detail    —
+    MARKETING_CAP   failed                                    —
+    OPTED_OUT       failed                                    the contact is opted out
+
+A `failed` status that arrives by webhook is final for its row (Meta accepted the message, then gave
+up), and has the same effects beyond the row: a STOP code pauses the campaign, 131050 opts out.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import move, report
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.contacts import optouts
+from webapp.meta_errors import Action, MetaError, advice
+
+
+@dataclass(frozen=True)
+class Retries:
+    """The workspace's and the deployment's retry settings, and whether webhooks reach us lately."""
+
+    max_attempts: int
+    base_seconds: float
+    grace_seconds: float
+    webhooks_flowing: bool
+
+
+@dataclass(frozen=True)
+class Response:
+    delay: Callable[[int, Retries], float] | None  # seconds before the row is tried again (from its attempts); None: final
+    counts_attempt: bool = True
+    hold_seconds: float = 0.0  # how long the number's limiter sends nothing
+    pauses_campaign: bool = False
+    opts_out: bool = False
+
+
+RESPONSES: dict[Action, Response] = {
+    Action.RETRY: Response(lambda attempts, retries: min(retries.base_seconds * 2 ** (attempts - 1), 60)),
+    Action.THROTTLE: Response(lambda attempts, retries: 1, counts_attempt=False, hold_seconds=1.0),
+    Action.PAIR_LIMIT: Response(lambda attempts, retries: min(4 ** max(attempts, 1), 3600), counts_attempt=False),
+    Action.MAINTENANCE: Response(lambda attempts, retries: 60, counts_attempt=False),
+    Action.STOP: Response(lambda attempts, retries: 0, counts_attempt=False, pauses_campaign=True),
+    Action.ROW_FAIL: Response(None),
+    Action.MARKETING_CAP: Response(None),
+    Action.OPTED_OUT: Response(None, opts_out=True),
+}
+
+
+@dataclass
+class Effects:
+    """What a batch of failures does beyond its rows, gathered and then applied once."""
+
+    hold_seconds: float = 0.0
+    pauses: dict[int, MetaError] = field(default_factory=dict)  # campaign id -> the error that stops it
+    opted_out: set[tuple[str, datetime]] = field(default_factory=set)  # (phone, when)
+
+    def add(self, failure: MetaError, action: Action, campaign_id: int, phone: str, at: datetime) -> None:
+        response = RESPONSES[action]
+        self.hold_seconds = max(self.hold_seconds, response.hold_seconds)
+        if response.pauses_campaign:
+            self.pauses[campaign_id] = failure
+        if response.opts_out:
+            self.opted_out.add((phone, at))
+
+
+def settle_send_error(row: Recipient, failure: MetaError, action: Action, delivery_unknown: bool, now: datetime,
+                      retries: Retries, effects: Effects) -> Counter:
+    """Move a claimed row after its request failed; return the counter changes."""
+    response = RESPONSES[action]
+    effects.add(failure, action, row.campaign_id, row.phone, now)
+    if response.delay is None:
+        return report(row, "failed", now, failure=failure)
+    if not response.counts_attempt:
+        row.attempts -= 1  # not this row's fault: it keeps its attempts
+        delay = response.delay(row.attempts, retries)
+        return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay) if delay else None)
+    if delivery_unknown and (row.attempts >= retries.max_attempts or not retries.webhooks_flowing):
+        _note(row, failure)
+        return move(row, "unknown")
+    if row.attempts >= retries.max_attempts:
+        return report(row, "failed", now, failure=failure)
+    delay = retries.grace_seconds if delivery_unknown else response.delay(row.attempts, retries)
+    _note(row, failure)
+    return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay))
+
+
+def settle_failed_status(row, failure: MetaError | None, at: datetime, effects: Effects) -> None:
+    """What a webhook's `failed` status does beyond its row (the row itself fails through lifecycle.report)."""
+    if failure is not None:
+        effects.add(failure, failure.action, row.campaign_id, row.phone, at)
+
+
+def apply_effects(session: Session, effects: Effects) -> None:
+    """Opt out who stopped marketing messages and pause the campaigns an error stops, in the caller's transaction
+    (contacts in phone order, then campaigns in id order: a fixed lock order)."""
+    for phone, at in sorted(effects.opted_out):
+        optouts.opt_out(session, phone, at, optouts.STOPPED_MARKETING)
+    for campaign_id, failure in sorted(effects.pauses.items()):
+        pause_for(session, campaign_id, failure)
+
+
+def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
+    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what to do."""
+    template_name = session.scalar(select(Campaign.template_name).where(Campaign.id == campaign_id)) or ""
+    title = f"error {failure.code}: {failure.title}" if failure.code is not None else failure.title
+    session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
+        status="paused", notice=f"Paused by Meta's answer ({title}). {advice(failure.code, template_name)}",
+        notice_code=failure.code))
+
+
+def _note(row: Recipient, failure: MetaError) -> None:
+    """Keep the last temporary error on the row, so the log says why it is waiting."""
+    row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
