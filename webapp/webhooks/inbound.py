@@ -5,21 +5,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import report
 from webapp.campaigns.models import Recipient
+from webapp.campaigns.replies import answered_row, count_reply
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts.models import Contact
 from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
-from webapp.transactions import is_sqlite, upsert
+from webapp.transactions import upsert
 from webapp.contacts import optouts
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
-
-ANSWERABLE = ("sent", "delivered", "read", "replied")  # a row the customer can have seen
-CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come from different clocks
 
 
 @dataclass(frozen=True)
@@ -44,18 +41,16 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
     rules = ReplyRules.load(session)
     deltas: dict[int, Counter] = defaultdict(Counter)
     for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
-        row = _answered_row(session, message, rules.attribution)
+        row = answered_row(session, message.phone, message.context_wamid, message.at, rules.attribution)
         opting_out = optouts.is_opt_out(message.text, rules.keywords)
         stored_id = _store(session, message, row, opting_out, event_id)
         if stored_id is None:
             continue  # Meta sent it again
         new[event_id] = new.get(event_id, 0) + 1
         if row is not None:
-            deltas[row.campaign_id].update(report(row, "replied", message.at))
-            row.replied_at = min(row.replied_at, message.at)  # the first reply's time, even when it comes late
-            if not _newer_reply_exists(session, row.id, message, stored_id):
-                row.reply_text = message.text
-                row.reply_button = message.button_text
+            deltas[row.campaign_id].update(count_reply(row, message.at, message.text, message.button_text,
+                                                       is_latest=not _newer_reply_exists(session, row.id, message,
+                                                                                         stored_id)))
         if opting_out:
             contact = optouts.opt_out(session, message.phone, message.at, message.text.strip(),
                                       name=message.profile_name)
@@ -74,21 +69,6 @@ def apply_preferences(session: Session, changes: list[PreferenceChange]) -> None
             optouts.opt_out(session, change.phone, change.at, optouts.STOPPED_MARKETING)
         else:
             optouts.opt_in(session, change.phone, change.at)
-
-
-def _answered_row(session: Session, message: Inbound, window: timedelta) -> Recipient | None:
-    """The row a message answers: the one it quotes (context.id), else the latest row sent to that
-    number within the attribution window before it."""
-    if message.context_wamid:
-        row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == message.context_wamid)))
-        if row is not None:
-            return row
-    sent_at = func.coalesce(Recipient.sent_at, Recipient.delivered_at, Recipient.read_at)
-    latest = (select(Recipient)
-              .where(Recipient.phone == message.phone, Recipient.status.in_(ANSWERABLE),
-                     sent_at >= message.at - window, sent_at <= message.at + CLOCK_SLACK)
-              .order_by(Recipient.id.desc()).limit(1))
-    return session.scalar(_lock(session, latest))
 
 
 def _store(session: Session, message: Inbound, row: Recipient | None, opting_out: bool,
@@ -113,8 +93,3 @@ def _newer_reply_exists(session: Session, row_id: int, message: Inbound, stored_
         select(InboundMessage.id).where(InboundMessage.recipient_id == row_id, InboundMessage.id != stored_id,
                                         InboundMessage.phone == message.phone, InboundMessage.sent_at > message.at)
         .limit(1)) is not None
-
-
-def _lock(session: Session, query):
-    query = query.execution_options(populate_existing=True)
-    return query if is_sqlite(session) else query.with_for_update()

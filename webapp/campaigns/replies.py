@@ -1,0 +1,45 @@
+"""A customer's message counted as the reply to the campaign message it answers."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import report
+from webapp.campaigns.models import Recipient
+from webapp.transactions import is_sqlite
+
+ANSWERABLE = ("sent", "delivered", "read", "replied")  # a row the customer can have seen
+CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come from different clocks
+
+
+def answered_row(session: Session, phone: str, context_wamid: str, at: datetime, window: timedelta) -> Recipient | None:
+    """The row a message answers: the one it quotes (context.id), else the latest row sent to that
+    number within the attribution window before it. Locked (PostgreSQL) for the caller's write."""
+    if context_wamid:
+        row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == context_wamid)))
+        if row is not None:
+            return row
+    sent_at = func.coalesce(Recipient.sent_at, Recipient.delivered_at, Recipient.read_at)
+    latest = (select(Recipient)
+              .where(Recipient.phone == phone, Recipient.status.in_(ANSWERABLE),
+                     sent_at >= at - window, sent_at <= at + CLOCK_SLACK)
+              .order_by(Recipient.id.desc()).limit(1))
+    return session.scalar(_lock(session, latest))
+
+
+def count_reply(row: Recipient, at: datetime, text: str, button: str, is_latest: bool) -> Counter:
+    """Mark the row replied (the first reply's time, even when it comes late) and keep the latest reply's
+    text; return the counter changes."""
+    deltas = report(row, "replied", at)
+    row.replied_at = min(row.replied_at, at)
+    if is_latest:
+        row.reply_text, row.reply_button = text, button
+    return deltas
+
+
+def _lock(session: Session, query):
+    query = query.execution_options(populate_existing=True)
+    return query if is_sqlite(session) else query.with_for_update()
