@@ -127,6 +127,7 @@ def main() -> None:
         db.session.add(sender)
         db.session.commit()
         sync_templates(sender)
+        db.session.commit()
         baseline = naive_baseline(stack, sender, args.baseline)
         print(f"naive sequential sender (one request at a time, a commit per row): {baseline:.1f} msg/s")
         for rate, workers, prefix in ((80, 1, 555), (args.fast_rate, args.fast_workers, 556)):

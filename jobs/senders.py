@@ -9,4 +9,8 @@ from webapp.senders.services import sync_templates
 def sync(sender_id: int) -> dict | None:
     """Fetch a sender's templates; retried by RQ while the Graph API (or the sandbox) is not up yet."""
     sender = db.session.get(Sender, sender_id)
-    return sync_templates(sender) if sender else None
+    if sender is None:
+        return None
+    changes = sync_templates(sender)
+    db.session.commit()
+    return changes

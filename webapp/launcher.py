@@ -42,6 +42,7 @@ def prepare(app, port: str) -> dict[str, str]:
     """Upgrade the schema to head, set up the sandbox sender on first run; return the processes' environment."""
     from flask_migrate import upgrade
 
+    from webapp.extensions import db
     from webapp.senders.services import provision_sandbox, sandbox_environment
 
     with app.app_context():
@@ -49,6 +50,7 @@ def prepare(app, port: str) -> dict[str, str]:
         if not app.config["SANDBOX_ENABLED"]:
             return {}
         sender = provision_sandbox()
+        db.session.commit()
         _sync_templates_once_up(sender)
         return sandbox_environment(port)
 

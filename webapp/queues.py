@@ -1,12 +1,14 @@
 """Redis and the RQ queues: `control` (ticks, sweeps; quick), `dispatch` (sending), `default` (imports…)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import current_app
 from redis import Redis
 from rq import Queue
 from rq.job import Job
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 QUEUES = ("control", "dispatch", "default")
 
@@ -23,9 +25,31 @@ def queue(name: str = "default") -> Queue:
     return Queue(name, connection=redis_client())
 
 
-def enqueue(func, *args, queue_name: str = "default", **options):
-    """Enqueue a job function (an importable function from jobs/) with its id arguments."""
+def enqueue(func: str, *args, queue_name: str = "default", **options):
+    """Enqueue a job by its dotted name (a function in jobs/, which stands above webapp) with its id arguments."""
     return queue(queue_name).enqueue(func, *args, **options)
+
+
+def on_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run `action` (typically an enqueue) once the caller commits the session's transaction: a job never
+    starts before the rows it reads exist, and a rolled-back change starts none. Services register; they
+    never commit (docs/architecture.md)."""
+    session.info.setdefault(_ON_COMMIT, []).append(action)
+
+
+_ON_COMMIT = "broadcaster.on_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for action in session.info.pop(_ON_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_on_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_ON_COMMIT, None)
 
 
 def serve(names: list[str]) -> None:

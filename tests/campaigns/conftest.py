@@ -27,8 +27,10 @@ def sandbox(app, sending_sandbox):
 @pytest.fixture
 def sandbox_sender(app, sandbox):
     from tests import factories
+    from webapp.extensions import db
     from webapp.senders.services import sync_templates
 
     sender = factories.sender(is_sandbox=True, throughput=50)
     sync_templates(sender)
+    db.session.commit()
     return sender

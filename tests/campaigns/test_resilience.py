@@ -42,6 +42,7 @@ def _campaign(sender, size: int, prefix: str = "+1555030") -> Campaign:
                                                   variables=VARIABLES))
     db.session.commit()
     services.launch(campaign)
+    db.session.commit()
     return campaign
 
 

@@ -28,15 +28,35 @@ def test_a_campaign_paused_while_being_prepared_resumes_its_preparation(app):
     campaign = services.save_draft(_draft())
     db.session.commit()
     services.launch(campaign)
+    db.session.commit()
     app.extensions["redis"].flushdb()  # the launch job waits in the queue; forget it
     services.pause(campaign)
+    db.session.commit()
     db.session.refresh(campaign)
     assert campaign.status == "paused"
     services.resume(campaign)
+    db.session.commit()
     db.session.refresh(campaign)
     assert campaign.status == "queued"  # back to preparing, not to sending half a snapshot
     from webapp.queues import queue
 
+    assert [job.func_name for job in queue("default").get_jobs()] == ["jobs.campaigns.launch"]
+
+
+def test_a_launch_starts_its_job_only_when_the_caller_commits_and_never_after_a_rollback(app):
+    from webapp.queues import queue
+
+    campaign = services.save_draft(_draft())
+    db.session.commit()
+    app.extensions["redis"].flushdb()
+    services.launch(campaign)
+    assert queue("default").get_jobs() == []  # the job would find the campaign still a draft
+    db.session.rollback()
+    db.session.commit()
+    assert queue("default").get_jobs() == []
+    assert db.session.get(type(campaign), campaign.id).status == "draft"
+    services.launch(campaign)
+    db.session.commit()
     assert [job.func_name for job in queue("default").get_jobs()] == ["jobs.campaigns.launch"]
 
 

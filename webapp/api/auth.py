@@ -34,7 +34,8 @@ def authenticate(scope: str) -> ApiKey:
     if scope not in keys.granted(key):
         raise ApiError("insufficient_scope", f"This key does not have the {scope} scope.",
                        {"required": scope, "granted": sorted(key.scopes or [])})
-    keys.note_use(db.session, key)
+    if keys.note_use(key):
+        db.session.commit()
     g.api_key = key
     return key
 

@@ -88,12 +88,14 @@ def granted(key: ApiKey) -> set[str]:
     return scopes
 
 
-def note_use(session: Session, key: ApiKey) -> None:
-    """Record the key's last use, at most once a minute, so a busy client does not write on every request."""
+def note_use(key: ApiKey) -> bool:
+    """Record the key's last use, at most once a minute, so a busy client does not write on every request;
+    True when there is something to commit."""
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         key.last_used_at = now
-        session.commit()
+        return True
+    return False
 
 
 def all_keys(session: Session) -> list[ApiKey]:

@@ -181,6 +181,7 @@ def _create(body: dict, item_errors: dict):
     taken = broadcasts.acceptance(campaign, report)
     if body.get("send"):
         services.launch(campaign)
+        db.session.commit()
         return payloads.accepted(campaign, taken), 202
     return payloads.accepted(campaign, taken), 201
 
@@ -251,6 +252,7 @@ def update_broadcast(call: Call, broadcast_id: int):
 def delete_broadcast(call: Call, broadcast_id: int):
     """A broadcast that has started cannot be deleted (409): cancel it instead."""
     services.delete(broadcasts.get(broadcast_id))
+    db.session.commit()
     return {"data": {"id": broadcast_id, "deleted": True}}
 
 
@@ -277,6 +279,7 @@ def send_broadcast(call: Call, broadcast_id: int):
     campaign = broadcasts.get(broadcast_id)
     taken = broadcasts.acceptance(campaign)
     services.launch(campaign)
+    db.session.commit()
     return payloads.accepted(campaign, taken), 202
 
 

@@ -18,7 +18,7 @@ from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.extensions import db
 from webapp.ratelimit import RateLimiter
-from webapp.queues import redis_client
+from webapp.queues import on_commit, redis_client
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
@@ -194,8 +194,8 @@ def launch(campaign: Campaign) -> None:
         raise CampaignError("This campaign has already been launched.", code="conflict")
     validate_for_launch(campaign)
     campaign.status, campaign.launched_at = "queued", utcnow()
-    db.session.commit()
-    enqueue_launch(campaign.id)
+    campaign_id = campaign.id
+    on_commit(db.session, lambda: enqueue_launch(campaign_id))
 
 
 def pause(campaign: Campaign) -> None:
@@ -207,7 +207,6 @@ def pause(campaign: Campaign) -> None:
                               .values(status="paused", notice="Paused by staff.", notice_code=None))
     if not done.rowcount:
         raise CampaignError("The campaign is not sending any more.", code="conflict")
-    db.session.commit()
 
 
 def resume(campaign: Campaign) -> None:
@@ -217,8 +216,8 @@ def resume(campaign: Campaign) -> None:
     prepared = campaign.started_at is not None
     campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
-    db.session.commit()
-    enqueue_dispatchers(campaign.id) if prepared else enqueue_launch(campaign.id)
+    campaign_id = campaign.id
+    on_commit(db.session, lambda: enqueue_dispatchers(campaign_id) if prepared else enqueue_launch(campaign_id))
 
 
 def cancel(campaign: Campaign) -> int:
@@ -232,7 +231,6 @@ def cancel(campaign: Campaign) -> int:
         update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending")
         .values(status="cancelled", claim_token=None).execution_options(synchronize_session=False)).rowcount
     add_counts(db.session, campaign.id, {"pending": -cancelled, "cancelled": cancelled})
-    db.session.commit()
     return cancelled
 
 
@@ -240,7 +238,6 @@ def delete(campaign: Campaign) -> None:
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("Only draft or scheduled campaigns can be deleted; cancel it instead.", code="conflict")
     db.session.delete(campaign)
-    db.session.commit()
 
 
 def send_test(campaign: Campaign, phone: str) -> str:
@@ -273,7 +270,6 @@ def settle_unknown(campaign: Campaign, resend: bool) -> int:
     rows = db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id,
                                                       Recipient.status == "unknown")).all()
     if not rows:
-        db.session.commit()
         raise CampaignError("No recipient of this campaign has an unknown fate.", code="conflict")
     deltas: dict[str, int] = {}
     now = utcnow()
@@ -285,7 +281,7 @@ def settle_unknown(campaign: Campaign, resend: bool) -> int:
     add_counts(db.session, campaign.id, deltas)
     if resend and campaign.status in ("sent", "partially_sent", "failed"):
         campaign.status, campaign.completed_at = "sending", None
-    db.session.commit()
     if resend and campaign.status == "sending":
-        enqueue_dispatchers(campaign.id)
+        campaign_id = campaign.id
+        on_commit(db.session, lambda: enqueue_dispatchers(campaign_id))
     return len(rows)

@@ -244,5 +244,6 @@ def delete(campaign_id: int):
         services.delete(campaign)
     except CampaignError as error:
         return _refused(campaign_id, error)
+    db.session.commit()
     flash(f"“{name}” deleted.", "success")
     return redirect(url_for("campaigns.index"))

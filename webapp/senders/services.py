@@ -36,7 +36,6 @@ def provision_sandbox() -> Sender | None:
             throughput=80, messaging_limit=None, is_sandbox=True,
         )
         db.session.add(sender)
-    db.session.commit()
     return sender
 
 
@@ -104,5 +103,4 @@ def sync_templates(sender: Sender) -> dict[str, int]:
     for key, row in known.items():
         if key not in seen and row.status != "DELETED":
             row.status, removed = "DELETED", removed + 1
-    db.session.commit()
     return {"added": added, "updated": updated, "removed": removed}

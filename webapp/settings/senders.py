@@ -81,6 +81,7 @@ def sync_sender_templates(sender_id: int):
         db.session.rollback()
         flash(_sync_failure(sender, error), "error")
     else:
+        db.session.commit()
         flash(f"Templates of {sender.label} synced: {changed['added']} new, {changed['updated']} updated, "
               f"{changed['removed']} no longer on Meta.", "success")
     return redirect(url_for("settings.templates"))
