@@ -7,6 +7,7 @@ from sqlalchemy.orm import lazyload
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.fragments import answer, target
+from webapp.tracking.columns import PAGE_COLUMNS
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
@@ -50,7 +51,7 @@ def log(campaign_id: int):
     template = LOG_FRAGMENTS.get(target(), "tracking/log_page.html")
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
     return answer(
-        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page,
+        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page, columns=PAGE_COLUMNS,
         error_codes=error_codes(db.session, campaign_id) if needs_form else [],
         # what the polling of this page asks again: the same filters and the same page
         log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}})
