@@ -26,13 +26,13 @@ ROWS = 12
 
 def _campaign_page_shows_live_parts(app) -> bool:
     show = Path(ROOT / "templates/campaigns/show.html")
-    return "campaigns.show" in app.view_functions and show.exists() and "campaigns/partials/live.html" in show.read_text()
+    return "campaigns.show" in app.view_functions and show.exists() and "tracking/_live.html" in show.read_text()
 
 
 @pytest.fixture
 def campaign_page(app):
     if not _campaign_page_shows_live_parts(app):
-        pytest.skip("campaigns.show does not include campaigns/partials/live.html yet")
+        pytest.skip("campaigns.show does not include tracking/_live.html yet")
     return lambda campaign_id: f"/campaigns/{campaign_id}"
 
 

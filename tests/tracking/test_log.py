@@ -8,11 +8,14 @@ from datetime import timedelta
 
 import pytest
 
+from tests.api.conftest import ApiClient, make_key
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, wa_id, wamid
+from webapp.api.schemas import SCHEMAS
 from webapp.extensions import db
 from webapp.spreadsheet import neutralise
 from webapp.tracking import log as log_module
+from webapp.tracking.columns import API_COLUMNS, CSV_COLUMNS, PAGE_COLUMNS
 
 HTMX = {"HX-Request": "true"}
 
@@ -149,6 +152,20 @@ def test_the_csv_export_follows_the_filters(staff_client, campaign):
     campaign, rows = campaign
     text = staff_client.get(f"/campaigns/{campaign.id}/log.csv?status=failed", buffered=True).get_data(as_text=True)
     assert [row["Name"] for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))] == ["Dora", "Eve"]
+
+
+def test_the_page_the_csv_and_the_api_show_the_columns_declared_once(staff_client, campaign, app, client):
+    campaign, rows = campaign
+    page = _results(staff_client, campaign.id)
+    text = staff_client.get(f"/campaigns/{campaign.id}/log.csv", buffered=True).get_data(as_text=True)
+    api = ApiClient(client, app, make_key()).get(f"/broadcasts/{campaign.id}/recipients").get_json()
+
+    assert re.findall(r"<th>([^<]+)</th>", page) == [column.page for column in PAGE_COLUMNS]
+    assert [len(re.findall(r"<td", row)) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]] == \
+        [len(PAGE_COLUMNS)] * len(rows)
+    assert next(csv.reader(io.StringIO(text.lstrip("\ufeff")))) == [column.csv for column in CSV_COLUMNS]
+    assert set(api["data"][0]) == {column.api for column in API_COLUMNS} == \
+        set(SCHEMAS["RecipientLog"]["properties"])
 
 
 @pytest.mark.parametrize("value, safe", [("=1+1", "'=1+1"), ("+1555", "'+1555"), ("-2", "'-2"), ("@A1", "'@A1"),

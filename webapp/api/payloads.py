@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import phonenumbers
-
 from webapp.api.broadcasts import Acceptance
 from webapp.api.recipients import Report
 from webapp.campaigns.lifecycle import counts
@@ -14,6 +12,7 @@ from webapp.cloudapi import template_variables
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
+from webapp.tracking.columns import API_COLUMNS, MOMENT
 from webapp.tracking.services import figures, percent
 
 RATE_NAMES = {"delivered": "delivery_rate", "read": "read_rate", "replied": "response_rate"}
@@ -68,27 +67,10 @@ def accepted(campaign: Campaign, taken: Acceptance) -> dict:
     }
 
 
-def calling_code(row: Recipient) -> str:
-    """The country calling code of the row's number ("1", "44"), from its region or the number itself."""
-    if row.country:
-        return str(phonenumbers.country_code_for_region(row.country) or "")
-    try:
-        return str(phonenumbers.parse(row.phone).country_code)
-    except phonenumbers.NumberParseException:
-        return ""
-
-
 def log_row(row: Recipient) -> dict:
-    return {
-        "id": row.id, "phone_number": row.phone, "name": row.name or "", "message_id": row.wamid,
-        "country": row.country or "",
-        "country_code": calling_code(row), "status": row.status, "skip_reason": row.skip_reason or "",
-        "error_code": row.error_code, "error_title": row.error_title or "", "error_detail": row.error_detail or "",
-        "reply_text": row.reply_text or "", "reply_button": row.reply_button or "",
-        "billable": row.pricing_billable, "pricing_category": row.pricing_category or "",
-        "created_at": iso(row.created_at), "sent_at": iso(row.sent_at), "delivered_at": iso(row.delivered_at),
-        "read_at": iso(row.read_at), "replied_at": iso(row.replied_at), "failed_at": iso(row.failed_at),
-    }
+    """A recipient as the log shows it: the columns of webapp/tracking/columns.py the API names."""
+    return {column.api: iso(column.value(row)) if column.kind is MOMENT else column.value(row)
+            for column in API_COLUMNS}
 
 
 def number_row(row: Recipient, campaign_name: str) -> dict:

@@ -7,14 +7,15 @@ from __future__ import annotations
 from webapp.api.errors import CODES
 from webapp.api.models import SCOPES
 from webapp.campaigns.audience import OUTCOMES
-from webapp.campaigns.models import CAMPAIGN_STATES, RECIPIENT_STATES
+from webapp.campaigns.models import CAMPAIGN_STATES
+from webapp.tracking.columns import API_COLUMNS, MOMENT
 
 MAX_RECIPIENTS = 1000  # per request; more is 413
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
-WHEN = {"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601"}
+WHEN = MOMENT.schema  # every moment is written alike, the recipient log's included
 PERCENT = {"type": ["number", "null"], "description": "Percent of messages sent; null before any was sent"}
 
 
@@ -44,19 +45,7 @@ COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", 
              description="Recipients by state: sent, delivered, read and replied count every row that reached the "
                          "stage; queued = pending + sending.")
 
-LOG_ROW = {  # one recipient row, as the log shows it
-    "id": INTEGER, "phone_number": STRING, "name": STRING,
-    "message_id": {"type": ["string", "null"], "description": "The WhatsApp message id (wamid) once sent."},
-    "country": {"type": "string", "description": "ISO 3166 region, e.g. US; empty when unknown."},
-    "country_code": {"type": "string", "description": "The calling code, e.g. 1."},
-    "status": {"type": "string", "enum": list(RECIPIENT_STATES)}, "skip_reason": STRING,
-    "error_code": {"type": ["integer", "null"]}, "error_title": STRING, "error_detail": STRING,
-    "reply_text": STRING, "reply_button": STRING,
-    "billable": {"type": ["boolean", "null"], "description": "Whether Meta bills this message, once known."},
-    "pricing_category": {"type": "string", "description": "Meta's pricing category, e.g. marketing."},
-    "created_at": WHEN, "sent_at": WHEN, "delivered_at": WHEN, "read_at": WHEN, "replied_at": WHEN,
-    "failed_at": WHEN,
-}
+LOG_ROW = {column.api: column.schema for column in API_COLUMNS}  # a recipient row: webapp/tracking/columns.py
 
 SCHEMAS: dict[str, dict] = {
     # --- Conventions ---

@@ -1,4 +1,5 @@
-"""The per-recipient log of a campaign: filters, keyset pages on the recipients' indexes, and CSV export."""
+"""The per-recipient log of a campaign: filters, keyset pages on the recipients' indexes, and CSV export
+(of the columns declared in columns.py)."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
 from webapp.spreadsheet import neutralise
+from webapp.tracking.columns import CSV_COLUMNS
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 5000
@@ -90,19 +92,10 @@ def error_codes(session: Session, campaign_id: int) -> list[tuple[int, str, int]
     return sorted(((code, title, n) for code, title, n in found), key=lambda item: (-item[2], item[0]))
 
 
-EXPORT_COLUMNS = (
-    ("Phone", "phone"), ("Name", "name"), ("Status", "status"), ("Sent (UTC)", "sent_at"),
-    ("Delivered (UTC)", "delivered_at"), ("Read (UTC)", "read_at"), ("Replied (UTC)", "replied_at"),
-    ("Failed (UTC)", "failed_at"), ("Error code", "error_code"), ("Error", "error_title"),
-    ("Error details", "error_detail"), ("Reply", "reply_text"), ("Button", "reply_button"),
-    ("Skip reason", "skip_reason"), ("Billable", "pricing_billable"), ("Pricing category", "pricing_category"),
-)
-
-
 def export_csv(session: Session, campaign_id: int, filters: LogFilters) -> Iterator[str]:
     """The filtered log as CSV text, streamed in keyset batches so a million rows never sit in memory."""
-    columns = [getattr(Recipient, attr) for _, attr in EXPORT_COLUMNS]
-    yield "\ufeff" + _csv_line([header for header, _ in EXPORT_COLUMNS])  # the BOM tells Excel it is UTF-8
+    columns = [getattr(Recipient, column.key) for column in CSV_COLUMNS]
+    yield "\ufeff" + _csv_line([column.csv for column in CSV_COLUMNS])  # the BOM tells Excel it is UTF-8
     after = 0
     while True:
         rows = session.execute(

@@ -7,6 +7,7 @@ from sqlalchemy.orm import lazyload
 from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.fragments import answer, target
+from webapp.tracking.columns import PAGE_COLUMNS
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
@@ -14,8 +15,8 @@ from webapp.tracking.timeline import chart, recent_timeline
 bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<int:campaign_id>")
 
 # What each htmx target of the log gets; any other request gets the log as a page of its own.
-LOG_FRAGMENTS = {"recipient-log": "campaigns/partials/log.html",
-                 "recipient-log-results": "campaigns/partials/log_results.html"}
+LOG_FRAGMENTS = {"recipient-log": "tracking/partials/recipient_log.html",
+                 "recipient-log-results": "tracking/partials/recipient_log_results.html"}
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -27,7 +28,7 @@ def _campaign(campaign_id: int) -> Campaign:
 def counters(campaign_id: int):
     """Polled while the campaign sends and its webhooks settle; after that the fragment carries no trigger."""
     campaign = _campaign(campaign_id)
-    return render_template("campaigns/partials/counters.html", campaign=campaign,
+    return render_template("tracking/partials/campaign_counters.html", campaign=campaign,
                            poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id))
 
 
@@ -36,7 +37,7 @@ def timeline_chart(campaign_id: int):
     """Polled every 30 s while the campaign is live (it reads rows, unlike the counters)."""
     campaign = _campaign(campaign_id)
     data = recent_timeline(db.session, campaign_id)
-    return render_template("campaigns/partials/timeline.html", campaign=campaign, live=is_live(campaign),
+    return render_template("tracking/partials/campaign_timeline.html", campaign=campaign, live=is_live(campaign),
                            timeline=data, chart=chart(data))
 
 
@@ -50,7 +51,7 @@ def log(campaign_id: int):
     template = LOG_FRAGMENTS.get(target(), "tracking/log_page.html")
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
     return answer(
-        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page,
+        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page, columns=PAGE_COLUMNS,
         error_codes=error_codes(db.session, campaign_id) if needs_form else [],
         # what the polling of this page asks again: the same filters and the same page
         log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}})

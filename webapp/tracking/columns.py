@@ -1,0 +1,105 @@
+"""The columns of a campaign's per-recipient log, declared once.
+
+The log page (its headings and cells), the CSV export (its headers, in this order) and the API's recipient
+(its fields and their JSON Schema) are all read from LOG_COLUMNS. A new column is one more line here, plus
+the model's field and its migration when the value is stored.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import phonenumbers
+
+from webapp.campaigns.models import RECIPIENT_STATES, Recipient
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What sort of value a column holds: its JSON Schema in the API, and the macro of
+    templates/tracking/_cells.html that shows it on the page (a column may name its own)."""
+
+    schema: dict
+    cell: str
+
+
+TEXT = Kind({"type": "string"}, "text")
+OPTIONAL_TEXT = Kind({"type": ["string", "null"]}, "text")
+NUMBER = Kind({"type": "integer"}, "text")
+CODE = Kind({"type": ["integer", "null"]}, "text")
+FLAG = Kind({"type": ["boolean", "null"]}, "flag")
+STATE = Kind({"type": "string", "enum": list(RECIPIENT_STATES)}, "state")
+# Every moment the API answers is written this way (webapp/api/schemas.py's WHEN is this schema).
+MOMENT = Kind({"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601"}, "moment")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a recipient row in the log; a place left None (api, csv, page) does not show it."""
+
+    key: str  # the Recipient attribute it reads, or the name of what `derive` computes
+    kind: Kind
+    api: str | None = None  # its field name in the API's recipient
+    csv: str | None = None  # its header in the CSV export
+    page: str | None = None  # the heading of its own column on the log page
+    cell: str = ""  # the macro that shows it on the page, when not its kind's
+    description: str = ""  # what the API reference says of it
+    derive: Callable[[Recipient], object] | None = None  # computes the value from the row instead of reading it
+
+    def __post_init__(self) -> None:
+        if self.csv and self.derive:
+            raise ValueError(f"{self.key}: the CSV export reads stored columns only, not derived values")
+
+    def value(self, row: Recipient):
+        return self.derive(row) if self.derive else getattr(row, self.key)
+
+    @property
+    def macro(self) -> str:
+        return self.cell or self.kind.cell
+
+    @property
+    def schema(self) -> dict:
+        return {**self.kind.schema, "description": self.description} if self.description else self.kind.schema
+
+
+def calling_code(row: Recipient) -> str:
+    """The country calling code of the row's number ("1", "44"), from its region or the number itself."""
+    if row.country:
+        return str(phonenumbers.country_code_for_region(row.country) or "")
+    try:
+        return str(phonenumbers.parse(row.phone).country_code)
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+# In the CSV's and the page's order. The page's Recipient, Error and Reply cells also show fields that have no
+# column of their own there: the number; the error's title, details and time, or the skip reason; the button.
+LOG_COLUMNS = (
+    Column("id", NUMBER, api="id"),
+    Column("phone", TEXT, api="phone_number", csv="Phone"),
+    Column("name", TEXT, api="name", csv="Name", page="Recipient", cell="recipient"),
+    Column("wamid", OPTIONAL_TEXT, api="message_id", description="The WhatsApp message id (wamid) once sent."),
+    Column("country", TEXT, api="country", description="ISO 3166 region, e.g. US; empty when unknown."),
+    Column("country_code", TEXT, api="country_code", description="The calling code, e.g. 1.", derive=calling_code),
+    Column("status", STATE, api="status", csv="Status", page="Status"),
+    Column("created_at", MOMENT, api="created_at"),
+    Column("sent_at", MOMENT, api="sent_at", csv="Sent (UTC)", page="Sent"),
+    Column("delivered_at", MOMENT, api="delivered_at", csv="Delivered (UTC)", page="Delivered"),
+    Column("read_at", MOMENT, api="read_at", csv="Read (UTC)", page="Read"),
+    Column("replied_at", MOMENT, api="replied_at", csv="Replied (UTC)", page="Replied"),
+    Column("failed_at", MOMENT, api="failed_at", csv="Failed (UTC)"),
+    Column("error_code", CODE, api="error_code", csv="Error code", page="Error", cell="error"),
+    Column("error_title", TEXT, api="error_title", csv="Error"),
+    Column("error_detail", TEXT, api="error_detail", csv="Error details"),
+    Column("reply_text", TEXT, api="reply_text", csv="Reply", page="Reply", cell="reply"),
+    Column("reply_button", TEXT, api="reply_button", csv="Button"),
+    Column("skip_reason", TEXT, api="skip_reason", csv="Skip reason"),
+    Column("pricing_billable", FLAG, api="billable", csv="Billable",
+           description="Whether Meta bills this message, once known."),
+    Column("pricing_category", TEXT, api="pricing_category", csv="Pricing category",
+           description="Meta's pricing category, e.g. marketing."),
+)
+
+PAGE_COLUMNS = tuple(column for column in LOG_COLUMNS if column.page)
+CSV_COLUMNS = tuple(column for column in LOG_COLUMNS if column.csv)
+API_COLUMNS = tuple(column for column in LOG_COLUMNS if column.api)
