@@ -25,7 +25,7 @@ def register_web(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"business_name": _business_name(), "nav_items": _nav_items,
-                "url_map_endpoints": _endpoints}  # only templates/tracking/log_page.html still asks; going
+                "url_map_endpoints": _endpoints}  # for templates/tracking/log_page.html only; see _endpoints
 
     app.add_template_filter(localtime)
 
