@@ -48,9 +48,24 @@ def create_app(overrides: dict | None = None) -> Flask:
         engine = db.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
+    # Imported when an app is built, not at the top: every `import webapp.<module>` runs this file first,
+    # and a script or the sandbox importing one module need not load every page.
     from webapp import models  # noqa: F401 - every model registered before anything queries
+    from webapp.api.views import bp as api_bp
+    from webapp.auth.views import bp as auth_bp
+    from webapp.campaigns.views import bp as campaigns_bp
+    from webapp.contacts.views import bp as contacts_bp
+    from webapp.dashboard.views import bp as dashboard_bp
+    from webapp.sandbox.views import bp as sandbox_bp
+    from webapp.settings.views import bp as settings_bp
+    from webapp.tracking.views import bp as tracking_bp
     from webapp.web import register_web
+    from webapp.webhooks.views import bp as webhooks_bp
 
+    for blueprint in (auth_bp, dashboard_bp, settings_bp, contacts_bp, campaigns_bp, tracking_bp, webhooks_bp,
+                      api_bp, sandbox_bp):
+        app.register_blueprint(blueprint)
+    app.add_url_rule("/healthz", "health", lambda: {"ok": True})
     register_web(app)
     _register_cli(app)
     return app
@@ -66,16 +81,9 @@ def _init_redis(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
+    from webapp.sandbox.cli import sandbox_cli
+    from webapp.webhooks.cli import webhooks_cli
     from webapp.worker import cron_command, worker_command
 
-    app.cli.add_command(users_cli)
-    app.cli.add_command(worker_command)
-    app.cli.add_command(cron_command)
-    from webapp.webhooks.cli import webhooks_cli
-
-    app.cli.add_command(webhooks_cli)
-    try:
-        from webapp.sandbox.cli import sandbox_cli
-    except ImportError:  # the sandbox package is optional at import time for a minimal install
-        return
-    app.cli.add_command(sandbox_cli)
+    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli):
+        app.cli.add_command(command)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from webapp.api.blueprint import api, bp
 from webapp.api.schemas import SCHEMAS
-from webapp.api.views import api, bp
 
 docs = Blueprint("docs", __name__, url_prefix="/docs")  # "api.docs": not public, so the login gate applies
 

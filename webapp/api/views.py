@@ -1,36 +1,33 @@
 """The JSON API under /api/v1: lists, broadcasts, their recipients' log, the dashboard, senders and templates.
 
 Each view reads the parsed request, calls a service and shapes the answer; webapp/api/routing.py does
-the key, scope, rate, idempotency and validation for all of them alike.
+the key, scope, rate, idempotency and validation for all of them alike. Importing this module brings
+every route of the API blueprint (webapp/api/blueprint.py) with it, the readable reference page too.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from webapp.api import auth, broadcasts, errors, lists, payloads
+from webapp.api import broadcasts, lists, payloads
+from webapp.api import reference  # noqa: F401 - the readable reference page, for staff
+from webapp.api.blueprint import api, bp
 from webapp.api.broadcasts import when
 from webapp.api.errors import ApiError
 from webapp.api.recipients import add as add_recipients
-from webapp.api.routing import Api, Call
+from webapp.api.routing import Call
 from webapp.campaigns import services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
 from webapp.contacts import services as contacts
 from webapp.contacts.phones import InvalidPhone, normalise
-from webapp.extensions import csrf, db
+from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.workspace.models import WorkspaceSettings
 from webapp.tracking.log import LogFilters, log_page
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)  # clients authenticate with X-API-Key, not a session cookie
-errors.register(bp)
-bp.after_request(auth.rate_headers)
-api = Api(bp)
 
 PAGE = {"type": "integer", "minimum": 1, "default": 1}
 
@@ -416,5 +413,3 @@ def unknown(anything: str):
         raise MethodNotAllowed(valid_methods=allowed)
     raise NotFound(f"There is no {request.path}; the reference is at {url_for('api.openapi_document')}.")
 
-
-from webapp.api import reference  # noqa: E402,F401 - the readable reference page, for staff

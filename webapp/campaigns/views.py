@@ -27,7 +27,7 @@ def index():
     status = request.args.get("status") if request.args.get("status") in presenters.STATUS_FILTERS else None
     page = presenters.campaigns_page(status, request.args.get("page", 1, type=int))
     readiness = presenters.readiness() if not page.rows and not status else None
-    template = "campaigns/_table.html" if targets("campaign-table") else "campaigns/index.html"
+    template = "campaigns/partials/campaign_table.html" if targets("campaign-table") else "campaigns/index.html"
     return answer(template, page=page, status=status, readiness=readiness, statuses=presenters.STATUS_FILTERS)
 
 
@@ -97,13 +97,13 @@ def _preview_parts(form: ComposeForm) -> dict:
 @bp.get("/compose/message")
 def compose_message():
     """The sender changed: its templates, and the variables of the template if it is still one of them."""
-    return _fragment("campaigns/compose/_message.html")
+    return _fragment("campaigns/partials/message_fields.html")
 
 
 @bp.get("/compose/variables")
 def compose_variables():
     """The template changed: the variables fieldset for it."""
-    return _fragment("campaigns/compose/_variables.html")
+    return _fragment("campaigns/partials/variables.html")
 
 
 def _fragment(template: str):
@@ -118,7 +118,7 @@ def _fragment(template: str):
 def compose_preview():
     """The live preview and forecast of the compose form as it stands (nothing is saved)."""
     form = ComposeForm()
-    return render_template("campaigns/compose/preview.html", oob=True, **_preview_parts(form))
+    return render_template("campaigns/partials/compose_preview.html", oob=True, **_preview_parts(form))
 
 
 # --- The campaign page -------------------------------------------------------------------------------

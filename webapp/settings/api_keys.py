@@ -12,7 +12,7 @@ from webapp.api import keys
 from webapp.api.models import SCOPES, ApiKey
 from webapp.api.schemas import SCOPE_DESCRIPTIONS
 from webapp.extensions import db
-from webapp.settings.views import bp
+from webapp.settings.blueprint import bp
 
 
 class ApiKeyForm(FlaskForm):

@@ -9,8 +9,8 @@ from webapp.cloudapi import CloudAPIError
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import sync_templates
+from webapp.settings.blueprint import bp
 from webapp.settings.sender_forms import SenderForm
-from webapp.settings.views import bp
 
 # Meta's template statuses, as badges.
 TEMPLATE_BADGES = {"APPROVED": "done", "PENDING": "pending", "IN_APPEAL": "pending", "PAUSED": "paused",

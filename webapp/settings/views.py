@@ -1,23 +1,17 @@
-"""Admin-only pages: workspace settings and staff accounts (senders, templates and keys register here too)."""
+"""Settings → Workspace and Users; importing this module brings every settings page onto the blueprint."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.auth.models import User
-from webapp.auth.services import AccountError, admin_required, create_user
+from webapp.auth.services import AccountError, create_user
 from webapp.extensions import db
+from webapp.settings import api_keys, senders  # noqa: F401 - Sender numbers, Templates and API keys are settings pages too
+from webapp.settings.blueprint import bp
 from webapp.settings.forms import NewUserForm, ResetPasswordForm, WorkspaceForm
 from webapp.workspace.models import WorkspaceSettings
-
-bp = Blueprint("settings", __name__, url_prefix="/settings")
-
-
-@bp.before_request
-@admin_required
-def _admins_only():
-    """Every settings page is for admins; staff get 403 from here."""
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -85,6 +79,3 @@ def reset_password(user_id: int):
         return redirect(url_for("settings.users"))
     return render_template("settings/reset_password.html", form=form, user=user)
 
-
-from webapp.settings import senders  # noqa: E402,F401 - registers Sender numbers and Templates on this blueprint
-from webapp.settings import api_keys  # noqa: E402,F401 - registers Settings → API keys on this blueprint

@@ -54,7 +54,7 @@ def replies():
     before = request.args.get("before", type=int)
     page = replies_page(db.session, campaign_id, before)
     fragment = targets("replies-list")
-    return answer("webhooks/_replies_list.html" if fragment else "webhooks/replies.html", page=page,
+    return answer("webhooks/partials/replies_list.html" if fragment else "webhooks/replies.html", page=page,
                   campaign_id=campaign_id, paged=before is not None,
                   campaigns=[] if fragment else campaign_choices(db.session))
 
