@@ -9,6 +9,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.workspace.zone import localtime
+
 # Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive"}
 PUBLIC_BLUEPRINTS = {"api"}
@@ -24,44 +26,9 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"business_name": _business_name(), "nav_items": _nav_items,
-                "url_map_endpoints": _endpoints}  # for templates/tracking/log_page.html only; see _endpoints
+        return {"business_name": _business_name(), "nav_items": _nav_items}
 
     app.add_template_filter(localtime)
-
-
-def _endpoints():
-    """Every endpoint. Every area exists, so no template should need this: it stays only until
-    templates/tracking/log_page.html (changed on another branch) drops its `"campaigns.show" in` check."""
-    from flask import current_app
-
-    return current_app.view_functions.keys()
-
-
-def localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A UTC timestamp shown in the workspace's time zone."""
-    if value is None:
-        return "—"
-    return value.astimezone(_workspace_zone()).strftime(fmt)
-
-
-def _workspace_zone():
-    """The workspace's time zone, read once per request (a log page shows hundreds of timestamps)."""
-    from zoneinfo import ZoneInfo
-
-    from flask import g, has_request_context
-
-    from webapp.workspace.models import WorkspaceSettings
-
-    if has_request_context() and "workspace_zone" in g:
-        return g.workspace_zone
-    try:
-        zone = ZoneInfo(WorkspaceSettings.get().timezone)
-    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC rather than breaking a page
-        zone = ZoneInfo("UTC")
-    if has_request_context():
-        g.workspace_zone = zone
-    return zone
 
 
 NAV = (

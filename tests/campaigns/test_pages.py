@@ -127,7 +127,7 @@ def test_a_draft_page_shows_its_facts_controls_and_preview(staff_client):
         assert f">{control}<" in page
     assert ">Pause<" not in page and ">Resume<" not in page
     assert "Hi Ana, your order #1 is on its way." in page
-    assert "campaigns/partials/live" not in page
+    assert f"/campaigns/{campaign.id}/live/counters" not in page  # a draft has no live figures yet
 
 
 def test_an_ongoing_campaign_offers_pause_and_cancel_and_the_live_part(staff_client):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from flask_wtf import FlaskForm
@@ -19,8 +18,9 @@ from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.services import Draft
 from webapp.form_parts import optional_int, strip
-from webapp.senders.models import Template
 from webapp.workspace.models import WorkspaceSettings
+from webapp.senders.models import Template
+from webapp.workspace.zone import workspace_zone
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
 VARIABLE_PARTS = ("source", "value", "fallback")
@@ -142,13 +142,6 @@ def initial_new(retarget_campaign_id: int | None = None) -> dict:
     if retarget_campaign_id:
         data.update(audience="retarget", retarget_campaign=retarget_campaign_id, retarget_outcome="failed")
     return data
-
-
-def workspace_zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(WorkspaceSettings.get().timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 class ScheduleForm(FlaskForm):

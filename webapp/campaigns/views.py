@@ -6,13 +6,13 @@ from flask_login import current_user
 
 from webapp.campaigns import presenters, services
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, initial, initial_new, workspace_zone
+from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, initial, initial_new
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
 from webapp.fragments import answer, targets
-from webapp.web import localtime
+from webapp.workspace.zone import localtime, workspace_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
