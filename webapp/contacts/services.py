@@ -9,7 +9,6 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
@@ -20,7 +19,6 @@ from webapp.contacts import optouts
 
 MAX_LIST_NAME = 120
 MEMBERS_PER_PAGE = 50
-CAMPAIGNS_SHOWN = 100  # the newest campaigns on a contact's page
 _SPACES = re.compile(r"\s+")
 
 
@@ -166,27 +164,10 @@ def remove_member(session: Session, list_id: int, contact_id: int) -> bool:
 
 # --- Contacts --------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CampaignReceived:
-    campaign: Campaign
-    recipient: Recipient
-
-
-@dataclass(frozen=True)
-class ContactDetails:
-    contact: Contact
-    lists: list[ContactList]
-    campaigns: list[CampaignReceived]
-
-
-def contact_details(session: Session, contact: Contact) -> ContactDetails:
-    """A contact with its lists and the campaigns that had a recipient row for its number, newest first."""
-    lists = session.scalars(select(ContactList).join(ListMember, ListMember.list_id == ContactList.id)
-                            .where(ListMember.contact_id == contact.id).order_by(func.lower(ContactList.name)))
-    received = session.execute(
-        select(Campaign, Recipient).join(Recipient, Recipient.campaign_id == Campaign.id)
-        .where(Recipient.phone == contact.phone).order_by(Recipient.id.desc()).limit(CAMPAIGNS_SHOWN))
-    return ContactDetails(contact, list(lists), [CampaignReceived(*row) for row in received])
+def lists_of(session: Session, contact: Contact) -> list[ContactList]:
+    """The lists a contact is in, by name."""
+    return list(session.scalars(select(ContactList).join(ListMember, ListMember.list_id == ContactList.id)
+                                .where(ListMember.contact_id == contact.id).order_by(func.lower(ContactList.name))))
 
 
 def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: str = "", by: str = "") -> None:

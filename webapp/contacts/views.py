@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from webapp.contacts.import_jobs import enqueue_import, settle
 from webapp.auth.services import admin_required
+from webapp.campaigns import services as campaign_services
 from webapp.contacts import export, imports, services
 from webapp.contacts.cli import import_command
 from webapp.contacts.errors import ContactsError
@@ -169,8 +170,8 @@ def _csv(lines, filename: str) -> Response:
 @bp.get("/contacts/<int:contact_id>")
 def contact(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
-    return render_template("contacts/contact.html", details=services.contact_details(db.session, found),
-                           form=OptOutForm(formdata=None))
+    return render_template("contacts/contact.html", contact=found, lists=services.lists_of(db.session, found),
+                           received=campaign_services.received_by(found.phone), form=OptOutForm(formdata=None))
 
 
 @bp.post("/contacts/<int:contact_id>/opt-out")
