@@ -1,11 +1,10 @@
 """Recipients added to a draft one by one: each number normalised, its parameters checked against the
-template, and the rows stored in bulk with the campaign's counters, as the launch snapshot stores its own.
+template, and the rows stored by the one writer of recipient rows (webapp/campaigns/recipients.py).
 
 The snapshot keeps these rows (it skips numbers a draft already has), so they are sent with the rest.
 """
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,16 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.api.parameters import ParameterError, as_variables
-from webapp.campaigns.lifecycle import add_counts
-from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.models import Campaign
+from webapp.campaigns.recipients import Candidate, Refused, write
 from webapp.campaigns.variables import check_mapping, media_header, resolve, slots
 from webapp.contacts.models import Contact
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.contacts.services import sentence
-from webapp.timestamps import utcnow
-from webapp.transactions import upsert
-
-OPTED_OUT = "Opted out"  # the launch snapshot's word for the same skip
 
 
 @dataclass
@@ -69,11 +64,27 @@ def _phone_and_fields(item) -> tuple[str, Mapping]:
     return (item, {}) if isinstance(item, str) else (item.get("phone_number", ""), item)
 
 
+@dataclass(frozen=True)
+class _Given(Candidate):
+    """A recipient of the request: a candidate that brings its own values."""
+
+    index: int = field(kw_only=True)
+    item: object = field(kw_only=True)      # as the request gave it, echoed in the report
+    fields: Mapping = field(kw_only=True)   # its name, attributes, template_parameters, header_url…
+
+
+def _own_params(campaign: Campaign, given: _Given) -> dict:
+    try:
+        return row_params(campaign, given.fields, given.name, given.attributes)
+    except ParameterError as error:
+        raise Refused(str(error)) from None
+
+
 def add(session: Session, campaign: Campaign, items: list, item_errors: Mapping[int, str],
         default_country: str) -> Report:
     """Store the valid recipients of one request on a draft (the caller holds its row lock and commits)."""
     report = Report()
-    wanted: dict[str, tuple[int, object, Mapping, str]] = {}
+    found: list[tuple[int, object, Mapping, str, str]] = []
     for index, item in enumerate(items):
         if index in item_errors:
             report.refuse(index, item, item_errors[index])
@@ -84,38 +95,25 @@ def add(session: Session, campaign: Campaign, items: list, item_errors: Mapping[
         except InvalidPhone as error:
             report.refuse(index, item, sentence(error.reason))
             continue
-        if phone.e164 in wanted:
-            report.duplicates += 1
-            continue
-        wanted[phone.e164] = (index, item, fields, phone.region if len(phone.region) == 2 else "")
-    contacts = {c.phone: c for c in session.scalars(select(Contact).where(Contact.phone.in_(list(wanted))))}
-    rows, skipped = [], {}
-    for phone, (index, item, fields, country) in wanted.items():
+        found.append((index, item, fields, phone.e164, phone.region if len(phone.region) == 2 else ""))
+    phones = list({phone for _, _, _, phone, _ in found})
+    contacts = {c.phone: c for c in session.scalars(select(Contact).where(Contact.phone.in_(phones)))}
+    candidates = []
+    for index, item, fields, phone, country in found:
         contact = contacts.get(phone)
-        name = (fields.get("name") or (contact.name if contact else "") or "").strip()[:200]
-        row = {"campaign_id": campaign.id, "contact_id": contact.id if contact else None, "phone": phone,
-               "name": name, "country": country or (contact.country if contact else ""), "status": "pending",
-               "params": None, "skip_reason": "", "created_at": utcnow()}
-        if contact is not None and contact.opted_out_at is not None:
-            row.update(status="skipped", skip_reason=OPTED_OUT)
-            skipped[phone] = {"index": index, "recipient": item, "reason": "opted out: never sent"}
-        else:
-            attributes = {**((contact.attributes if contact else None) or {}), **(fields.get("attributes") or {})}
-            try:
-                row["params"] = row_params(campaign, fields, name, attributes)
-            except ParameterError as error:
-                report.refuse(index, item, str(error))
-                continue
-        rows.append(row)
-    if rows:
-        stmt = upsert(session, Recipient.__table__).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
-        written = session.execute(stmt.returning(Recipient.__table__.c.phone, Recipient.__table__.c.status),
-                                  rows).all()
-        by_status = Counter(status for _, status in written)
-        add_counts(session, campaign.id, {"total": len(written), **by_status})
-        report.added = by_status["pending"]
-        report.duplicates += len(rows) - len(written)
-        report.skipped = [skipped[phone] for phone, status in written if status == "skipped"]
+        candidates.append(_Given(
+            phone, contact.id if contact else None,
+            (fields.get("name") or (contact.name if contact else "") or "").strip()[:200],
+            country or (contact.country if contact else ""),
+            {**((contact.attributes if contact else None) or {}), **(fields.get("attributes") or {})},
+            contact is not None and contact.opted_out_at is not None, index=index, item=item, fields=fields))
+    written = write(session, campaign, candidates, params=_own_params)
+    report.added = sum(status == "pending" for _, status in written.stored)
+    report.duplicates = written.duplicates
+    report.skipped = [{"index": given.index, "recipient": given.item, "reason": "opted out: never sent"}
+                      for given, status in written.stored if status == "skipped"]
+    for given, reason in written.refused:
+        report.refuse(given.index, given.item, reason)
     report.errors.sort(key=lambda e: e["index"])
     report.skipped.sort(key=lambda e: e["index"])
     if not (campaign.audience or {}).get("direct"):

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
+from webapp.campaigns.recipients import Candidate
 from webapp.campaigns.variables import slots
 from webapp.contacts.models import Contact, ListMember
 
@@ -28,14 +29,10 @@ COMPOSE_OUTCOMES = ("failed", "not_delivered", "delivered_not_read", "read_not_r
 
 
 @dataclass(frozen=True)
-class Person:
-    key: int            # the cursor: contact id (lists) or source recipient id (retarget)
-    contact_id: int | None
-    phone: str
-    name: str
-    country: str
-    attributes: Mapping
-    opted_out: bool
+class Person(Candidate):
+    """A candidate of the audience, with its place in the audience's stable order."""
+
+    key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
 def _lists_query(list_ids):
@@ -54,13 +51,13 @@ def people(session: Session, audience: Mapping, after: int, size: int) -> list[P
         source = audience["retarget"]
         rows = session.execute(_retarget_query(source["campaign_id"], source["outcome"])
                                .where(Recipient.id > after).order_by(Recipient.id).limit(size)).all()
-        return [Person(r.id, c.id if c else r.contact_id, r.phone, (c.name if c else r.name) or "",
+        return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
-                       bool(c and c.opted_out_at)) for r, c in rows]
+                       bool(c and c.opted_out_at), key=r.id) for r, c in rows]
     contacts = session.scalars(_lists_query(audience.get("lists") or [])
                                .where(Contact.id > after).order_by(Contact.id).limit(size)).all()
-    return [Person(c.id, c.id, c.phone, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None)
-            for c in contacts]
+    return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
+                   key=c.id) for c in contacts]
 
 
 def all_people(session: Session, audience: Mapping, size: int = 2000) -> Iterator[Person]:

@@ -6,22 +6,19 @@ a row twice; the unique (campaign, phone) constraint backs that up.
 """
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import current_app
 from sqlalchemy import select
 
 from webapp.campaigns.audience import people
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.lifecycle import add_counts
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.variables import resolve
+from webapp.campaigns.recipients import write
 from webapp.extensions import db
 from webapp.senders.models import Template
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, upsert
+from webapp.transactions import begin_write
 
-CHUNK = 2000
+CHUNK = 2000  # people read, written and committed per step
 
 
 def freeze_template(campaign: Campaign) -> None:
@@ -49,7 +46,6 @@ def snapshot(campaign_id: int) -> str:
         except CampaignError as exc:
             return _back_to_draft(campaign, exc.message)
         db.session.commit()
-    parameter_format = campaign.parameter_format
     while True:
         begin_write(db.session)
         campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
@@ -59,7 +55,7 @@ def snapshot(campaign_id: int) -> str:
         batch = people(db.session, campaign.audience, campaign.snapshot_cursor, CHUNK)
         if not batch:
             break
-        _write_rows(campaign, batch, parameter_format)
+        write(db.session, campaign, batch)
         campaign.snapshot_cursor = batch[-1].key
         db.session.commit()
     total = db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign_id))
@@ -71,30 +67,6 @@ def snapshot(campaign_id: int) -> str:
     campaign.notice, campaign.notice_code = "", None
     db.session.commit()
     return "sending"
-
-
-def _write_rows(campaign: Campaign, batch, parameter_format: str) -> None:
-    rows = []
-    for person in batch:
-        row = {"campaign_id": campaign.id, "contact_id": person.contact_id, "phone": person.phone,
-               "name": person.name[:200], "country": person.country, "status": "pending", "params": None,
-               "skip_reason": ""}
-        if person.opted_out:
-            row.update(status="skipped", skip_reason="Opted out")
-        else:
-            resolved = resolve(campaign.template_components, parameter_format, campaign.variables,
-                               campaign.header_media_url, person.name, person.attributes)
-            if resolved.missing:
-                row.update(status="skipped", skip_reason=f"Missing {', '.join(resolved.missing)} and no fallback")
-            elif resolved.too_long:
-                row.update(status="skipped", skip_reason=f"Too long: {resolved.too_long}")
-            else:
-                row["params"] = resolved.params
-        rows.append(row)
-    stmt = upsert(db.session, Recipient.__table__).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
-    written = db.session.execute(stmt.returning(Recipient.__table__.c.status), rows).scalars().all()
-    by_status = Counter(written)
-    add_counts(db.session, campaign.id, {"total": len(written), **by_status})
 
 
 def _back_to_draft(campaign: Campaign, message: str) -> str:

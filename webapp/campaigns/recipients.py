@@ -1,0 +1,107 @@
+"""The one writer of a campaign's recipient rows, whatever its audience: lists, a retarget, the API's numbers.
+
+An audience source finds its candidates (a number in E.164 with what we know of the person); `write` turns
+them into rows — `pending` with their parameter snapshot, or `skipped` with the reason staff read — stores
+them with bulk INSERTs, once per number (a number the campaign already has is a duplicate, never a second
+row), and adds them to the campaign's counters. The caller owns the transaction.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.variables import resolve
+from webapp.timestamps import utcnow
+from webapp.transactions import upsert
+
+OPTED_OUT = "Opted out"
+CHUNK = 2000  # rows per INSERT statement
+
+_table = Recipient.__table__
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Someone a campaign may go to, as an audience source found them."""
+
+    phone: str              # E.164
+    contact_id: int | None
+    name: str
+    country: str
+    attributes: Mapping     # what the campaign's variable mapping reads
+    opted_out: bool
+
+
+class Skip(Exception):
+    """The candidate gets a `skipped` row with this reason."""
+
+
+class Refused(Exception):
+    """A candidate's own values cannot make its message: it gets no row, and its source says why."""
+
+
+@dataclass
+class Written:
+    stored: list[tuple[Candidate, str]] = field(default_factory=list)    # each new row's candidate and status
+    refused: list[tuple[Candidate, str]] = field(default_factory=list)   # (candidate, why), no row written
+    duplicates: int = 0  # candidates whose number came twice or the campaign already had
+
+
+def mapped_params(campaign: Campaign, candidate: Candidate) -> dict:
+    """The parameter snapshot from the campaign's variable mapping; what it cannot fill skips the row."""
+    resolved = resolve(campaign.template_components, campaign.parameter_format, campaign.variables,
+                       campaign.header_media_url, candidate.name, candidate.attributes)
+    if resolved.missing:
+        raise Skip(f"Missing {', '.join(resolved.missing)} and no fallback")
+    if resolved.too_long:
+        raise Skip(f"Too long: {resolved.too_long}")
+    return resolved.params
+
+
+def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
+          params: Callable[[Campaign, Candidate], dict] = mapped_params) -> Written:
+    """Store the rows of these candidates and count them.
+
+    Opted-out candidates are skipped before anything else. `params` makes the others' parameter snapshot:
+    by default from the campaign's mapping (raising Skip); a source whose candidates bring their own values
+    passes its own, which raises Refused for values that cannot make a message.
+    """
+    written = Written()
+    now = utcnow()
+    seen: set[str] = set()
+    rows: dict[str, tuple[Candidate, dict]] = {}
+    for candidate in candidates:
+        if candidate.phone in seen:  # the first of a number decides, even when it is refused
+            written.duplicates += 1
+            continue
+        seen.add(candidate.phone)
+        row = {"campaign_id": campaign.id, "contact_id": candidate.contact_id, "phone": candidate.phone,
+               "name": candidate.name[:200], "country": candidate.country, "status": "pending", "params": None,
+               "skip_reason": "", "created_at": now}
+        if candidate.opted_out:
+            row.update(status="skipped", skip_reason=OPTED_OUT)
+        else:
+            try:
+                row["params"] = params(campaign, candidate)
+            except Skip as skip:
+                row.update(status="skipped", skip_reason=str(skip))
+            except Refused as refusal:
+                written.refused.append((candidate, str(refusal)))
+                continue
+        rows[candidate.phone] = (candidate, row)
+    values = [row for _, row in rows.values()]
+    by_status: Counter = Counter()
+    stmt = upsert(session, _table).on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
+    for start in range(0, len(values), CHUNK):
+        for phone, status in session.execute(stmt.returning(_table.c.phone, _table.c.status),
+                                             values[start:start + CHUNK]).all():
+            written.stored.append((rows[phone][0], status))
+            by_status[status] += 1
+    written.duplicates += len(values) - len(written.stored)
+    add_counts(session, campaign.id, {"total": len(written.stored), **by_status})
+    return written
