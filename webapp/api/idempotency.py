@@ -2,6 +2,7 @@
 
 The key is reserved (a row with status 0) before the work starts, so two concurrent retries cannot both
 do it; the answer is stored when the work ends. Answers of 5xx are not kept: those may be retried.
+The reservation and the stored answer are commits of their own, around the handler's transaction.
 """
 from __future__ import annotations
 

@@ -135,7 +135,8 @@ def begin_example(session: Session, user_id: int | None) -> Import:
 
 def import_file(session: Session, path: Path, *, list_name: str, country: str, phone_column: str | None,
                 update_existing: bool, user_id: int | None = None) -> Import:
-    """The whole import of a file on disk, run here and now (the CLI): the same steps as an upload's.
+    """The whole import of a file on disk, run here and now (the CLI): the same steps as an upload's. It commits
+    the import's record, which the import run (owner of its own transactions) then claims.
 
     Raises FileRejected when the file can't be imported at all, ContactsError for a bad choice.
     """

@@ -1,6 +1,7 @@
 """Removing uploaded files no import needs any more: customers' numbers stay on disk no longer than needed.
 
-An import whose file was removed keeps its row and its report; its `stored_path` becomes "".
+An import whose file was removed keeps its row and its report; its `stored_path` becomes "". This module
+commits itself: a file is removed only after the commit that stops every import from needing it.
 """
 from __future__ import annotations
 
