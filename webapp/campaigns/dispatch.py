@@ -33,7 +33,6 @@ from webapp.queues import redis_client, waiting_jobs
 from webapp.ratelimit import DailyCap, RateLimiter
 from webapp.senders.models import Sender
 from webapp.senders.services import client_for
-from webapp.workspace.models import WorkspaceSettings
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
 from webapp.workspace.models import WorkspaceSettings
