@@ -11,7 +11,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	scripts/install-test-packages
 	$(BIN)/lint-imports --no-cache --no-logo
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/run-tests $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
