@@ -10,7 +10,7 @@ from webapp.campaigns.dispatch import Dispatcher, Lease, Tracking, finish_if_don
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launch_lease, marker
+from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launch_lease_key, marker
 from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.timestamps import utcnow
@@ -23,7 +23,7 @@ TRACKING = Tracking(webhooks_flowing=webhooks_flowing, wamids_committed=apply_pa
 
 def launch(campaign_id: int) -> str:
     redis_client().delete(marker("launch", campaign_id))
-    lease = launch_lease(campaign_id)
+    lease = Lease(launch_lease_key(campaign_id), ttl=3600)
     lease.acquire()
     try:
         outcome = snapshot(campaign_id)
@@ -59,7 +59,7 @@ def tick() -> dict:
     db.session.commit()
     queued = db.session.scalars(select(Campaign.id).where(Campaign.status == "queued")).all()
     for campaign_id in queued:
-        if not Lease.alive(launch_lease(campaign_id).key):
+        if not Lease.alive(launch_lease_key(campaign_id)):
             enqueue_launch(campaign_id)
     db.session.execute(update(Campaign).where(Campaign.status == "sending", Campaign.waiting_until <= now)
                        .values(waiting_until=None, notice=""))

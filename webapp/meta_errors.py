@@ -84,7 +84,7 @@ POLICY: dict[int, Rule] = {
     132016: Rule(Action.STOP, _TEMPLATE),    # template disabled
     135000: Rule(Action.ROW_FAIL),           # generic user error
 }
-UNKNOWN_ANSWER = ("The Cloud API's answer was not one we understand. Check the sender's settings, then resume.")
+UNKNOWN_ANSWER = "The Cloud API's answer was not one we understand. Check the sender's settings, then resume."
 
 
 def classify(code: int | None, http_status: int | None = None) -> Action:

@@ -4,8 +4,8 @@ from webapp.auth.models import User
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
 from webapp.senders.models import Sender, Template
-from webapp.workspace.models import WorkspaceSettings
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
+from webapp.workspace.models import WorkspaceSettings
 
 __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",

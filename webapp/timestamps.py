@@ -1,4 +1,4 @@
-"""Timezone-aware UTC timestamps that round-trip through SQLite and PostgreSQL alike."""
+"""Timezone-aware UTC timestamps that round-trip through SQLite and PostgreSQL alike, and how clients read them."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -9,6 +9,14 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A moment as the API and other programs read it: ISO 8601 in UTC, with a Z."""
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+ISO_SCHEMA = {"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601"}  # what iso() gives
 
 
 class UTCDateTime(TypeDecorator):

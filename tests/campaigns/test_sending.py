@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from jobs.campaigns import dispatcher
 from tests import factories
 from webapp.campaigns import services
-from jobs.campaigns import dispatcher
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Campaign, Recipient

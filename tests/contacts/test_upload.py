@@ -11,10 +11,10 @@ from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
 from jobs import imports as import_jobs
-from webapp.contacts.import_jobs import job_id
 from tests import factories
 from tests.conftest import post
 from tests.contacts.conftest import confirm, the_import, upload
+from webapp.contacts.import_jobs import job_id
 from webapp.contacts.models import Contact, ContactList, Import, ListMember
 from webapp.extensions import db
 from webapp.queues import queue, redis_client

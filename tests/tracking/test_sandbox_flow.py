@@ -9,11 +9,11 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from jobs.campaigns import dispatcher
 from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401 - shared fixtures
 from tests.processes import wait_until
 from webapp.campaigns import services
-from jobs.campaigns import dispatcher
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact

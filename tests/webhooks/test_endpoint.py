@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from tests import factories
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, fresh, wa_id, wamid
+from webapp.campaigns import statuses as status_module
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Recipient
 from webapp.extensions import db
-from webapp.campaigns import statuses as status_module
 from webapp.webhooks.cli import webhooks_cli
 from webapp.webhooks.models import WebhookEvent
 

@@ -11,9 +11,9 @@ from tests.webhooks.scenarios import T0, accepted_campaign, configure_webhook, f
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
+from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.extensions import db
 from webapp.webhooks.models import InboundMessage
-from webapp.contacts.optouts import STOPPED_MARKETING
 
 
 def _sent(client, rows, at=T0):

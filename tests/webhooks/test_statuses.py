@@ -12,10 +12,10 @@ from tests.webhooks.scenarios import T0, accepted_campaign, fresh, wa_id, wamid
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts.models import Contact
+from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.extensions import db
 from webapp.meta_errors import advice
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
-from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked
 
 UNDELIVERABLE = (131026, "Message undeliverable", "Unable to deliver message.")

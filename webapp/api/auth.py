@@ -9,6 +9,7 @@ from webapp.api.models import ApiKey
 from webapp.api.ratelimit import KeyRateLimiter
 from webapp.extensions import db
 from webapp.queues import redis_client
+from webapp.timestamps import iso
 
 HEADER = "X-API-Key"
 
@@ -24,7 +25,7 @@ def authenticate(scope: str) -> ApiKey:
         raise ApiError("invalid_api_key", "This API key is not valid.")
     if key.revoked_at is not None:
         raise ApiError("invalid_api_key", "This API key was revoked.",
-                       {"revoked_at": key.revoked_at.isoformat().replace("+00:00", "Z")})
+                       {"revoked_at": iso(key.revoked_at)})
     verdict = KeyRateLimiter(redis_client()).take(key.id, key.rate_per_minute)
     g.api_rate = (key.rate_per_minute, verdict.remaining)
     if not verdict.allowed:

@@ -1,8 +1,6 @@
 """The JSON the API answers with, one function per kind of thing (their schemas are in schemas.py)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from webapp.api.broadcasts import Acceptance
 from webapp.api.recipients import Report
 from webapp.campaigns.lifecycle import counts
@@ -12,14 +10,11 @@ from webapp.cloudapi import template_variables
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
+from webapp.timestamps import iso
 from webapp.tracking.columns import API_COLUMNS, MOMENT
 from webapp.tracking.services import figures, percent
 
 RATE_NAMES = {"delivered": "delivery_rate", "read": "read_rate", "replied": "response_rate"}
-
-
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 def page_meta(pagination) -> dict:

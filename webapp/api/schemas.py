@@ -8,14 +8,15 @@ from webapp.api.errors import CODES
 from webapp.api.models import SCOPES
 from webapp.campaigns.audience import OUTCOMES
 from webapp.campaigns.models import CAMPAIGN_STATES
-from webapp.tracking.columns import API_COLUMNS, MOMENT
+from webapp.timestamps import ISO_SCHEMA
+from webapp.tracking.columns import API_COLUMNS
 
 MAX_RECIPIENTS = 1000  # per request; more is 413
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
-WHEN = MOMENT.schema  # every moment is written alike, the recipient log's included
+WHEN = ISO_SCHEMA
 PERCENT = {"type": ["number", "null"], "description": "Percent of messages sent; null before any was sent"}
 
 

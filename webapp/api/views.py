@@ -26,8 +26,9 @@ from webapp.contacts import services as contacts
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
-from webapp.workspace.models import WorkspaceSettings
+from webapp.timestamps import iso
 from webapp.tracking.log import LogFilters, log_page
+from webapp.workspace.models import WorkspaceSettings
 
 PAGE = {"type": "integer", "minimum": 1, "default": 1}
 
@@ -54,7 +55,7 @@ def _range(query: dict) -> tuple:
 def _written(contact_list, written: lists.Written) -> dict:
     members, opted_out = contacts.list_counts(db.session, contact_list.id)
     return {"data": {"id": contact_list.id, "name": contact_list.name, "recipient_count": members,
-                     "opted_out_count": opted_out, "created_at": payloads.iso(contact_list.created_at),
+                     "opted_out_count": opted_out, "created_at": iso(contact_list.created_at),
                      "added": written.added, "removed": written.removed, "duplicates": written.duplicates,
                      "errors": written.errors}}
 
@@ -91,7 +92,7 @@ def get_list(call: Call, list_id: int):
     members, opted_out = contacts.list_counts(db.session, list_id)
     found = contacts.members_page(db.session, list_id, call.query.get("q", ""), call.query["page"])
     return {"data": {"id": contact_list.id, "name": contact_list.name, "recipient_count": members,
-                     "opted_out_count": opted_out, "created_at": payloads.iso(contact_list.created_at),
+                     "opted_out_count": opted_out, "created_at": iso(contact_list.created_at),
                      "recipients": [payloads.member(c) for c in found.items]},
             "meta": payloads.page_meta(found)}
 
@@ -360,7 +361,7 @@ def dashboard(call: Call):
     recipients' counts summed, and delivery, read and response rates of the messages sent."""
     since, until = _range(call.query)
     by_status, messages = broadcasts.totals(broadcasts.filtered("", since, until))
-    return {"data": {"from": payloads.iso(since), "to": payloads.iso(until),
+    return {"data": {"from": iso(since), "to": iso(until),
                      "broadcasts": {"total": sum(by_status.values()), "by_status": by_status},
                      "messages": messages, "rates": payloads.rates(messages)}}
 

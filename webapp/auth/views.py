@@ -11,8 +11,8 @@ from webapp.auth.forms import LoginForm, SetupForm
 from webapp.auth.models import User
 from webapp.auth.services import AccountError, LoginThrottle, create_user, needs_setup, normalise_email
 from webapp.extensions import db
-from webapp.workspace.models import WorkspaceSettings
 from webapp.timestamps import utcnow
+from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("auth", __name__)
 

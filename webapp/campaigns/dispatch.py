@@ -40,6 +40,7 @@ from webapp.workspace.models import WorkspaceSettings
 RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
 RECORD_BATCH = 200
 SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
+DISPATCH_JOB = "jobs.campaigns.dispatch"  # the job that runs a Dispatcher (enqueued by campaigns/queueing.py)
 UNSERVED_SECONDS = 1.0  # a job waiting this long has no idle worker to take it: a dispatcher gives it a turn
 
 
@@ -220,7 +221,7 @@ class Dispatcher:
         this one: they need no turn.)"""
         since = utcnow() - timedelta(seconds=UNSERVED_SECONDS)
         return any(job.enqueued_at and job.enqueued_at < since
-                   and not (job.func_name == "jobs.campaigns.dispatch" and job.args and job.args[0] == self.campaign_id)
+                   and not (job.func_name == DISPATCH_JOB and job.args and job.args[0] == self.campaign_id)
                    for job in waiting_jobs())
 
     def _status(self) -> str | None:

@@ -18,8 +18,8 @@ from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.services import Draft
 from webapp.form_parts import optional_int, strip
-from webapp.workspace.models import WorkspaceSettings
 from webapp.senders.models import Template
+from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import workspace_zone
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 from flask import current_app
 
-from webapp.campaigns.dispatch import SLICES_PER_JOB, Lease, lease_key
+from webapp.campaigns.dispatch import DISPATCH_JOB, SLICES_PER_JOB, Lease, lease_key
 from webapp.queues import enqueue, redis_client
 
 MARKER_SECONDS = 60
 LAUNCH = "jobs.campaigns.launch"
-DISPATCH = "jobs.campaigns.dispatch"
 
 
 def marker(kind: str, campaign_id: int, slot: int = 0) -> str:
     return f"{kind}:{campaign_id}:{slot}:queued"
 
 
-def launch_lease(campaign_id: int) -> Lease:
-    """Held while a snapshot runs, so the tick does not start a second one."""
-    return Lease(f"launch:{campaign_id}:lease", ttl=3600)
+def launch_lease_key(campaign_id: int) -> str:
+    """The lease held while a campaign's snapshot runs, so the tick does not start a second one."""
+    return f"launch:{campaign_id}:lease"
 
 
 def enqueue_launch(campaign_id: int) -> None:
@@ -34,5 +33,5 @@ def enqueue_dispatchers(campaign_id: int) -> None:
         if Lease.alive(lease_key(campaign_id, slot)):
             continue
         if redis_client().set(marker("dispatch", campaign_id, slot), "1", nx=True, ex=MARKER_SECONDS):
-            enqueue(DISPATCH, campaign_id, slot, queue_name="dispatch",
+            enqueue(DISPATCH_JOB, campaign_id, slot, queue_name="dispatch",
                     job_timeout=max(600, current_app.config["DISPATCH_SLICE_SECONDS"] * (SLICES_PER_JOB + 1) + 120))

@@ -17,8 +17,8 @@ from webapp.campaigns.variables import check_mapping, resolve
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.extensions import db
-from webapp.ratelimit import RateLimiter
 from webapp.queues import on_commit, redis_client
+from webapp.ratelimit import RateLimiter
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow

@@ -9,8 +9,8 @@ from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField, 
 from wtforms.validators import InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.contacts.errors import ContactsError
 from webapp.contacts.columns import Columns, Preview
+from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import ContactList
 from webapp.contacts.services import MAX_LIST_NAME
 from webapp.contacts.tabular import ACCEPTED_EXTENSIONS, FileRejected, check_extension

@@ -9,13 +9,13 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from webapp.contacts import optouts
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
 from webapp.timestamps import utcnow
 from webapp.transactions import upsert
-from webapp.contacts import optouts
 
 MAX_LIST_NAME = 120
 MEMBERS_PER_PAGE = 50

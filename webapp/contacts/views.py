@@ -7,13 +7,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from webapp.contacts.import_jobs import enqueue_import, settle
 from webapp.auth.services import admin_required
 from webapp.campaigns import services as campaign_services
 from webapp.contacts import export, imports, services
 from webapp.contacts.cli import import_command
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.forms import ColumnsForm, ListNameForm, MemberForm, OptOutForm, UploadForm
+from webapp.contacts.import_jobs import enqueue_import, settle
 from webapp.contacts.models import Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from webapp.cloudapi import CloudAPI
 from webapp.extensions import db
-from webapp.timestamps import utcnow
 from webapp.senders.models import Sender
+from webapp.timestamps import utcnow
 from webapp.workspace.models import WorkspaceSettings
 
 # The sandbox's identity (see docs/sandbox.md); the launcher hands the same values to the sandbox process.

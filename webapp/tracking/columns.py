@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
+from webapp.timestamps import ISO_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,7 @@ NUMBER = Kind({"type": "integer"}, "text")
 CODE = Kind({"type": ["integer", "null"]}, "text")
 FLAG = Kind({"type": ["boolean", "null"]}, "flag")
 STATE = Kind({"type": "string", "enum": list(RECIPIENT_STATES)}, "state")
-# Every moment the API answers is written this way (webapp/api/schemas.py's WHEN is this schema).
-MOMENT = Kind({"type": ["string", "null"], "format": "date-time", "description": "UTC, ISO 8601"}, "moment")
+MOMENT = Kind(ISO_SCHEMA, "moment")
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.replies import answered_row, count_reply
 from webapp.campaigns.statuses import add_deltas
-from webapp.contacts.models import Contact
-from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
-from webapp.transactions import upsert
 from webapp.contacts import optouts
+from webapp.contacts.models import Contact
+from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
+from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
 
 
 @dataclass(frozen=True)
