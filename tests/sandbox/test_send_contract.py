@@ -123,6 +123,32 @@ def test_text_where_the_template_has_an_image_header_gets_132012(sandbox):
                       132012)
 
 
+def _seasonal_promo_with(button: dict) -> dict:
+    header = {"type": "header", "parameters": [{"type": "text", "parameter_name": "season", "text": "winter"}]}
+    return template("seasonal_promo", "en", [header, named_params(first_name="Ana", discount="10%", end_date="1 May"),
+                                             button])
+
+
+@pytest.mark.parametrize(("button", "code"), [
+    ({"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [{"type": "text", "text": "STOP"}]},
+     132012),
+    ({"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "STOP"}]}, 132012),
+    ({"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": []}, 132000),
+    ({"type": "button", "sub_type": "quick_reply", "index": "1",
+      "parameters": [{"type": "payload", "payload": "A"}, {"type": "payload", "payload": "B"}]}, 132000),
+    ({"type": "button", "sub_type": "quick_reply", "index": "2",
+      "parameters": [{"type": "payload", "payload": "MORE"}]}, 132000),
+    ({"type": "button", "sub_type": "quick_reply", "index": "1", "parameters": [{"type": "payload", "payload": ""}]},
+     131008),
+    ({"type": "button", "sub_type": "quick_reply", "index": "1",
+      "parameters": [{"type": "payload", "payload": "x" * 257}]}, 131009),
+], ids=["text-for-a-payload", "url-at-a-quick-reply", "no-parameter", "two-parameters", "no-such-button",
+        "empty-payload", "payload-too-long"])
+def test_a_quick_reply_button_sent_wrong_gets_metas_parameter_error(sandbox, button, code):
+    assert_meta_error(sandbox.send(_seasonal_promo_with(button)), code)
+    assert sandbox.messages() == []
+
+
 def test_body_that_becomes_too_long_gets_132005(sandbox):
     assert_meta_error(sandbox.send(template("order_shipped", "en_US", [body_params("x" * 1100, "#1", "Friday")])),
                       132005)

@@ -2,7 +2,8 @@
 
 Shape errors (a missing field, a wrong type) get 100 "Invalid parameter"; a template that does not
 exist or is not approved in that language 132001, paused 132015, disabled 132016; parameters that
-do not match the template 132000 (count) or 132012 (format); hydrated text too long 132005; a
+do not match the template 132000 (count) or 132012 (format), for the header, body and buttons alike
+(a quick reply's payload missing 131008, too long 131009); hydrated text too long 132005; a
 malformed number 100 (not a number) or 131009 (impossible length).
 """
 from __future__ import annotations
@@ -22,6 +23,9 @@ MAX_CALLBACK_DATA = 512
 MAX_TEXT_BODY = 4096
 MAX_TEMPLATE_BODY = 1024
 MAX_TEMPLATE_HEADER = 60
+# Meta documents no limit for a quick-reply payload; 256 is the one it documents for a reply button's id.
+MAX_BUTTON_PAYLOAD = 256
+BUTTON_PARAMETERS = {"url": "text", "quick_reply": "payload"}  # the parameter type each button sub_type takes
 NON_TEMPLATE_MEDIA = (*MEDIA_TYPES, "audio")
 _NUMBER_FORMATTING = re.compile(r"[\s\-().]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would let other scripts' digits through
@@ -240,19 +244,33 @@ def _button_value(component: dict, parameters: list) -> dict:
         index = -1
     if not 0 <= index <= 9:
         raise GraphError(100, "button: index must be a number from 0 to 9.")
-    parameter = parameters[0] if len(parameters) == 1 and isinstance(parameters[0], dict) else {}
-    if sub_type == "url" and parameter.get("type") == "text":
+    if sub_type not in BUTTON_PARAMETERS:
+        raise GraphError(100, f"button {index}: sub_type {sub_type!r} is not supported.")
+    if len(parameters) != 1:
+        raise _count_mismatch(f"button {index}", len(parameters), 1)
+    parameter = parameters[0] if isinstance(parameters[0], dict) else {}
+    expected = BUTTON_PARAMETERS[sub_type]
+    if parameter.get("type") != expected:
+        raise _format_mismatch(f"button {index}", expected, parameter.get("type"))
+    if sub_type == "url":
         return {"index": index, "sub_type": "url", "text": _text(parameter, f"button {index}")}
-    if sub_type == "quick_reply" and parameter.get("type") == "payload" and isinstance(parameter.get("payload"), str):
-        return {"index": index, "sub_type": "quick_reply", "payload": parameter["payload"]}
-    raise GraphError(100, f"button {index}: a {sub_type} button takes one "
-                          f"{'text' if sub_type == 'url' else 'payload'} parameter.")
+    payload = parameter.get("payload")
+    if not isinstance(payload, str) or not payload:
+        raise GraphError(131008, f"button {index}: the payload is missing or empty.")
+    if len(payload) > MAX_BUTTON_PAYLOAD:
+        raise GraphError(131009, f"button {index}: the payload is longer than {MAX_BUTTON_PAYLOAD} characters.")
+    return {"index": index, "sub_type": "quick_reply", "payload": payload}
 
 
 def _count_mismatch(where: str, got: int, expected: int) -> GraphError:
     # Meta's own wording for this error.
     return GraphError(132000, f"{where}: number of localizable_params ({got}) does not match the expected number "
                               f"of params ({expected})")
+
+
+def _format_mismatch(where: str, expected: str, received: object) -> GraphError:
+    return GraphError(132012, f"{where}: Format mismatch, expected {str(expected).upper()}, received "
+                              f"{str(received).upper()}")
 
 
 def _check_header(variables: TemplateVariables, header: dict | None) -> None:
@@ -263,8 +281,7 @@ def _check_header(variables: TemplateVariables, header: dict | None) -> None:
     if header is None:
         raise _count_mismatch("header", 0, 1)
     if header["type"] != variables.header:
-        raise GraphError(132012, f"header: Format mismatch, expected {variables.header.upper()}, received "
-                                 f"{header['type'].upper()}")
+        raise _format_mismatch("header", variables.header, header["type"])
     if variables.named and variables.header == "text" and header.get("parameter_name") != variables.header_variable:
         raise GraphError(100, f"header: parameter_name must be {variables.header_variable!r}.")
 
@@ -284,17 +301,19 @@ def _check_body(variables: TemplateVariables, body: list | dict | None) -> None:
 
 
 def _check_buttons(variables: TemplateVariables, buttons: list[dict]) -> None:
-    quick_reply_indexes = {index for index, _label in variables.quick_replies}
+    """Each button parameter fits a button of the template that takes one: a dynamic URL or a quick reply."""
+    takes = {**dict.fromkeys(variables.url_buttons, "url"),
+             **{index: "quick_reply" for index, _label in variables.quick_replies}}
     seen: set[int] = set()
     for button in buttons:
         index = button["index"]
         if index in seen:
             raise GraphError(100, f"button {index}: sent twice.")
         seen.add(index)
-        allowed = variables.url_buttons if button["sub_type"] == "url" else quick_reply_indexes
-        if index not in allowed:
-            raise GraphError(131009, f"button {index}: the template has no {button['sub_type']} button at this "
-                                     "index that takes a parameter.")
+        if index not in takes:
+            raise _count_mismatch(f"button {index}", 1, 0)
+        if takes[index] != button["sub_type"]:
+            raise _format_mismatch(f"button {index}", takes[index], button["sub_type"])
     missing = [index for index in variables.url_buttons if index not in seen]
     if missing:
         raise GraphError(132000, f"buttons: the URL button at index {missing[0]} needs its URL suffix parameter.")
