@@ -114,6 +114,38 @@ def test_an_opt_out_keyword_opts_the_contact_out(client, webhook, text):
     assert fresh(Recipient, row.id).status == "replied"  # a STOP is a reply too
 
 
+@pytest.mark.parametrize(("label", "payload"), [
+    ("Stop promotions", "Stop promotions"), ("Parar promociones", "Parar promociones"), ("Stop", "Stop"),
+    ("Darse de baja", "Darse de baja"), ("Cancelar suscripción", "Cancelar suscripción"),
+    ("No más promociones", "No más promociones"), ("Not for me", "UNSUBSCRIBE"), ("Enough", "STOP_PROMOTIONS"),
+], ids=["stop-promotions", "parar-promociones", "stop", "darse-de-baja", "cancelar-suscripcion",
+        "no-mas-promociones", "payload-unsubscribe", "payload-stop-promotions"])
+def test_a_tap_on_a_stop_button_opts_the_contact_out_like_stop(client, webhook, label, payload):
+    campaign, [row] = accepted_campaign(1)
+    contact = Contact(phone=row.phone, name="Ana")
+    db.session.add(contact)
+    db.session.commit()
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=3), context=wamid(row),
+                                   button=(label, payload)))
+    contact = fresh(Contact, contact.id)
+    assert contact.opted_out_at == T0 + timedelta(minutes=3)
+    assert contact.opt_out_reason == f"Tapped the “{label}” button"
+    [message] = _inbound()
+    assert message.is_opt_out and message.contact_id == contact.id
+    row = fresh(Recipient, row.id)
+    assert (row.status, row.reply_button) == ("replied", label)  # the tap is the reply, as its button reads
+
+
+def test_a_tap_on_another_button_does_not_opt_out(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    meta.post(client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=3), context=wamid(row),
+                                   button=("Yes please", "Yes please")))
+    assert not _inbound()[0].is_opt_out
+    assert db.session.scalar(select(func.count()).select_from(Contact).where(Contact.opted_out_at.is_not(None))) == 0
+
+
 @pytest.mark.parametrize("text", ["Please don't stop sending offers", "stopped", "STOP STOP"])
 def test_a_message_that_only_mentions_a_keyword_does_not_opt_out(client, webhook, text):
     campaign, [row] = accepted_campaign(1)

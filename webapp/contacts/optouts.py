@@ -1,4 +1,5 @@
-"""Opt-outs that customers tell us about: a STOP-like reply, Meta's marketing stop and resume, error 131050."""
+"""Opt-outs that customers tell us about: a STOP-like reply or a tap on a stop button, Meta's marketing stop and
+resume, error 131050."""
 from __future__ import annotations
 
 import re
@@ -12,6 +13,13 @@ from webapp.contacts.models import Contact
 from webapp.transactions import is_sqlite, upsert
 
 STOPPED_MARKETING = "Meta: user stopped marketing messages"
+# The words of the stop buttons businesses put on marketing templates (Meta's examples say "Unsubscribe"): a
+# tap on one opts out whatever the Settings keywords are. What customers type is read against the keywords only.
+STOP_BUTTON_PHRASES = (
+    "Stop promotions", "Stop promos", "Stop", "Unsubscribe", "Opt out",
+    "Parar promociones", "No más promociones", "Darse de baja", "Darme de baja", "Cancelar suscripción",  # Spanish
+    "Parar promoções", "Cancelar inscrição", "Sair",  # Portuguese
+)
 
 
 def _normalise(text: str) -> str:
@@ -24,9 +32,23 @@ def keyword_set(setting: str) -> frozenset[str]:
     return frozenset(word for word in (_normalise(part) for part in setting.split(",")) if word)
 
 
+_BUTTON_PHRASES = keyword_set(",".join(STOP_BUTTON_PHRASES))
+
+
 def is_opt_out(text: str, keywords: frozenset[str]) -> bool:
     """A message opts out when it is exactly one of the keywords (not when it merely contains one)."""
     return bool(text) and _normalise(text) in keywords
+
+
+def opt_out_reason(text: str, keywords: frozenset[str], button: str = "", payload: str = "") -> str:
+    """Why a customer's message opts them out, or "" when it does not: the button they tapped has a stop
+    button's words or a keyword as its label or payload (`STOP_PROMOTIONS` reads "stop promotions"), or what
+    they wrote is exactly a keyword."""
+    if button:
+        phrases = keywords | _BUTTON_PHRASES
+        if is_opt_out(button, phrases) or is_opt_out(re.sub(r"[_-]+", " ", payload), phrases):
+            return f"Tapped the “{button}” button"
+    return text.strip() if is_opt_out(text, keywords) else ""
 
 
 def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str = "") -> Contact:

@@ -42,8 +42,8 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
     deltas: dict[int, Counter] = defaultdict(Counter)
     for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
         row = answered_row(session, message.phone, message.context_wamid, message.at, rules.attribution)
-        opting_out = optouts.is_opt_out(message.text, rules.keywords)
-        stored_id = _store(session, message, row, opting_out, event_id)
+        reason = optouts.opt_out_reason(message.text, rules.keywords, message.button_text, message.button_payload)
+        stored_id = _store(session, message, row, bool(reason), event_id)
         if stored_id is None:
             continue  # Meta sent it again
         new[event_id] = new.get(event_id, 0) + 1
@@ -51,9 +51,8 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             deltas[row.campaign_id].update(count_reply(row, message.at, message.text, message.button_text,
                                                        is_latest=not _newer_reply_exists(session, row.id, message,
                                                                                          stored_id)))
-        if opting_out:
-            contact = optouts.opt_out(session, message.phone, message.at, message.text.strip(),
-                                      name=message.profile_name)
+        if reason:
+            contact = optouts.opt_out(session, message.phone, message.at, reason, name=message.profile_name)
             session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                             .values(contact_id=contact.id))
     add_deltas(session, deltas)
