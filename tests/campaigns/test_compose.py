@@ -15,6 +15,9 @@ PEOPLE = [("+15550100001", "Ana", {"order": "#1", "city": "Lima"}), ("+155501000
           ("+15550100003", "Cy", {"order": "#3"}), ("+15550100004", "Dee", {"order": "#4"})]
 IMAGE_TEMPLATE = [{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Hi {{1}}, new arrivals!"}]
 NAMED_TEMPLATE = [{"type": "BODY", "text": "Hi {{first_name}}, see you on {{date}}."}]
+QUICK_REPLY_TEMPLATE = [{"type": "BODY", "text": "Hi {{1}}, 20% off all week."},
+                        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes please"},
+                                                        {"type": "QUICK_REPLY", "text": "Stop promotions"}]}]
 
 
 def _setup(people=PEOPLE):
@@ -353,3 +356,51 @@ def test_only_draft_or_scheduled_campaigns_can_be_edited(staff_client):
     assert response.status_code == 302
     db.session.refresh(sending)
     assert sending.name == "Live one"
+
+
+def _quick_reply_setup():
+    sender, _, customers = _setup()
+    promo = factories.template(name="promo", category="MARKETING", components=QUICK_REPLY_TEMPLATE)
+    db.session.commit()
+    return sender, promo, customers
+
+
+def _promo_form(sender, promo, customers, **fields) -> dict:
+    return _form(sender, promo, [customers], **{"var:body:2:source": None, "var:body:2:value": None, **fields})
+
+
+def test_each_quick_reply_button_gets_a_payload_that_defaults_to_its_text(staff_client):
+    sender, promo, _ = _quick_reply_setup()
+
+    page = staff_client.get(f"/campaigns/compose/variables?sender={sender.id}&template={promo.id}",
+                            headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert '<label for="payload-0">Payload of “Yes please”</label>' in page
+    assert 'name="payload:0" value="Yes please"' in page
+    assert 'name="payload:1" value="Stop promotions"' in page
+
+
+def test_the_chosen_payloads_are_kept_on_the_draft_and_the_preview_shows_the_buttons(staff_client):
+    sender, promo, customers = _quick_reply_setup()
+
+    response = post(staff_client, "/campaigns/new", _promo_form(sender, promo, customers, **{
+        "payload:0": "Yes please", "payload:1": "  STOP_PROMOS "}))
+
+    campaign = db.session.scalars(select(Campaign)).one()
+    assert response.status_code == 302
+    assert campaign.button_payloads == {"0": "Yes please", "1": "STOP_PROMOS"}
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert '<div class="buttons"><div>Yes please</div><div>Stop promotions</div></div>' in page
+    assert 'name="payload:1" value="STOP_PROMOS"' in staff_client.get(f"/campaigns/{campaign.id}/edit").get_data(
+        as_text=True)
+
+
+def test_a_payload_longer_than_meta_accepts_is_refused_on_its_button(staff_client):
+    sender, promo, customers = _quick_reply_setup()
+
+    response = post(staff_client, "/campaigns/new", _promo_form(sender, promo, customers, **{"payload:1": "x" * 257}))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<p class="error" id="payload-1-error">At most 256 characters.</p>' in page
+    assert _campaigns() == 0

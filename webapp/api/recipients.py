@@ -50,7 +50,8 @@ def row_params(campaign: Campaign, item: Mapping, name: str, attributes: Mapping
     if problems:
         key, message = next(iter(problems.items()))
         raise ParameterError(f"{key.replace('header_media_url', 'header_url')}: {message}")
-    resolved = resolve(components, parameter_format, variables, header_url, name, attributes)
+    resolved = resolve(components, parameter_format, variables, header_url, name, attributes,
+                       campaign.button_payloads)
     if resolved.missing:
         raise ParameterError(f"no value for {', '.join(resolved.missing)}")
     if resolved.too_long:

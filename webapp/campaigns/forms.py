@@ -24,10 +24,11 @@ from webapp.workspace.zone import workspace_zone
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
 VARIABLE_PARTS = ("source", "value", "fallback")
+PAYLOAD_PREFIX = "payload:"  # inputs are named payload:<button index>
 
 
-class VariablesField(Field):
-    """The template's variable mapping, {slot key: {"source", "value", "fallback"}}, from the var:… inputs."""
+class TemplateInputsField(Field):
+    """Values from inputs the chosen template decides (named with a prefix), gathered by `read(formdata)`."""
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         self.process_errors = []
@@ -35,10 +36,11 @@ class VariablesField(Field):
         self.data = {} if data is unset_value or data is None else dict(data)
         self.object_data = self.data
         if formdata is not None:
-            self.data = variables_from(formdata)
+            self.data = self.read(formdata)
 
 
 def variables_from(formdata) -> dict:
+    """The template's variable mapping, {slot key: {"source", "value", "fallback"}}, from the var:… inputs."""
     found: dict[str, dict] = {}
     for name, value in formdata.items(multi=True):
         if not name.startswith(VARIABLE_PREFIX) or ":" not in name[len(VARIABLE_PREFIX):]:
@@ -50,6 +52,20 @@ def variables_from(formdata) -> dict:
         if spec.get("source") == "name":
             spec.pop("value", None)  # the contact's name needs no value; keep no stale one
     return found
+
+
+def payloads_from(formdata) -> dict:
+    """The quick-reply buttons' payloads, {button index: payload}, from the payload:… inputs."""
+    return {name[len(PAYLOAD_PREFIX):]: value.strip() for name, value in formdata.items(multi=True)
+            if name.startswith(PAYLOAD_PREFIX) and value.strip()}
+
+
+class VariablesField(TemplateInputsField):
+    read = staticmethod(variables_from)
+
+
+class ButtonPayloadsField(TemplateInputsField):
+    read = staticmethod(payloads_from)
 
 
 class ComposeForm(FlaskForm):
@@ -67,11 +83,12 @@ class ComposeForm(FlaskForm):
     retarget_outcome = SelectField("Which of its recipients", validate_choice=False,
                                    choices=[SelectChoice(k, label) for k, label in presenters.outcome_choices()])
     variables = VariablesField()
+    button_payloads = ButtonPayloadsField()
     header_media_url = URLField("Header media URL", filters=[strip])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.variable_errors: dict[str, str] = {}
+        self.variable_errors: dict[str, str] = {}  # by slot key, or payload:<button index>
         self.sender.choices = [SelectChoice("", "Choose a sender number…")] + [
             SelectChoice(str(s.id), f"{s.label} ({s.display_phone_number})" if s.display_phone_number else s.label)
             for s in presenters.senders()]
@@ -102,12 +119,12 @@ class ComposeForm(FlaskForm):
             list_ids=[] if self.retargeting else list(self.lists.data or []),
             retarget_campaign_id=self.retarget_campaign.data if self.retargeting else None,
             retarget_outcome=self.retarget_outcome.data if self.retargeting else None,
-            variables=self.variables.data,
+            variables=self.variables.data, button_payloads=self.button_payloads.data,
             header_media_url=(self.header_media_url.data or "") if presenters.media_kind(self.chosen_template) else "",
         )
 
     def show(self, error: CampaignError) -> None:
-        """Put a service's refusal on the field it names (every variable problem on its own row)."""
+        """Put a service's refusal on the field it names (every variable and payload problem on its own row)."""
         problems = dict(getattr(error, "problems", None) or {})
         if not problems and (error.field or "").startswith(VARIABLE_PREFIX):
             problems = {error.field[len(VARIABLE_PREFIX):]: error.message}
@@ -132,6 +149,7 @@ def initial(campaign: Campaign) -> dict:
         "retarget_campaign": retarget["campaign_id"] if retarget else None,
         "retarget_outcome": retarget["outcome"] if retarget else None,
         "variables": campaign.variables or {}, "header_media_url": campaign.header_media_url or "",
+        "button_payloads": campaign.button_payloads or {},
     }
 
 

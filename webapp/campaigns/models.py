@@ -55,6 +55,9 @@ class Campaign(db.Model):
     # {"body.1": {"source": "attribute", "value": "city", "fallback": "friend"}, "header": {...}, ...}
     variables: Mapped[dict] = mapped_column(JSON, default=dict)
     header_media_url: Mapped[str] = mapped_column(Text, default="")
+    # {"1": "STOP_PROMOS"}: the payload sent with each quick-reply button, by its index; a button without
+    # one is sent with its text as the payload.
+    button_payloads: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft")
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why a campaign is paused or waiting, as the banner on its page says it.

@@ -13,7 +13,7 @@ from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOMES
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
 from webapp.campaigns.variables import Slot, media_header, slots, source_problems, too_long
-from webapp.cloudapi import RenderedTemplate, render_template_parts
+from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
@@ -143,6 +143,27 @@ def slot_rows(template: Template | None, variables: Mapping, problems: Mapping[s
     return rows
 
 
+@dataclass(frozen=True)
+class ButtonRow:
+    """One quick-reply button of the chosen template as the compose form shows it: what a tap sends back."""
+
+    index: int
+    label: str
+    payload: str
+    error: str | None
+
+    @property
+    def id(self) -> str:
+        return f"payload-{self.index}"
+
+
+def button_rows(template: Template | None, payloads: Mapping, problems: Mapping[str, str]) -> list[ButtonRow]:
+    if template is None:
+        return []
+    return [ButtonRow(index, label, payloads.get(str(index)) or label, problems.get(f"payload:{index}"))
+            for index, label in template_variables(template.components, template.parameter_format).quick_replies]
+
+
 def media_kind(template: Template | None) -> str | None:
     return media_header(template.components, template.parameter_format) if template else None
 
@@ -164,7 +185,8 @@ def draft_campaign(draft: services.Draft) -> Campaign | None:
     return Campaign(name=draft.name, sender=sender, template_id=template.id, template_name=template.name,
                     template_language=template.language, template_components=template.components,
                     parameter_format=template.parameter_format, audience=audience,
-                    variables=dict(draft.variables or {}), header_media_url=draft.header_media_url.strip())
+                    variables=dict(draft.variables or {}), header_media_url=draft.header_media_url.strip(),
+                    button_payloads=dict(draft.button_payloads or {}))
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class Written:
 def mapped_params(campaign: Campaign, candidate: Candidate) -> dict:
     """The parameter snapshot from the campaign's variable mapping; what it cannot fill skips the row."""
     resolved = resolve(campaign.template_components, campaign.parameter_format, campaign.variables,
-                       campaign.header_media_url, candidate.name, candidate.attributes)
+                       campaign.header_media_url, candidate.name, candidate.attributes, campaign.button_payloads)
     if resolved.missing:
         raise Skip(f"Missing {', '.join(resolved.missing)} and no fallback")
     if resolved.too_long:

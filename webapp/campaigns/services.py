@@ -13,7 +13,7 @@ from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
-from webapp.campaigns.variables import check_mapping, resolve
+from webapp.campaigns.variables import check_mapping, payload_problems, payloads_of, resolve
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.extensions import db
@@ -37,6 +37,7 @@ class Draft:
     retarget_outcome: str | None = None
     variables: Mapping | None = None
     header_media_url: str = ""
+    button_payloads: Mapping | None = None  # {"<button index>": payload} of its quick-reply buttons
     direct: bool = False  # recipients added one by one (the API), each with its own values
 
     @property
@@ -49,7 +50,7 @@ def draft_of(campaign: Campaign) -> Draft:
     retarget = campaign.audience.get("retarget") or {}
     return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
                  retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url,
-                 bool(campaign.audience.get("direct")))
+                 campaign.button_payloads, bool(campaign.audience.get("direct")))
 
 
 def audience_of(draft: Draft) -> dict:
@@ -97,6 +98,11 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
         error = CampaignError(message, field=f"var:{key}")
         error.problems = problems
         raise error
+    if problems := payload_problems(template.components, draft.button_payloads or {}):
+        key, message = next(iter(problems.items()))
+        error = CampaignError(message, field=key)
+        error.problems = problems
+        raise error
     return sender, template
 
 
@@ -115,6 +121,7 @@ def save_draft(draft: Draft, campaign: Campaign | None = None, user_id: int | No
     campaign.audience = audience_of(draft)
     campaign.variables = dict(draft.variables or {})
     campaign.header_media_url = draft.header_media_url.strip()
+    campaign.button_payloads = payloads_of(draft.button_payloads)
     campaign.notice, campaign.notice_code = "", None
     db.session.flush()
     return campaign
@@ -153,7 +160,7 @@ def preview(campaign: Campaign, count: int = 3) -> list[tuple[str, str, dict]]:
         if person.opted_out:
             continue
         resolved = resolve(campaign.template_components, campaign.parameter_format, campaign.variables,
-                           campaign.header_media_url, person.name, person.attributes)
+                           campaign.header_media_url, person.name, person.attributes, campaign.button_payloads)
         shown.append((person.phone, person.name, resolved.params))
         if len(shown) >= count:
             break
@@ -244,7 +251,8 @@ def send_test(campaign: Campaign, phone: str) -> str:
     """Send the campaign's message to one number now (filled in for the first recipient); return the wamid."""
     sample = preview(campaign, 1)
     params = sample[0][2] if sample else resolve(campaign.template_components, campaign.parameter_format,
-                                                 campaign.variables, campaign.header_media_url).params
+                                                 campaign.variables, campaign.header_media_url,
+                                                 button_payloads=campaign.button_payloads).params
     sender = campaign.sender
     limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput,
                           current_app.config["RATE_MARGIN_MS"])

@@ -5,7 +5,9 @@ A campaign's `variables` maps each slot the template has to a source:
      "body:2": {"source": "attribute", "value": "coupon", "fallback": ""},
      "header": {"source": "constant", "value": "Spring sale"},
      "button:0": {"source": "attribute", "value": "order_id"}}
-and `resolve` turns that into the parameter snapshot of webapp/cloudapi.py for one contact.
+and its `button_payloads` the payload of each quick-reply button, the same for everyone ({"1": "STOP_PROMOS"};
+a button without one is sent with its text). `resolve` turns both into the parameter snapshot of
+webapp/cloudapi.py for one contact.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ SOURCES = {"name": "The contact's name", "attribute": "A contact attribute", "co
 MAX_BODY = 1024
 MAX_HEADER = 60
 MAX_VALUE = 1024
+# Meta documents no limit for a quick-reply payload; 256 is the one it documents for a reply button's id.
+MAX_PAYLOAD = 256
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def _value(spec: Mapping, name: str, attributes: Mapping) -> str:
 
 
 def resolve(components: list, parameter_format: str, variables: Mapping, header_media_url: str,
-            name: str = "", attributes: Mapping | None = None) -> Resolved:
+            name: str = "", attributes: Mapping | None = None, button_payloads: Mapping | None = None) -> Resolved:
     """The parameter snapshot for one contact, with what is missing or too long."""
     attributes = attributes or {}
     needs = template_variables(components, parameter_format)
@@ -87,8 +91,12 @@ def resolve(components: list, parameter_format: str, variables: Mapping, header_
     if needs.body:
         body = [values[f"body:{n}"] for n in needs.body]
         params["body"] = dict(zip(needs.body, body)) if needs.named else body
-    if needs.url_buttons:
-        params["buttons"] = [{"index": i, "sub_type": "url", "text": values[f"button:{i}"]} for i in needs.url_buttons]
+    buttons = [{"index": i, "sub_type": "url", "text": values[f"button:{i}"]} for i in needs.url_buttons]
+    payloads = payloads_of(button_payloads)
+    buttons += [{"index": i, "sub_type": "quick_reply", "payload": payloads.get(str(i)) or label}
+                for i, label in needs.quick_replies]
+    if buttons:
+        params["buttons"] = buttons
     return Resolved(params, missing, None if missing else too_long(components, params))
 
 
@@ -137,6 +145,24 @@ def source_problems(components: list, parameter_format: str, variables: Mapping)
             problems[slot.key] = f"At most {MAX_VALUE} characters."
         elif spec.get("source") == "attribute" and any(c in str(spec.get("value", "")) for c in '"\\'):
             problems[slot.key] = "Attribute names with quotes or backslashes cannot be used; rename the column."
+    return problems
+
+
+def payloads_of(given: Mapping | None) -> dict[str, str]:
+    """Quick-reply payloads as a campaign keeps them: by button index, trimmed; a blank one is left out, so
+    its button is sent with its text."""
+    return {str(index): str(payload).strip() for index, payload in (given or {}).items() if str(payload).strip()}
+
+
+def payload_problems(components: list, button_payloads: Mapping) -> dict[str, str]:
+    """Payloads Meta would refuse or that fit no quick-reply button of the template, by "payload:<index>"."""
+    buttons = dict(template_variables(components).quick_replies)
+    problems = {}
+    for index, payload in payloads_of(button_payloads).items():
+        if not index.isdigit() or int(index) not in buttons:
+            problems[f"payload:{index}"] = f"The template has no quick-reply button at index {index}."
+        elif len(payload) > MAX_PAYLOAD:
+            problems[f"payload:{index}"] = f"At most {MAX_PAYLOAD} characters."
     return problems
 
 

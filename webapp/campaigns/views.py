@@ -81,8 +81,9 @@ def _compose(form: ComposeForm, campaign: Campaign | None = None, status: int = 
 
 
 def _variables_parts(form: ComposeForm) -> dict:
-    """The chosen template's variables as rows of the form, and its media header if any."""
+    """The chosen template's variables and quick-reply buttons as rows of the form, and its media header if any."""
     return {"slots": presenters.slot_rows(form.chosen_template, form.variables.data, form.variable_errors),
+            "buttons": presenters.button_rows(form.chosen_template, form.button_payloads.data, form.variable_errors),
             "media": presenters.media_kind(form.chosen_template), "sources": SOURCES}
 
 
