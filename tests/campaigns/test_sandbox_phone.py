@@ -21,6 +21,25 @@ def test_staff_reply_as_the_customer_through_the_sandbox(app, staff_client, sand
     assert "STOP" in page
 
 
+def test_staff_tap_a_quick_reply_button_as_the_customer(app, staff_client, sandbox, sandbox_sender):
+    wamid = client_for(sandbox_sender).send_template(
+        sandbox_sender.phone_number_id, "+15550100042", "seasonal_promo", "en",
+        {"header": {"type": "text", "text": "summer", "parameter_name": "season"},
+         "body": {"first_name": "Ana", "discount": "20%", "end_date": "Sunday"},
+         "buttons": [{"index": 0, "sub_type": "quick_reply", "payload": "YES"},
+                     {"index": 1, "sub_type": "quick_reply", "payload": "STOP_PROMOS"}]}).wamid
+    page = staff_client.get("/sandbox/phone?number=%2B15550100042").get_data(as_text=True)
+    assert 'type="submit">Stop promotions</button>' in page
+
+    response = post(staff_client, "/sandbox/phone/tap", {"number": "+15550100042", "wamid": wamid, "button": "1"})
+
+    assert response.status_code == 302
+    [inbound] = sandbox.control("GET", "inbound")["data"]
+    message = inbound["message"]
+    assert (message["type"], message["button"]) == ("button", {"payload": "STOP_PROMOS", "text": "Stop promotions"})
+    assert message["context"]["id"] == wamid  # Meta names the message whose button was tapped
+
+
 def test_the_page_says_how_to_start_a_sandbox_that_is_not_running(app, staff_client):
     app.config["SANDBOX_URL"] = "http://127.0.0.1:9"  # nothing listens there
     response = staff_client.get("/sandbox/phone")

@@ -56,6 +56,7 @@ class MessageRecord:
             "parameters": message.params,
             "media": message.media,
             "text": message.text,
+            "quick_replies": [{"text": label, "payload": payload} for label, payload in message.quick_replies],
             "biz_opaque_callback_data": message.callback_data,
             "accepted_at": iso(self.accepted_at),
             "accepted_ts": self.accepted_at,

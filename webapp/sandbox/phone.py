@@ -24,6 +24,8 @@ class Bubble:
     text: str
     status: str = ""     # for messages the business sent: accepted, sent, delivered, read, failed
     template: str = ""
+    wamid: str = ""
+    buttons: tuple[str, ...] = ()  # the labels of its quick-reply buttons, which the customer can tap
 
 
 def _get(path: str, **params) -> dict:
@@ -52,7 +54,8 @@ def conversation(number: str) -> list[Bubble]:
     digits = number.lstrip("+")
     bubbles = [
         Bubble(True, _parse_time(m["accepted_at"]), m.get("text") or "", m.get("status") or "accepted",
-               (m.get("template") or {}).get("name", ""))
+               (m.get("template") or {}).get("name", ""), m["wamid"],
+               tuple(button["text"] for button in m.get("quick_replies") or []))
         for m in _get("/_sandbox/messages", to=number)["data"]
     ]
     for entry in _get("/_sandbox/inbound")["data"]:
@@ -67,9 +70,25 @@ def conversation(number: str) -> list[Bubble]:
 
 def customer_writes(number: str, text: str) -> None:
     """Make the test customer send a text to the business (the sandbox delivers it as a webhook)."""
+    _customer_sends({"from": number, "text": text})
+
+
+def customer_taps(number: str, wamid: str, index: int) -> str:
+    """Make the test customer tap a quick-reply button of a message they received; returns its label.
+    The sandbox sends Meta's button webhook: the button's label and payload, and the message's wamid."""
+    message = _get(f"/_sandbox/messages/{wamid}")
+    buttons = message.get("quick_replies") or []
+    if message.get("to") != number or not 0 <= index < len(buttons):
+        raise ValueError("That message has no such button.")
+    _customer_sends({"from": number, "button": buttons[index], "context_id": wamid,
+                     "phone_number_id": message["phone_number_id"]})
+    return buttons[index]["text"]
+
+
+def _customer_sends(spec: dict) -> None:
     url = current_app.config["SANDBOX_URL"].rstrip("/") + "/_sandbox/inbound"
     try:
-        response = requests.post(url, json={"from": number, "text": text}, timeout=TIMEOUT)
+        response = requests.post(url, json=spec, timeout=TIMEOUT)
     except requests.RequestException as exc:
         raise SandboxUnavailable("The sandbox does not answer; start it with `make run`.") from exc
     if response.status_code >= 400:

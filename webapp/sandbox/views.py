@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from webapp.sandbox.phone import SandboxUnavailable, conversation, customer_writes, recent_numbers
+from webapp.sandbox.phone import SandboxUnavailable, conversation, customer_taps, customer_writes, recent_numbers
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -31,4 +31,15 @@ def reply():
             flash(f"{number} sent “{text[:80]}”. It reaches the app as a webhook in a moment.", "success")
         except (SandboxUnavailable, ValueError) as exc:
             flash(str(exc), "error")
+    return redirect(url_for("sandbox.phone", number=number))
+
+
+@bp.post("/phone/tap")
+def tap():
+    number = request.form.get("number", "").strip()
+    try:
+        label = customer_taps(number, request.form.get("wamid", ""), request.form.get("button", -1, type=int))
+        flash(f"{number} tapped “{label}”. It reaches the app as a webhook in a moment.", "success")
+    except (SandboxUnavailable, ValueError) as exc:
+        flash(str(exc), "error")
     return redirect(url_for("sandbox.phone", number=number))
