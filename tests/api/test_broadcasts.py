@@ -176,6 +176,31 @@ def test_semantic_errors_are_422_naming_the_field(api, templates):
         assert (response.status_code, error["code"], error["details"]["field"]) == (422, "unprocessable", field)
 
 
+def test_quick_reply_payloads_are_given_by_button_index_and_default_to_the_buttons_text(api, templates):
+    factories.template(name="offer", category="MARKETING", components=[
+        {"type": "BODY", "text": "Hi {{1}}, 20% off all week."},
+        {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Yes please"},
+                                        {"type": "QUICK_REPLY", "text": "Stop promotions"}]}])
+    db.session.commit()
+
+    created = api.post("/broadcasts", {"template_name": "offer", "button_payloads": {"1": "STOP_PROMOS"},
+                                       "recipients": [{"phone_number": "+14155550100",
+                                                       "template_parameters": ["Ana"]}]})
+    refused = api.post("/broadcasts", {"template_name": "offer", "button_payloads": {"2": "MORE"}})
+
+    broadcast = created.get_json()["data"]
+    assert (created.status_code, broadcast["button_payloads"]) == (201, {"1": "STOP_PROMOS"})
+    assert _rows(broadcast["id"])["+14155550100"].params["buttons"] == [
+        {"index": 0, "sub_type": "quick_reply", "payload": "Yes please"},
+        {"index": 1, "sub_type": "quick_reply", "payload": "STOP_PROMOS"}]
+    error = refused.get_json()["error"]
+    assert (refused.status_code, error["details"]["field"]) == (422, "payload:2")
+    assert error["message"] == "The template has no quick-reply button at index 2."
+    offered = {t["name"]: t for t in api.get("/templates").get_json()["data"]}
+    assert offered["offer"]["quick_replies"] == [{"index": 0, "text": "Yes please"},
+                                                 {"index": 1, "text": "Stop promotions"}]
+
+
 def test_a_template_in_two_languages_needs_the_language(api, templates):
     factories.template(name="promo", language="es", parameter_format="NAMED",
                        components=templates["named"].components)

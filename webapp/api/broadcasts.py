@@ -59,7 +59,7 @@ def template_for(sender: Sender, name: str, language: str | None) -> Template:
 
 
 def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | None = None) -> services.Draft:
-    """The draft with what the request changes: sender and template, values, audience and name."""
+    """The draft with what the request changes: sender and template, values, button payloads, audience, name."""
     changes: dict = {}
     if campaign is None or {"sender_id", "template_name", "language"} & body.keys():
         sender = sender_for(body.get("sender_id", draft.sender_id))
@@ -84,6 +84,10 @@ def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | Non
     changes["variables"] = variables
     if "header_url" in body:
         changes["header_media_url"] = body["header_url"]
+    if "button_payloads" in body:
+        changes["button_payloads"] = dict(body["button_payloads"])
+    elif changes.get("template_id", draft.template_id) != draft.template_id:
+        changes["button_payloads"] = {}  # another template's buttons: each is sent with its own text
     if "list_ids" in body:
         changes["list_ids"] = list(body["list_ids"])
     if "retarget" in body:

@@ -35,7 +35,8 @@ def broadcast(campaign: Campaign) -> dict:
                      "retarget": {"broadcast_id": retarget["campaign_id"], "engagement": retarget["outcome"]}
                      if retarget else None,
                      "direct": bool(audience.get("direct"))},
-        "variables": campaign.variables or {}, "header_url": campaign.header_media_url or "",
+        "variables": campaign.variables or {}, "button_payloads": campaign.button_payloads or {},
+        "header_url": campaign.header_media_url or "",
         "origin": campaign.origin, "notice": campaign.notice or None,
         "counts": counts(db.session, campaign.id),
         "rates": {RATE_NAMES[f.name]: f.percent for f in found.rates},
@@ -94,7 +95,8 @@ def sender(row: Sender) -> dict:
 
 
 def template(row: Template) -> dict:
+    needs = template_variables(row.components, row.parameter_format)
     return {"id": row.id, "name": row.name, "language": row.language, "status": row.status,
-            "category": row.category, "parameter_format": row.parameter_format,
-            "header": template_variables(row.components, row.parameter_format).header,
-            "parameters": [{"key": s.key, "label": s.label} for s in slots(row.components, row.parameter_format)]}
+            "category": row.category, "parameter_format": row.parameter_format, "header": needs.header,
+            "parameters": [{"key": s.key, "label": s.label} for s in slots(row.components, row.parameter_format)],
+            "quick_replies": [{"index": index, "text": label} for index, label in needs.quick_replies]}

@@ -82,6 +82,7 @@ SCHEMAS: dict[str, dict] = {
         "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
         "template_name": {"type": "string", "minLength": 1}, "language": STRING,
         "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
+        "button_payloads": ref("ButtonPayloads"),
         "header_url": STRING, "schedule_at": {"type": "string", "format": "date-time"},
     }, required=("template_name",)),
     "ListSummary": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
@@ -106,6 +107,11 @@ SCHEMAS: dict[str, dict] = {
         "propertyNames": {"pattern": "^(header|body:[A-Za-z0-9_]+|button:[0-9]+)$"},
         "additionalProperties": obj({"source": {"type": "string", "enum": ["name", "attribute", "constant"]},
                                      "value": STRING, "fallback": STRING}, required=("source",))},
+    "ButtonPayloads": {
+        "type": "object", "description": "What a tap on each quick-reply button sends back, by the button's index "
+                                         "(0-9), the same for everyone (at most 256 characters). A button without "
+                                         "one is sent with its text.",
+        "propertyNames": {"pattern": "^[0-9]$"}, "additionalProperties": {"type": "string"}},
     "RecipientIn": {"oneOf": [PHONE_IN, obj({
         "phone_number": PHONE_IN, "name": {"type": "string", "maxLength": 200},
         "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
@@ -122,6 +128,7 @@ SCHEMAS: dict[str, dict] = {
         "language": {"type": "string", "description": "Default en_US (or the template's only language)."},
         "variables": ref("Variables"),
         "template_parameters": ref("TemplateParameters"),
+        "button_payloads": ref("ButtonPayloads"),
         "header_url": {"type": "string", "description": "The header media of everyone without their own."},
         "list_ids": {"type": "array", "items": INTEGER},
         "retarget": ref("Retarget"),
@@ -132,7 +139,8 @@ SCHEMAS: dict[str, dict] = {
     "BroadcastUpdate": obj({
         "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
         "template_name": {"type": "string", "minLength": 1}, "language": STRING,
-        "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"), "header_url": STRING,
+        "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
+        "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
         "list_ids": {"type": "array", "items": INTEGER}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
         "schedule_at": {"type": ["string", "null"], "format": "date-time",
                         "description": "A time schedules the draft; null takes the schedule off."},
@@ -149,7 +157,8 @@ SCHEMAS: dict[str, dict] = {
         "audience": obj({"lists": {"type": "array", "items": INTEGER},
                          "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
                          "direct": {"type": "boolean", "description": "Recipients were added one by one."}}),
-        "variables": {"type": "object"}, "header_url": STRING, "origin": STRING,
+        "variables": {"type": "object"}, "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
+        "origin": STRING,
         "notice": {"type": ["string", "null"], "description": "Why it is paused, waiting or back to draft."},
         "counts": COUNTS,
         "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
@@ -181,7 +190,10 @@ SCHEMAS: dict[str, dict] = {
                    "sandbox": {"type": "boolean"}}),
     "Template": obj({"id": INTEGER, "name": STRING, "language": STRING, "status": STRING, "category": STRING,
                      "parameter_format": STRING, "header": {"type": ["string", "null"]},
-                     "parameters": {"type": "array", "items": obj({"key": STRING, "label": STRING})}}),
+                     "parameters": {"type": "array", "items": obj({"key": STRING, "label": STRING})},
+                     "quick_replies": {"type": "array", "items": obj({"index": INTEGER, "text": STRING}),
+                                       "description": "Its quick-reply buttons: a broadcast's `button_payloads` "
+                                                      "name them by index."}}),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
     "Deleted": data(obj({"id": INTEGER, "deleted": {"const": True}})),
 }
