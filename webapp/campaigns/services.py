@@ -93,14 +93,10 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
         given = draft.variables or {}
         problems = {key: message for key, message in problems.items()
                     if key in given or (key == "header_media_url" and draft.header_media_url)}
+    problems.update(payload_problems(template.components, draft.button_payloads or {}))
     if problems:
         key, message = next(iter(problems.items()))
-        error = CampaignError(message, field=f"var:{key}")
-        error.problems = problems
-        raise error
-    if problems := payload_problems(template.components, draft.button_payloads or {}):
-        key, message = next(iter(problems.items()))
-        error = CampaignError(message, field=key)
+        error = CampaignError(message, field=key if key.startswith("payload:") else f"var:{key}")
         error.problems = problems
         raise error
     return sender, template

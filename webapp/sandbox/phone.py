@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import requests
 from flask import current_app
@@ -76,7 +77,7 @@ def customer_writes(number: str, text: str) -> None:
 def customer_taps(number: str, wamid: str, index: int) -> str:
     """Make the test customer tap a quick-reply button of a message they received; returns its label.
     The sandbox sends Meta's button webhook: the button's label and payload, and the message's wamid."""
-    message = _get(f"/_sandbox/messages/{wamid}")
+    message = _get(f"/_sandbox/messages/{quote(wamid, safe='')}")
     buttons = message.get("quick_replies") or []
     if message.get("to") != number or not 0 <= index < len(buttons):
         raise ValueError("That message has no such button.")
