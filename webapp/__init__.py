@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
+from webapp.log_redaction import install as redact_logs
 from webapp.private_files import close_instance, restrict_new_files
 
 
@@ -29,6 +30,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def create_app(overrides: dict | None = None) -> Flask:
     restrict_new_files()  # first: Config() creates instance/ and the secret key
+    redact_logs()
     settings = {**vars(Config()), **(overrides or {})}
     app = Flask(
         __name__,
