@@ -63,19 +63,19 @@ def rotate(session: Session, metadata: MetaData, old_key: str, new_key: str) -> 
         names = [c.name for c in model_table.columns if isinstance(c.type, EncryptedText)]
         if not names:
             continue
+        [key] = model_table.primary_key.columns
         # The raw values, read and written past EncryptedText.
-        raw = table(model_table.name, *(column(name, Text) for name in [*names, "id"]))
+        raw = table(model_table.name, column(key.name), *(column(name, Text) for name in names))
         for row in session.execute(select(raw)).mappings().all():
             changes = {}
-            for name in names:
-                if row[name]:
-                    try:
-                        changes[name] = keys.rotate(row[name].encode()).decode()
-                    except InvalidToken:
-                        raise SecretUnreadable(
-                            f"{model_table.name}.{name} of row {row['id']} opens with neither the current "
-                            "SECRET_KEY nor the old key given; nothing was changed.") from None
+            for name in (name for name in names if row[name]):
+                try:
+                    changes[name] = keys.rotate(row[name].encode()).decode()
+                except InvalidToken:
+                    raise SecretUnreadable(
+                        f"{model_table.name}.{name} of row {row[key.name]} opens with neither the current "
+                        "SECRET_KEY nor the old key given; nothing was changed.") from None
             if changes:
-                session.execute(update(raw).where(raw.c.id == row["id"]).values(changes))
+                session.execute(update(raw).where(raw.c[key.name] == row[key.name]).values(changes))
                 rotated += len(changes)
     return rotated
