@@ -130,7 +130,7 @@ async def measured_run(sandbox: SandboxChild, options: argparse.Namespace, run: 
                 await asyncio.sleep(0.1)
         cpu_after = cpu_seconds(sandbox.process.pid)
         stats = await (await control.get(f"{control_url}/stats")).json()
-        async with control.post(f"{control_url}/reset") as answer:
+        async with control.post(f"{control_url}/reset", json={}) as answer:
             answer.raise_for_status()
     if receiver is not None:
         await receiver.cleanup()

@@ -16,11 +16,14 @@ logger = logging.getLogger('alembic.env')
 
 
 def render_item(type_, obj, autogen_context):
-    """Render our UTCDateTime as the plain column type it stores, so revisions import nothing of ours."""
+    """Render our column types as the plain types they store, so revisions import nothing of ours."""
+    from webapp.encryption import EncryptedText
     from webapp.timestamps import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
+from webapp.log_redaction import install as redact_logs
+from webapp.private_files import close_instance, restrict_new_files
 
 
 @event.listens_for(Engine, "connect")
@@ -27,6 +29,8 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    restrict_new_files()  # first: Config() creates instance/ and the secret key
+    redact_logs()
     settings = {**vars(Config()), **(overrides or {})}
     app = Flask(
         __name__,
@@ -35,7 +39,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
-    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    close_instance(Path(app.instance_path), Path(app.config["UPLOAD_FOLDER"]),
+                   app.config["SQLALCHEMY_DATABASE_URI"])
 
     _init_redis(app)
     db.init_app(app)
@@ -82,8 +87,9 @@ def _init_redis(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
     from webapp.sandbox.cli import sandbox_cli
+    from webapp.settings.cli import secrets_cli
     from webapp.webhooks.cli import webhooks_cli
     from webapp.worker import cron_command, worker_command
 
-    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli):
+    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli, secrets_cli):
         app.cli.add_command(command)

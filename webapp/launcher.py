@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from webapp.config import ROOT, Config
+from webapp.private_files import restrict_new_files
 from webapp.private_redis import RedisUnavailable, check, redact, start
 
 
@@ -42,6 +43,7 @@ def prepare(app, port: str) -> dict[str, str]:
     """Upgrade the schema to head, set up the sandbox sender on first run; return the processes' environment."""
     from flask_migrate import upgrade
 
+    from webapp.encryption import SecretUnreadable
     from webapp.extensions import db
     from webapp.senders.services import provision_sandbox, sandbox_environment
 
@@ -49,7 +51,10 @@ def prepare(app, port: str) -> dict[str, str]:
         upgrade(directory=str(ROOT / "migrations"))
         if not app.config["SANDBOX_ENABLED"]:
             return {}
-        sender = provision_sandbox()
+        try:
+            sender = provision_sandbox()
+        except SecretUnreadable as exc:
+            raise StartupError(f"{exc}\nOr set SECRET_KEY back to the key they were stored with.") from exc
         db.session.commit()
         _sync_templates_once_up(sender)
         return sandbox_environment(port)
@@ -68,6 +73,7 @@ def _sync_templates_once_up(sender) -> None:
 
 
 def main() -> int:
+    restrict_new_files()  # before instance/, Redis and every process honcho starts (they inherit it)
     config = Config()
     port = os.environ.get("PORT", "8000")
     redis_process = None

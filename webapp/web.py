@@ -4,7 +4,7 @@ The blueprints themselves are listed in create_app (webapp/__init__.py).
 """
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -31,21 +31,33 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(localtime)
 
 
-NAV = (
-    ("Dashboard", "dashboard.index", False),
-    ("Lists", "contacts.index", False),
-    ("Campaigns", "campaigns.index", False),
-    ("Replies", "webhooks.replies", False),
-    ("Sandbox phone", "sandbox.phone", False),
-    ("Settings", "settings.index", True),
+def _everyone() -> bool:
+    return True
+
+
+def _admins() -> bool:
+    return current_user.is_admin
+
+
+def _with_the_sandbox() -> bool:
+    return current_app.config["SANDBOX_ENABLED"]
+
+
+NAV = (  # label, endpoint, whether it is shown
+    ("Dashboard", "dashboard.index", _everyone),
+    ("Lists", "contacts.index", _everyone),
+    ("Campaigns", "campaigns.index", _everyone),
+    ("Replies", "webhooks.replies", _everyone),
+    ("Sandbox phone", "sandbox.phone", _with_the_sandbox),
+    ("Settings", "settings.index", _admins),
 )
 
 
 def _nav_items() -> list[dict]:
-    """The main navigation, with Settings only for admins."""
+    """The main navigation: Settings only for admins, the Sandbox phone only when the sandbox runs."""
     items = []
-    for label, endpoint, admin_only in NAV:
-        if admin_only and not current_user.is_admin:
+    for label, endpoint, shown in NAV:
+        if not shown():
             continue
         area = endpoint.split(".")[0]
         items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area})

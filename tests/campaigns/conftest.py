@@ -17,7 +17,7 @@ def sending_sandbox():
 @pytest.fixture
 def sandbox(app, sending_sandbox):
     sending_sandbox.reset()
-    app.config["SANDBOX_URL"] = sending_sandbox.base_url
+    app.config.update(SANDBOX_ENABLED=True, SANDBOX_URL=sending_sandbox.base_url)
     from webapp.senders.services import _client
 
     _client.cache_clear()

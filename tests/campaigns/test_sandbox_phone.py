@@ -40,8 +40,31 @@ def test_staff_tap_a_quick_reply_button_as_the_customer(app, staff_client, sandb
     assert message["context"]["id"] == wamid  # Meta names the message whose button was tapped
 
 
+def test_a_number_the_sandbox_refuses_is_said_so(app, staff_client, sandbox, sandbox_sender):
+    response = post(staff_client, "/sandbox/phone/reply", {"number": "not a number", "text": "Hi"},
+                    follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "&#39;not a number&#39; is not a phone number." in response.get_data(as_text=True)
+    assert sandbox.control("GET", "inbound")["data"] == []
+
+
 def test_the_page_says_how_to_start_a_sandbox_that_is_not_running(app, staff_client):
-    app.config["SANDBOX_URL"] = "http://127.0.0.1:9"  # nothing listens there
+    app.config.update(SANDBOX_ENABLED=True, SANDBOX_URL="http://127.0.0.1:9")  # nothing listens there
     response = staff_client.get("/sandbox/phone")
     assert response.status_code == 503
     assert "does not answer" in response.get_data(as_text=True)
+
+
+def test_without_the_sandbox_there_is_no_sandbox_phone(app, staff_client):
+    app.config["SANDBOX_ENABLED"] = False  # production: SANDBOX_ENABLED=0
+
+    assert staff_client.get("/sandbox/phone").status_code == 404
+    assert post(staff_client, "/sandbox/phone/reply", {"number": "+15550100042", "text": "STOP"}).status_code == 404
+    assert "Sandbox phone" not in staff_client.get("/").get_data(as_text=True)
+
+
+def test_with_the_sandbox_the_menu_offers_its_phone(app, staff_client):
+    app.config["SANDBOX_ENABLED"] = True
+
+    assert "Sandbox phone" in staff_client.get("/").get_data(as_text=True)

@@ -60,6 +60,8 @@ class SandboxProcess(SandboxChild):
     # --- the sandbox's own endpoints ---
 
     def control(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method != "GET":
+            kwargs.setdefault("json", {})  # the sandbox's writes take application/json only
         response = self.http.request(method, f"{self.base_url}/_sandbox/{path}", timeout=10, **kwargs)
         response.raise_for_status()
         return response.json()

@@ -11,6 +11,9 @@ from typing import Any
 PROFILES = ("deterministic", "random")
 # Settings that only take effect when the server starts.
 STARTUP_ONLY = frozenset({"host", "port", "access_log", "webhook_concurrency"})
+# Settings /_sandbox/config never shows: they are the app's credentials (the launcher hands over the real ones).
+SECRETS = frozenset({"access_token", "app_secret", "verify_token"})
+REDACTED = "[redacted]"
 
 
 def setting(default: Any, help: str) -> Any:  # noqa: A002 - `help` is click's word for it
@@ -98,8 +101,9 @@ class SandboxConfig:
         for name in changes:
             setattr(self, name, getattr(candidate, name))
 
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def shown(self) -> dict[str, Any]:
+        """The settings as `GET /_sandbox/config` shows them, secrets redacted."""
+        return {name: REDACTED if name in SECRETS else value for name, value in dataclasses.asdict(self).items()}
 
 
 @functools.lru_cache(maxsize=8)  # asked on every request; settings rarely change

@@ -1,5 +1,6 @@
 """The `/_sandbox/…` endpoints: read the ledger and counters, change settings, inject faults, reset,
-and make a customer write to the business. They are the sandbox's own, not Meta's, and need no token."""
+and make a customer write to the business. They are the sandbox's own, not Meta's, and need no token:
+they show no secret, and their writes take JSON only (json_writes_only)."""
 from __future__ import annotations
 
 import json
@@ -33,6 +34,18 @@ def add_control_routes(app: web.Application) -> None:
     router.add_delete("/_sandbox/faults", clear_faults)
 
 
+@web.middleware
+async def json_writes_only(request: web.Request, handler) -> web.StreamResponse:
+    """Any web page a developer visits can POST a form or text/plain to localhost without asking (no CORS
+    preflight); application/json it cannot. So a write to /_sandbox must say it is JSON, or it changes nothing."""
+    if (request.path.startswith("/_sandbox/") and request.method not in ("GET", "HEAD", "OPTIONS")
+            and request.content_type != "application/json"):
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": "the sandbox's control endpoints take application/json only"}),
+            content_type="application/json")
+    return await handler(request)
+
+
 def _bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
@@ -51,7 +64,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def get_config(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE].config.as_dict())
+    return web.json_response(request.app[STATE].config.shown())
 
 
 async def patch_config(request: web.Request) -> web.Response:
@@ -63,7 +76,7 @@ async def patch_config(request: web.Request) -> web.Response:
         state.configure(changes)
     except ValueError as exc:
         raise _bad_request(str(exc)) from exc
-    return web.json_response(state.config.as_dict())
+    return web.json_response(state.config.shown())
 
 
 async def list_messages(request: web.Request) -> web.Response:

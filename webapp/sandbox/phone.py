@@ -92,8 +92,15 @@ def _customer_sends(spec: dict) -> None:
         response = requests.post(url, json=spec, timeout=TIMEOUT)
     except requests.RequestException as exc:
         raise SandboxUnavailable("The sandbox does not answer; start it with `make run`.") from exc
-    if response.status_code >= 400:
-        raise ValueError((response.json().get("error") or {}).get("message") or "The sandbox refused the message.")
+    if response.status_code >= 400:  # the sandbox's own endpoints answer {"error": "<why>"}
+        raise ValueError(_reason(response) or "The sandbox refused the message.")
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _parse_time(value: str) -> datetime:

@@ -8,7 +8,7 @@ import signal
 from aiohttp import web
 
 from webapp.sandbox.config import SandboxConfig
-from webapp.sandbox.control import add_control_routes
+from webapp.sandbox.control import add_control_routes, json_writes_only
 from webapp.sandbox.graph import add_graph_routes, graph_front
 from webapp.sandbox.process import BANNER
 from webapp.sandbox.state import STATE, SandboxState
@@ -20,7 +20,7 @@ BACKLOG = 2048
 
 def create_sandbox_app(config: SandboxConfig) -> web.Application:
     """The sandbox as an aiohttp application: Graph endpoints plus the /_sandbox control endpoints."""
-    app = web.Application(middlewares=[graph_front], client_max_size=4 * 1024 * 1024)
+    app = web.Application(middlewares=[json_writes_only, graph_front], client_max_size=4 * 1024 * 1024)
     state = SandboxState(config)
     app[STATE] = state
     add_control_routes(app)

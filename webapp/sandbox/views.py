@@ -1,11 +1,18 @@
 """The Sandbox phone: what each test customer received, as they would read it, and a way to answer."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from webapp.sandbox.phone import SandboxUnavailable, conversation, customer_taps, customer_writes, recent_numbers
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+@bp.before_request
+def _only_with_the_sandbox():
+    """Without the sandbox (SANDBOX_ENABLED=0, as in production) its pages are not there at all."""
+    if not current_app.config["SANDBOX_ENABLED"]:
+        abort(404)
 
 
 @bp.get("/phone")

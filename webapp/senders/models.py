@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.encryption import EncryptedText
 from webapp.extensions import db
 from webapp.timestamps import UTCDateTime, utcnow
 
@@ -21,7 +22,7 @@ class Sender(db.Model):
     phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
     waba_id: Mapped[str] = mapped_column(String(64))
     display_phone_number: Mapped[str] = mapped_column(String(32), default="")
-    access_token: Mapped[str] = mapped_column(Text)  # write-only in the UI
+    access_token: Mapped[str] = mapped_column(EncryptedText)  # write-only in the UI
     throughput: Mapped[int] = mapped_column(default=80)  # messages per second
     messaging_limit: Mapped[int | None] = mapped_column()  # None = unlimited
     is_sandbox: Mapped[bool] = mapped_column(default=False)

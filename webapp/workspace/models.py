@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from webapp.encryption import EncryptedText
 from webapp.extensions import db
 
 DEFAULT_OPT_OUT_KEYWORDS = (
@@ -23,9 +24,9 @@ class WorkspaceSettings(db.Model):
     business_name: Mapped[str] = mapped_column(String(120), default="My business")
     default_country: Mapped[str] = mapped_column(String(2), default="US")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    # Webhook credentials; META_APP_SECRET / META_VERIFY_TOKEN in the environment win when set.
-    meta_app_secret: Mapped[str] = mapped_column(String(256), default="")
-    meta_verify_token: Mapped[str] = mapped_column(String(256), default="")
+    # Webhook credentials, encrypted at rest; META_APP_SECRET / META_VERIFY_TOKEN in the environment win when set.
+    meta_app_secret: Mapped[str] = mapped_column(EncryptedText, default="")
+    meta_verify_token: Mapped[str] = mapped_column(EncryptedText, default="")
     attribution_hours: Mapped[int] = mapped_column(default=72)
     opt_out_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_OUT_KEYWORDS)
     send_attempts: Mapped[int] = mapped_column(default=5)
