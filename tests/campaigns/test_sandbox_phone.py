@@ -1,6 +1,8 @@
 """The Sandbox phone page shows what a test customer received, and lets staff answer as them."""
 from __future__ import annotations
 
+import re
+
 from tests.conftest import post
 from webapp.senders.services import client_for
 
@@ -26,3 +28,12 @@ def test_the_page_says_how_to_start_a_sandbox_that_is_not_running(app, staff_cli
     response = staff_client.get("/sandbox/phone")
     assert response.status_code == 503
     assert "does not answer" in response.get_data(as_text=True)
+
+
+def test_a_brazilian_customer_writes_from_the_wa_id_and_the_page_still_shows_it(app, staff_client, sandbox,
+                                                                                 sandbox_sender):
+    post(staff_client, "/sandbox/phone/reply", {"number": "+5511987654321", "text": "Oi, tudo bem?"})
+    assert sandbox.control("GET", "inbound")["data"][0]["wa_id"] == "551187654321"  # as Meta reports the sender
+    staff_client.get("/sandbox/phone")  # the flash that repeats the text is shown and gone
+    page = staff_client.get("/sandbox/phone?number=%2B5511987654321").get_data(as_text=True)
+    assert re.search(r'class="bubble bubble-in">\s*Oi, tudo bem\?', page)
