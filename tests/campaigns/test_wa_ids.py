@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from jobs.campaigns import dispatcher
 from tests import factories
+from tests.conftest import post
 from tests.webhooks import meta
 from tests.webhooks.scenarios import configure_webhook
 from webapp.campaigns import services
@@ -149,3 +150,12 @@ def test_a_stop_before_we_knew_the_wa_id_of_a_number_that_is_no_contact_opts_out
     _numbers_campaign(sandbox_sender)
     contacts = _contacts()
     assert (contacts[PHONE].wa_id, contacts[PHONE].opted_out, contacts[PHONE].opt_out_reason) == (WA_ID, True, "STOP")
+
+
+def test_an_admin_who_opts_the_contact_back_in_opts_in_both_forms(client, admin_client, customers, sandbox):
+    meta.post(client, meta.message("wamid.STOP0", WA_ID, utcnow(), "STOP"))  # a stranger, then known as Ana
+    _campaign_to(customers, "First")
+    assert post(admin_client, f"/contacts/{_contacts()[PHONE].id}/opt-in").status_code == 302
+    assert not any(contact.opted_out for contact in _contacts().values())
+    second = _campaign_to(customers, "Second")  # Meta names her again: she stays opted in
+    assert (_rows(second)[PHONE].status, len(sandbox.messages(to=PHONE))) == ("sent", 2)

@@ -31,10 +31,15 @@ class Contact(db.Model):
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
 
+    @property
+    def reported_number(self) -> str:
+        """The number as Meta reports this customer ("+" and the wa_id): every contact of theirs is `known_by` it."""
+        return f"+{self.wa_id}" if self.wa_id else self.phone
+
     @classmethod
     def known_by(cls, number: str, sent_to: str | None = None) -> ColumnElement[bool]:
-        """The contacts a number Meta reports ("+" and a wa_id's digits) is a form of: it is their phone, or the
-        wa_id Meta reported for their phone; and the contact of `sent_to`, a number Meta answered with it."""
+        """The contacts of a number as Meta reports a customer ("+" and the wa_id): it is their phone, or the wa_id
+        Meta answered their phone with; and the contact of `sent_to`, a number whose send Meta answered with it."""
         return or_(cls.phone.in_({number, sent_to or number}), cls.wa_id == number.lstrip("+"))
 
 
