@@ -111,7 +111,7 @@ def test_the_migration_encrypts_secrets_stored_before_it_and_its_downgrade_gives
                       "REDIS_URL": redis_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-secret-key",
                       "UPLOAD_FOLDER": str(tmp_path / "uploads"), "SANDBOX_ENABLED": False})
     with app.app_context():
-        upgrade(revision="edbac86b0bfe")  # the schema before secrets were encrypted
+        upgrade(revision="3f2c9a4e7b1d")  # the schema before secrets were encrypted
         with db.engine.begin() as connection:
             connection.execute(text(
                 "INSERT INTO senders (label, phone_number_id, waba_id, display_phone_number, access_token, "
@@ -128,7 +128,7 @@ def test_the_migration_encrypts_secrets_stored_before_it_and_its_downgrade_gives
         assert _read_secrets() == (TOKEN, APP_SECRET, "")  # an unset verify token stays unset
 
         db.session.remove()
-        downgrade(revision="edbac86b0bfe")
+        downgrade(revision="3f2c9a4e7b1d")
         assert _stored("SELECT access_token FROM senders") == TOKEN
         assert _stored("SELECT meta_app_secret FROM workspace_settings") == APP_SECRET
         db.session.remove()

@@ -4,7 +4,7 @@ Encrypted with a key derived from the SECRET_KEY of the app that runs the upgrad
 so run it with the SECRET_KEY the app runs with. The downgrade decrypts them back to plain text.
 
 Revision ID: b9e5f1a98011
-Revises: edbac86b0bfe
+Revises: 3f2c9a4e7b1d
 Create Date: 2026-12-01 17:30:00.000000
 
 """
@@ -17,7 +17,7 @@ from webapp.encryption import seal, unseal
 
 # revision identifiers, used by Alembic.
 revision = 'b9e5f1a98011'
-down_revision = 'edbac86b0bfe'
+down_revision = '3f2c9a4e7b1d'
 branch_labels = None
 depends_on = None
 

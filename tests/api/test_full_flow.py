@@ -9,9 +9,11 @@ import time
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from tests.api.conftest import check_answer, make_key
 from tests.processes import ProcessSet, wait_until
+from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
 
@@ -19,6 +21,9 @@ pytestmark = pytest.mark.slow
 
 SIZE = 2500
 REPLY_DELAY = 6.5  # the sandbox's reply_delay and delay_jitter: the last event of a message
+# A Brazilian mobile, whose WhatsApp id Meta (and the sandbox) reports without the ninth digit: 551187654390,
+# which reads the message and answers STOP (90 in the sandbox's deterministic profile) from that id.
+BRAZILIAN = "+5511987654390"
 
 
 class Script:
@@ -79,6 +84,7 @@ def test_a_script_runs_a_whole_broadcast_through_the_api(app, sandbox, sandbox_s
 
     people = [{"phone_number": f"+1415555{i:04d}", "name": f"Customer {i}",
                "template_parameters": [f"Customer {i}", "the linen shirt", f"c{i}"]} for i in range(SIZE)]
+    people[-1] = {**people[-1], "phone_number": BRAZILIAN}
     for batch in (people[:1000], people[1000:2000], people[2000:]):
         added = script.call("POST", f"/broadcasts/{broadcast_id}/recipients", {"recipients": batch}).json()["data"]
         assert (added["added"], added["duplicates"], added["errors"]) == (len(batch), 0, [])
@@ -146,3 +152,15 @@ def test_a_script_runs_a_whole_broadcast_through_the_api(app, sandbox, sandbox_s
     failed_log = script.call("GET", f"/broadcasts/{broadcast_id}/recipients", status="failed", per_page=1000).json()
     assert len(failed_log["data"]) == statuses["failed"]
     assert len(sandbox.messages(limit=10 * SIZE)) == SIZE
+
+    # The Brazilian customer's STOP came from the WhatsApp id: the number we send to is opted out, no contact of
+    # the other form appears, and a later broadcast skips the number, never messaging it again.
+    assert (by_phone[BRAZILIAN]["status"], by_phone[BRAZILIAN]["reply_text"]) == ("replied", "STOP")
+    opted_out = set(db.session.scalars(select(Contact.phone).where(Contact.opted_out_at.is_not(None))))
+    assert BRAZILIAN in opted_out
+    assert db.session.scalar(select(Contact.id).where(Contact.phone == "+551187654390")) is None
+    later = script.call("POST", "/broadcasts", {"name": "Later", "template_name": "cart_reminder",
+                                                 "language": "en"}).json()["data"]["id"]
+    added = script.call("POST", f"/broadcasts/{later}/recipients", {"recipients": [people[-1]]}).json()["data"]
+    assert (added["added"], [item["reason"] for item in added["skipped"]]) == (0, ["opted out: never sent"])
+    assert [m["wa_id"] for m in sandbox.messages(to=BRAZILIAN)] == ["551187654390"]

@@ -1,6 +1,8 @@
 """The Sandbox phone page shows what a test customer received, and lets staff answer as them."""
 from __future__ import annotations
 
+import re
+
 from tests.conftest import post
 from webapp.senders.services import client_for
 
@@ -68,3 +70,12 @@ def test_with_the_sandbox_the_menu_offers_its_phone(app, staff_client):
     app.config["SANDBOX_ENABLED"] = True
 
     assert "Sandbox phone" in staff_client.get("/").get_data(as_text=True)
+
+
+def test_a_brazilian_customer_writes_from_the_wa_id_and_the_page_still_shows_it(app, staff_client, sandbox,
+                                                                                 sandbox_sender):
+    post(staff_client, "/sandbox/phone/reply", {"number": "+5511987654321", "text": "Oi, tudo bem?"})
+    assert sandbox.control("GET", "inbound")["data"][0]["wa_id"] == "551187654321"  # as Meta reports the sender
+    staff_client.get("/sandbox/phone")  # the flash that repeats the text is shown and gone
+    page = staff_client.get("/sandbox/phone?number=%2B5511987654321").get_data(as_text=True)
+    assert re.search(r'class="bubble bubble-in">\s*Oi, tudo bem\?', page)

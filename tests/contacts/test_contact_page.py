@@ -67,3 +67,12 @@ def test_opting_out_needs_the_forms_csrf_token(admin_client):
 
 def test_an_unknown_contact_is_404(staff_client):
     assert staff_client.get("/contacts/999").status_code == 404
+
+
+def test_the_page_shows_the_whatsapp_id_meta_reports_when_it_differs_from_the_phone(staff_client):
+    factories.contact_list("São Paulo", [("+5511987654321", "Ana", {}), "+12125550100"])
+    db.session.execute(db.update(Contact).where(Contact.phone == "+5511987654321").values(wa_id="551187654321"))
+    db.session.commit()
+    page = staff_client.get(f"/contacts/{_contact('+5511987654321').id}").get_data(as_text=True)
+    assert '<dt>WhatsApp ID</dt><dd class="mono">551187654321' in page
+    assert "WhatsApp ID" not in staff_client.get(f"/contacts/{_contact().id}").get_data(as_text=True)

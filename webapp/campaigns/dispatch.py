@@ -27,6 +27,7 @@ from webapp.campaigns.lifecycle import Claimed, add_counts, claim, counts, relea
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
 from webapp.cloudapi import CloudAPIError, SendResult
+from webapp.contacts.whatsapp_ids import learn, other_form
 from webapp.extensions import db
 from webapp.meta_errors import Action
 from webapp.queues import redis_client, waiting_jobs
@@ -288,6 +289,7 @@ class Dispatcher:
         rows = {row.id: row for row in db.session.scalars(query)}
         deltas: Counter = Counter()
         wamids, sent_phones, effects = [], [], Effects()
+        reported: dict[str, str] = {}  # phone -> the other wa_id Meta answered with
         lost = any(o.error and o.error.delivery_unknown for o in outcomes)
         retries = Retries(self.max_attempts, self.retry_base, self.grace,
                           webhooks_flowing=lost and self.tracking.webhooks_flowing(db.session, now))
@@ -297,6 +299,8 @@ class Dispatcher:
                 continue
             if outcome.result is not None:
                 deltas.update(report(row, "sent", now, wamid=outcome.result.wamid))
+                if wa_id := other_form(row.phone, outcome.result.wa_id):
+                    row.wa_id = reported[row.phone] = wa_id
                 wamids.append(outcome.result.wamid)
                 sent_phones.append(row.phone)
             elif row.status in ("sending", "unknown"):  # else a webhook already told us what happened to it
@@ -304,6 +308,7 @@ class Dispatcher:
                 deltas.update(settle_send_error(row, error.meta_error, error.action, error.delivery_unknown, now,
                                                 retries, effects))
         add_counts(db.session, self.campaign_id, deltas)
+        learn(db.session, reported)
         apply_effects(db.session, effects)
         db.session.commit()
         if effects.hold_seconds:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint,
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -99,6 +99,8 @@ class Recipient(db.Model):
         Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
         Index("ix_recipients_campaign_id_id", "campaign_id", "id"),
         Index("ix_recipients_phone_id", "phone", "id"),
+        Index("ix_recipients_wa_id_id", "wa_id", "id", postgresql_where=text("wa_id IS NOT NULL"),
+              sqlite_where=text("wa_id IS NOT NULL")),
         # At most one row, hence at most one message, per number and campaign.
         UniqueConstraint("campaign_id", "phone", name="campaign_phone"),
     )
@@ -107,6 +109,8 @@ class Recipient(db.Model):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     phone: Mapped[str] = mapped_column(String(20))
+    # The WhatsApp id Meta answered the send with, when it is not the phone's digits: replies come from it.
+    wa_id: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)

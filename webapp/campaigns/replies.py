@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import report
@@ -17,17 +17,24 @@ CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come f
 
 def answered_row(session: Session, phone: str, context_wamid: str, at: datetime, window: timedelta) -> Recipient | None:
     """The row a message answers: the one it quotes (context.id), else the latest row sent to that
-    number within the attribution window before it. Locked (PostgreSQL) for the caller's write."""
+    number (or answered by Meta with it as the wa_id) within the attribution window before it. Locked
+    (PostgreSQL) for the caller's write."""
     if context_wamid:
         row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == context_wamid)))
         if row is not None:
             return row
     sent_at = func.coalesce(Recipient.sent_at, Recipient.delivered_at, Recipient.read_at)
     latest = (select(Recipient)
-              .where(Recipient.phone == phone, Recipient.status.in_(ANSWERABLE),
-                     sent_at >= at - window, sent_at <= at + CLOCK_SLACK)
+              .where(or_(Recipient.phone == phone, Recipient.wa_id == phone.lstrip("+")),
+                     Recipient.status.in_(ANSWERABLE), sent_at >= at - window, sent_at <= at + CLOCK_SLACK)
               .order_by(Recipient.id.desc()).limit(1))
     return session.scalar(_lock(session, latest))
+
+
+def number_sent_to(session: Session, phone: str) -> str | None:
+    """The number our messages went to when Meta answered them with `phone` as the wa_id, if it did."""
+    return session.scalar(select(Recipient.phone).where(Recipient.wa_id == phone.lstrip("+"))
+                          .order_by(Recipient.id.desc()).limit(1))
 
 
 def count_reply(row: Recipient, at: datetime, text: str, button: str, is_latest: bool) -> Counter:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, or_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -12,9 +12,13 @@ from webapp.timestamps import UTCDateTime, utcnow
 
 class Contact(db.Model):
     __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_wa_id", "wa_id", postgresql_where=text("wa_id IS NOT NULL"),
+                            sqlite_where=text("wa_id IS NOT NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, with +
+    # The WhatsApp id Meta reported for the phone, when it is not the phone's digits (contacts/whatsapp_ids.py).
+    wa_id: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str] = mapped_column(String(2), default="")  # region of the number, e.g. "CL"
     name: Mapped[str] = mapped_column(String(200), default="")
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)  # extra CSV columns by header
@@ -26,6 +30,17 @@ class Contact(db.Model):
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+    @property
+    def reported_number(self) -> str:
+        """The number as Meta reports this customer ("+" and the wa_id): every contact of theirs is `known_by` it."""
+        return f"+{self.wa_id}" if self.wa_id else self.phone
+
+    @classmethod
+    def known_by(cls, number: str, sent_to: str | None = None) -> ColumnElement[bool]:
+        """The contacts of a number as Meta reports a customer ("+" and the wa_id): it is their phone, or the wa_id
+        Meta answered their phone with; and the contact of `sent_to`, a number whose send Meta answered with it."""
+        return or_(cls.phone.in_({number, sent_to or number}), cls.wa_id == number.lstrip("+"))
 
 
 class ContactList(db.Model):

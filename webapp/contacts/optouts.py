@@ -51,29 +51,35 @@ def opt_out_reason(text: str, keywords: frozenset[str], button: str = "", payloa
     return text.strip() if is_opt_out(text, keywords) else ""
 
 
-def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str = "") -> Contact:
-    """Mark the contact of `phone` opted out, creating it if we never imported it, so no later list
-    brings the number back into a campaign. An earlier opt-out is kept as it was."""
-    contact = _contact(session, phone, create_with_name=name)
-    if contact.opted_out_at is None:
-        contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
-    return contact
+def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str = "",
+            sent_to: str | None = None) -> Contact:
+    """Mark the contacts of `phone` opted out, whichever form of it they are known by (contacts/whatsapp_ids.py),
+    creating one if we never imported it, so no later list brings the number back into a campaign: under `sent_to`,
+    the number our messages went to when Meta reports `phone` as its wa_id. An earlier opt-out is kept as it was.
+    Returns the contact (the oldest, should both forms have one)."""
+    contacts = _contacts(session, phone, sent_to, create_with_name=name)
+    for contact in contacts:
+        if contact.opted_out_at is None:
+            contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
+    return contacts[0]
 
 
 def opt_in(session: Session, phone: str, at: datetime) -> None:
     """Meta's `resume`: clear an opt-out that happened before it (a later STOP still wins)."""
-    contact = _contact(session, phone)
-    if contact is not None and contact.opted_out_at is not None and contact.opted_out_at <= at:
-        contact.opted_out_at, contact.opt_out_reason = None, ""
+    for contact in _contacts(session, phone):
+        if contact.opted_out_at is not None and contact.opted_out_at <= at:
+            contact.opted_out_at, contact.opt_out_reason = None, ""
 
 
-def _contact(session: Session, phone: str, create_with_name: str | None = None) -> Contact | None:
-    if create_with_name is not None:
+def _contacts(session: Session, phone: str, sent_to: str | None = None,
+              create_with_name: str | None = None) -> list[Contact]:
+    known = Contact.known_by(phone, sent_to)
+    if create_with_name is not None and session.scalar(select(Contact.id).where(known).limit(1)) is None:
         # ON CONFLICT DO NOTHING: two webhooks about one new number must not collide on the unique phone.
         session.execute(upsert(session, Contact.__table__).on_conflict_do_nothing(index_elements=["phone"]),
-                        [{"phone": phone, "name": create_with_name[:200], "country": "", "attributes": {},
-                          "opt_out_reason": ""}])
-    query = select(Contact).where(Contact.phone == phone).execution_options(populate_existing=True)
+                        [{"phone": sent_to or phone, "wa_id": phone.lstrip("+") if sent_to else None,
+                          "name": create_with_name[:200], "country": "", "attributes": {}, "opt_out_reason": ""}])
+    query = select(Contact).where(known).order_by(Contact.id).execution_options(populate_existing=True)
     if not is_sqlite(session):
         query = query.with_for_update()
-    return session.scalar(query)
+    return list(session.scalars(query))

@@ -175,6 +175,6 @@ def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: s
     now = utcnow()
     if opted_out:
         reason = _SPACES.sub(" ", reason).strip() or "Opted out by hand"
-        optouts.opt_out(session, contact.phone, now, f"{reason} (by {by})" if by else reason)
-    else:
-        optouts.opt_in(session, contact.phone, now)  # changes `contact` itself: one object per row in a session
+        optouts.opt_out(session, contact.reported_number, now, f"{reason} (by {by})" if by else reason)
+    else:  # every form of the number: a STOP from the other would otherwise come back with Meta's next answer
+        optouts.opt_in(session, contact.reported_number, now)  # changes `contact` itself: one object per row

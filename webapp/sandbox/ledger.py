@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from webapp.sandbox.validation import OutgoingMessage
+from webapp.sandbox.validation import OutgoingMessage, whatsapp_id
 
 FREEZE_EVERY = 500  # accepted messages between two gc.freeze() calls (see add_message)
 SERVICE_WINDOW = 24 * 3600  # seconds after a customer's message in which free-form messages may be sent
@@ -124,8 +124,9 @@ class Ledger:
 
     def find_messages(self, *, to: str | None = None, since: float | None = None, limit: int | None = None,
                       phone_number_id: str | None = None) -> list[MessageRecord]:
-        """Accepted messages oldest first, filtered; `limit` keeps the newest ones."""
-        wanted_wa_id = "".join(ch for ch in to if ch.isdigit()) if to else None
+        """Accepted messages oldest first, filtered (`to` in either of its forms: as sent, or its wa_id);
+        `limit` keeps the newest ones."""
+        wanted_wa_id = whatsapp_id(to) if to else None
         found = [
             r for r in self.messages
             if (wanted_wa_id is None or r.message.wa_id == wanted_wa_id)

@@ -11,6 +11,8 @@ from urllib.parse import quote
 import requests
 from flask import current_app
 
+from webapp.sandbox.validation import whatsapp_id
+
 TIMEOUT = 3
 
 
@@ -52,7 +54,7 @@ def recent_numbers(limit: int = 500) -> list[tuple[str, int]]:
 
 def conversation(number: str) -> list[Bubble]:
     """The messages to and from one test customer, oldest first."""
-    digits = number.lstrip("+")
+    wa_id = whatsapp_id(number)  # the customer writes from it
     bubbles = [
         Bubble(True, _parse_time(m["accepted_at"]), m.get("text") or "", m.get("status") or "accepted",
                (m.get("template") or {}).get("name", ""), m["wamid"],
@@ -60,7 +62,7 @@ def conversation(number: str) -> list[Bubble]:
         for m in _get("/_sandbox/messages", to=number)["data"]
     ]
     for entry in _get("/_sandbox/inbound")["data"]:
-        if entry.get("wa_id") != digits:
+        if entry.get("wa_id") != wa_id:
             continue
         message = entry["message"]
         text = ((message.get("text") or {}).get("body") or (message.get("button") or {}).get("text")

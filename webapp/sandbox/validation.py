@@ -63,8 +63,17 @@ def business_country_code(display_number: str) -> str:
         return "1"
 
 
+# Numbers whose WhatsApp id is not their digits, as Meta reports them for accounts older than a national
+# numbering change (docs/sandbox.md): a Brazilian mobile without its ninth digit, a Mexican one with its 1.
+_WA_ID_RULES = (
+    (re.compile(r"55([1-9]{2})9([0-9]{8})"), r"55\1\2"),
+    (re.compile(r"52([1-9][0-9]{9})"), r"521\1"),
+)
+
+
 def recipient_wa_id(to: str, country_code: str) -> str:
-    """The WhatsApp id for `to`: its digits, behind the business's calling code when `+` is missing."""
+    """The WhatsApp id for `to`: its digits, behind the business's calling code when `+` is missing, as
+    `whatsapp_id` reports them."""
     raw = _NUMBER_FORMATTING.sub("", to)
     international = raw.startswith("+")
     digits = raw[1:] if international else raw
@@ -74,6 +83,15 @@ def recipient_wa_id(to: str, country_code: str) -> str:
         digits = country_code + digits
     if not 8 <= len(digits) <= 15:
         raise GraphError(131009, f"Recipient phone number {to!r} is not valid.")
+    return whatsapp_id(digits)
+
+
+def whatsapp_id(number: str) -> str:
+    """The WhatsApp id Meta reports for an international number in any format (its digits count)."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    for pattern, replacement in _WA_ID_RULES:
+        if pattern.fullmatch(digits):
+            return pattern.sub(replacement, digits)
     return digits
 
 

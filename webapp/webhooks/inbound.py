@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
-from webapp.campaigns.replies import answered_row, count_reply
+from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
@@ -52,7 +52,8 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                                                        is_latest=not _newer_reply_exists(session, row.id, message,
                                                                                          stored_id)))
         if reason:
-            contact = optouts.opt_out(session, message.phone, message.at, reason, name=message.profile_name)
+            contact = optouts.opt_out(session, message.phone, message.at, reason,
+                                      name=message.profile_name, sent_to=number_sent_to(session, message.phone))
             session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                             .values(contact_id=contact.id))
     add_deltas(session, deltas)
@@ -65,7 +66,8 @@ def apply_preferences(session: Session, changes: list[PreferenceChange]) -> None
         if change.category != "marketing_messages":
             continue
         if change.value == "stop":
-            optouts.opt_out(session, change.phone, change.at, optouts.STOPPED_MARKETING)
+            optouts.opt_out(session, change.phone, change.at, optouts.STOPPED_MARKETING,
+                            sent_to=number_sent_to(session, change.phone))
         else:
             optouts.opt_in(session, change.phone, change.at)
 
@@ -73,7 +75,7 @@ def apply_preferences(session: Session, changes: list[PreferenceChange]) -> None
 def _store(session: Session, message: Inbound, row: Recipient | None, opting_out: bool,
            event_id: int | None) -> int | None:
     """Insert the message unless its wamid is known; return the new id, or None for a duplicate."""
-    contact_id = session.scalar(select(Contact.id).where(Contact.phone == message.phone))
+    contact_id = session.scalar(select(Contact.id).where(Contact.known_by(message.phone)).order_by(Contact.id).limit(1))
     values = {
         "wamid": message.wamid[:128], "phone": message.phone[:20], "profile_name": message.profile_name,
         "contact_id": contact_id, "recipient_id": row.id if row else None,
