@@ -1,47 +1,14 @@
 """Sending against the sandbox: every number once, at the rate, with Meta's errors handled by code."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from jobs.campaigns import dispatcher
-from tests import factories
-from webapp.campaigns import services
-from webapp.campaigns.launch import snapshot
+from tests.campaigns.sending import launch, rows_by_phone, send_all
 from webapp.campaigns.lifecycle import counts, recount
-from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
-from webapp.senders.models import Template
-
-VARIABLES = {"body:1": {"source": "name", "fallback": "friend"},
-             "body:2": {"source": "attribute", "value": "order"},
-             "body:3": {"source": "constant", "value": "Friday"}}
-
-
-def _launch(sender, people, variables=VARIABLES, template="order_shipped", opted_out=()):
-    from webapp.contacts.models import Contact
-    from webapp.timestamps import utcnow
-
-    customers = factories.contact_list("Customers", people)
-    db.session.execute(db.update(Contact).where(Contact.phone.in_(opted_out)).values(opted_out_at=utcnow()))
-    chosen = db.session.scalar(select(Template).where(Template.name == template))
-    campaign = services.save_draft(services.Draft("Autumn", sender.id, chosen.id, [customers.id],
-                                                  variables=variables))
-    campaign.status = "queued"
-    db.session.commit()
-    assert snapshot(campaign.id) == "sending"
-    return campaign
-
-
-def _send_all(campaign_id):
-    for _ in range(20):
-        if dispatcher(campaign_id).run() in ("done", "stopped"):
-            break
-    return db.session.get(Campaign, campaign_id, populate_existing=True)
 
 
 def test_every_number_gets_its_own_message_exactly_once(app, sandbox, sandbox_sender):
     people = [(f"+1555010{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(120)]
-    campaign = _send_all(_launch(sandbox_sender, people).id)
+    campaign = send_all(launch(sandbox_sender, people).id)
 
     assert campaign.status == "sent"
     ledger = sandbox.messages(limit=1000)
@@ -56,8 +23,8 @@ def test_every_number_gets_its_own_message_exactly_once(app, sandbox, sandbox_se
 def test_missing_variables_and_opted_out_contacts_are_skipped_with_a_reason(app, sandbox, sandbox_sender):
     people = [("+15550200001", "Ana", {"order": "#1"}), ("+15550200002", "Ben", {}),
               ("+15550200003", "Cy", {"order": "#3"})]
-    campaign = _send_all(_launch(sandbox_sender, people, opted_out=["+15550200003"]).id)
-    rows = {r.phone: r for r in db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id))}
+    campaign = send_all(launch(sandbox_sender, people, opted_out=["+15550200003"]).id)
+    rows = rows_by_phone(campaign.id)
     assert rows["+15550200001"].status == "sent"
     assert rows["+15550200002"].status == "skipped"
     assert "Missing {{2}}" in rows["+15550200002"].skip_reason

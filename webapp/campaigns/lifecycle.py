@@ -60,19 +60,27 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
         if getattr(row, stamp) is None:
             setattr(row, stamp, at)
         row.reached = max(row.reached or 0, FUNNEL[stage])
+        if row.status in BEFORE_SEND:
+            note_error(row, None)  # this attempt went through: an earlier attempt's error no longer applies
         if row.status in BEFORE_SEND or row.status in FUNNEL:
             row.status = STAGE_AT_RANK[row.reached]
     elif stage == "failed":
         if row.status not in NEVER_SENT:
+            if failure and (row.status != "failed" or row.error_code is None):  # a duplicate keeps the first
+                note_error(row, failure)
             row.status = "failed"
             row.failed_at = row.failed_at or at
-            if failure and row.error_code is None:
-                row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
     else:
         raise ValueError(f"unknown stage {stage!r}")
     if row.status != "sending":
         row.claim_token = None
     return _deltas(before, (row.status, row.reached))
+
+
+def note_error(row: Recipient, failure: MetaError | None) -> None:
+    """Keep Meta's words on the row: the error that failed it, or the last one that made it wait (None: clear it)."""
+    row.error_code, row.error_title, row.error_detail = (failure.code, failure.title, failure.detail) if failure \
+        else (None, "", "")
 
 
 def move(row: Recipient, status: str, **fields) -> Counter:

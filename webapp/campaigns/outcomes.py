@@ -12,10 +12,14 @@ One table, read like Meta's documentation (the action of each error code is in w
     PAIR_LIMIT      pending in 4^attempts s (at most 1 h),    —
                     attempt not counted
     MAINTENANCE     pending in 60 s, attempt not counted      —
-    STOP            pending, attempt not counted              the campaign pauses, with Meta's advice
+    STOP            pending, attempt not counted              the campaign pauses; its banner names the
+                                                              template and gives Meta's details and advice
     ROW_FAIL        failed with Meta's code, title, detail    —
     MARKETING_CAP   failed                                    —
     OPTED_OUT       failed                                    the contact is opted out
+
+A row that waits (pending or unknown) keeps the code, title and details of the error that made it wait, until
+a later attempt replaces them: sent, they are cleared; failed, they are the final error's.
 
 A `failed` status that arrives by webhook is final for its row (Meta accepted the message, then gave
 up), and has the same effects beyond the row: a STOP code pauses the campaign, 131050 opts out.
@@ -30,7 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import move, report
+from webapp.campaigns.lifecycle import move, note_error, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts import optouts
 from webapp.meta_errors import Action, MetaError, advice
@@ -89,19 +93,17 @@ def settle_send_error(row: Recipient, failure: MetaError, action: Action, delive
     """Move a claimed row after its request failed; return the counter changes."""
     response = RESPONSES[action]
     effects.add(failure, action, row.campaign_id, row.phone, now)
-    if response.delay is None:
+    out_of_attempts = response.counts_attempt and row.attempts >= retries.max_attempts
+    if response.delay is None or (out_of_attempts and not delivery_unknown):
         return report(row, "failed", now, failure=failure)
+    note_error(row, failure)  # the row waits (or is unknown) with Meta's words, until a later attempt replaces them
     if not response.counts_attempt:
         row.attempts -= 1  # not this row's fault: it keeps its attempts
         delay = response.delay(row.attempts, retries)
         return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay) if delay else None)
-    if delivery_unknown and (row.attempts >= retries.max_attempts or not retries.webhooks_flowing):
-        _note(row, failure)
+    if delivery_unknown and (out_of_attempts or not retries.webhooks_flowing):
         return move(row, "unknown")
-    if row.attempts >= retries.max_attempts:
-        return report(row, "failed", now, failure=failure)
     delay = retries.grace_seconds if delivery_unknown else response.delay(row.attempts, retries)
-    _note(row, failure)
     return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay))
 
 
@@ -121,14 +123,12 @@ def apply_effects(session: Session, effects: Effects) -> None:
 
 
 def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
-    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what to do."""
-    template_name = session.scalar(select(Campaign.template_name).where(Campaign.id == campaign_id)) or ""
+    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what Meta said
+    (its code, title and details) and what to do."""
+    name, language = session.execute(select(Campaign.template_name, Campaign.template_language)
+                                     .where(Campaign.id == campaign_id)).one()
     title = f"error {failure.code}: {failure.title}" if failure.code is not None else failure.title
+    details = f" Meta's details: “{failure.detail}”." if failure.detail and failure.detail != failure.title else ""
     session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
-        status="paused", notice=f"Paused by Meta's answer ({title}). {advice(failure.code, template_name)}",
-        notice_code=failure.code))
-
-
-def _note(row: Recipient, failure: MetaError) -> None:
-    """Keep the last temporary error on the row, so the log says why it is waiting."""
-    row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
+        status="paused", notice_code=failure.code,
+        notice=f"Paused by Meta's answer ({title}).{details} {advice(failure.code, f'{name} ({language})')}"))

@@ -1,0 +1,66 @@
+"""Meta's errors in a send's answer, against the real sandbox over HTTP: what the row, the campaign's banner,
+the log and the number of requests show."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import update
+
+from jobs.campaigns import dispatcher
+from tests.api.conftest import ApiClient, make_key
+from tests.campaigns.sending import launch, rows_by_phone, send_all
+from webapp.campaigns import services
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.extensions import db
+
+PEOPLE = [(f"+1555030{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(6)]
+DETAIL = "body: number of localizable_params (2) does not match the expected number of params (3)"
+
+
+def _break_the_parameters(campaign_id: int) -> dict:
+    """As if the template changed at Meta after the launch: the stored values are one short of its variables."""
+    db.session.execute(update(Recipient).where(Recipient.campaign_id == campaign_id)
+                       .values(params={"body": ["Ana", "#1"]}))
+    db.session.commit()
+    return {"body": ["Ana", "#1", "Friday"]}
+
+
+def test_132000_keeps_its_details_in_the_banner_the_row_the_log_and_the_api(app, sandbox, sandbox_sender,
+                                                                            staff_client, client):
+    campaign = launch(sandbox_sender, PEOPLE)
+    _break_the_parameters(campaign.id)
+
+    assert dispatcher(campaign.id).run() == "stopped"
+
+    campaign = db.session.get(Campaign, campaign.id, populate_existing=True)
+    assert campaign.status == "paused" and campaign.notice_code == 132000
+    assert "order_shipped (en_US)" in campaign.notice
+    assert DETAIL in campaign.notice
+    first = rows_by_phone(campaign.id)[PEOPLE[0][0]]
+    assert (first.status, first.error_code, first.error_detail) == ("pending", 132000, DETAIL)
+    assert first.error_title == "Number of parameters does not match the expected number of params"
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert DETAIL in page
+    log = staff_client.get(f"/campaigns/{campaign.id}/log.csv", buffered=True).get_data(as_text=True)
+    by_phone = {row["Phone"].lstrip("'"): row for row in csv.DictReader(io.StringIO(log.lstrip("\ufeff")))}
+    assert (by_phone[PEOPLE[0][0]]["Error code"], by_phone[PEOPLE[0][0]]["Error details"]) == ("132000", DETAIL)
+    api = ApiClient(client, app, make_key()).get(f"/broadcasts/{campaign.id}/recipients").get_json()
+    assert {row["phone_number"]: row["error_detail"] for row in api["data"]}[PEOPLE[0][0]] == DETAIL
+
+
+def test_a_row_paused_by_a_template_error_is_sent_when_the_campaign_resumes_and_its_error_goes(
+        app, sandbox, sandbox_sender):
+    campaign = launch(sandbox_sender, PEOPLE)
+    fixed = _break_the_parameters(campaign.id)
+    dispatcher(campaign.id).run()
+
+    db.session.execute(update(Recipient).where(Recipient.campaign_id == campaign.id).values(params=fixed))
+    services.resume(db.session.get(Campaign, campaign.id))
+    db.session.commit()
+    campaign = send_all(campaign.id)
+
+    assert campaign.status == "sent" and campaign.notice == ""
+    first = rows_by_phone(campaign.id)[PEOPLE[0][0]]
+    assert first.wamid and (first.error_code, first.error_title, first.error_detail) == (None, "", "")
+    assert sorted(m["to"] for m in sandbox.messages()) == sorted(p[0] for p in PEOPLE)
