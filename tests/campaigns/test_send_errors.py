@@ -64,3 +64,29 @@ def test_a_row_paused_by_a_template_error_is_sent_when_the_campaign_resumes_and_
     first = rows_by_phone(campaign.id)[PEOPLE[0][0]]
     assert first.wamid and (first.error_code, first.error_title, first.error_detail) == (None, "", "")
     assert sorted(m["to"] for m in sandbox.messages()) == sorted(p[0] for p in PEOPLE)
+
+
+def test_190_makes_exactly_one_request_before_the_pause_and_again_after_a_resume(app, sandbox, sandbox_sender):
+    people = [(f"+1555031{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(40)]
+    campaign = launch(sandbox_sender, people)
+    sandbox.fault(status=401, code=190, for_seconds=60)  # the sender's token expired
+
+    assert dispatcher(campaign.id, 0).run() == "stopped"
+    assert dispatcher(campaign.id, 1).run() == "stopped"  # the campaign's other slot sends nothing either
+    assert sandbox.stats()["errors"] == {"190": 1}
+    campaign = db.session.get(Campaign, campaign.id, populate_existing=True)
+    assert (campaign.status, campaign.notice_code) == ("paused", 190)
+    assert {row.status for row in rows_by_phone(campaign.id).values()} == {"pending"}
+
+    services.resume(campaign)  # before the token is fixed: it costs one request again, not a burst
+    db.session.commit()
+    assert dispatcher(campaign.id).run() == "stopped"
+    assert sandbox.stats()["errors"] == {"190": 2}
+
+
+def test_once_a_first_message_is_accepted_the_requests_go_out_many_at_a_time(app, sandbox, sandbox_sender):
+    people = [(f"+1555032{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(60)]
+    campaign = send_all(launch(sandbox_sender, people).id)
+
+    assert campaign.status == "sent"
+    assert sandbox.stats()["max_in_flight"] > 1

@@ -5,7 +5,9 @@ several workers share a fast number. Each loop keeps a small buffer of claimed r
 that checks the campaign is still `sending`), asks the global limiter for slots, and hands that many rows
 at once to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight).
 Claiming ahead keeps database waits out of the gap between a slot's admission and its request, which is
-what the limiter's margin must cover. Finished sends are recorded in small batched transactions (what each
+what the limiter's margin must cover. Until Meta has accepted one message of the campaign since it (re)started
+sending (`canary_passed_at`), slot 0 alone sends, one request at a time, each recorded before the next: a dead
+token or a broken template costs one request, not a burst. Finished sends are recorded in small batched transactions (what each
 error does is campaigns/outcomes.py's table); rows still buffered at the end of a slice or on a pause go back
 to `pending`. Only the loop's thread touches the database.
 """
@@ -106,6 +108,8 @@ class Dispatcher:
     def __init__(self, campaign_id: int, slot: int = 0, tracking: Tracking = Tracking()) -> None:
         config = current_app.config
         self.campaign_id = campaign_id
+        self.slot = slot
+        self.proven = False  # whether the campaign's canary passed: concurrency is open
         self.tracking = tracking
         self.lease = Lease(lease_key(campaign_id, slot))
         self.concurrency = config["SEND_CONCURRENCY"]
@@ -154,7 +158,8 @@ class Dispatcher:
                     done = {f for f in in_flight if f.done()}
                     in_flight -= done
                     finished += [f.result() for f in done]
-                    if finished and (len(finished) >= RECORD_BATCH or time.monotonic() - last_record > RECORD_EVERY):
+                    if finished and (len(finished) >= RECORD_BATCH or time.monotonic() - last_record > RECORD_EVERY
+                                     or not self.proven):  # a canary's fate decides what goes next
                         self.record(finished)
                         finished, last_record = [], time.monotonic()
                     if not self.lease.refresh() or self._status() != "sending":
@@ -165,7 +170,10 @@ class Dispatcher:
                             break
                         slices, deadline = slices + 1, deadline + self.slice_seconds
                         self._load_settings()
-                    free = self.concurrency - len(in_flight)
+                    if not self.proven and self.slot:  # slot 0 sends the canary
+                        self._pause(in_flight, 0.1)
+                        continue
+                    free = (self.concurrency if self.proven else 1) - len(in_flight)
                     if free <= 0:
                         wait(in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
                         continue
@@ -225,9 +233,11 @@ class Dispatcher:
                    for job in waiting_jobs())
 
     def _status(self) -> str | None:
-        status = db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
+        found = db.session.execute(
+            select(Campaign.status, Campaign.canary_passed_at).where(Campaign.id == self.campaign_id)).first()
         db.session.commit()  # end the read transaction: SQLite would otherwise keep showing this snapshot
-        return status
+        self.proven = bool(found and found.canary_passed_at)
+        return found.status if found else None
 
     def _next_due(self) -> float | None:
         """Seconds until the next pending row is due (0 if one is due now), or None when none is pending."""
@@ -305,6 +315,10 @@ class Dispatcher:
                                                 retries, effects))
         add_counts(db.session, self.campaign_id, deltas)
         apply_effects(db.session, effects)
+        if wamids and not self.proven:
+            db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id,
+                                                      Campaign.canary_passed_at.is_(None)).values(canary_passed_at=now))
+            self.proven = True
         db.session.commit()
         if effects.hold_seconds:
             self.limiter.hold(effects.hold_seconds)

@@ -69,6 +69,9 @@ class Campaign(db.Model):
     # How far the launch snapshot got (the last contact or source row written), so a re-run resumes.
     snapshot_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When Meta first accepted one of its messages since it (re)started sending: until then its requests go
+    # out one at a time (campaigns/dispatch.py), so a dead token or a broken template costs one request.
+    canary_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sender: Mapped[Sender] = relationship(lazy="joined")

@@ -216,6 +216,7 @@ def resume(campaign: Campaign) -> None:
     prepared = campaign.started_at is not None
     campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
+    campaign.canary_passed_at = None  # whatever paused it may still be there: one request finds out
     campaign_id = campaign.id
     on_commit(db.session, lambda: enqueue_dispatchers(campaign_id) if prepared else enqueue_launch(campaign_id))
 
