@@ -172,6 +172,19 @@ def test_the_sweep_applies_parked_statuses_the_sender_missed(client, webhook):
     assert db.session.scalar(select(func.count()).select_from(UnmatchedStatus)) == 1  # still waiting for its row
 
 
+def test_a_marketing_limit_failure_holds_the_contact_for_24_hours_from_metas_timestamp(client, webhook):
+    campaign, [row, other] = accepted_campaign(2)
+    db.session.add_all([Contact(phone=row.phone, name="Ana"), Contact(phone=other.phone, name="Ben")])
+    db.session.commit()
+    meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id, error=(
+        131049, "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."))))
+    db.session.expire_all()
+    holds = dict(db.session.execute(select(Contact.phone, Contact.marketing_hold_until)).all())
+    assert holds == {row.phone: T0 + timedelta(hours=24), other.phone: None}
+    assert fresh(Recipient, row.id).status == "failed"
+
+
 def test_user_stopped_marketing_failure_opts_the_contact_out(client, webhook):
     campaign, [row] = accepted_campaign(1)
     contact = Contact(phone=row.phone, name="Ana")

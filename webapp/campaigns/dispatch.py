@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import Claimed, add_counts, claim, counts, release, report
+from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
 from webapp.cloudapi import CloudAPIError, SendResult
@@ -44,6 +44,7 @@ RECORD_BATCH = 200
 SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
 DISPATCH_JOB = "jobs.campaigns.dispatch"  # the job that runs a Dispatcher (enqueued by campaigns/queueing.py)
 UNSERVED_SECONDS = 1.0  # a job waiting this long has no idle worker to take it: a dispatcher gives it a turn
+WAIT_OFF_WORKER = 30.0  # when every row left waits longer than this, the campaign waits without a dispatcher
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,8 @@ class Dispatcher:
         sender = db.session.get(Sender, campaign.sender_id, populate_existing=True)
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
+        # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
+        self.marketing = campaign.template is None or campaign.template.category.upper() == "MARKETING"
         self.client = client_for(sender)
         self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
@@ -184,13 +187,17 @@ class Dispatcher:
                         break
                     if len(buffer) < self.claim_ahead:
                         buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
-                                            utcnow()))
+                                            utcnow(), marketing=self.marketing))
                         db.session.commit()
                     if not buffer:
                         if not in_flight and not finished:
                             next_due = self._next_due()
                             if next_due is None:
                                 verdict = "done"
+                                break
+                            if next_due > WAIT_OFF_WORKER:
+                                self._wait_for_due_rows(next_due)
+                                verdict = "waiting"
                                 break
                             self._pause(in_flight, min(max(next_due, 0.05), 1.0, max(deadline - time.monotonic(), 0)))
                         else:
@@ -268,6 +275,20 @@ class Dispatcher:
             waiting_until=until,
             notice="Today's messaging limit for this number is reached (unique customers in 24 hours). "
                    "Sending goes on by itself when the limit leaves room."))
+        db.session.commit()
+
+    def _wait_for_due_rows(self, seconds: float) -> None:
+        """Leave the worker until the first waiting row is due (the tick enqueues the dispatchers again then),
+        with a banner saying why the rows wait."""
+        held = db.session.scalar(select(func.count()).where(
+            Recipient.campaign_id == self.campaign_id, Recipient.status == "pending",
+            Recipient.error_code == HELD.code)) or 0
+        why = (f"{held:,} recipient{'s' if held != 1 else ''} wait{'s' if held == 1 else ''} for Meta's per-user "
+               "marketing limit (error 131049), which lets a contact receive no marketing message for 24 hours."
+               if held else "The recipients left wait for their next attempt.")
+        db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
+            waiting_until=utcnow() + timedelta(seconds=seconds),
+            notice=f"{why} Sending goes on by itself when they are due."))
         db.session.commit()
 
     # --- one request, in a pool thread: no database here ---

@@ -20,6 +20,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.contacts.models import Contact
 from webapp.meta_errors import MetaError
 from webapp.transactions import is_sqlite, upsert
 
@@ -30,6 +31,9 @@ NEVER_SENT = ("skipped", "cancelled")
 COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "cancelled")
 COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL)
 SHARDS = 4
+# What a row held by Meta's per-user marketing limit says while it waits (a held row keeps this code until sent).
+HELD = MetaError(131049, "Waiting: Meta's per-user marketing limit lets this contact receive no marketing "
+                         "message for 24 hours", "The row is sent when the 24 hours end.")
 
 
 def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
@@ -149,18 +153,17 @@ class Claimed:
     claim_token: str
 
 
-def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list[Claimed]:
+def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False) -> list[Claimed]:
     """Mark up to `limit` due pending rows `sending` under a fresh claim token, in the caller's transaction.
 
     Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
     is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
-    skipped instead, never sent. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    skipped instead, never sent; in a `marketing` campaign, a row whose contact Meta's per-user marketing
+    limit holds waits for the hold's end. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
-    from webapp.contacts.models import Contact
-
     token = uuid.uuid4().hex
     due = (
-        select(Recipient.id, Recipient.contact_id)
+        select(Recipient.id, Recipient.contact_id, Recipient.phone)
         .where(Recipient.campaign_id == campaign_id, Recipient.status == "pending",
                or_(Recipient.next_attempt_at.is_(None), Recipient.next_attempt_at <= now))
         .order_by(Recipient.id)
@@ -171,6 +174,24 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     candidates = session.execute(due).all()
     if not candidates:
         return []
+    opted_out = _skip_opted_out(session, campaign_id, candidates)
+    held = _defer_held(session, candidates, now) if marketing else set()
+    campaign_sending = exists().where(and_(Campaign.id == campaign_id, Campaign.status == "sending"))
+    rows = session.execute(
+        update(Recipient)
+        .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out and c.phone not in held]),
+               Recipient.status == "pending", campaign_sending)
+        .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
+        .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if rows:
+        add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
+    return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def _skip_opted_out(session: Session, campaign_id: int, candidates) -> set[int]:
+    """Skip the rows whose contact opted out since the launch; return those contacts' ids."""
     contact_ids = {c.contact_id for c in candidates if c.contact_id}
     opted_out = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids),
                                                              Contact.opted_out_at.is_not(None)))) if contact_ids else set()
@@ -182,18 +203,22 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
             .values(status="skipped", skip_reason="Opted out after the campaign was launched")
             .execution_options(synchronize_session=False)).rowcount
         add_counts(session, campaign_id, {"pending": -skipped, "skipped": skipped})
-    campaign_sending = exists().where(and_(Campaign.id == campaign_id, Campaign.status == "sending"))
-    rows = session.execute(
-        update(Recipient)
-        .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out]),
-               Recipient.status == "pending", campaign_sending)
-        .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
-        .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if rows:
-        add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
-    return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
+    return opted_out
+
+
+def _defer_held(session: Session, candidates, now: datetime) -> set[str]:
+    """Put off the rows whose contact Meta's per-user marketing limit holds until the hold ends, saying why on
+    the row; return those numbers."""
+    holds = dict(session.execute(select(Contact.phone, Contact.marketing_hold_until).where(
+        Contact.phone.in_({c.phone for c in candidates}), Contact.marketing_hold_until > now)).all())
+    for until in set(holds.values()):
+        session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_([c.id for c in candidates if holds.get(c.phone) == until]),
+                   Recipient.status == "pending")
+            .values(next_attempt_at=until, error_code=HELD.code, error_title=HELD.title, error_detail=HELD.detail)
+            .execution_options(synchronize_session=False))
+    return set(holds)
 
 
 def release(session: Session, campaign_id: int, claimed: list[Claimed]) -> int:

@@ -15,14 +15,16 @@ One table, read like Meta's documentation (the action of each error code is in w
     STOP            pending, attempt not counted              the campaign pauses; its banner names the
                                                               template and gives Meta's details and advice
     ROW_FAIL        failed with Meta's code, title, detail    —
-    MARKETING_CAP   failed                                    —
+    MARKETING_CAP   failed                                    the contact is held 24 h: no marketing campaign
+                                                              sends to it until then (its rows wait)
     OPTED_OUT       failed                                    the contact is opted out
 
 A row that waits (pending or unknown) keeps the code, title and details of the error that made it wait, until
 a later attempt replaces them: sent, they are cleared; failed, they are the final error's.
 
 A `failed` status that arrives by webhook is final for its row (Meta accepted the message, then gave
-up), and has the same effects beyond the row: a STOP code pauses the campaign, 131050 opts out.
+up), and has the same effects beyond the row: a STOP code pauses the campaign, 131049 holds the contact,
+131050 opts out.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import move, note_error, report
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.contacts import optouts
+from webapp.contacts import marketing_holds, optouts
 from webapp.meta_errors import Action, MetaError, advice
 
 
@@ -57,6 +59,7 @@ class Response:
     hold_seconds: float = 0.0  # how long the number's limiter sends nothing
     pauses_campaign: bool = False
     opts_out: bool = False
+    holds_contact: bool = False  # for marketing_holds.HOLD from the moment of the error
 
 
 RESPONSES: dict[Action, Response] = {
@@ -66,7 +69,7 @@ RESPONSES: dict[Action, Response] = {
     Action.MAINTENANCE: Response(lambda attempts, retries: 60, counts_attempt=False),
     Action.STOP: Response(lambda attempts, retries: 0, counts_attempt=False, pauses_campaign=True),
     Action.ROW_FAIL: Response(None),
-    Action.MARKETING_CAP: Response(None),
+    Action.MARKETING_CAP: Response(None, holds_contact=True),
     Action.OPTED_OUT: Response(None, opts_out=True),
 }
 
@@ -77,7 +80,8 @@ class Effects:
 
     hold_seconds: float = 0.0
     pauses: dict[int, MetaError] = field(default_factory=dict)  # campaign id -> the error that stops it
-    opted_out: set[tuple[str, datetime]] = field(default_factory=set)  # (phone, when)
+    opted_out: dict[str, datetime] = field(default_factory=dict)  # phone -> when (the first time counts)
+    held: dict[str, datetime] = field(default_factory=dict)  # phone -> until when
 
     def add(self, failure: MetaError, action: Action, campaign_id: int, phone: str, at: datetime) -> None:
         response = RESPONSES[action]
@@ -85,7 +89,9 @@ class Effects:
         if response.pauses_campaign:
             self.pauses[campaign_id] = failure
         if response.opts_out:
-            self.opted_out.add((phone, at))
+            self.opted_out[phone] = min(at, self.opted_out.get(phone, at))
+        if response.holds_contact:
+            self.held[phone] = max(at + marketing_holds.HOLD, self.held.get(phone, at))
 
 
 def settle_send_error(row: Recipient, failure: MetaError, action: Action, delivery_unknown: bool, now: datetime,
@@ -114,10 +120,13 @@ def settle_failed_status(row, failure: MetaError | None, at: datetime, effects: 
 
 
 def apply_effects(session: Session, effects: Effects) -> None:
-    """Opt out who stopped marketing messages and pause the campaigns an error stops, in the caller's transaction
-    (contacts in phone order, then campaigns in id order: a fixed lock order)."""
-    for phone, at in sorted(effects.opted_out):
-        optouts.opt_out(session, phone, at, optouts.STOPPED_MARKETING)
+    """Opt out who stopped marketing messages, hold who met the marketing limit and pause the campaigns an error
+    stops, in the caller's transaction (contacts in phone order, then campaigns in id order: a fixed lock order)."""
+    for phone in sorted(effects.opted_out.keys() | effects.held.keys()):
+        if phone in effects.opted_out:
+            optouts.opt_out(session, phone, effects.opted_out[phone], optouts.STOPPED_MARKETING)
+        if phone in effects.held:
+            marketing_holds.hold(session, phone, effects.held[phone])
     for campaign_id, failure in sorted(effects.pauses.items()):
         pause_for(session, campaign_id, failure)
 

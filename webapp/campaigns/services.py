@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.lifecycle import add_counts, move
+from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.variables import check_mapping, resolve
@@ -228,10 +228,16 @@ def cancel(campaign: Campaign) -> int:
     begin_write(db.session)
     db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(status="cancelled",
                                                                                   completed_at=utcnow()))
+    held = db.session.execute(
+        update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending",
+                                Recipient.error_code == HELD.code)
+        .values(status="skipped", claim_token=None, skip_reason="Held by Meta's per-user marketing limit (error "
+                                                                "131049) until after the campaign was cancelled")
+        .execution_options(synchronize_session=False)).rowcount
     cancelled = db.session.execute(
         update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending")
         .values(status="cancelled", claim_token=None).execution_options(synchronize_session=False)).rowcount
-    add_counts(db.session, campaign.id, {"pending": -cancelled, "cancelled": cancelled})
+    add_counts(db.session, campaign.id, {"pending": -cancelled - held, "cancelled": cancelled, "skipped": held})
     return cancelled
 
 
