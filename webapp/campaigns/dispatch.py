@@ -260,9 +260,9 @@ class Dispatcher:
     def _recent_customers(self):
         since = utcnow() - timedelta(days=1)
         rows = db.session.execute(
-            select(Recipient.phone, func.max(Recipient.sent_at))
+            select(Recipient.phone, func.max(Recipient.accepted_at))
             .join(Campaign, Campaign.id == Recipient.campaign_id).join(Sender, Sender.id == Campaign.sender_id)
-            .where(Sender.phone_number_id == self.phone_number_id, Recipient.sent_at > since)
+            .where(Sender.phone_number_id == self.phone_number_id, Recipient.accepted_at > since)
             .group_by(Recipient.phone)
         ).all()
         db.session.commit()
@@ -327,7 +327,7 @@ class Dispatcher:
             if row is None:
                 continue
             if outcome.result is not None:
-                deltas.update(report(row, "sent", now, wamid=outcome.result.wamid))
+                deltas.update(report(row, "accepted", now, wamid=outcome.result.wamid))
                 wamids.append(outcome.result.wamid)
                 sent_phones.append(row.phone)
             elif row.status in ("sending", "unknown"):  # else a webhook already told us what happened to it
@@ -362,7 +362,7 @@ def finish_if_done(campaign_id: int) -> str | None:
         db.session.commit()
         return None
     sendable = figures["total"] - figures["skipped"] - figures["cancelled"]
-    if sendable and not figures["sent"]:
+    if sendable and not figures["accepted"]:
         campaign.status = "failed"
     elif figures["failed"] or figures["unknown"]:
         campaign.status = "partially_sent"

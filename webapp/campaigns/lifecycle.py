@@ -1,12 +1,13 @@
 """The recipient state machine. A row only moves forward, and every move updates its campaign's counters.
 
-    pending → sending → sent → delivered → read → replied        (the funnel; `reached` keeps the furthest)
+    pending → sending → accepted → sent → delivered → read → replied   (the funnel; `reached` keeps the furthest)
     pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any sent stage → failed
 
 Every change to a row's status goes through this module, so the counters kept in `campaign_counters`
 always equal what a GROUP BY over the rows would say, without anyone ever running that GROUP BY.
-Funnel counters (sent, delivered, read, replied) count rows that ever reached the stage — a read message
-was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
+Funnel counters (accepted, sent, delivered, read, replied) count rows that ever reached the stage — a read
+message was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
+`accepted` is the Cloud API's answer to our request; `sent` and the later stages are what Meta's statuses say.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from webapp.contacts.models import Contact
 from webapp.meta_errors import MetaError
 from webapp.transactions import is_sqlite, upsert
 
-FUNNEL = {"sent": 2, "delivered": 3, "read": 4, "replied": 5}
+FUNNEL = {"accepted": 1, "sent": 2, "delivered": 3, "read": 4, "replied": 5}
 STAGE_AT_RANK = {rank: stage for stage, rank in FUNNEL.items()}
 BEFORE_SEND = ("pending", "sending", "unknown")
 NEVER_SENT = ("skipped", "cancelled")
@@ -44,7 +45,7 @@ def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
             deltas[old_status] -= 1
         if new_status in COUNTED_BY_STATUS:
             deltas[new_status] += 1
-    for rank in range(max(old_reached, 1) + 1, new_reached + 1):
+    for rank in range(old_reached + 1, new_reached + 1):
         deltas[STAGE_AT_RANK[rank]] += 1
     return deltas
 

@@ -26,7 +26,8 @@ EDITABLE_STATES = ("draft", "scheduled")
 FINISHED_STATES = ("sent", "partially_sent", "failed", "cancelled")
 
 RECIPIENT_STATES = (
-    "pending", "sending", "sent", "delivered", "read", "replied", "failed", "skipped", "cancelled", "unknown",
+    "pending", "sending", "accepted", "sent", "delivered", "read", "replied", "failed", "skipped", "cancelled",
+    "unknown",
 )
 
 
@@ -111,7 +112,8 @@ class Recipient(db.Model):
     country: Mapped[str] = mapped_column(String(2), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    # The furthest stage Meta reported (2 sent, 3 delivered, 4 read, 5 replied), kept even when the row
+    # The furthest stage reached (1 accepted by the API, then as Meta reports: 2 sent, 3 delivered, 4 read,
+    # 5 replied), kept even when the row
     # later fails, so counters come out the same whatever order the webhooks arrive in.
     reached: Mapped[int] = mapped_column(SmallInteger, default=0)
     skip_reason: Mapped[str] = mapped_column(Text, default="")
@@ -124,6 +126,7 @@ class Recipient(db.Model):
     error_detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the Cloud API took it (our clock)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -141,7 +141,7 @@ def forecast(campaign: Campaign) -> Forecast:
         since = utcnow() - timedelta(days=1)
         used = db.session.scalar(
             select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
-            .where(Campaign.sender_id == sender.id, Recipient.sent_at > since)) or 0
+            .where(Campaign.sender_id == sender.id, Recipient.accepted_at > since)) or 0
         room = max(0, sender.messaging_limit - used)
     return Forecast(found, found.sendable / max(sender.throughput, 1), room)
 
