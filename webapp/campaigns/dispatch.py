@@ -5,11 +5,14 @@ several workers share a fast number. Each loop keeps a small buffer of claimed r
 that checks the campaign is still `sending`), asks the global limiter for slots, and hands that many rows
 at once to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight).
 Claiming ahead keeps database waits out of the gap between a slot's admission and its request, which is
-what the limiter's margin must cover. Until Meta has accepted one message of the campaign since it (re)started
-sending (`canary_passed_at`), slot 0 alone sends, one request at a time, each recorded before the next: a dead
-token or a broken template costs one request, not a burst. Finished sends are recorded in small batched transactions (what each
+what the limiter's margin must cover. Finished sends are recorded in small batched transactions (what each
 error does is campaigns/outcomes.py's table); rows still buffered at the end of a slice or on a pause go back
 to `pending`. Only the loop's thread touches the database.
+
+Until Meta has accepted one message of the campaign since it (re)started sending (`canary_passed_at`), slot 0
+alone sends, one request at a time, each recorded before the next: a dead token or a broken template costs one
+request, not a burst. When every row left waits longer than WAIT_OFF_WORKER (a retry, a contact held by Meta's
+per-user marketing limit), the campaign waits (`waiting_until`, with a banner) and the worker is free.
 """
 from __future__ import annotations
 

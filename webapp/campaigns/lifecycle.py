@@ -1,7 +1,7 @@
 """The recipient state machine. A row only moves forward, and every move updates its campaign's counters.
 
-    pending → sending → accepted → sent → delivered → read → replied   (the funnel; `reached` keeps the furthest)
-    pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any sent stage → failed
+    pending → sending → accepted → sent → delivered → read → replied   (the funnel: `reached` keeps the furthest)
+    pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any later stage → failed
 
 Every change to a row's status goes through this module, so the counters kept in `campaign_counters`
 always equal what a GROUP BY over the rows would say, without anyone ever running that GROUP BY.
@@ -194,8 +194,10 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, mark
 def _skip_opted_out(session: Session, campaign_id: int, candidates) -> set[int]:
     """Skip the rows whose contact opted out since the launch; return those contacts' ids."""
     contact_ids = {c.contact_id for c in candidates if c.contact_id}
+    if not contact_ids:
+        return set()
     opted_out = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids),
-                                                             Contact.opted_out_at.is_not(None)))) if contact_ids else set()
+                                                             Contact.opted_out_at.is_not(None))))
     if opted_out:
         skipped = session.execute(
             update(Recipient)
