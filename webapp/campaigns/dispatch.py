@@ -286,9 +286,8 @@ class Dispatcher:
         held = db.session.scalar(select(func.count()).where(
             Recipient.campaign_id == self.campaign_id, Recipient.status == "pending",
             Recipient.error_code == HELD.code)) or 0
-        why = (f"{held:,} recipient{'s' if held != 1 else ''} wait{'s' if held == 1 else ''} for Meta's per-user "
-               "marketing limit (error 131049), which lets a contact receive no marketing message for 24 hours."
-               if held else "The recipients left wait for their next attempt.")
+        why = (f"Meta's per-user marketing limit (error 131049) holds {held:,} of the recipients left: no marketing "
+               "message reaches them for 24 hours." if held else "The recipients left wait for their next attempt.")
         db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
             waiting_until=utcnow() + timedelta(seconds=seconds),
             notice=f"{why} Sending goes on by itself when they are due."))
