@@ -144,10 +144,10 @@ def test_a_script_runs_a_whole_broadcast_through_the_api(app, sandbox, sandbox_s
     statuses = Counter(status for status, _ in expected.values())
     delivered = sum(1 for m in ledger if m["status"] in ("delivered", "read"))
     read = sum(1 for m in ledger if m["status"] == "read")
-    assert {name: final["counts"][name] for name in ("total", "pending", "sent", "delivered", "read", "replied",
-                                                      "failed", "skipped")} == \
-        {"total": SIZE, "pending": 0, "sent": SIZE, "delivered": delivered, "read": read,
-         "replied": statuses["replied"], "failed": statuses["failed"], "skipped": 0}
+    assert {name: final["counts"][name] for name in ("total", "pending", "accepted", "sent", "delivered", "read",
+                                                      "replied", "failed", "skipped")} == \
+        {"total": SIZE, "pending": 0, "accepted": SIZE, "sent": SIZE - statuses["failed"], "delivered": delivered,
+         "read": read, "replied": statuses["replied"], "failed": statuses["failed"], "skipped": 0}
     assert final["rates"]["response_rate"] == round(100 * statuses["replied"] / SIZE, 1)
     failed_log = script.call("GET", f"/broadcasts/{broadcast_id}/recipients", status="failed", per_page=1000).json()
     assert len(failed_log["data"]) == statuses["failed"]

@@ -36,7 +36,8 @@ def _expected():
     plans = {phone: plan_for(phone, 0, marketing=True) for phone in PHONES}
     outcomes = Counter(plan.outcome.value for plan in plans.values())
     counters = {
-        "Recipients": 200, "Sent": 200, "Queued": 0, "Skipped": 0,
+        "Recipients": 200, "Accepted": 200, "Queued": 0, "Skipped": 0,
+        "Sent": 200 - sum(n for o, n in outcomes.items() if o in FAILED),
         "Delivered": sum(n for o, n in outcomes.items() if o in DELIVERED),
         "Read": sum(n for o, n in outcomes.items() if o in READ),
         "Replied": sum(1 for plan in plans.values() if plan.replied),

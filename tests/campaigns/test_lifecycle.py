@@ -49,7 +49,21 @@ def test_a_late_sent_after_read_does_not_move_the_row_back():
 
 def test_read_without_delivered_counts_as_delivered_too():
     row = _fresh()
-    assert report(row, "read", T0) == {"sending": -1, "sent": 1, "delivered": 1, "read": 1}
+    assert report(row, "read", T0) == {"sending": -1, "accepted": 1, "sent": 1, "delivered": 1, "read": 1}
+
+
+def test_a_message_failed_after_the_api_accepted_it_was_accepted_but_never_sent():
+    row = _fresh()
+    assert report(row, "accepted", T0, wamid="wamid.A") == {"sending": -1, "accepted": 1}
+    assert report(row, "failed", T0, failure=MetaError(131026, "x")) == {"failed": 1}
+    assert (row.status, row.reached, row.accepted_at, row.sent_at) == ("failed", 1, T0, None)
+
+
+def test_the_apis_answer_recorded_after_metas_sent_status_counts_nothing_twice():
+    row = _fresh()
+    assert report(row, "sent", T0) == {"sending": -1, "accepted": 1, "sent": 1}
+    assert report(row, "accepted", T0, wamid="wamid.A") == {}
+    assert (row.status, row.wamid) == ("sent", "wamid.A")
 
 
 def test_skipped_rows_never_take_a_status():

@@ -81,9 +81,9 @@ def test_a_worker_killed_mid_campaign_is_replaced_and_no_number_gets_two_message
     sent = _no_number_twice(sandbox)
     rows = _rows(campaign.id)
     assert set(rows) == set(sent) | {p for p, s in rows.items() if s == "unknown"}
-    assert {p for p, s in rows.items() if s == "sent"} <= set(sent)
+    assert {p for p, s in rows.items() if s == "accepted"} <= set(sent)
     # Rows in flight at the crash were never re-sent blindly: they are unknown, for the operator.
-    assert all(s in ("sent", "unknown") for s in rows.values())
+    assert all(s in ("accepted", "unknown") for s in rows.values())
     assert counts(db.session, campaign.id) == recount(db.session, campaign.id)
 
 
@@ -98,7 +98,7 @@ def test_flushing_redis_mid_campaign_loses_nothing_and_sends_nothing_twice(app, 
 
     sent = _no_number_twice(sandbox)
     rows = _rows(campaign.id)
-    assert set(sent) == {p for p, s in rows.items() if s == "sent"}
+    assert set(sent) == {p for p, s in rows.items() if s == "accepted"}
     assert len(sent) + Counter(rows.values())["unknown"] == 250
 
 
@@ -170,7 +170,7 @@ def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, san
     sent = _no_number_twice(sandbox)
     assert len(sent) == 150
     rows = _rows(campaign.id)
-    assert all(status in ("sent", "delivered", "read", "replied", "failed") for status in rows.values())
+    assert all(status in ("accepted", "sent", "delivered", "read", "replied", "failed") for status in rows.values())
     assert sandbox.stats()["errors"].get("131000") == 30  # the 500s were answered, and retried
 
 
@@ -184,7 +184,7 @@ def test_a_timeout_with_no_webhooks_reaching_us_is_left_unknown_not_sent_again(a
     wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
 
     _no_number_twice(sandbox)
-    assert Counter(_rows(campaign.id).values()) == {"sent": 17, "unknown": 3}
+    assert Counter(_rows(campaign.id).values()) == {"accepted": 17, "unknown": 3}
     assert _status(campaign.id) == "partially_sent"
 
 

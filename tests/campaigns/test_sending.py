@@ -1,51 +1,19 @@
 """Sending against the sandbox: every number once, at the rate, with Meta's errors handled by code."""
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
 
-from jobs.campaigns import dispatcher
-from tests import factories
-from webapp.campaigns import services
-from webapp.campaigns.launch import snapshot
+from tests.api.conftest import ApiClient, make_key
+from tests.campaigns.sending import launch, rows_by_phone, send_all
+from tests.webhooks import meta
+from tests.webhooks.scenarios import T0, configure_webhook, wa_id
 from webapp.campaigns.lifecycle import counts, recount
-from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.variables import resolve
-from webapp.cloudapi import template_message
 from webapp.extensions import db
-from webapp.senders.models import Template
-
-VARIABLES = {"body:1": {"source": "name", "fallback": "friend"},
-             "body:2": {"source": "attribute", "value": "order"},
-             "body:3": {"source": "constant", "value": "Friday"}}
-
-
-def _launch(sender, people, variables=VARIABLES, template="order_shipped", opted_out=(), language=None,
-            button_payloads=None):
-    from webapp.contacts.models import Contact
-    from webapp.timestamps import utcnow
-
-    customers = factories.contact_list("Customers", people)
-    db.session.execute(db.update(Contact).where(Contact.phone.in_(opted_out)).values(opted_out_at=utcnow()))
-    chosen = db.session.scalar(select(Template).where(Template.name == template,
-                                                      Template.language == (language or Template.language)))
-    campaign = services.save_draft(services.Draft("Autumn", sender.id, chosen.id, [customers.id],
-                                                  variables=variables, button_payloads=button_payloads))
-    campaign.status = "queued"
-    db.session.commit()
-    assert snapshot(campaign.id) == "sending"
-    return campaign
-
-
-def _send_all(campaign_id):
-    for _ in range(20):
-        if dispatcher(campaign_id).run() in ("done", "stopped"):
-            break
-    return db.session.get(Campaign, campaign_id, populate_existing=True)
 
 
 def test_every_number_gets_its_own_message_exactly_once(app, sandbox, sandbox_sender):
     people = [(f"+1555010{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(120)]
-    campaign = _send_all(_launch(sandbox_sender, people).id)
+    campaign = send_all(launch(sandbox_sender, people).id)
 
     assert campaign.status == "sent"
     ledger = sandbox.messages(limit=1000)
@@ -53,7 +21,7 @@ def test_every_number_gets_its_own_message_exactly_once(app, sandbox, sandbox_se
     by_phone = {m["to"]: m for m in ledger}
     assert "Hi Customer 7, your order #7 has shipped" in by_phone["+15550100007"]["text"]
     assert counts(db.session, campaign.id) == recount(db.session, campaign.id)
-    assert counts(db.session, campaign.id)["sent"] == 120
+    assert counts(db.session, campaign.id)["accepted"] == 120
     assert sandbox.stats()["rate_limited"] == 0
 
 
@@ -79,10 +47,10 @@ def test_a_campaign_with_quick_replies_reaches_the_sandbox_with_the_chosen_paylo
     variables = {"header": {"source": "constant", "value": "spring"}, "body:first_name": {"source": "name"},
                  "body:discount": {"source": "constant", "value": "20%"},
                  "body:end_date": {"source": "constant", "value": "Sunday"}}
-    campaign = _launch(sandbox_sender, [("+15550300001", "Ana", {})], variables, template="seasonal_promo",
+    campaign = launch(sandbox_sender, [("+15550300001", "Ana", {})], variables, template="seasonal_promo",
                        language="en", button_payloads={"1": "STOP_PROMOS"})
 
-    assert _send_all(campaign.id).status == "sent"
+    assert send_all(campaign.id).status == "sent"
     [message] = sandbox.messages()
     assert message["parameters"]["buttons"] == [{"index": 0, "sub_type": "quick_reply", "payload": "Yes please"},
                                                 {"index": 1, "sub_type": "quick_reply", "payload": "STOP_PROMOS"}]
@@ -91,10 +59,32 @@ def test_a_campaign_with_quick_replies_reaches_the_sandbox_with_the_chosen_paylo
 def test_missing_variables_and_opted_out_contacts_are_skipped_with_a_reason(app, sandbox, sandbox_sender):
     people = [("+15550200001", "Ana", {"order": "#1"}), ("+15550200002", "Ben", {}),
               ("+15550200003", "Cy", {"order": "#3"})]
-    campaign = _send_all(_launch(sandbox_sender, people, opted_out=["+15550200003"]).id)
-    rows = {r.phone: r for r in db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id))}
-    assert rows["+15550200001"].status == "sent"
+    campaign = send_all(launch(sandbox_sender, people, opted_out=["+15550200003"]).id)
+    rows = rows_by_phone(campaign.id)
+    assert rows["+15550200001"].status == "accepted"
     assert rows["+15550200002"].status == "skipped"
     assert "Missing {{2}}" in rows["+15550200002"].skip_reason
     assert (rows["+15550200003"].status, rows["+15550200003"].skip_reason) == ("skipped", "Opted out")
     assert [m["to"] for m in sandbox.messages()] == ["+15550200001"]
+
+
+def test_a_message_meta_fails_after_accepting_it_is_accepted_and_failed_never_sent(app, sandbox, sandbox_sender,
+                                                                                  staff_client, client):
+    configure_webhook()
+    people = [(f"+1555060{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(5)]
+    campaign = send_all(launch(sandbox_sender, people).id)
+    rows = sorted(rows_by_phone(campaign.id).values(), key=lambda row: row.id)
+    assert {row.status for row in rows} == {"accepted"}  # the API took them; Meta has said nothing yet
+
+    for row in rows[:4]:
+        meta.post(staff_client, meta.statuses(meta.status(row.wamid, "sent", T0, wa_id(row), row_id=row.id)))
+    meta.post(staff_client, meta.statuses(meta.status(rows[4].wamid, "failed", T0, wa_id(rows[4]), row_id=rows[4].id,
+                                                      error=(131026, "Message undeliverable", ""))))
+
+    html = staff_client.get(f"/campaigns/{campaign.id}/live/counters").get_data(as_text=True)
+    shown = dict(re.findall(r'<div class="label">(\w+)</div>\s*<div class="value">([\d,]+)</div>', html))
+    assert (shown["Accepted"], shown["Sent"], shown["Failed"]) == ("5", "4", "1")
+    assert "Funnel: Recipients 5, Accepted 5, Sent 4, Delivered 0" in html
+    body = ApiClient(client, app, make_key()).get(f"/broadcasts/{campaign.id}").get_json()["data"]
+    assert (body["counts"]["accepted"], body["counts"]["sent"], body["counts"]["failed"]) == (5, 4, 1)
+    assert counts(db.session, campaign.id) == recount(db.session, campaign.id)

@@ -77,7 +77,7 @@ def test_counters_follow_the_webhooks_with_rates_and_funnel(staff_client, webhoo
     assert re.search(r"<dt>Delivered</dt>\s*<dd>75.0%", html)
     assert re.search(r"<dt>Read</dt>\s*<dd>50.0%", html)
     assert re.search(r"<dt>Response rate</dt>\s*<dd>25.0%", html)
-    assert "Funnel: Recipients 5, Sent 4, Delivered 3, Read 2, Replied 1" in html
+    assert "Funnel: Recipients 5, Accepted 4, Sent 4, Delivered 3, Read 2, Replied 1" in html
 
 
 def test_counters_read_the_maintained_counters_not_the_rows(staff_client, webhook):

@@ -67,6 +67,17 @@ def test_a_failed_status_keeps_metas_code_title_and_details(client, webhook):
     assert counts(db.session, campaign.id)["failed"] == 1 == recount(db.session, campaign.id)["failed"]
 
 
+def test_a_failed_status_replaces_the_error_a_row_waited_with_by_metas_own(client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    row = fresh(Recipient, row.id)  # an earlier attempt got 131000 and was retried: this one was accepted
+    row.error_code, row.error_title, row.error_detail = 131000, "Something went wrong", "Unknown error."
+    db.session.commit()
+    meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id,
+                                                error=UNDELIVERABLE)))
+    row = fresh(Recipient, row.id)
+    assert (row.status, row.error_code, row.error_title, row.error_detail) == ("failed", *UNDELIVERABLE)
+
+
 def test_replaying_the_same_payload_changes_nothing(client, webhook):
     campaign, rows = accepted_campaign(3)
     payload = meta.statuses(*(item for row in rows for item in _lifecycle(row)))
@@ -161,6 +172,19 @@ def test_the_sweep_applies_parked_statuses_the_sender_missed(client, webhook):
     assert db.session.scalar(select(func.count()).select_from(UnmatchedStatus)) == 1  # still waiting for its row
 
 
+def test_a_marketing_limit_failure_holds_the_contact_for_24_hours_from_metas_timestamp(client, webhook):
+    campaign, [row, other] = accepted_campaign(2)
+    db.session.add_all([Contact(phone=row.phone, name="Ana"), Contact(phone=other.phone, name="Ben")])
+    db.session.commit()
+    meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id, error=(
+        131049, "This message was not delivered to maintain healthy ecosystem engagement.",
+        "In order to maintain a healthy ecosystem engagement, the message failed to be delivered."))))
+    db.session.expire_all()
+    holds = dict(db.session.execute(select(Contact.phone, Contact.marketing_hold_until)).all())
+    assert holds == {row.phone: T0 + timedelta(hours=24), other.phone: None}
+    assert fresh(Recipient, row.id).status == "failed"
+
+
 def test_user_stopped_marketing_failure_opts_the_contact_out(client, webhook):
     campaign, [row] = accepted_campaign(1)
     contact = Contact(phone=row.phone, name="Ana")
@@ -186,12 +210,11 @@ def test_a_failed_status_whose_code_stops_sending_pauses_the_campaign_as_a_send_
     meta.post(client, meta.statuses(meta.status(wamid(rows[0]), "failed", T0, wa_id(rows[0]), row_id=rows[0].id,
                                                 error=error)))
     campaign = fresh(Campaign, campaign.id)
-    code, title, _ = error
+    code, title, details = error
     assert campaign.status == "paused"
     assert campaign.notice_code == code
-    assert campaign.notice.startswith(f"Paused by Meta's answer (error {code}: {title}). ")
-    assert campaign.notice.removeprefix(f"Paused by Meta's answer (error {code}: {title}). ") == advice(
-        code, "order_update")
+    said = f"Paused by Meta's answer (error {code}: {title})." + (f" Meta's details: “{details}”." if details else "")
+    assert campaign.notice == f"{said} {advice(code, 'order_update (en_US)')}"
     assert fresh(Recipient, rows[0].id).status == "failed"
     assert [fresh(Recipient, row.id).status for row in rows[1:]] == ["sending", "sending"]
 

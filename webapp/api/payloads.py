@@ -12,7 +12,7 @@ from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import iso
 from webapp.tracking.columns import API_COLUMNS, MOMENT
-from webapp.tracking.services import figures, percent
+from webapp.tracking.services import RATE_BASE, figures, percent
 
 RATE_NAMES = {"delivered": "delivery_rate", "read": "read_rate", "replied": "response_rate"}
 
@@ -74,8 +74,8 @@ def number_row(row: Recipient, campaign_name: str) -> dict:
 
 
 def rates(messages: dict) -> dict:
-    """Delivery, read and response rates as the campaign page computes them: percent of messages sent."""
-    return {RATE_NAMES[name]: percent(messages[name], messages["sent"]) for name in RATE_NAMES}
+    """Delivery, read and response rates as the campaign page computes them: percent of messages accepted."""
+    return {RATE_NAMES[name]: percent(messages[name], messages[RATE_BASE]) for name in RATE_NAMES}
 
 
 def list_summary(summary) -> dict:

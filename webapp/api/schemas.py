@@ -17,7 +17,8 @@ STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
 COUNT = {"type": "integer", "minimum": 0}
 WHEN = ISO_SCHEMA
-PERCENT = {"type": ["number", "null"], "description": "Percent of messages sent; null before any was sent"}
+PERCENT = {"type": ["number", "null"],
+           "description": "Percent of the messages the Cloud API accepted; null before any was accepted"}
 
 
 def ref(name: str) -> dict:
@@ -41,10 +42,12 @@ def page_of(item: str) -> dict:
 PHONE_IN = {"type": "string", "minLength": 1, "maxLength": 64,
             "description": "A phone number in any written form; E.164 (+14155550123) is safest. Numbers "
                            "without a country code are read as the workspace's default country's."}
-COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", "sent", "delivered", "read",
-                                       "replied", "failed", "skipped", "cancelled", "unknown")},
-             description="Recipients by state: sent, delivered, read and replied count every row that reached the "
-                         "stage; queued = pending + sending.")
+COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", "accepted", "sent", "delivered",
+                                       "read", "replied", "failed", "skipped", "cancelled", "unknown")},
+             description="Recipients by state: accepted, sent, delivered, read and replied count every row that "
+                         "reached the stage; accepted is the Cloud API's answer to our request, sent and later "
+                         "stages are Meta's statuses (a message Meta failed after accepting it is accepted and "
+                         "failed, not sent); queued = pending + sending.")
 
 LOG_ROW = {column.api: column.schema for column in API_COLUMNS}  # a recipient row: webapp/tracking/columns.py
 

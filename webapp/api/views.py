@@ -358,7 +358,7 @@ def number_history(call: Call):
            query=RANGE, summary="Counts and rates across the broadcasts created in a time range")
 def dashboard(call: Call):
     """Every broadcast created in [from, to) (all of them without a range): how many in each state, their
-    recipients' counts summed, and delivery, read and response rates of the messages sent."""
+    recipients' counts summed, and delivery, read and response rates of the messages accepted."""
     since, until = _range(call.query)
     by_status, messages = broadcasts.totals(broadcasts.filtered("", since, until))
     return {"data": {"from": iso(since), "to": iso(until),

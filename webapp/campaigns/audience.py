@@ -15,15 +15,16 @@ from webapp.contacts.models import Contact, ListMember
 # Retarget outcomes: what staff pick on the compose page, and what the API accepts.
 OUTCOMES = {
     "failed": ("Failed", Recipient.status == "failed"),
-    "not_delivered": ("Not delivered", and_(Recipient.reached < 3, Recipient.status.in_(("sent", "failed", "unknown")))),
+    "not_delivered": ("Not delivered", and_(Recipient.reached < 3,
+                                            Recipient.status.in_(("accepted", "sent", "failed", "unknown")))),
     "delivered_not_read": ("Delivered but not read", Recipient.reached == 3),
     "read_not_replied": ("Read but not replied", Recipient.reached == 4),
     "replied": ("Replied", Recipient.reached == 5),
-    "sent": ("Sent", Recipient.reached >= 2),
+    "sent": ("Sent", Recipient.reached >= 1),  # the API accepted it, whatever Meta said since
     "delivered": ("Delivered", Recipient.reached >= 3),
     "read": ("Read", Recipient.reached >= 4),
-    "not_read": ("Not read", Recipient.reached.in_((2, 3))),
-    "not_replied": ("Not replied", Recipient.reached.between(2, 4)),
+    "not_read": ("Not read", Recipient.reached.between(1, 3)),
+    "not_replied": ("Not replied", Recipient.reached.between(1, 4)),
 }
 COMPOSE_OUTCOMES = ("failed", "not_delivered", "delivered_not_read", "read_not_replied", "replied")
 

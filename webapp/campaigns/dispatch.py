@@ -8,6 +8,11 @@ Claiming ahead keeps database waits out of the gap between a slot's admission an
 what the limiter's margin must cover. Finished sends are recorded in small batched transactions (what each
 error does is campaigns/outcomes.py's table); rows still buffered at the end of a slice or on a pause go back
 to `pending`. Only the loop's thread touches the database.
+
+Until Meta has accepted one message of the campaign since it (re)started sending (`canary_passed_at`), slot 0
+alone sends, one request at a time, each recorded before the next: a dead token or a broken template costs one
+request, not a burst. When every row left waits longer than WAIT_OFF_WORKER (a retry, a contact held by Meta's
+per-user marketing limit), the campaign waits (`waiting_until`, with a banner) and the worker is free.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import Claimed, add_counts, claim, counts, release, report
+from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
 from webapp.cloudapi import CloudAPIError, SendResult
@@ -43,6 +48,7 @@ RECORD_BATCH = 200
 SLICES_PER_JOB = 10  # a dispatch job alone on its worker goes on for up to this many slices
 DISPATCH_JOB = "jobs.campaigns.dispatch"  # the job that runs a Dispatcher (enqueued by campaigns/queueing.py)
 UNSERVED_SECONDS = 1.0  # a job waiting this long has no idle worker to take it: a dispatcher gives it a turn
+WAIT_OFF_WORKER = 30.0  # when every row left waits longer than this, the campaign waits without a dispatcher
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class Dispatcher:
     def __init__(self, campaign_id: int, slot: int = 0, tracking: Tracking = Tracking()) -> None:
         config = current_app.config
         self.campaign_id = campaign_id
+        self.slot = slot
+        self.proven = False  # whether the campaign's canary passed: concurrency is open
         self.tracking = tracking
         self.lease = Lease(lease_key(campaign_id, slot))
         self.concurrency = config["SEND_CONCURRENCY"]
@@ -122,6 +130,8 @@ class Dispatcher:
         sender = db.session.get(Sender, campaign.sender_id, populate_existing=True)
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
+        # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
+        self.marketing = campaign.template is None or campaign.template.category.upper() == "MARKETING"
         self.client = client_for(sender)
         self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
@@ -155,7 +165,8 @@ class Dispatcher:
                     done = {f for f in in_flight if f.done()}
                     in_flight -= done
                     finished += [f.result() for f in done]
-                    if finished and (len(finished) >= RECORD_BATCH or time.monotonic() - last_record > RECORD_EVERY):
+                    if finished and (len(finished) >= RECORD_BATCH or time.monotonic() - last_record > RECORD_EVERY
+                                     or not self.proven):  # a canary's fate decides what goes next
                         self.record(finished)
                         finished, last_record = [], time.monotonic()
                     if not self.lease.refresh() or self._status() != "sending":
@@ -166,7 +177,10 @@ class Dispatcher:
                             break
                         slices, deadline = slices + 1, deadline + self.slice_seconds
                         self._load_settings()
-                    free = self.concurrency - len(in_flight)
+                    if not self.proven and self.slot:  # slot 0 sends the canary
+                        self._pause(in_flight, 0.1)
+                        continue
+                    free = (self.concurrency if self.proven else 1) - len(in_flight)
                     if free <= 0:
                         wait(in_flight, timeout=0.05, return_when=FIRST_COMPLETED)
                         continue
@@ -177,13 +191,17 @@ class Dispatcher:
                         break
                     if len(buffer) < self.claim_ahead:
                         buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
-                                            utcnow()))
+                                            utcnow(), marketing=self.marketing))
                         db.session.commit()
                     if not buffer:
                         if not in_flight and not finished:
                             next_due = self._next_due()
                             if next_due is None:
                                 verdict = "done"
+                                break
+                            if next_due > WAIT_OFF_WORKER:
+                                self._wait_for_due_rows(next_due)
+                                verdict = "waiting"
                                 break
                             self._pause(in_flight, min(max(next_due, 0.05), 1.0, max(deadline - time.monotonic(), 0)))
                         else:
@@ -226,9 +244,11 @@ class Dispatcher:
                    for job in waiting_jobs())
 
     def _status(self) -> str | None:
-        status = db.session.scalar(select(Campaign.status).where(Campaign.id == self.campaign_id))
+        found = db.session.execute(
+            select(Campaign.status, Campaign.canary_passed_at).where(Campaign.id == self.campaign_id)).first()
         db.session.commit()  # end the read transaction: SQLite would otherwise keep showing this snapshot
-        return status
+        self.proven = bool(found and found.canary_passed_at)
+        return found.status if found else None
 
     def _next_due(self) -> float | None:
         """Seconds until the next pending row is due (0 if one is due now), or None when none is pending."""
@@ -244,9 +264,9 @@ class Dispatcher:
     def _recent_customers(self):
         since = utcnow() - timedelta(days=1)
         rows = db.session.execute(
-            select(Recipient.phone, func.max(Recipient.sent_at))
+            select(Recipient.phone, func.max(Recipient.accepted_at))
             .join(Campaign, Campaign.id == Recipient.campaign_id).join(Sender, Sender.id == Campaign.sender_id)
-            .where(Sender.phone_number_id == self.phone_number_id, Recipient.sent_at > since)
+            .where(Sender.phone_number_id == self.phone_number_id, Recipient.accepted_at > since)
             .group_by(Recipient.phone)
         ).all()
         db.session.commit()
@@ -259,6 +279,19 @@ class Dispatcher:
             waiting_until=until,
             notice="Today's messaging limit for this number is reached (unique customers in 24 hours). "
                    "Sending goes on by itself when the limit leaves room."))
+        db.session.commit()
+
+    def _wait_for_due_rows(self, seconds: float) -> None:
+        """Leave the worker until the first waiting row is due (the tick enqueues the dispatchers again then),
+        with a banner saying why the rows wait."""
+        held = db.session.scalar(select(func.count()).where(
+            Recipient.campaign_id == self.campaign_id, Recipient.status == "pending",
+            Recipient.error_code == HELD.code)) or 0
+        why = (f"Meta's per-user marketing limit (error 131049) holds {held:,} of the recipients left: no marketing "
+               "message reaches them for 24 hours." if held else "The recipients left wait for their next attempt.")
+        db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
+            waiting_until=utcnow() + timedelta(seconds=seconds),
+            notice=f"{why} Sending goes on by itself when they are due."))
         db.session.commit()
 
     # --- one request, in a pool thread: no database here ---
@@ -298,7 +331,7 @@ class Dispatcher:
             if row is None:
                 continue
             if outcome.result is not None:
-                deltas.update(report(row, "sent", now, wamid=outcome.result.wamid))
+                deltas.update(report(row, "accepted", now, wamid=outcome.result.wamid))
                 if wa_id := other_form(row.phone, outcome.result.wa_id):
                     row.wa_id = reported[row.phone] = wa_id
                 wamids.append(outcome.result.wamid)
@@ -310,6 +343,10 @@ class Dispatcher:
         add_counts(db.session, self.campaign_id, deltas)
         learn(db.session, reported)
         apply_effects(db.session, effects)
+        if wamids and not self.proven:
+            db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id,
+                                                      Campaign.canary_passed_at.is_(None)).values(canary_passed_at=now))
+            self.proven = True
         db.session.commit()
         if effects.hold_seconds:
             self.limiter.hold(effects.hold_seconds)
@@ -332,7 +369,7 @@ def finish_if_done(campaign_id: int) -> str | None:
         db.session.commit()
         return None
     sendable = figures["total"] - figures["skipped"] - figures["cancelled"]
-    if sendable and not figures["sent"]:
+    if sendable and not figures["accepted"]:
         campaign.status = "failed"
     elif figures["failed"] or figures["unknown"]:
         campaign.status = "partially_sent"

@@ -1,12 +1,13 @@
 """The recipient state machine. A row only moves forward, and every move updates its campaign's counters.
 
-    pending → sending → sent → delivered → read → replied        (the funnel; `reached` keeps the furthest)
-    pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any sent stage → failed
+    pending → sending → accepted → sent → delivered → read → replied   (the funnel: `reached` keeps the furthest)
+    pending → skipped | cancelled;  sending → pending (retry) | unknown (lost claim);  any later stage → failed
 
 Every change to a row's status goes through this module, so the counters kept in `campaign_counters`
 always equal what a GROUP BY over the rows would say, without anyone ever running that GROUP BY.
-Funnel counters (sent, delivered, read, replied) count rows that ever reached the stage — a read message
-was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
+Funnel counters (accepted, sent, delivered, read, replied) count rows that ever reached the stage — a read
+message was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
+`accepted` is the Cloud API's answer to our request; `sent` and the later stages are what Meta's statuses say.
 """
 from __future__ import annotations
 
@@ -20,16 +21,20 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.contacts.models import Contact
 from webapp.meta_errors import MetaError
 from webapp.transactions import is_sqlite, upsert
 
-FUNNEL = {"sent": 2, "delivered": 3, "read": 4, "replied": 5}
+FUNNEL = {"accepted": 1, "sent": 2, "delivered": 3, "read": 4, "replied": 5}
 STAGE_AT_RANK = {rank: stage for stage, rank in FUNNEL.items()}
 BEFORE_SEND = ("pending", "sending", "unknown")
 NEVER_SENT = ("skipped", "cancelled")
 COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "cancelled")
 COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL)
 SHARDS = 4
+# What a row held by Meta's per-user marketing limit says while it waits (a held row keeps this code until sent).
+HELD = MetaError(131049, "Waiting: Meta's per-user marketing limit lets this contact receive no marketing "
+                         "message for 24 hours", "The row is sent when the 24 hours end.")
 
 
 def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
@@ -40,7 +45,7 @@ def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
             deltas[old_status] -= 1
         if new_status in COUNTED_BY_STATUS:
             deltas[new_status] += 1
-    for rank in range(max(old_reached, 1) + 1, new_reached + 1):
+    for rank in range(old_reached + 1, new_reached + 1):
         deltas[STAGE_AT_RANK[rank]] += 1
     return deltas
 
@@ -60,19 +65,27 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
         if getattr(row, stamp) is None:
             setattr(row, stamp, at)
         row.reached = max(row.reached or 0, FUNNEL[stage])
+        if row.status in BEFORE_SEND:
+            note_error(row, None)  # this attempt went through: an earlier attempt's error no longer applies
         if row.status in BEFORE_SEND or row.status in FUNNEL:
             row.status = STAGE_AT_RANK[row.reached]
     elif stage == "failed":
         if row.status not in NEVER_SENT:
+            if failure and (row.status != "failed" or row.error_code is None):  # a duplicate keeps the first
+                note_error(row, failure)
             row.status = "failed"
             row.failed_at = row.failed_at or at
-            if failure and row.error_code is None:
-                row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
     else:
         raise ValueError(f"unknown stage {stage!r}")
     if row.status != "sending":
         row.claim_token = None
     return _deltas(before, (row.status, row.reached))
+
+
+def note_error(row: Recipient, failure: MetaError | None) -> None:
+    """Keep Meta's words on the row: the error that failed it, or the last one that made it wait (None: clear it)."""
+    row.error_code, row.error_title, row.error_detail = (failure.code, failure.title, failure.detail) if failure \
+        else (None, "", "")
 
 
 def move(row: Recipient, status: str, **fields) -> Counter:
@@ -141,18 +154,17 @@ class Claimed:
     claim_token: str
 
 
-def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list[Claimed]:
+def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False) -> list[Claimed]:
     """Mark up to `limit` due pending rows `sending` under a fresh claim token, in the caller's transaction.
 
     Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
     is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
-    skipped instead, never sent. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    skipped instead, never sent; in a `marketing` campaign, a row whose contact Meta's per-user marketing
+    limit holds waits for the hold's end. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
-    from webapp.contacts.models import Contact
-
     token = uuid.uuid4().hex
     due = (
-        select(Recipient.id, Recipient.contact_id)
+        select(Recipient.id, Recipient.contact_id, Recipient.phone)
         .where(Recipient.campaign_id == campaign_id, Recipient.status == "pending",
                or_(Recipient.next_attempt_at.is_(None), Recipient.next_attempt_at <= now))
         .order_by(Recipient.id)
@@ -163,21 +175,12 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     candidates = session.execute(due).all()
     if not candidates:
         return []
-    contact_ids = {c.contact_id for c in candidates if c.contact_id}
-    opted_out = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids),
-                                                             Contact.opted_out_at.is_not(None)))) if contact_ids else set()
-    if opted_out:
-        skipped = session.execute(
-            update(Recipient)
-            .where(Recipient.id.in_([c.id for c in candidates if c.contact_id in opted_out]),
-                   Recipient.status == "pending")
-            .values(status="skipped", skip_reason="Opted out after the campaign was launched")
-            .execution_options(synchronize_session=False)).rowcount
-        add_counts(session, campaign_id, {"pending": -skipped, "skipped": skipped})
+    opted_out = _skip_opted_out(session, campaign_id, candidates)
+    held = _defer_held(session, candidates, now) if marketing else set()
     campaign_sending = exists().where(and_(Campaign.id == campaign_id, Campaign.status == "sending"))
     rows = session.execute(
         update(Recipient)
-        .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out]),
+        .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out and c.phone not in held]),
                Recipient.status == "pending", campaign_sending)
         .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
         .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
@@ -186,6 +189,39 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime) -> list
     if rows:
         add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
     return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def _skip_opted_out(session: Session, campaign_id: int, candidates) -> set[int]:
+    """Skip the rows whose contact opted out since the launch; return those contacts' ids."""
+    contact_ids = {c.contact_id for c in candidates if c.contact_id}
+    if not contact_ids:
+        return set()
+    opted_out = set(session.scalars(select(Contact.id).where(Contact.id.in_(contact_ids),
+                                                             Contact.opted_out_at.is_not(None))))
+    if opted_out:
+        skipped = session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_([c.id for c in candidates if c.contact_id in opted_out]),
+                   Recipient.status == "pending")
+            .values(status="skipped", skip_reason="Opted out after the campaign was launched")
+            .execution_options(synchronize_session=False)).rowcount
+        add_counts(session, campaign_id, {"pending": -skipped, "skipped": skipped})
+    return opted_out
+
+
+def _defer_held(session: Session, candidates, now: datetime) -> set[str]:
+    """Put off the rows whose contact Meta's per-user marketing limit holds until the hold ends, saying why on
+    the row; return those numbers."""
+    holds = dict(session.execute(select(Contact.phone, Contact.marketing_hold_until).where(
+        Contact.phone.in_({c.phone for c in candidates}), Contact.marketing_hold_until > now)).all())
+    for until in set(holds.values()):
+        session.execute(
+            update(Recipient)
+            .where(Recipient.id.in_([c.id for c in candidates if holds.get(c.phone) == until]),
+                   Recipient.status == "pending")
+            .values(next_attempt_at=until, error_code=HELD.code, error_title=HELD.title, error_detail=HELD.detail)
+            .execution_options(synchronize_session=False))
+    return set(holds)
 
 
 def release(session: Session, campaign_id: int, claimed: list[Claimed]) -> int:

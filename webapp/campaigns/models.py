@@ -26,7 +26,8 @@ EDITABLE_STATES = ("draft", "scheduled")
 FINISHED_STATES = ("sent", "partially_sent", "failed", "cancelled")
 
 RECIPIENT_STATES = (
-    "pending", "sending", "sent", "delivered", "read", "replied", "failed", "skipped", "cancelled", "unknown",
+    "pending", "sending", "accepted", "sent", "delivered", "read", "replied", "failed", "skipped", "cancelled",
+    "unknown",
 )
 
 
@@ -72,6 +73,9 @@ class Campaign(db.Model):
     # How far the launch snapshot got (the last contact or source row written), so a re-run resumes.
     snapshot_cursor: Mapped[int] = mapped_column(BigInteger, default=0)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When Meta first accepted one of its messages since it (re)started sending: until then its requests go
+    # out one at a time (campaigns/dispatch.py), so a dead token or a broken template costs one request.
+    canary_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sender: Mapped[Sender] = relationship(lazy="joined")
@@ -115,7 +119,8 @@ class Recipient(db.Model):
     country: Mapped[str] = mapped_column(String(2), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    # The furthest stage Meta reported (2 sent, 3 delivered, 4 read, 5 replied), kept even when the row
+    # The furthest stage reached (1 accepted by the API, then as Meta reports: 2 sent, 3 delivered, 4 read,
+    # 5 replied), kept even when the row
     # later fails, so counters come out the same whatever order the webhooks arrive in.
     reached: Mapped[int] = mapped_column(SmallInteger, default=0)
     skip_reason: Mapped[str] = mapped_column(Text, default="")
@@ -128,6 +133,7 @@ class Recipient(db.Model):
     error_detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the Cloud API took it (our clock)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,13 +12,19 @@ One table, read like Meta's documentation (the action of each error code is in w
     PAIR_LIMIT      pending in 4^attempts s (at most 1 h),    —
                     attempt not counted
     MAINTENANCE     pending in 60 s, attempt not counted      —
-    STOP            pending, attempt not counted              the campaign pauses, with Meta's advice
+    STOP            pending, attempt not counted              the campaign pauses; its banner names the
+                                                              template and gives Meta's details and advice
     ROW_FAIL        failed with Meta's code, title, detail    —
-    MARKETING_CAP   failed                                    —
+    MARKETING_CAP   failed                                    the contact is held 24 h: no marketing campaign
+                                                              sends to it until then (its rows wait)
     OPTED_OUT       failed                                    the contact is opted out
 
+A row that waits (pending or unknown) keeps the code, title and details of the error that made it wait, until
+a later attempt replaces them: sent, they are cleared; failed, they are the final error's.
+
 A `failed` status that arrives by webhook is final for its row (Meta accepted the message, then gave
-up), and has the same effects beyond the row: a STOP code pauses the campaign, 131050 opts out.
+up), and has the same effects beyond the row: a STOP code pauses the campaign, 131049 holds the contact,
+131050 opts out.
 """
 from __future__ import annotations
 
@@ -30,9 +36,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import move, report
+from webapp.campaigns.lifecycle import move, note_error, report
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.contacts import optouts
+from webapp.contacts import marketing_holds, optouts
 from webapp.meta_errors import Action, MetaError, advice
 
 
@@ -53,6 +59,7 @@ class Response:
     hold_seconds: float = 0.0  # how long the number's limiter sends nothing
     pauses_campaign: bool = False
     opts_out: bool = False
+    holds_contact: bool = False  # for marketing_holds.HOLD from the moment of the error
 
 
 RESPONSES: dict[Action, Response] = {
@@ -62,7 +69,7 @@ RESPONSES: dict[Action, Response] = {
     Action.MAINTENANCE: Response(lambda attempts, retries: 60, counts_attempt=False),
     Action.STOP: Response(lambda attempts, retries: 0, counts_attempt=False, pauses_campaign=True),
     Action.ROW_FAIL: Response(None),
-    Action.MARKETING_CAP: Response(None),
+    Action.MARKETING_CAP: Response(None, holds_contact=True),
     Action.OPTED_OUT: Response(None, opts_out=True),
 }
 
@@ -73,7 +80,8 @@ class Effects:
 
     hold_seconds: float = 0.0
     pauses: dict[int, MetaError] = field(default_factory=dict)  # campaign id -> the error that stops it
-    opted_out: set[tuple[str, datetime]] = field(default_factory=set)  # (phone, when)
+    opted_out: dict[str, datetime] = field(default_factory=dict)  # phone -> when (the first time counts)
+    held: dict[str, datetime] = field(default_factory=dict)  # phone -> until when
 
     def add(self, failure: MetaError, action: Action, campaign_id: int, phone: str, at: datetime) -> None:
         response = RESPONSES[action]
@@ -81,7 +89,9 @@ class Effects:
         if response.pauses_campaign:
             self.pauses[campaign_id] = failure
         if response.opts_out:
-            self.opted_out.add((phone, at))
+            self.opted_out[phone] = min(at, self.opted_out.get(phone, at))
+        if response.holds_contact:
+            self.held[phone] = max(at + marketing_holds.HOLD, self.held.get(phone, at))
 
 
 def settle_send_error(row: Recipient, failure: MetaError, action: Action, delivery_unknown: bool, now: datetime,
@@ -89,19 +99,17 @@ def settle_send_error(row: Recipient, failure: MetaError, action: Action, delive
     """Move a claimed row after its request failed; return the counter changes."""
     response = RESPONSES[action]
     effects.add(failure, action, row.campaign_id, row.phone, now)
-    if response.delay is None:
+    out_of_attempts = response.counts_attempt and row.attempts >= retries.max_attempts
+    if response.delay is None or (out_of_attempts and not delivery_unknown):
         return report(row, "failed", now, failure=failure)
+    note_error(row, failure)  # the row waits (or is unknown) with Meta's words, until a later attempt replaces them
     if not response.counts_attempt:
         row.attempts -= 1  # not this row's fault: it keeps its attempts
         delay = response.delay(row.attempts, retries)
         return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay) if delay else None)
-    if delivery_unknown and (row.attempts >= retries.max_attempts or not retries.webhooks_flowing):
-        _note(row, failure)
+    if delivery_unknown and (out_of_attempts or not retries.webhooks_flowing):
         return move(row, "unknown")
-    if row.attempts >= retries.max_attempts:
-        return report(row, "failed", now, failure=failure)
     delay = retries.grace_seconds if delivery_unknown else response.delay(row.attempts, retries)
-    _note(row, failure)
     return move(row, "pending", next_attempt_at=now + timedelta(seconds=delay))
 
 
@@ -112,23 +120,24 @@ def settle_failed_status(row, failure: MetaError | None, at: datetime, effects: 
 
 
 def apply_effects(session: Session, effects: Effects) -> None:
-    """Opt out who stopped marketing messages and pause the campaigns an error stops, in the caller's transaction
-    (contacts in phone order, then campaigns in id order: a fixed lock order)."""
-    for phone, at in sorted(effects.opted_out):
-        optouts.opt_out(session, phone, at, optouts.STOPPED_MARKETING)
+    """Opt out who stopped marketing messages, hold who met the marketing limit and pause the campaigns an error
+    stops, in the caller's transaction (contacts in phone order, then campaigns in id order: a fixed lock order)."""
+    for phone in sorted(effects.opted_out.keys() | effects.held.keys()):
+        if phone in effects.opted_out:
+            optouts.opt_out(session, phone, effects.opted_out[phone], optouts.STOPPED_MARKETING)
+        if phone in effects.held:
+            marketing_holds.hold(session, phone, effects.held[phone])
     for campaign_id, failure in sorted(effects.pauses.items()):
         pause_for(session, campaign_id, failure)
 
 
 def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
-    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what to do."""
-    template_name = session.scalar(select(Campaign.template_name).where(Campaign.id == campaign_id)) or ""
+    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what Meta said
+    (its code, title and details) and what to do."""
+    name, language = session.execute(select(Campaign.template_name, Campaign.template_language)
+                                     .where(Campaign.id == campaign_id)).one()
     title = f"error {failure.code}: {failure.title}" if failure.code is not None else failure.title
+    details = f" Meta's details: “{failure.detail}”." if failure.detail and failure.detail != failure.title else ""
     session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
-        status="paused", notice=f"Paused by Meta's answer ({title}). {advice(failure.code, template_name)}",
-        notice_code=failure.code))
-
-
-def _note(row: Recipient, failure: MetaError) -> None:
-    """Keep the last temporary error on the row, so the log says why it is waiting."""
-    row.error_code, row.error_title, row.error_detail = failure.code, failure.title, failure.detail
+        status="paused", notice_code=failure.code,
+        notice=f"Paused by Meta's answer ({title}).{details} {advice(failure.code, f'{name} ({language})')}"))

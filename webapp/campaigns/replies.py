@@ -11,7 +11,7 @@ from webapp.campaigns.lifecycle import report
 from webapp.campaigns.models import Recipient
 from webapp.transactions import is_sqlite
 
-ANSWERABLE = ("sent", "delivered", "read", "replied")  # a row the customer can have seen
+ANSWERABLE = ("accepted", "sent", "delivered", "read", "replied")  # a row the customer can have seen
 CLOCK_SLACK = timedelta(minutes=1)  # our send time and Meta's reply time come from different clocks
 
 
@@ -23,7 +23,7 @@ def answered_row(session: Session, phone: str, context_wamid: str, at: datetime,
         row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == context_wamid)))
         if row is not None:
             return row
-    sent_at = func.coalesce(Recipient.sent_at, Recipient.delivered_at, Recipient.read_at)
+    sent_at = func.coalesce(Recipient.sent_at, Recipient.accepted_at, Recipient.delivered_at, Recipient.read_at)
     latest = (select(Recipient)
               .where(or_(Recipient.phone == phone, Recipient.wa_id == phone.lstrip("+")),
                      Recipient.status.in_(ANSWERABLE), sent_at >= at - window, sent_at <= at + CLOCK_SLACK)

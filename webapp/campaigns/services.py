@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.lifecycle import add_counts, move
+from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.variables import check_mapping, payload_problems, payloads_of, resolve
@@ -144,7 +144,7 @@ def forecast(campaign: Campaign) -> Forecast:
         since = utcnow() - timedelta(days=1)
         used = db.session.scalar(
             select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
-            .where(Campaign.sender_id == sender.id, Recipient.sent_at > since)) or 0
+            .where(Campaign.sender_id == sender.id, Recipient.accepted_at > since)) or 0
         room = max(0, sender.messaging_limit - used)
     return Forecast(found, found.sendable / max(sender.throughput, 1), room)
 
@@ -219,6 +219,7 @@ def resume(campaign: Campaign) -> None:
     prepared = campaign.started_at is not None
     campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None
+    campaign.canary_passed_at = None  # whatever paused it may still be there: one request finds out
     campaign_id = campaign.id
     on_commit(db.session, lambda: enqueue_dispatchers(campaign_id) if prepared else enqueue_launch(campaign_id))
 
@@ -230,10 +231,16 @@ def cancel(campaign: Campaign) -> int:
     begin_write(db.session)
     db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(status="cancelled",
                                                                                   completed_at=utcnow()))
+    held = db.session.execute(
+        update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending",
+                                Recipient.error_code == HELD.code)
+        .values(status="skipped", claim_token=None, skip_reason="Held by Meta's per-user marketing limit (error "
+                                                                "131049) until after the campaign was cancelled")
+        .execution_options(synchronize_session=False)).rowcount
     cancelled = db.session.execute(
         update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending")
         .values(status="cancelled", claim_token=None).execution_options(synchronize_session=False)).rowcount
-    add_counts(db.session, campaign.id, {"pending": -cancelled, "cancelled": cancelled})
+    add_counts(db.session, campaign.id, {"pending": -cancelled - held, "cancelled": cancelled, "skipped": held})
     return cancelled
 
 

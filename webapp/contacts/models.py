@@ -24,6 +24,8 @@ class Contact(db.Model):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)  # extra CSV columns by header
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opt_out_reason: Mapped[str] = mapped_column(Text, default="")
+    # Meta's per-user marketing limit (131049) holds the contact until then (webapp/contacts/marketing_holds.py).
+    marketing_hold_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

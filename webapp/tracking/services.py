@@ -12,11 +12,14 @@ from webapp.campaigns.models import Campaign
 from webapp.timestamps import utcnow
 
 # The counters shown on the page, in the order a campaign moves through them; the last two only when non-zero.
-SHOWN = ("total", "queued", "sent", "delivered", "read", "replied", "failed", "skipped")
+# Accepted is what the Cloud API took; Sent, Delivered and Read are what Meta's statuses say since, so a message
+# Meta gave up on after accepting it counts as accepted and failed, never as sent.
+SHOWN = ("total", "queued", "accepted", "sent", "delivered", "read", "replied", "failed", "skipped")
 SHOWN_WHEN_ANY = ("unknown", "cancelled")
-FUNNEL = ("total", "sent", "delivered", "read", "replied")
-LABELS = {"total": "Recipients", "queued": "Queued", "sent": "Sent", "delivered": "Delivered", "read": "Read",
-          "replied": "Replied", "failed": "Failed", "skipped": "Skipped", "unknown": "Unknown",
+FUNNEL = ("total", "accepted", "sent", "delivered", "read", "replied")
+RATE_BASE = "accepted"  # rates are percentages of the messages the API accepted
+LABELS = {"total": "Recipients", "queued": "Queued", "accepted": "Accepted", "sent": "Sent", "delivered": "Delivered",
+          "read": "Read", "replied": "Replied", "failed": "Failed", "skipped": "Skipped", "unknown": "Unknown",
           "cancelled": "Cancelled"}
 
 
@@ -59,15 +62,15 @@ def counters_poll_seconds(campaign: Campaign) -> int | None:
 
 def figures(session: Session, campaign_id: int) -> Figures:
     values = counts(session, campaign_id)
-    total, sent = values["total"], values["sent"]
+    total, accepted = values["total"], values[RATE_BASE]
     shown = SHOWN + tuple(name for name in SHOWN_WHEN_ANY if values[name])
     return Figures(
         counters=[Figure(name, LABELS[name], values[name]) for name in shown],
         processed=total - values["queued"],
         total=total,
-        rates=[Figure("delivered", "Delivered", values["delivered"], percent(values["delivered"], sent)),
-               Figure("read", "Read", values["read"], percent(values["read"], sent)),
-               Figure("replied", "Response rate", values["replied"], percent(values["replied"], sent))],
+        rates=[Figure("delivered", "Delivered", values["delivered"], percent(values["delivered"], accepted)),
+               Figure("read", "Read", values["read"], percent(values["read"], accepted)),
+               Figure("replied", "Response rate", values["replied"], percent(values["replied"], accepted))],
         funnel=[Figure(name, LABELS[name], values[name], percent(values[name], total)) for name in FUNNEL],
     )
 
