@@ -8,6 +8,8 @@ from tests.campaigns.sending import launch, rows_by_phone, send_all
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, configure_webhook, wa_id
 from webapp.campaigns.lifecycle import counts, recount
+from webapp.campaigns.variables import resolve
+from webapp.cloudapi import template_message
 from webapp.extensions import db
 
 

@@ -73,7 +73,7 @@ def first(customers):
 def test_the_wa_id_meta_answers_with_is_kept_on_the_row_and_the_contact(first, sandbox):
     rows, contacts = _rows(first), _contacts()
     assert [m["wa_id"] for m in sandbox.messages(to=PHONE)] == [WA_ID]
-    assert (rows[PHONE].status, rows[PHONE].wa_id, contacts[PHONE].wa_id) == ("sent", WA_ID, WA_ID)
+    assert (rows[PHONE].status, rows[PHONE].wa_id, contacts[PHONE].wa_id) == ("accepted", WA_ID, WA_ID)
     # A number Meta reports as it was sent keeps one form.
     assert (rows["+15550300001"].wa_id, contacts["+15550300001"].wa_id) == (None, None)
 
@@ -91,7 +91,7 @@ def test_a_stop_from_the_wa_id_opts_the_list_contact_out_and_the_next_campaign_s
     second = _campaign_to(customers, "Second")
     rows = _rows(second)
     assert (rows[PHONE].status, rows[PHONE].skip_reason) == ("skipped", "Opted out")
-    assert rows["+15550300001"].status == "sent"
+    assert rows["+15550300001"].status == "accepted"
     assert len(sandbox.messages(to=PHONE)) == 1  # never messaged again
 
 
@@ -120,7 +120,7 @@ def test_a_stop_before_we_knew_the_wa_id_still_keeps_the_contact_out_once_meta_n
     assert _contacts()[PHONE].opted_out
     second = _campaign_to(customers, "Second")
     assert _rows(second)[PHONE].skip_reason == "Opted out"
-    assert len(sandbox.messages(to=PHONE)) == 1 and _rows(first)[PHONE].status == "sent"
+    assert len(sandbox.messages(to=PHONE)) == 1 and _rows(first)[PHONE].status == "accepted"
 
 
 def _numbers_campaign(sender) -> Campaign:
@@ -158,4 +158,4 @@ def test_an_admin_who_opts_the_contact_back_in_opts_in_both_forms(client, admin_
     assert post(admin_client, f"/contacts/{_contacts()[PHONE].id}/opt-in").status_code == 302
     assert not any(contact.opted_out for contact in _contacts().values())
     second = _campaign_to(customers, "Second")  # Meta names her again: she stays opted in
-    assert (_rows(second)[PHONE].status, len(sandbox.messages(to=PHONE))) == ("sent", 2)
+    assert (_rows(second)[PHONE].status, len(sandbox.messages(to=PHONE))) == ("accepted", 2)
