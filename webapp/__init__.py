@@ -9,6 +9,7 @@ import redis
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
@@ -35,6 +36,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
+    if hops := app.config["TRUSTED_PROXY_HOPS"]:
+        # The client's address and scheme as the trusted proxies saw them (login throttling counts addresses).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
 
     _init_redis(app)

@@ -61,6 +61,8 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 300)
+        # How many reverse proxies in front of the app append to X-Forwarded-For/-Proto; 0 trusts no such header.
+        self.TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
         # Real sender numbers talk to Meta's Graph API; the sandbox sender to the sandbox process.
         self.META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com")
         self.META_GRAPH_VERSION = os.environ.get("META_GRAPH_VERSION", "v23.0")

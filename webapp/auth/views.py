@@ -5,18 +5,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
 from webapp.auth.forms import LoginForm, SetupForm
-from webapp.auth.models import User
-from webapp.auth.services import AccountError, LoginThrottle, create_user, needs_setup, normalise_email
+from webapp.auth.services import AccountError, TooManyAttempts, authenticate, create_user, needs_setup
 from webapp.extensions import db
-from webapp.timestamps import utcnow
 from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("auth", __name__)
-
-LOGIN_FAILED = "That email and password do not match an active account."
 
 
 def safe_next(target: str | None) -> str:
@@ -55,19 +50,12 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        throttle = LoginThrottle()
-        address = request.remote_addr or "unknown"
-        wait = throttle.retry_after(form.email.data, address)
-        if wait:
-            flash(f"Too many failed attempts. Try again in {max(1, round(wait / 60))} minute(s).", "error")
-            return render_template("auth/login.html", form=form), 429
-        user = db.session.scalar(select(User).where(User.email == normalise_email(form.email.data)))
-        if user is None or not user.active or not user.check_password(form.password.data):
-            throttle.failed(form.email.data, address)
-            flash(LOGIN_FAILED, "error")
-            return render_template("auth/login.html", form=form), 200
-        throttle.succeeded(form.email.data, address)
-        user.last_login_at = utcnow()
+        try:
+            # Behind trusted proxies, ProxyFix (create_app) has put the client's own address here.
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return render_template("auth/login.html", form=form), 429 if isinstance(exc, TooManyAttempts) else 200
         db.session.commit()
         login_user(user, remember=form.remember.data)
         return redirect(safe_next(request.args.get("next")))
