@@ -4,7 +4,7 @@ The blueprints themselves are listed in create_app (webapp/__init__.py).
 """
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -87,6 +87,8 @@ def _security_headers(response):
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
     )
+    if current_app.config["PRODUCTION"] and not (current_app.debug or current_app.testing):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")  # a year, renewed each answer
     return response
 
 
@@ -94,8 +96,6 @@ def _http_error(error: HTTPException):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return error  # the API blueprint answers JSON errors itself
     if error.code == 413:
-        from flask import current_app
-
         limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
         message = (f"That file is larger than the upload limit of {limit} MB. Split it into smaller files, "
                    "or ask an administrator to raise MAX_UPLOAD_MB.")
@@ -113,8 +113,6 @@ def _csrf_error(error: CSRFError):
 
 
 def _unexpected_error(error: Exception):
-    from flask import current_app
-
     if isinstance(error, HTTPException):
         return _http_error(error)
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -11,17 +11,21 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.models import ROLES, User
+from webapp.auth.passwords import weakness
 from webapp.auth.throttle import LoginThrottle
 from webapp.extensions import db, login_manager
 from webapp.queues import redis_client
 from webapp.timestamps import utcnow
 
-MIN_PASSWORD = 10
 LOGIN_FAILED = "That email and password do not match an active account."
 
 
 class AccountError(ValueError):
-    """A rule about accounts was broken; the message is for people."""
+    """A rule about accounts was broken; the message is for people, `field` names the form field it is about."""
+
+    def __init__(self, message: str, field: str = "email") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TooManyAttempts(AccountError):
@@ -52,15 +56,26 @@ def create_user(email: str, password: str, role: str = "staff", name: str = "") 
         raise AccountError(f"Role must be one of {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 254:
         raise AccountError("Enter a valid email address.")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"Passwords need at least {MIN_PASSWORD} characters.")
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError("A user with that email already exists.")
-    user = User(email=email, role=role, name=name.strip())
-    user.set_password(password)
+    user = User(email=email, role=role, name=(name or "").strip())
+    choose_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def choose_password(user: User, password: str) -> None:
+    """Give the account a new password, if it is not too easy to guess; every session of the account ends."""
+    if problem := weakness(password, user.email):
+        raise AccountError(problem, field="password")
+    user.set_password(password)
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise AccountError("That is not your current password.", field="current_password")
+    choose_password(user, new)
 
 
 def admin_required(view):

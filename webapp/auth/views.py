@@ -1,13 +1,20 @@
-"""Setup (only while there is no user), login, logout."""
+"""Setup (only while there is no user), login, logout, and changing one's own password."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
-from webapp.auth.forms import LoginForm, SetupForm
-from webapp.auth.services import AccountError, TooManyAttempts, authenticate, create_user, needs_setup
+from webapp.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from webapp.auth.services import (
+    AccountError,
+    TooManyAttempts,
+    authenticate,
+    change_own_password,
+    create_user,
+    needs_setup,
+)
 from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
 
@@ -32,7 +39,7 @@ def setup():
         try:
             user = create_user(form.email.data, form.password.data, role="admin", name=form.name.data)
         except AccountError as exc:
-            form.email.errors.append(str(exc))
+            form[exc.field].errors.append(str(exc))
         else:
             WorkspaceSettings.get().business_name = form.business_name.data.strip()
             db.session.commit()
@@ -64,6 +71,25 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    current_user.end_sessions()  # on every browser, and any copy of the cookies too
+    db.session.commit()
     logout_user()
-    flash("You are logged out.", "success")
+    flash("You are logged out, here and on every other browser.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_own_password(current_user, form.current_password.data, form.password.data)
+        except AccountError as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            db.session.commit()
+            # Every other session has ended; this one goes on, remembered if it was.
+            login_user(current_user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
+            flash("Your password is changed. You were logged out everywhere else.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200
