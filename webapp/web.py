@@ -100,8 +100,9 @@ def _http_error(error: HTTPException):
         message = (f"That file is larger than the upload limit of {limit} MB. Split it into smaller files, "
                    "or ask an administrator to raise MAX_UPLOAD_MB.")
         return render_template("errors/error.html", code=413, title="File too large", message=message), 413
-    if error.code in (403, 404, 405, 429):
-        titles = {403: "Not allowed", 404: "Page not found", 405: "Not allowed", 429: "Too many requests"}
+    if error.code in (400, 403, 404, 405, 429):
+        titles = {400: "Not understood", 403: "Not allowed", 404: "Page not found", 405: "Not allowed",
+                  429: "Too many requests"}
         return render_template("errors/error.html", code=error.code, title=titles[error.code],
                                message=error.description), error.code
     return error

@@ -58,7 +58,7 @@ def _other_user(user_id: int) -> User:
     return user
 
 
-@bp.post("/users/<int:user_id>/toggle")
+@bp.post("/users/<id:user_id>/toggle")
 def toggle_user(user_id: int):
     user = _other_user(user_id)
     user.active = not user.active
@@ -68,7 +68,7 @@ def toggle_user(user_id: int):
     return redirect(url_for("settings.users"))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     user = _other_user(user_id)
     form = ResetPasswordForm()
