@@ -80,16 +80,16 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"])
 def change_password():
-    form = ChangePasswordForm()
+    form, user = ChangePasswordForm(), current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            change_own_password(current_user, form.current_password.data, form.password.data)
+            change_own_password(user, form.current_password.data, form.password.data)
         except AccountError as exc:
             form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
             # Every other session has ended; this one goes on, remembered if it was.
-            login_user(current_user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
+            login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
             flash("Your password is changed. You were logged out everywhere else.", "success")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
