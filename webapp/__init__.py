@@ -9,6 +9,7 @@ import redis
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
@@ -39,6 +40,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
+    if hops := app.config["TRUSTED_PROXY_HOPS"]:
+        # The client's address and scheme as the trusted proxies saw them (login throttling counts addresses).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     close_instance(Path(app.instance_path), Path(app.config["UPLOAD_FOLDER"]),
                    app.config["SQLALCHEMY_DATABASE_URI"])
 
@@ -64,9 +68,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.sandbox.views import bp as sandbox_bp
     from webapp.settings.views import bp as settings_bp
     from webapp.tracking.views import bp as tracking_bp
+    from webapp.url_numbers import IdConverter
     from webapp.web import register_web
     from webapp.webhooks.views import bp as webhooks_bp
 
+    app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
     for blueprint in (auth_bp, dashboard_bp, settings_bp, contacts_bp, campaigns_bp, tracking_bp, webhooks_bp,
                       api_bp, sandbox_bp):
         app.register_blueprint(blueprint)

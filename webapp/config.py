@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,14 +54,22 @@ class Config:
         self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
         # How long an upload left at its column step (or a stray file in the folder) is kept.
         self.UPLOAD_RETENTION_HOURS = env_int("UPLOAD_RETENTION_HOURS", 24)
+        # A deployment served over HTTPS (docs/deploy.md): cookies travel only over HTTPS, and browsers are told
+        # (HSTS) to come back only that way.
+        self.PRODUCTION = env_bool("PRODUCTION")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
-        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")
+        self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)
+        self.REMEMBER_COOKIE_NAME = "remember_token"
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_DAYS", 14))
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 300)
+        # How many reverse proxies in front of the app append to X-Forwarded-For/-Proto; 0 trusts no such header.
+        self.TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
         # Real sender numbers talk to Meta's Graph API; the sandbox sender to the sandbox process.
         self.META_GRAPH_URL = os.environ.get("META_GRAPH_URL", "https://graph.facebook.com")
         self.META_GRAPH_VERSION = os.environ.get("META_GRAPH_VERSION", "v23.0")

@@ -99,6 +99,8 @@ def _security_headers(response):
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
     )
+    if current_app.config["PRODUCTION"] and not (current_app.debug or current_app.testing):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")  # a year, renewed each answer
     return response
 
 
@@ -106,14 +108,13 @@ def _http_error(error: HTTPException):
     if request.blueprint == "api" or request.path.startswith("/api/"):
         return error  # the API blueprint answers JSON errors itself
     if error.code == 413:
-        from flask import current_app
-
         limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
         message = (f"That file is larger than the upload limit of {limit} MB. Split it into smaller files, "
                    "or ask an administrator to raise MAX_UPLOAD_MB.")
         return render_template("errors/error.html", code=413, title="File too large", message=message), 413
-    if error.code in (403, 404, 405, 429):
-        titles = {403: "Not allowed", 404: "Page not found", 405: "Not allowed", 429: "Too many requests"}
+    if error.code in (400, 403, 404, 405, 429):
+        titles = {400: "Not understood", 403: "Not allowed", 404: "Page not found", 405: "Not allowed",
+                  429: "Too many requests"}
         return render_template("errors/error.html", code=error.code, title=titles[error.code],
                                message=error.description), error.code
     return error
@@ -125,8 +126,6 @@ def _csrf_error(error: CSRFError):
 
 
 def _unexpected_error(error: Exception):
-    from flask import current_app
-
     if isinstance(error, HTTPException):
         return _http_error(error)
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -69,7 +69,7 @@ def _description(operation: Operation) -> str:
 
 
 def _path_parameters(operation: Operation) -> list[dict]:
-    types = {"int": {"type": "integer"}, "string": {"type": "string"}, "path": {"type": "string"}}
+    types = {"id": {"type": "integer", "minimum": 1}, "string": {"type": "string"}, "path": {"type": "string"}}
     return [{"name": name, "in": "path", "required": True, "schema": types.get(kind, {"type": "string"})}
             for name, kind in operation.path_parameters()]
 

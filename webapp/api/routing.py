@@ -23,8 +23,9 @@ from webapp.api.schemas import MAX_RECIPIENTS, SCHEMAS, root
 from webapp.campaigns.errors import CampaignError
 from webapp.contacts.errors import ContactsError
 from webapp.extensions import db
+from webapp.url_numbers import LARGEST
 
-_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_CONVERTER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")  # <name>, <id:name>, <id(big=True):name>
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Operation:
     """One endpoint as a client sees it."""
 
     method: str
-    path: str                    # Flask's rule, e.g. /broadcasts/<int:broadcast_id>
+    path: str                    # Flask's rule, e.g. /broadcasts/<id:broadcast_id>
     name: str                    # the view's name: the Flask endpoint and the operationId
     summary: str
     description: str
@@ -149,10 +150,9 @@ def _query(operation: Operation, validators: dict[str, Draft202012Validator]) ->
             continue
         value: Any = raw
         if schema.get("type") == "integer":
-            try:
-                value = int(raw)
-            except ValueError:
-                problems.append({"field": name, "message": f"{raw!r} is not a whole number."})
+            value = int(raw) if raw.isascii() and raw.lstrip("-").isdigit() else None
+            if value is None or abs(value) > LARGEST:  # larger ones would overflow the database's driver
+                problems.append({"field": name, "message": f"{raw!r} is not a whole number within ±{LARGEST}."})
                 continue
         error = next(iter(validators[name].iter_errors(value)), None)
         if error is not None:

@@ -10,11 +10,13 @@ from webapp.campaigns.audience import OUTCOMES
 from webapp.campaigns.models import CAMPAIGN_STATES
 from webapp.timestamps import ISO_SCHEMA
 from webapp.tracking.columns import API_COLUMNS
+from webapp.url_numbers import LARGEST_ID
 
 MAX_RECIPIENTS = 1000  # per request; more is 413
 
 STRING = {"type": "string"}
 INTEGER = {"type": "integer"}
+ID = {"type": "integer", "minimum": 1, "maximum": LARGEST_ID}  # a row the request names: a larger one cannot exist
 COUNT = {"type": "integer", "minimum": 0}
 WHEN = ISO_SCHEMA
 PERCENT = {"type": ["number", "null"],
@@ -82,7 +84,7 @@ SCHEMAS: dict[str, dict] = {
     "ListRecipientsAdd": obj({"recipients": {"type": "array", "items": ref("ListRecipientIn"), "minItems": 1,
                                              "maxItems": MAX_RECIPIENTS}}),
     "ListSend": obj({
-        "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
+        "name": {"type": "string", "maxLength": 200}, "sender_id": ID,
         "template_name": {"type": "string", "minLength": 1}, "language": STRING,
         "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
         "button_payloads": ref("ButtonPayloads"),
@@ -123,28 +125,28 @@ SCHEMAS: dict[str, dict] = {
         "header_url": {"type": "string", "description": "This recipient's header image, video or document."},
         "header_filename": STRING,
     }, required=("phone_number",))]},
-    "Retarget": obj({"broadcast_id": INTEGER, "engagement": {"type": "string", "enum": sorted(OUTCOMES)}}),
+    "Retarget": obj({"broadcast_id": ID, "engagement": {"type": "string", "enum": sorted(OUTCOMES)}}),
     "BroadcastCreate": obj({
         "name": {"type": "string", "maxLength": 200, "description": "Default: the template's name and the date."},
-        "sender_id": {"type": "integer", "description": "Default: the first sender number."},
+        "sender_id": {**ID, "description": "Default: the first sender number."},
         "template_name": {"type": "string", "minLength": 1},
         "language": {"type": "string", "description": "Default en_US (or the template's only language)."},
         "variables": ref("Variables"),
         "template_parameters": ref("TemplateParameters"),
         "button_payloads": ref("ButtonPayloads"),
         "header_url": {"type": "string", "description": "The header media of everyone without their own."},
-        "list_ids": {"type": "array", "items": INTEGER},
+        "list_ids": {"type": "array", "items": ID},
         "retarget": ref("Retarget"),
         "recipients": {"type": "array", "items": ref("RecipientIn"), "maxItems": MAX_RECIPIENTS},
         "schedule_at": {"type": "string", "format": "date-time", "description": "UTC, ISO 8601, in the future."},
         "send": {"type": "boolean", "description": "Launch at once (202) instead of saving a draft (201)."},
     }, required=("template_name",)),
     "BroadcastUpdate": obj({
-        "name": {"type": "string", "maxLength": 200}, "sender_id": INTEGER,
+        "name": {"type": "string", "maxLength": 200}, "sender_id": ID,
         "template_name": {"type": "string", "minLength": 1}, "language": STRING,
         "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
         "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
-        "list_ids": {"type": "array", "items": INTEGER}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
+        "list_ids": {"type": "array", "items": ID}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
         "schedule_at": {"type": ["string", "null"], "format": "date-time",
                         "description": "A time schedules the draft; null takes the schedule off."},
     }, required=(), minProperties=1),

@@ -18,6 +18,7 @@ from webapp.api.broadcasts import when
 from webapp.api.errors import ApiError
 from webapp.api.recipients import add as add_recipients
 from webapp.api.routing import Call
+from webapp.api.schemas import ID
 from webapp.campaigns import services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
@@ -28,9 +29,10 @@ from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import iso
 from webapp.tracking.log import LogFilters, log_page
+from webapp.url_numbers import LARGEST, LARGEST_ID, LAST_PAGE
 from webapp.workspace.models import WorkspaceSettings
 
-PAGE = {"type": "integer", "minimum": 1, "default": 1}
+PAGE = {"type": "integer", "minimum": 1, "maximum": LAST_PAGE, "default": 1}
 
 
 def per_page(default: int, most: int) -> dict:
@@ -84,7 +86,7 @@ def create_list(call: Call):
     return _written(contact_list, written), 201
 
 
-@api.route("GET", "/lists/<int:list_id>", tag="Lists", scope="lists:read", response="ListOne", errors=(404,),
+@api.route("GET", "/lists/<id:list_id>", tag="Lists", scope="lists:read", response="ListOne", errors=(404,),
            summary="A list with a page of its members", query={"page": PAGE, "q": {"type": "string"}})
 def get_list(call: Call, list_id: int):
     """Members in the order they joined, 50 a page; `q` finds a name or part of a number."""
@@ -97,7 +99,7 @@ def get_list(call: Call, list_id: int):
             "meta": payloads.page_meta(found)}
 
 
-@api.route("PATCH", "/lists/<int:list_id>", tag="Lists", scope="lists:write", response="ListWrittenOne",
+@api.route("PATCH", "/lists/<id:list_id>", tag="Lists", scope="lists:write", response="ListWrittenOne",
            body="ListUpdate", items="recipients", errors=(404, 409, 422), summary="Rename a list or replace its numbers")
 def update_list(call: Call, list_id: int):
     """`recipients`, when given, becomes the whole membership: numbers not in it leave the list (the contacts
@@ -113,7 +115,7 @@ def update_list(call: Call, list_id: int):
     return _written(contact_list, written)
 
 
-@api.route("DELETE", "/lists/<int:list_id>", tag="Lists", scope="lists:write", response="Deleted", errors=(404,),
+@api.route("DELETE", "/lists/<id:list_id>", tag="Lists", scope="lists:write", response="Deleted", errors=(404,),
            summary="Delete a list")
 def delete_list(call: Call, list_id: int):
     """The contacts stay, and broadcasts already launched keep their recipients."""
@@ -122,7 +124,7 @@ def delete_list(call: Call, list_id: int):
     return {"data": {"id": list_id, "deleted": True}}
 
 
-@api.route("POST", "/lists/<int:list_id>/recipients", tag="Lists", scope="lists:write", response="ListWrittenOne",
+@api.route("POST", "/lists/<id:list_id>/recipients", tag="Lists", scope="lists:write", response="ListWrittenOne",
            body="ListRecipientsAdd", items="recipients", errors=(404,), summary="Add numbers to a list")
 def add_list_recipients(call: Call, list_id: int):
     """Up to 1,000 numbers a request; numbers already in the list count as duplicates."""
@@ -132,7 +134,7 @@ def add_list_recipients(call: Call, list_id: int):
     return _written(contact_list, written)
 
 
-@api.route("DELETE", "/lists/<int:list_id>/recipients/<phone>", tag="Lists", scope="lists:write",
+@api.route("DELETE", "/lists/<id:list_id>/recipients/<phone>", tag="Lists", scope="lists:write",
            response="ListWrittenOne", errors=(404,), summary="Take one number out of a list")
 def remove_list_recipient(call: Call, list_id: int, phone: str):
     """The number in any written form; the contact itself stays."""
@@ -150,7 +152,7 @@ def remove_list_recipient(call: Call, list_id: int, phone: str):
     return _written(contact_list, lists.Written(removed=1))
 
 
-@api.route("POST", "/lists/<int:list_id>/send", tag="Lists", scope="broadcasts:send", ok=202,
+@api.route("POST", "/lists/<id:list_id>/send", tag="Lists", scope="broadcasts:send", ok=202,
            response="BroadcastAccepted", also_ok={201: "BroadcastAccepted"}, body="ListSend", errors=(404, 409, 422),
            summary="Send a template to a list in one call")
 def send_to_list(call: Call, list_id: int):
@@ -211,14 +213,14 @@ def create_broadcast(call: Call):
     return _create(call.body, call.item_errors)
 
 
-@api.route("GET", "/broadcasts/<int:broadcast_id>", tag="Broadcasts", scope="broadcasts:read",
+@api.route("GET", "/broadcasts/<id:broadcast_id>", tag="Broadcasts", scope="broadcasts:read",
            response="BroadcastOne", errors=(404,), summary="A broadcast's status, counts, rates and times")
 def get_broadcast(call: Call, broadcast_id: int):
     """Poll it while it sends: `completed_at` is set when it has finished."""
     return {"data": payloads.broadcast(broadcasts.get(broadcast_id))}
 
 
-@api.route("PATCH", "/broadcasts/<int:broadcast_id>", tag="Broadcasts", scope="broadcasts:send",
+@api.route("PATCH", "/broadcasts/<id:broadcast_id>", tag="Broadcasts", scope="broadcasts:send",
            response="BroadcastOne", body="BroadcastUpdate", errors=(404, 409, 422),
            summary="Change a draft or scheduled broadcast")
 def update_broadcast(call: Call, broadcast_id: int):
@@ -245,7 +247,7 @@ def update_broadcast(call: Call, broadcast_id: int):
     return {"data": payloads.broadcast(campaign)}
 
 
-@api.route("DELETE", "/broadcasts/<int:broadcast_id>", tag="Broadcasts", scope="broadcasts:send",
+@api.route("DELETE", "/broadcasts/<id:broadcast_id>", tag="Broadcasts", scope="broadcasts:send",
            response="Deleted", errors=(404, 409), summary="Delete a draft or scheduled broadcast")
 def delete_broadcast(call: Call, broadcast_id: int):
     """A broadcast that has started cannot be deleted (409): cancel it instead."""
@@ -254,7 +256,7 @@ def delete_broadcast(call: Call, broadcast_id: int):
     return {"data": {"id": broadcast_id, "deleted": True}}
 
 
-@api.route("POST", "/broadcasts/<int:broadcast_id>/recipients", tag="Broadcasts", scope="broadcasts:send",
+@api.route("POST", "/broadcasts/<id:broadcast_id>/recipients", tag="Broadcasts", scope="broadcasts:send",
            response="RecipientsAdded", body="RecipientsAdd", items="recipients", errors=(404, 409),
            summary="Add up to 1,000 recipients to a draft")
 def add_broadcast_recipients(call: Call, broadcast_id: int):
@@ -270,7 +272,7 @@ def add_broadcast_recipients(call: Call, broadcast_id: int):
     return {"data": payloads.report(found, counts(db.session, broadcast_id)["total"])}
 
 
-@api.route("POST", "/broadcasts/<int:broadcast_id>/send", tag="Broadcasts", scope="broadcasts:send", ok=202,
+@api.route("POST", "/broadcasts/<id:broadcast_id>/send", tag="Broadcasts", scope="broadcasts:send", ok=202,
            response="BroadcastAccepted", errors=(404, 409, 422), summary="Send a draft or scheduled broadcast now")
 def send_broadcast(call: Call, broadcast_id: int):
     """Answers 202 at once: the recipients of its lists are written and sending starts in the background."""
@@ -289,33 +291,34 @@ def _control(broadcast_id: int, action):
     return {"data": payloads.broadcast(campaign)}
 
 
-@api.route("POST", "/broadcasts/<int:broadcast_id>/pause", tag="Broadcasts", scope="broadcasts:send",
+@api.route("POST", "/broadcasts/<id:broadcast_id>/pause", tag="Broadcasts", scope="broadcasts:send",
            response="BroadcastOne", errors=(404, 409), summary="Pause a sending broadcast")
 def pause_broadcast(call: Call, broadcast_id: int):
     """No new message starts until it is resumed."""
     return _control(broadcast_id, services.pause)
 
 
-@api.route("POST", "/broadcasts/<int:broadcast_id>/resume", tag="Broadcasts", scope="broadcasts:send",
+@api.route("POST", "/broadcasts/<id:broadcast_id>/resume", tag="Broadcasts", scope="broadcasts:send",
            response="BroadcastOne", errors=(404, 409), summary="Resume a paused broadcast")
 def resume_broadcast(call: Call, broadcast_id: int):
     """Sending goes on where it stopped."""
     return _control(broadcast_id, services.resume)
 
 
-@api.route("POST", "/broadcasts/<int:broadcast_id>/cancel", tag="Broadcasts", scope="broadcasts:send",
+@api.route("POST", "/broadcasts/<id:broadcast_id>/cancel", tag="Broadcasts", scope="broadcasts:send",
            response="BroadcastOne", errors=(404, 409), summary="Cancel a broadcast for good")
 def cancel_broadcast(call: Call, broadcast_id: int):
     """Recipients not yet sent are cancelled; messages already sent keep being tracked."""
     return _control(broadcast_id, services.cancel)
 
 
-@api.route("GET", "/broadcasts/<int:broadcast_id>/recipients", tag="Broadcasts", scope="broadcasts:read",
+@api.route("GET", "/broadcasts/<id:broadcast_id>/recipients", tag="Broadcasts", scope="broadcasts:read",
            response="RecipientLogPage", errors=(404,), summary="The per-recipient log",
            query={"status": {"type": "string", "enum": list(RECIPIENT_STATES)},
-                  "error_code": {"type": "integer"}, "replied": {"type": "string", "enum": ["yes", "no"]},
+                  "error_code": {"type": "integer", "maximum": LARGEST_ID}, "replied": {"type": "string", "enum": ["yes", "no"]},
                   "q": {"type": "string", "description": "Part of a number or a name."},
-                  "after": {"type": "integer", "minimum": 0, "description": "The `next_after` of the page before."},
+                  "after": {"type": "integer", "minimum": 0, "maximum": LARGEST,
+                            "description": "The `next_after` of the page before."},
                   "per_page": per_page(100, 1000)})
 def broadcast_recipients(call: Call, broadcast_id: int):
     """In send order, a page at a time: follow `meta.next_after` until it is null."""
@@ -328,7 +331,7 @@ def broadcast_recipients(call: Call, broadcast_id: int):
             "meta": {"per_page": query["per_page"], "next_after": found.next_after}}
 
 
-@api.route("GET", "/broadcasts/<int:broadcast_id>/recipients/<int:recipient_id>", tag="Broadcasts",
+@api.route("GET", "/broadcasts/<id:broadcast_id>/recipients/<id(big=True):recipient_id>", tag="Broadcasts",
            scope="broadcasts:read", response="RecipientLogOne", errors=(404,), summary="One recipient of the log")
 def broadcast_recipient(call: Call, broadcast_id: int, recipient_id: int):
     """One row of the log by its `id`, e.g. to follow a message a webhook of yours mentioned."""
@@ -341,7 +344,7 @@ def broadcast_recipient(call: Call, broadcast_id: int, recipient_id: int):
 @api.route("GET", "/recipients", tag="Broadcasts", scope="broadcasts:read", response="NumberHistory",
            summary="What every broadcast sent one number",
            query={"phone_number": {"type": "string", "required": True, "description": "In any written form."},
-                  "after": {"type": "integer", "minimum": 0}, "per_page": per_page(100, 1000)})
+                  "after": {"type": "integer", "minimum": 0, "maximum": LARGEST}, "per_page": per_page(100, 1000)})
 def number_history(call: Call):
     """The number's recipient rows across all broadcasts, oldest first, each with its broadcast."""
     try:
@@ -374,7 +377,7 @@ def list_senders(call: Call):
 
 
 @api.route("GET", "/templates", tag="Setup", scope="broadcasts:read", response="TemplateList",
-           query={"sender_id": {"type": "integer"}, "status": {"type": "string"}},
+           query={"sender_id": ID, "status": {"type": "string"}},
            summary="Templates, with the parameters each one takes")
 def list_templates(call: Call):
     """`parameters` is the order of a positional `template_parameters` array; their keys (or the variables'

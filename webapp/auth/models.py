@@ -24,7 +24,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(10), default="staff")
     active: Mapped[bool] = mapped_column(default=True)
-    # Bumped on password reset or disable, so existing sessions stop working at once.
+    # In every session and remember-me cookie (get_id); bumped by end_sessions, so they all stop working at once.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,9 +40,14 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
+    def end_sessions(self) -> None:
+        """Every session and remember-me cookie of this user, copies included, stops working (logout, new
+        password, disabled account)."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
-        self.session_version = (self.session_version or 0) + 1
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,22 +1,36 @@
 """Account rules shared by the views, the CLI and the settings pages."""
 from __future__ import annotations
 
-import hashlib
-from functools import wraps
+import math
+import secrets
+from functools import cache, wraps
 
 from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.auth.models import ROLES, User
+from webapp.auth.passwords import weakness
+from webapp.auth.throttle import LoginThrottle
 from webapp.extensions import db, login_manager
 from webapp.queues import redis_client
+from webapp.timestamps import utcnow
 
-MIN_PASSWORD = 10
+LOGIN_FAILED = "That email and password do not match an active account."
 
 
 class AccountError(ValueError):
-    """A rule about accounts was broken; the message is for people."""
+    """A rule about accounts was broken; the message is for people, `field` names the form field it is about."""
+
+    def __init__(self, message: str, field: str = "email") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TooManyAttempts(AccountError):
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(f"Too many failed attempts. Try again in {math.ceil(wait_seconds / 60)} minute(s).")
 
 
 @login_manager.user_loader
@@ -42,15 +56,26 @@ def create_user(email: str, password: str, role: str = "staff", name: str = "") 
         raise AccountError(f"Role must be one of {', '.join(ROLES)}.")
     if "@" not in email or len(email) > 254:
         raise AccountError("Enter a valid email address.")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"Passwords need at least {MIN_PASSWORD} characters.")
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise AccountError("A user with that email already exists.")
-    user = User(email=email, role=role, name=name.strip())
-    user.set_password(password)
+    user = User(email=email, role=role, name=(name or "").strip())
+    choose_password(user, password)
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def choose_password(user: User, password: str) -> None:
+    """Give the account a new password, if it is not too easy to guess; every session of the account ends."""
+    if problem := weakness(password, user.email):
+        raise AccountError(problem, field="password")
+    user.set_password(password)
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise AccountError("That is not your current password.", field="current_password")
+    choose_password(user, new)
 
 
 def admin_required(view):
@@ -65,31 +90,25 @@ def admin_required(view):
     return wrapped
 
 
-class LoginThrottle:
-    """Counts failed logins per account and per address in Redis; past the limit, logins wait."""
+def authenticate(email: str, password: str, address: str) -> User:
+    """The active account these credentials open, its login recorded. An attempt past the throttle's limit for
+    this account and address raises TooManyAttempts before any password is checked."""
+    email = normalise_email(email)
+    config = current_app.config
+    throttle = LoginThrottle(redis_client(), config["LOGIN_MAX_FAILURES"], config["LOGIN_LOCK_SECONDS"])
+    wait = throttle.take(email, address)
+    if wait:
+        raise TooManyAttempts(wait)
+    user = db.session.scalar(select(User).where(User.email == email))
+    # An unknown email checks a stand-in hash: its answer takes as long as a wrong password's, and names nobody.
+    matches = user.check_password(password) if user else check_password_hash(_stand_in_hash(), password)
+    if user is None or not user.active or not matches:
+        raise AccountError(LOGIN_FAILED)
+    throttle.clear(email, address)
+    user.last_login_at = utcnow()
+    return user
 
-    def __init__(self) -> None:
-        self.redis = redis_client()
-        self.limit = current_app.config["LOGIN_MAX_FAILURES"]
-        self.window = current_app.config["LOGIN_LOCK_SECONDS"]
 
-    def _keys(self, email: str, address: str) -> list[tuple[str, int]]:
-        account = hashlib.sha256(normalise_email(email).encode()).hexdigest()[:32]
-        # An address may be shared by a whole office, so it gets more room than one account.
-        return [(f"login-failures:account:{account}", self.limit), (f"login-failures:ip:{address}", self.limit * 4)]
-
-    def retry_after(self, email: str, address: str) -> int:
-        """Seconds until this account and address may try again (0: now)."""
-        waits = [self.redis.ttl(key) for key, limit in self._keys(email, address)
-                 if int(self.redis.get(key) or 0) >= limit]
-        return max([w for w in waits if w > 0], default=0)
-
-    def failed(self, email: str, address: str) -> None:
-        pipe = self.redis.pipeline()
-        for key, _ in self._keys(email, address):
-            pipe.incr(key)
-            pipe.expire(key, self.window)
-        pipe.execute()
-
-    def succeeded(self, email: str, address: str) -> None:
-        self.redis.delete(self._keys(email, address)[0][0])
+@cache
+def _stand_in_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))

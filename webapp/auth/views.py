@@ -1,22 +1,24 @@
-"""Setup (only while there is no user), login, logout."""
+"""Setup (only while there is no user), login, logout, and changing one's own password."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
 
-from webapp.auth.forms import LoginForm, SetupForm
-from webapp.auth.models import User
-from webapp.auth.services import AccountError, LoginThrottle, create_user, needs_setup, normalise_email
+from webapp.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from webapp.auth.services import (
+    AccountError,
+    TooManyAttempts,
+    authenticate,
+    change_own_password,
+    create_user,
+    needs_setup,
+)
 from webapp.extensions import db
-from webapp.timestamps import utcnow
 from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("auth", __name__)
-
-LOGIN_FAILED = "That email and password do not match an active account."
 
 
 def safe_next(target: str | None) -> str:
@@ -37,7 +39,7 @@ def setup():
         try:
             user = create_user(form.email.data, form.password.data, role="admin", name=form.name.data)
         except AccountError as exc:
-            form.email.errors.append(str(exc))
+            form[exc.field].errors.append(str(exc))
         else:
             WorkspaceSettings.get().business_name = form.business_name.data.strip()
             db.session.commit()
@@ -55,19 +57,12 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        throttle = LoginThrottle()
-        address = request.remote_addr or "unknown"
-        wait = throttle.retry_after(form.email.data, address)
-        if wait:
-            flash(f"Too many failed attempts. Try again in {max(1, round(wait / 60))} minute(s).", "error")
-            return render_template("auth/login.html", form=form), 429
-        user = db.session.scalar(select(User).where(User.email == normalise_email(form.email.data)))
-        if user is None or not user.active or not user.check_password(form.password.data):
-            throttle.failed(form.email.data, address)
-            flash(LOGIN_FAILED, "error")
-            return render_template("auth/login.html", form=form), 200
-        throttle.succeeded(form.email.data, address)
-        user.last_login_at = utcnow()
+        try:
+            # Behind trusted proxies, ProxyFix (create_app) has put the client's own address here.
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
+        except AccountError as exc:
+            flash(str(exc), "error")
+            return render_template("auth/login.html", form=form), 429 if isinstance(exc, TooManyAttempts) else 200
         db.session.commit()
         login_user(user, remember=form.remember.data)
         return redirect(safe_next(request.args.get("next")))
@@ -76,6 +71,25 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    current_user.end_sessions()  # on every browser, and any copy of the cookies too
+    db.session.commit()
     logout_user()
-    flash("You are logged out.", "success")
+    flash("You are logged out, here and on every other browser.", "success")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    form, user = ChangePasswordForm(), current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            change_own_password(user, form.current_password.data, form.password.data)
+        except AccountError as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            db.session.commit()
+            # Every other session has ended; this one goes on, remembered if it was.
+            login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
+            flash("Your password is changed. You were logged out everywhere else.", "success")
+            return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html", form=form), 422 if form.errors else 200

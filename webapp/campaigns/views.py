@@ -12,6 +12,7 @@ from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
 from webapp.fragments import answer, targets
+from webapp.url_numbers import number_arg, page_arg
 from webapp.workspace.zone import localtime, workspace_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
@@ -25,7 +26,7 @@ def _campaign(campaign_id: int) -> Campaign:
 @bp.get("/")
 def index():
     status = request.args.get("status") if request.args.get("status") in presenters.STATUS_FILTERS else None
-    page = presenters.campaigns_page(status, request.args.get("page", 1, type=int))
+    page = presenters.campaigns_page(status, page_arg(request.args))
     readiness = presenters.readiness() if not page.rows and not status else None
     template = "campaigns/partials/campaign_table.html" if targets("campaign-table") else "campaigns/index.html"
     return answer(template, page=page, status=status, readiness=readiness, statuses=presenters.STATUS_FILTERS)
@@ -36,7 +37,7 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     if request.method == "GET":
-        return _compose(ComposeForm(data=initial_new(request.args.get("retarget", type=int))))
+        return _compose(ComposeForm(data=initial_new(number_arg(request.args, "retarget"))))
     form = ComposeForm()
     if form.validate_on_submit():
         try:
@@ -52,7 +53,7 @@ def new():
     return _compose(form, status=422)
 
 
-@bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:campaign_id>/edit", methods=["GET", "POST"])
 def edit(campaign_id: int):
     campaign = _campaign(campaign_id)
     if not campaign.is_editable:
@@ -124,7 +125,7 @@ def compose_preview():
 
 # --- The campaign page -------------------------------------------------------------------------------
 
-@bp.get("/<int:campaign_id>")
+@bp.get("/<id:campaign_id>")
 def show(campaign_id: int):
     return _show(_campaign(campaign_id))
 
@@ -164,50 +165,50 @@ def _control(campaign_id: int, action, done):
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
-@bp.post("/<int:campaign_id>/launch")
+@bp.post("/<id:campaign_id>/launch")
 def launch(campaign_id: int):
     return _control(campaign_id, services.launch,
                     lambda c, _: f"“{c.name}” is on its way: its recipients are being prepared and sending starts "
                                  "in a moment.")
 
 
-@bp.post("/<int:campaign_id>/unschedule")
+@bp.post("/<id:campaign_id>/unschedule")
 def unschedule(campaign_id: int):
     return _control(campaign_id, services.unschedule, lambda c, _: f"“{c.name}” is no longer scheduled; it is a draft.")
 
 
-@bp.post("/<int:campaign_id>/pause")
+@bp.post("/<id:campaign_id>/pause")
 def pause(campaign_id: int):
     return _control(campaign_id, services.pause, lambda c, _: f"“{c.name}” is paused; no new message starts.")
 
 
-@bp.post("/<int:campaign_id>/resume")
+@bp.post("/<id:campaign_id>/resume")
 def resume(campaign_id: int):
     return _control(campaign_id, services.resume, lambda c, _: f"“{c.name}” is sending again.")
 
 
-@bp.post("/<int:campaign_id>/cancel")
+@bp.post("/<id:campaign_id>/cancel")
 def cancel(campaign_id: int):
     return _control(campaign_id, services.cancel,
                     lambda c, count: f"“{c.name}” is cancelled; {count:,} message{'' if count == 1 else 's'} "
                                     "not yet sent will not be sent.")
 
 
-@bp.post("/<int:campaign_id>/unknown/resend")
+@bp.post("/<id:campaign_id>/unknown/resend")
 def resend_unknown(campaign_id: int):
     return _control(campaign_id, lambda c: services.settle_unknown(c, resend=True),
                     lambda c, count: f"{count:,} recipient{'' if count == 1 else 's'} with an unknown fate will be "
                                      "sent the message again.")
 
 
-@bp.post("/<int:campaign_id>/unknown/fail")
+@bp.post("/<id:campaign_id>/unknown/fail")
 def fail_unknown(campaign_id: int):
     return _control(campaign_id, lambda c: services.settle_unknown(c, resend=False),
                     lambda c, count: f"{count:,} recipient{'' if count == 1 else 's'} with an unknown fate now "
                                      "count as failed.")
 
 
-@bp.post("/<int:campaign_id>/schedule")
+@bp.post("/<id:campaign_id>/schedule")
 def schedule(campaign_id: int):
     campaign = _campaign(campaign_id)
     form = ScheduleForm()
@@ -223,7 +224,7 @@ def schedule(campaign_id: int):
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
-@bp.post("/<int:campaign_id>/test")
+@bp.post("/<id:campaign_id>/test")
 def send_test(campaign_id: int):
     campaign = _campaign(campaign_id)
     form = TestSendForm()
@@ -237,7 +238,7 @@ def send_test(campaign_id: int):
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
-@bp.post("/<int:campaign_id>/delete")
+@bp.post("/<id:campaign_id>/delete")
 def delete(campaign_id: int):
     campaign = _campaign(campaign_id)
     name = campaign.name

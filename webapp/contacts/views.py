@@ -18,6 +18,7 @@ from webapp.contacts.models import Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
 from webapp.fragments import answer, targets
+from webapp.url_numbers import number_arg, page_arg
 from webapp.workspace.models import WorkspaceSettings
 
 bp = Blueprint("contacts", __name__)
@@ -75,14 +76,14 @@ def try_example():
     return redirect(url_for("contacts.import_page", import_id=record.id))
 
 
-@bp.get("/lists/<int:list_id>")
+@bp.get("/lists/<id:list_id>")
 def show_list(list_id: int):
     return _show_list(_list(list_id), MemberForm(formdata=None))
 
 
 def _show_list(contact_list: ContactList, member_form: MemberForm, status: int = 200):
     search = request.args.get("q", "")
-    page = services.members_page(db.session, contact_list.id, search, request.args.get("page", 1, type=int))
+    page = services.members_page(db.session, contact_list.id, search, page_arg(request.args))
     fragment = targets("members")  # the search box and the pager swap just the members
     template = "contacts/partials/members.html" if fragment else "contacts/list.html"
     members, opted_out = services.list_counts(db.session, contact_list.id)
@@ -90,7 +91,7 @@ def _show_list(contact_list: ContactList, member_form: MemberForm, status: int =
                   members=members, opted_out=opted_out, imports=imports.recent(db.session, contact_list.id))
 
 
-@bp.route("/lists/<int:list_id>/rename", methods=["GET", "POST"])
+@bp.route("/lists/<id:list_id>/rename", methods=["GET", "POST"])
 def rename_list(list_id: int):
     contact_list = _list(list_id)
     form = ListNameForm(data={"name": contact_list.name})
@@ -108,7 +109,7 @@ def rename_list(list_id: int):
     return render_template("contacts/rename.html", contact_list=_list(list_id), form=form), status
 
 
-@bp.route("/lists/<int:list_id>/delete", methods=["GET", "POST"])
+@bp.route("/lists/<id:list_id>/delete", methods=["GET", "POST"])
 def delete_list(list_id: int):
     contact_list = _list(list_id)
     if request.method == "GET":
@@ -122,7 +123,7 @@ def delete_list(list_id: int):
     return redirect(url_for("contacts.index"))
 
 
-@bp.post("/lists/<int:list_id>/members")
+@bp.post("/lists/<id:list_id>/members")
 def add_member(list_id: int):
     contact_list = _list(list_id)
     form = MemberForm()
@@ -141,7 +142,7 @@ def add_member(list_id: int):
     return _show_list(contact_list, form, 422)
 
 
-@bp.post("/lists/<int:list_id>/members/<int:contact_id>/remove")
+@bp.post("/lists/<id:list_id>/members/<id:contact_id>/remove")
 def remove_member(list_id: int, contact_id: int):
     contact_list = _list(list_id)
     contact = db.session.get(Contact, contact_id) or abort(404)
@@ -153,7 +154,7 @@ def remove_member(list_id: int, contact_id: int):
                             page=request.form.get("page", type=int)))
 
 
-@bp.get("/lists/<int:list_id>/export.csv")
+@bp.get("/lists/<id:list_id>/export.csv")
 def export_list(list_id: int):
     contact_list = _list(list_id)
     return _csv(export.list_csv(db.session, list_id), f"list-{contact_list.id}.csv")
@@ -167,14 +168,14 @@ def _csv(lines, filename: str) -> Response:
 
 # --- Contacts ------------------------------------------------------------------------------------
 
-@bp.get("/contacts/<int:contact_id>")
+@bp.get("/contacts/<id:contact_id>")
 def contact(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
     return render_template("contacts/contact.html", contact=found, lists=services.lists_of(db.session, found),
                            received=campaign_services.received_by(found.phone), form=OptOutForm(formdata=None))
 
 
-@bp.post("/contacts/<int:contact_id>/opt-out")
+@bp.post("/contacts/<id:contact_id>/opt-out")
 @admin_required
 def opt_out(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
@@ -188,7 +189,7 @@ def opt_out(contact_id: int):
     return redirect(url_for("contacts.contact", contact_id=contact_id))
 
 
-@bp.post("/contacts/<int:contact_id>/opt-in")
+@bp.post("/contacts/<id:contact_id>/opt-in")
 @admin_required
 def opt_in(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
@@ -202,7 +203,7 @@ def opt_in(contact_id: int):
 
 @bp.route("/imports/new", methods=["GET", "POST"])
 def upload():
-    form = UploadForm(data={"list_id": request.args.get("list_id", type=int)} if request.method == "GET" else None)
+    form = UploadForm(data={"list_id": number_arg(request.args, "list_id")} if request.method == "GET" else None)
     if form.validate_on_submit():
         path = imports.save_upload(form.file.data)
         try:
@@ -219,7 +220,7 @@ def upload():
     return render_template("contacts/upload.html", form=form), 422 if form.errors else 200
 
 
-@bp.route("/imports/<int:import_id>/columns", methods=["GET", "POST"])
+@bp.route("/imports/<id:import_id>/columns", methods=["GET", "POST"])
 def columns(import_id: int):
     record = _import(import_id)
     if record.status != "uploaded":
@@ -244,7 +245,7 @@ def columns(import_id: int):
                            options=record.options), 422 if form.errors else 200
 
 
-@bp.get("/imports/<int:import_id>")
+@bp.get("/imports/<id:import_id>")
 def import_page(import_id: int):
     record = _import(import_id)
     if record.status == "uploaded":
@@ -252,7 +253,7 @@ def import_page(import_id: int):
     return render_template("contacts/import.html", **_import_parts(record))
 
 
-@bp.get("/imports/<int:import_id>/progress")
+@bp.get("/imports/<id:import_id>/progress")
 def import_progress(import_id: int):
     """The polled fragment: progress while the import runs, then its result (which polls no more)."""
     record = _import(import_id)
@@ -269,7 +270,7 @@ def _import_parts(record: Import) -> dict:
             "live": record.status in ("queued", "running")}
 
 
-@bp.get("/imports/<int:import_id>/rejections.csv")
+@bp.get("/imports/<id:import_id>/rejections.csv")
 def rejections(import_id: int):
     record = _import(import_id)
     return _csv(imports.rejections_csv(db.session, record.id), f"import-{record.id}-rejected-rows.csv")

@@ -55,7 +55,7 @@ def create_api_key():
     return _page(ApiKeyForm(formdata=None), created=created, status=201)
 
 
-@bp.post("/api-keys/<int:key_id>/revoke")
+@bp.post("/api-keys/<id:key_id>/revoke")
 def revoke_api_key(key_id: int):
     key = db.session.get(ApiKey, key_id) or abort(404)
     if keys.revoke(db.session, key):

@@ -42,7 +42,7 @@ def new_sender():
     return render_template("settings/sender_form.html", form=form, sender=None), 422 if form.errors else 200
 
 
-@bp.route("/senders/<int:sender_id>/edit", methods=["GET", "POST"])
+@bp.route("/senders/<id:sender_id>/edit", methods=["GET", "POST"])
 def edit_sender(sender_id: int):
     sender = _sender(sender_id)
     form = SenderForm(sender=sender)
@@ -72,7 +72,7 @@ def _needs(template: Template) -> list[str]:
         [slot.label for slot in slots(template.components, template.parameter_format)]
 
 
-@bp.post("/senders/<int:sender_id>/sync")
+@bp.post("/senders/<id:sender_id>/sync")
 def sync_sender_templates(sender_id: int):
     sender = _sender(sender_id)
     try:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from webapp.auth.models import User
-from webapp.auth.services import AccountError, create_user
+from webapp.auth.services import AccountError, choose_password, create_user
 from webapp.extensions import db
 from webapp.settings import api_keys, senders  # noqa: F401 - Sender numbers, Templates and API keys are settings pages too
 from webapp.settings.blueprint import bp
@@ -42,7 +42,7 @@ def add_user():
         try:
             user = create_user(form.email.data, form.password.data, role=form.role.data, name=form.name.data)
         except AccountError as exc:
-            form.email.errors.append(str(exc))
+            form[exc.field].errors.append(str(exc))
         else:
             db.session.commit()
             flash(f"{user.email} can now log in.", "success")
@@ -58,24 +58,28 @@ def _other_user(user_id: int) -> User:
     return user
 
 
-@bp.post("/users/<int:user_id>/toggle")
+@bp.post("/users/<id:user_id>/toggle")
 def toggle_user(user_id: int):
     user = _other_user(user_id)
     user.active = not user.active
-    user.session_version += 1  # a disabled user's open sessions end now
+    user.end_sessions()  # a disabled user's open sessions end now
     db.session.commit()
     flash(f"{user.email} is {'enabled' if user.active else 'disabled'}.", "success")
     return redirect(url_for("settings.users"))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 def reset_password(user_id: int):
     user = _other_user(user_id)
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        db.session.commit()
-        flash(f"The password of {user.email} was reset; their open sessions have ended.", "success")
-        return redirect(url_for("settings.users"))
-    return render_template("settings/reset_password.html", form=form, user=user)
+        try:
+            choose_password(user, form.password.data)
+        except AccountError as exc:
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"The password of {user.email} was reset; their open sessions have ended.", "success")
+            return redirect(url_for("settings.users"))
+    return render_template("settings/reset_password.html", form=form, user=user), 422 if form.errors else 200
 

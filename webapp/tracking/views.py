@@ -11,8 +11,9 @@ from webapp.tracking.columns import PAGE_COLUMNS
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
+from webapp.url_numbers import LARGEST, number_arg
 
-bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<int:campaign_id>")
+bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<id:campaign_id>")
 
 # What each htmx target of the log gets; any other request gets the log as a page of its own.
 LOG_FRAGMENTS = {"recipient-log": "tracking/partials/recipient_log.html",
@@ -46,8 +47,8 @@ def log(campaign_id: int):
     """One URL, three answers: the whole log section, just its results (filtering, paging, polling), or a page."""
     campaign = _campaign(campaign_id)
     filters = LogFilters.from_args(request.args)
-    page = log_page(db.session, campaign_id, filters, after=request.args.get("after", type=int),
-                    before=request.args.get("before", type=int))
+    page = log_page(db.session, campaign_id, filters, after=number_arg(request.args, "after", least=0, most=LARGEST),
+                    before=number_arg(request.args, "before", least=0, most=LARGEST))
     template = LOG_FRAGMENTS.get(target(), "tracking/log_page.html")
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
     return answer(

@@ -7,6 +7,7 @@ from flask import Blueprint, request
 
 from webapp.extensions import csrf, db
 from webapp.fragments import answer, targets
+from webapp.url_numbers import LARGEST, number_arg
 from webapp.webhooks import ingest
 from webapp.webhooks.replies import campaign_choices, replies_page
 from webapp.webhooks.verification import app_secret, signature_valid, token_matches, verify_token
@@ -50,8 +51,8 @@ def receive():
 @bp.get("/replies")
 def replies():
     """Customers' replies across campaigns, newest first; htmx swaps only the list when filtering."""
-    campaign_id = request.args.get("campaign", type=int)
-    before = request.args.get("before", type=int)
+    campaign_id = number_arg(request.args, "campaign")
+    before = number_arg(request.args, "before", least=0, most=LARGEST)
     page = replies_page(db.session, campaign_id, before)
     fragment = targets("replies-list")
     return answer("webhooks/partials/replies_list.html" if fragment else "webhooks/replies.html", page=page,
