@@ -65,7 +65,7 @@ def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix
     # The product's default settings (the test harness shortens timeouts and widens the margin).
     group = stack.processes(DISPATCHERS_PER_CAMPAIGN=workers, RATE_MARGIN_MS=20, SEND_CONCURRENCY=128,
                             DISPATCH_SLICE_SECONDS=30, GRAPH_TIMEOUT_SECONDS=20, RETRY_BASE_SECONDS=2,
-                            UNKNOWN_DELIVERY_GRACE_SECONDS=60, SENDING_STALE_SECONDS=90)
+                            UNKNOWN_DELIVERY_GRACE_SECONDS=60)
     group.worker("control,default")  # the Procfile's layout: launches here, sending in the others
     for _ in range(workers):
         group.worker("control,dispatch")

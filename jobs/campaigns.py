@@ -1,20 +1,19 @@
 """RQ entry points for campaigns: launch snapshot, dispatch slices, and the periodic tick and sweep."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import current_app
 from sqlalchemy import select, update
 
-from webapp.campaigns.dispatch import Dispatcher, Lease, Tracking, finish_if_done, lease_key
+from webapp.campaigns import orphans
+from webapp.campaigns.dispatch import Dispatcher, Lease, Tracking, finish_if_done
 from webapp.campaigns.launch import snapshot
-from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.outcomes import Retries
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launch_lease_key, marker
 from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write
+from webapp.workspace.models import WorkspaceSettings
 from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked, webhooks_flowing
 
 # The sender learns from webhook tracking, which stands above it: handed in here, where both are known.
@@ -73,31 +72,26 @@ def tick() -> dict:
 
 
 def sweep() -> int:
-    """Rows left `sending` by a dispatcher that died: never re-sent blindly, but marked unknown.
+    """Rows left `sending` by a dispatcher that is gone, whatever dispatcher runs now: those whose request never
+    left go back to `pending`, the others are never re-sent blindly (campaigns/orphans.py). Then the campaign
+    can finish by itself.
 
     A webhook that names such a row (its id travels in biz_opaque_callback_data) resolves it at any
-    time, before or after this; an operator decides about the rest.
+    time, before or after this.
     """
-    stale_before = utcnow() - timedelta(seconds=current_app.config["SENDING_STALE_SECONDS"])
-    stuck = db.session.execute(
-        select(Recipient.id, Recipient.campaign_id)
-        .where(Recipient.status == "sending", Recipient.sending_at < stale_before).limit(5000)).all()
+    config = current_app.config
+    campaigns = db.session.scalars(select(Recipient.campaign_id).where(Recipient.status == "sending").distinct()).all()
     db.session.commit()
-    by_campaign: dict[int, list[int]] = {}
-    for row_id, campaign_id in stuck:
-        by_campaign.setdefault(campaign_id, []).append(row_id)
-    for campaign_id, ids in by_campaign.items():
-        if any(Lease.alive(lease_key(campaign_id, s)) for s in range(current_app.config["DISPATCHERS_PER_CAMPAIGN"])):
-            continue  # a live dispatcher may still record these; a later sweep looks again
-        begin_write(db.session)
-        rows = db.session.scalars(select(Recipient).where(Recipient.id.in_(ids), Recipient.status == "sending"))
-        deltas = {}
-        for row in rows:
-            for name, value in move(row, "unknown").items():
-                deltas[name] = deltas.get(name, 0) + value
-        add_counts(db.session, campaign_id, deltas)
+    resolved = 0
+    for campaign_id in campaigns:
+        now = utcnow()
+        retries = Retries(WorkspaceSettings.get().send_attempts, config["RETRY_BASE_SECONDS"],
+                          config["UNKNOWN_DELIVERY_GRACE_SECONDS"], webhooks_flowing(db.session, now))
+        db.session.commit()
+        resolved += orphans.resolve(db.session, redis_client(), campaign_id, config["DISPATCHERS_PER_CAMPAIGN"], now,
+                                    retries)
         db.session.commit()
         finish_if_done(campaign_id)
     apply_stale_parked(db.session)
     db.session.commit()
-    return len(stuck)
+    return resolved

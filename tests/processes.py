@@ -25,7 +25,6 @@ class ProcessSet:
             "SANDBOX_URL": app.config["SANDBOX_URL"],
             "META_GRAPH_URL": app.config["META_GRAPH_URL"],
             "SANDBOX_ENABLED": "0",
-            "SENDING_STALE_SECONDS": "5",
             "UNKNOWN_DELIVERY_GRACE_SECONDS": "3",
             "DISPATCH_SLICE_SECONDS": "5",
             "RETRY_BASE_SECONDS": "0.2",

@@ -80,12 +80,11 @@ class Config:
         self.DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "US")
         self.TIMEZONE = os.environ.get("TIMEZONE", "UTC")
         # Sending: requests in flight per dispatcher, dispatchers per campaign, the limiter's safety margin,
-        # how long a row may stay `sending` before the sweep calls it unknown, and how long to wait for a
-        # webhook before re-sending a message whose request timed out (it may have been accepted).
+        # and how long to wait for a webhook before re-sending a message whose request timed out (it may have
+        # been accepted) or whose sender died while its request may have been on its way.
         self.SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 64)
         self.DISPATCHERS_PER_CAMPAIGN = env_int("DISPATCHERS_PER_CAMPAIGN", 2)
         self.RATE_MARGIN_MS = env_int("RATE_MARGIN_MS", 20)
-        self.SENDING_STALE_SECONDS = env_int("SENDING_STALE_SECONDS", 90)
         self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
         self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)
         self.GRAPH_TIMEOUT_SECONDS = float(os.environ.get("GRAPH_TIMEOUT_SECONDS") or 20)

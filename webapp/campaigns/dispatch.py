@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.orphans import ClaimLedger, lease_key, resolve
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
 from webapp.cloudapi import CloudAPIError, SendResult
 from webapp.contacts.whatsapp_ids import learn, other_form
@@ -105,10 +106,6 @@ class Lease:
         return bool(redis_client().exists(key))
 
 
-def lease_key(campaign_id: int, slot: int) -> str:
-    return f"dispatch:{campaign_id}:{slot}:lease"
-
-
 class Dispatcher:
     def __init__(self, campaign_id: int, slot: int = 0, tracking: Tracking = Tracking()) -> None:
         config = current_app.config
@@ -117,6 +114,9 @@ class Dispatcher:
         self.proven = False  # whether the campaign's canary passed: concurrency is open
         self.tracking = tracking
         self.lease = Lease(lease_key(campaign_id, slot))
+        self.ledger = ClaimLedger(redis_client(), self.lease.key, self.lease.token)
+        self.slots = config["DISPATCHERS_PER_CAMPAIGN"]
+        self.orphans_checked = 0.0
         self.concurrency = config["SEND_CONCURRENCY"]
         self.slice_seconds = config["DISPATCH_SLICE_SECONDS"]
         self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
@@ -151,6 +151,7 @@ class Dispatcher:
         """
         if not self.lease.acquire():
             return "stopped"
+        self.ledger.open()
         self.cap.ensure_built(self._recent_customers)
         finished: list[Outcome] = []
         in_flight: set[Future] = set()
@@ -191,7 +192,7 @@ class Dispatcher:
                         break
                     if len(buffer) < self.claim_ahead:
                         buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
-                                            utcnow(), marketing=self.marketing))
+                                            utcnow(), marketing=self.marketing, token=self.lease.token))
                         db.session.commit()
                     if not buffer:
                         if not in_flight and not finished:
@@ -199,6 +200,8 @@ class Dispatcher:
                             if next_due is None:
                                 verdict = "done"
                                 break
+                            if next_due == 0 and self._resolve_orphans():
+                                continue
                             if next_due > WAIT_OFF_WORKER:
                                 self._wait_for_due_rows(next_due)
                                 verdict = "waiting"
@@ -212,7 +215,12 @@ class Dispatcher:
                     if grant.granted == 0:
                         self._pause(in_flight, min(grant.wait_seconds, 0.25))
                         continue
-                    in_flight |= {pool.submit(self._send, buffer.popleft()) for _ in range(grant.granted)}
+                    leaving = [buffer.popleft() for _ in range(grant.granted)]
+                    if not self.ledger.leaving([c.id for c in leaving]):  # our claim was resolved as orphaned
+                        buffer.extendleft(reversed(leaving))
+                        verdict = "stopped"
+                        break
+                    in_flight |= {pool.submit(self._send, claimed) for claimed in leaving}
             finally:
                 for future in in_flight:  # a pause or the end of the slice: let what started finish
                     finished.append(future.result())
@@ -221,6 +229,7 @@ class Dispatcher:
                 if buffer:
                     release(db.session, self.campaign_id, list(buffer))
                     db.session.commit()
+                self.ledger.forget()
                 self.lease.release()
         if verdict in ("done", "stopped"):
             finish_if_done(self.campaign_id)
@@ -260,6 +269,18 @@ class Dispatcher:
         if not row[0]:
             return None
         return max(0.0, (row[1] - utcnow()).total_seconds()) if row[1] else 0.0
+
+    def _resolve_orphans(self) -> int:
+        """Resolve rows left `sending` by a dispatcher that is gone (at most once a second); return how many."""
+        if time.monotonic() - self.orphans_checked < 1.0:
+            return 0
+        self.orphans_checked = time.monotonic()
+        now = utcnow()
+        retries = Retries(self.max_attempts, self.retry_base, self.grace,
+                          webhooks_flowing=self.tracking.webhooks_flowing(db.session, now))
+        resolved = resolve(db.session, redis_client(), self.campaign_id, self.slots, now, retries)
+        db.session.commit()
+        return resolved
 
     def _recent_customers(self):
         since = utcnow() - timedelta(days=1)

@@ -154,15 +154,17 @@ class Claimed:
     claim_token: str
 
 
-def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False) -> list[Claimed]:
-    """Mark up to `limit` due pending rows `sending` under a fresh claim token, in the caller's transaction.
+def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False,
+          token: str | None = None) -> list[Claimed]:
+    """Mark up to `limit` due pending rows `sending` under the claimer's token (its lease's, so that a row names
+    its owner: campaigns/orphans.py), or a fresh one, in the caller's transaction.
 
     Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
     is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
     skipped instead, never sent; in a `marketing` campaign, a row whose contact Meta's per-user marketing
     limit holds waits for the hold's end. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
-    token = uuid.uuid4().hex
+    token = token or uuid.uuid4().hex
     due = (
         select(Recipient.id, Recipient.contact_id, Recipient.phone)
         .where(Recipient.campaign_id == campaign_id, Recipient.status == "pending",
