@@ -46,7 +46,7 @@ class ProcessSet:
         self.logs.append(log)
         return process
 
-    def worker(self, queues: str = "control,dispatch,default") -> subprocess.Popen:
+    def worker(self, queues: str = "control,dispatch,default,imports") -> subprocess.Popen:
         return self._start("worker", "--queues", queues)
 
     def cron(self) -> subprocess.Popen:

@@ -92,7 +92,7 @@ def main() -> int:
         return 1
 
     print(f"\n  Broadcaster is starting at http://127.0.0.1:{port}\n  Press Ctrl-C to stop every process.\n", flush=True)
-    processes = ["web", "worker", "sender", "cron"] + (["sandbox"] if environment else [])
+    processes = ["web", "worker", "sender", "importer", "cron"] + (["sandbox"] if environment else [])
     honcho = subprocess.Popen(
         [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "-p", port,
          *processes],

@@ -1,4 +1,5 @@
-"""Redis and the RQ queues: `control` (ticks, sweeps; quick), `dispatch` (sending), `default` (imports…)."""
+"""Redis and the RQ queues: `control` (ticks, sweeps; quick), `dispatch` (sending), `default` (launches, template
+syncs), `imports` (CSV imports: long, so on a queue and a process of their own, never ahead of a launch)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-QUEUES = ("control", "dispatch", "default")
+QUEUES = ("control", "dispatch", "default", "imports")
 
 _served: tuple[str, ...] = ()  # the queues this process's RQ worker (and the work-horses it forks) serves
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def worker(app):
     processes = ProcessSet(app)
-    processes.worker("default")
+    processes.worker("imports")  # as the Procfile runs it
     yield processes
     processes.stop()
 

@@ -21,7 +21,7 @@ def job_id(import_id: int) -> str:
 
 
 def enqueue_import(import_id: int) -> None:
-    enqueue("jobs.imports.run", import_id, job_id=job_id(import_id), job_timeout=JOB_TIMEOUT,
+    enqueue("jobs.imports.run", import_id, queue_name="imports", job_id=job_id(import_id), job_timeout=JOB_TIMEOUT,
             on_failure=Callback("jobs.imports.worker_failed"), failure_ttl=7 * 24 * 3600)
 
 
