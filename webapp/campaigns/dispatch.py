@@ -149,6 +149,8 @@ class Dispatcher:
         Returns "done", "stopped" (not sending any more, or the lease is someone else's), "waiting"
         (daily limit) or "continue" (more to do: the job enqueues itself again).
         """
+        if self.slot and self._others_waiting(first_slots_only=True):
+            return "continue"  # this campaign's slot 0 had a turn: the other campaign's goes first (to the back)
         if not self.lease.acquire():
             return "stopped"
         self.ledger.open()
@@ -243,14 +245,20 @@ class Dispatcher:
         else:
             time.sleep(seconds)
 
-    def _others_waiting(self) -> bool:
+    def _others_waiting(self, first_slots_only: bool = False) -> bool:
         """Whether another job this worker could run has waited a while, so that no other worker takes it: a
         dispatcher of another campaign, a launch, a tick. (This campaign's other slots do the same work as
-        this one: they need no turn.)"""
+        this one: they need no turn.) With `first_slots_only`, another campaign's extra slots do not count:
+        a campaign's turn is its slot 0's, and two extra slots never hand the worker to each other."""
         since = utcnow() - timedelta(seconds=UNSERVED_SECONDS)
-        return any(job.enqueued_at and job.enqueued_at < since
-                   and not (job.func_name == DISPATCH_JOB and job.args and job.args[0] == self.campaign_id)
+        return any(job.enqueued_at and job.enqueued_at < since and self._takes_a_turn(job, first_slots_only)
                    for job in waiting_jobs())
+
+    def _takes_a_turn(self, job, first_slots_only: bool) -> bool:
+        if job.func_name != DISPATCH_JOB or not job.args:
+            return True
+        slot = job.args[1] if len(job.args) > 1 else 0
+        return job.args[0] != self.campaign_id and not (first_slots_only and slot)
 
     def _status(self) -> str | None:
         found = db.session.execute(

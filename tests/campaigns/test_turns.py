@@ -1,0 +1,55 @@
+"""Campaigns that share one sending worker take turns, and the one that waits says what it waits for."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from rq.job import Job
+
+from tests.campaigns.sending import launch
+from webapp import queues
+from webapp.campaigns.dispatch import DISPATCH_JOB, Dispatcher
+from webapp.campaigns.orphans import lease_key
+from webapp.campaigns.queueing import enqueue_dispatchers
+from webapp.extensions import db
+from webapp.queues import queue, redis_client
+from webapp.timestamps import utcnow
+
+
+def _people(prefix: str) -> list[tuple]:
+    return [(f"{prefix}{i:04d}", f"Customer {i}", {"order": f"#{i}"}) for i in range(5)]
+
+
+def _queued_a_while_ago(job: Job) -> None:
+    job.enqueued_at = utcnow() - timedelta(seconds=5)
+    job.save()
+
+
+def test_a_campaigns_second_slot_gives_its_turn_to_another_campaign_waiting_for_the_worker(
+        app, sandbox, sandbox_sender, monkeypatch):
+    first = launch(sandbox_sender, _people("+1555091"), name="First", list_name="First list")
+    second = launch(sandbox_sender, _people("+1555092"), name="Second", list_name="Second list")
+    waiting = queue("dispatch").enqueue(DISPATCH_JOB, second.id, 0)
+    _queued_a_while_ago(waiting)
+    monkeypatch.setattr(queues, "_served", ("control", "dispatch"))  # as in the sending worker
+
+    # The first campaign's slot 0 had the worker's last turn; its slot 1 must not take the next one too: it goes
+    # back to the end of the queue at once, not after a slice of its own.
+    started = time.monotonic()
+    assert Dispatcher(first.id, slot=1).run() == "continue"
+    assert time.monotonic() - started < 2
+    assert not redis_client().exists(lease_key(first.id, 1))
+    assert sandbox.messages() == []
+
+
+def test_a_campaign_waiting_for_the_sending_worker_says_which_campaign_is_sending(
+        app, sandbox, sandbox_sender, staff_client):
+    first = launch(sandbox_sender, _people("+1555093"), name="Spring sale", list_name="First list")
+    second = launch(sandbox_sender, _people("+1555094"), name="Autumn news", list_name="Second list")
+    redis_client().set(lease_key(first.id, 0), "its-dispatcher", px=10_000)
+    enqueue_dispatchers(second.id)
+    db.session.commit()
+
+    html = staff_client.get(f"/campaigns/{second.id}").get_data(as_text=True)
+    assert "Waiting for the sending worker: campaign “Spring sale” is sending" in html
+    assert "Waiting for the sending worker" not in staff_client.get(f"/campaigns/{first.id}").get_data(as_text=True)
