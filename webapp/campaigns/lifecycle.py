@@ -58,7 +58,9 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
     only fills in `sent_at`.
     """
     before = (row.status, row.reached)
-    if wamid and not row.wamid:
+    # The first status naming a wamid the row lacks: its message went, though no answer told us (it was lost).
+    first_word = bool(wamid) and not row.wamid
+    if first_word:
         row.wamid = wamid
     if stage in FUNNEL:
         stamp = f"{stage}_at"
@@ -71,7 +73,8 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
             row.status = STAGE_AT_RANK[row.reached]
     elif stage == "failed":
         if row.status not in NEVER_SENT:
-            if failure and (row.status != "failed" or row.error_code is None):  # a duplicate keeps the first
+            # A duplicate keeps the first; a refused attempt's error gives way to Meta's word on what went.
+            if failure and (row.status != "failed" or row.error_code is None or first_word):
                 note_error(row, failure)
             row.status = "failed"
             row.failed_at = row.failed_at or at

@@ -20,7 +20,9 @@ One table, read like Meta's documentation (the action of each error code is in w
     OPTED_OUT       failed                                    the contact is opted out
 
 A row that waits (pending or unknown) keeps the code, title and details of the error that made it wait, until
-a later attempt replaces them: sent, they are cleared; failed, they are the final error's.
+a later attempt replaces them: sent, they are cleared; failed, they are the final error's. A `failed` webhook
+for a message whose answer was lost replaces the error of a later attempt that was refused: it says what
+happened to the one message that went.
 
 A `failed` status that arrives by webhook is final for its row (Meta accepted the message, then gave
 up), and has the same effects beyond the row: a STOP code pauses the campaign, 131049 holds the contact,
