@@ -8,7 +8,9 @@ It writes its own customer files (phone, name, city, tier; about 0.5% bad number
 repeated ones) into a temporary folder, imports each into a fresh migrated database through
 webapp.contacts.imports.import_file (the code the worker's job and `flask contacts import` run),
 each in a child process, and prints rows per second and the child's peak memory growth
-(ru_maxrss after the import minus before it). The naive baseline imports the first --naive-rows
+(ru_maxrss after the import minus before it), and the longest write transaction the import held (from
+its first write to its commit: on SQLite, how long every other writer, a campaign's dispatcher included,
+may have had to wait). The naive baseline imports the first --naive-rows
 rows of the first file with one ORM insert and one commit per row, and is extrapolated.
 Nothing leaves the machine (Redis on a unix socket, databases on loopback); everything it made
 is deleted at the end.
@@ -92,6 +94,7 @@ def child(args) -> None:
         from webapp.extensions import db
 
         path = Path(args.file)
+        writes = _time_write_transactions(db.engine)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started, cpu_started = time.perf_counter(), time.process_time()
         if args.naive:
@@ -104,7 +107,35 @@ def child(args) -> None:
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "growth_kb": peak - before, "peak_kb": peak,
-                      "report": report}))
+                      "longest_ms": {phase: max(seconds, default=0) * 1000 for phase, seconds in writes.items()},
+                      "median_ms": {phase: sorted(seconds)[len(seconds) // 2] * 1000 if seconds else 0
+                                    for phase, seconds in writes.items()},
+                      "writes": {phase: len(seconds) for phase, seconds in writes.items()}, "report": report}))
+
+
+def _time_write_transactions(engine) -> dict[str, list[float]]:
+    """Seconds from each transaction's first write (or BEGIN IMMEDIATE) to its commit, as they happen: those
+    that wrote list members (the merge) apart from the others (staging the file's chunks, progress)."""
+    from sqlalchemy import event
+
+    durations: dict[str, list[float]] = {"merge": [], "staging": []}
+    started: dict[int, list] = {}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def first_write(connection, cursor, statement, parameters, context, executemany):
+        key = id(connection.connection.dbapi_connection)
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE", "BEGIN ", "COPY "):
+            started.setdefault(key, [time.perf_counter(), "staging"])
+        if key in started and "list_members" in statement:
+            started[key][1] = "merge"
+
+    @event.listens_for(engine, "commit")
+    def committed(connection):
+        begun = started.pop(id(connection.connection.dbapi_connection), None)
+        if begun is not None:
+            durations[begun[1]].append(time.perf_counter() - begun[0])
+
+    return durations
 
 
 def naive_import(path: Path, limit: int) -> int:
@@ -195,6 +226,10 @@ def main() -> None:
                   f"{rate:9,.0f} rows/s, peak memory growth {figures['growth_kb'] / 1024:5.1f} MB "
                   f"(peak RSS {figures['peak_kb'] / 1024:.0f} MB); added {report['added']:,}, "
                   f"invalid {report['invalid']:,}, duplicates {report['duplicates']:,}")
+            print("           longest write transaction: " + ", ".join(
+                f"{phase} {figures['longest_ms'][phase]:,.0f} ms (median {figures['median_ms'][phase]:,.0f} ms "
+                f"of {figures['writes'][phase]:,})"
+                for phase in figures["longest_ms"]))
             file.unlink()
         first = args.folder / "naive.csv"
         write_file(first, args.naive_rows)

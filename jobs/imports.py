@@ -9,7 +9,7 @@ from flask import current_app
 from rq.job import Job
 
 from webapp.contacts import import_run, imports, upload_cleanup
-from webapp.contacts.import_jobs import WORKER_DIED
+from webapp.contacts import import_jobs
 from webapp.extensions import db
 
 
@@ -22,7 +22,7 @@ def run(import_id: int) -> dict | None:
 def worker_failed(job: Job, connection, *exc_info) -> None:
     """RQ gave up on the job (a timeout, or a worker found dead): the import says so instead of running forever."""
     db.session.rollback()
-    import_run.fail(db.session, job.args[0], WORKER_DIED)
+    import_jobs.worker_died(db.session, job.args[0])
 
 
 def remove_unneeded_uploads() -> int:

@@ -43,7 +43,8 @@ def imported(app, sample):
     from webapp.extensions import db
 
     def run(name_or_path, list_name: str = "Customers", *, country: str = "US", update_existing: bool = True,
-            columns=None, chunk_rows: int = import_run.CHUNK_ROWS, filename: str | None = None):
+            columns=None, chunk_rows: int = import_run.CHUNK_ROWS, merge_rows: int = import_run.MERGE_ROWS,
+            filename: str | None = None):
         source = name_or_path if isinstance(name_or_path, Path) else sample(name_or_path)
         stored = Path(app.config["UPLOAD_FOLDER"]) / f"test-{source.name}.upload"
         shutil.copyfile(source, stored)
@@ -54,7 +55,7 @@ def imported(app, sample):
             user_id=None)
         imports.start_import(db.session, record, columns or preview.default_columns(), preview.headers)
         db.session.commit()
-        return import_run.run_import(db.session, record.id, chunk_rows=chunk_rows)
+        return import_run.run_import(db.session, record.id, chunk_rows=chunk_rows, merge_rows=merge_rows)
 
     return run
 

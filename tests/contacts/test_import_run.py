@@ -274,6 +274,41 @@ def test_an_import_that_fails_while_merging_rolls_every_change_back(imported, ex
     _unchanged()
 
 
+def test_the_merge_commits_in_short_pieces_and_one_whose_worker_died_is_resumed_not_left_half_way(
+        imported, existing_list, tmp_path, monkeypatch):
+    from webapp.contacts.import_jobs import worker_died
+    from webapp.queues import queue
+
+    real_upsert, pieces = import_run.upsert, []
+
+    def dying_in_the_second_piece(session, table):
+        if table is ListMember.__table__:
+            pieces.append(1)
+            if len(pieces) == 2:
+                raise RuntimeError("work-horse killed")
+        return real_upsert(session, table)
+
+    monkeypatch.setattr(import_run, "upsert", dying_in_the_second_piece)
+    with pytest.raises(RuntimeError):
+        imported(_big_file(tmp_path, 30), chunk_rows=10, merge_rows=10)
+    record = db.session.scalars(select(Import)).one()
+    db.session.refresh(record)
+    # The first piece was committed on its own: other writers never waited for the whole merge.
+    assert record.status == "running" and len(members()) == 2 + 9
+    assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 20  # what is left to merge
+
+    monkeypatch.setattr(import_run, "upsert", real_upsert)
+    worker_died(db.session, record.id)  # RQ's failure callback, or the page that watches the import
+    assert [job.id for job in queue("imports").get_jobs()] == [f"import-{record.id}"]
+    record = import_run.run_import(db.session, record.id, merge_rows=10)
+
+    assert record.status == "done"
+    assert len(members()) == 2 + 29
+    assert counts(record) == {"rows": 30, "added": 29, "updated": 1, "already_in_list": 1, "duplicates": 0,
+                              "invalid": 0}
+    assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 0
+
+
 def test_a_file_that_turns_out_broken_half_way_fails_with_its_reason_and_changes_nothing(imported, existing_list,
                                                                                         tmp_path):
     path = _big_file(tmp_path, 200, tail='+1 212 555 9999,"Never closed\n+1 212 555 9998,x\n')

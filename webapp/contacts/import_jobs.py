@@ -30,7 +30,7 @@ def settle(session: Session, import_id: int, status: str) -> None:
 
     A queued import whose job is gone (Redis restarted or flushed) is queued again; the run's claim
     makes a second job harmless. A running import whose job failed (its work-horse was killed) is
-    recorded as failed.
+    recorded as failed, or resumed if its merge had begun.
     """
     try:
         job_status = Job.fetch(job_id(import_id), connection=redis_client()).get_status()
@@ -39,4 +39,10 @@ def settle(session: Session, import_id: int, status: str) -> None:
             enqueue_import(import_id)
         return
     if job_status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-        import_run.fail(session, import_id, WORKER_DIED)
+        worker_died(session, import_id)
+
+
+def worker_died(session: Session, import_id: int) -> None:
+    """The import's job ended without finishing it: failed if its merge had not begun, else resumed."""
+    if not import_run.fail(session, import_id, WORKER_DIED) and import_run.resume(session, import_id):
+        enqueue_import(import_id)

@@ -1,8 +1,12 @@
-"""The import run: read the file in chunks, stage valid first-seen numbers, then merge them in one transaction.
+"""The import run: read the file in chunks, stage valid first-seen numbers, then merge them in short pieces.
 
 Each chunk's rows go to `import_rows` (numbers) and `import_rejections` (rows not taken), and its
-progress is committed; only when the whole file has been read does one transaction merge the staged
-rows into contacts and the list (creating a new list there). So a run that fails changes no list.
+progress is committed; only when the whole file has been read does the merge into contacts and the list
+begin (creating a new list in its first piece). So a file that is refused, or a run that fails while
+reading, changes no list. The merge commits MERGE_ROWS staged numbers at a time, each piece deleting the
+staged rows it merged, so that no other writer (a campaign's dispatcher on SQLite) waits long for the lock;
+once its first piece is committed (`merge_started_at`) the import is finished, not failed: a run whose
+worker died is queued again and resumes with the staged rows left.
 """
 from __future__ import annotations
 
@@ -32,26 +36,33 @@ from webapp.transactions import begin_write, is_sqlite, upsert
 
 log = logging.getLogger(__name__)
 
-CHUNK_ROWS = 5000  # rows read, staged and committed at a time: bounded memory, progress every chunk
+CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
+MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
 STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes")
 REJECTION_COLUMNS = ("import_id", "line", "value", "reason")
 
 
-def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS) -> Import | None:
-    """Run a queued import to the end (done or failed); None when it is not queued (a repeated job)."""
+def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS,
+               merge_rows: int = MERGE_ROWS) -> Import | None:
+    """Run a queued import to the end (done or failed), or resume its merge; None when it is not queued
+    (a repeated job)."""
     now = utcnow()
+    resuming = session.scalar(select(Import.merge_started_at).where(Import.id == import_id)) is not None
+    fresh = {} if resuming else dict(started_at=now, processed_rows=0, added=0, updated=0, already_in_list=0,
+                                     duplicates=0, invalid=0, error="", rows_read_at=None, finished_at=None)
     claimed = session.execute(
-        update(Import).where(Import.id == import_id, Import.status == "queued")
-        .values(status="running", started_at=now, processed_rows=0, added=0, updated=0, already_in_list=0,
-                duplicates=0, invalid=0, error="", rows_read_at=None, finished_at=None)).rowcount
+        update(Import).where(Import.id == import_id, Import.status == "queued").values(status="running", **fresh)
+    ).rowcount
     session.commit()
     if not claimed:
         return None
-    _clear(session, import_id, rejections=True)
+    if not resuming:
+        _clear(session, import_id, rejections=True)
     record = session.get(Import, import_id)
     try:
-        _stage(session, record, chunk_rows)
-        _merge(session, record)
+        if not resuming:
+            _stage(session, record, chunk_rows)
+        _merge(session, record, merge_rows)
     except (FileRejected, ContactsError) as error:
         session.rollback()
         fail(session, import_id, str(error))
@@ -62,17 +73,35 @@ def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS) -
                                  "it was logged for your administrator.")
         raise
     finally:
-        _clear(session, import_id)
+        if not merging(session, import_id):
+            _clear(session, import_id)
     record = session.get(Import, import_id, populate_existing=True)
     if record.status == "done" and record.options.get("uploaded"):
         Path(record.stored_path).unlink(missing_ok=True)  # customers' numbers stay on disk no longer than needed
     return record
 
 
+def merging(session: Session, import_id: int) -> bool:
+    """Whether the import's merge began and has not ended: it is to be resumed, never failed."""
+    return session.scalar(select(func.count()).where(Import.id == import_id, Import.status == "running",
+                                                     Import.merge_started_at.is_not(None))) == 1
+
+
+def resume(session: Session, import_id: int) -> bool:
+    """Queue again an import whose worker died during its merge (its job is the caller's to enqueue)."""
+    queued = session.execute(update(Import).where(Import.id == import_id, Import.status == "running",
+                                                  Import.merge_started_at.is_not(None))
+                             .values(status="queued")).rowcount
+    session.commit()
+    return bool(queued)
+
+
 def fail(session: Session, import_id: int, message: str) -> bool:
-    """Record why an unfinished import stopped; its staged rows and partial report go. False if it had finished."""
+    """Record why an unfinished import stopped before its merge began (or its list was deleted during it); its
+    staged rows and partial report go. False if it had finished or is merging."""
     failed = session.execute(
-        update(Import).where(Import.id == import_id, Import.status.in_(("queued", "running")))
+        update(Import).where(Import.id == import_id, Import.status.in_(("queued", "running")),
+                             or_(Import.merge_started_at.is_(None), Import.list_id.is_(None)))
         .values(status="failed", error=message[:2000], finished_at=utcnow(), added=0, updated=0,
                 already_in_list=0, duplicates=0, invalid=0)).rowcount
     if failed:
@@ -213,22 +242,36 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
     session.commit()
 
 
-def _merge(session: Session, record: Import) -> None:
-    """Merge the staged numbers into contacts and the list, and record the counts: one transaction."""
+def _merge(session: Session, record: Import, merge_rows: int) -> None:
+    """Merge the staged numbers into contacts and the list, `merge_rows` at a time, adding up the counts."""
     import_id = record.id
+    while _merge_piece(session, import_id, merge_rows):
+        pass
+    session.execute(update(Import).where(Import.id == import_id).values(status="done", finished_at=utcnow()))
+    session.commit()
+
+
+def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
+    """Merge the first `merge_rows` staged numbers (by phone) and delete them, in one transaction; False when
+    none were left."""
     begin_write(session)
     record = session.get(Import, import_id, populate_existing=True)
-    if record.list_id is None and record.options.get("new_list"):
-        # Created here, in the transaction that fills it: a failed import leaves no empty list behind.
+    if record.list_id is None and record.options.get("new_list") and record.merge_started_at is None:
+        # Created in the transaction of the first piece: an import refused before it leaves no empty list behind.
         record.list_id = services.create_list(session, record.options["new_list"], record.created_by_id).id
     elif record.list_id is None:
         raise ContactsError("The list was deleted while the file was being read; nothing was imported.")
     staged, contacts, now = ImportRow.__table__, Contact.__table__, utcnow()
-    mine = staged.c.import_id == import_id
+    last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id)
+                          .order_by(staged.c.phone).offset(merge_rows - 1).limit(1))
+    mine = and_(staged.c.import_id == import_id, staged.c.phone <= last) if last else staged.c.import_id == import_id
     unique = session.scalar(select(func.count()).select_from(staged).where(mine))
+    if not unique:
+        session.commit()
+        return False
     updated = 0
     if record.options.get("update_existing"):
-        updated = session.execute(_update_existing(session, import_id, now)).rowcount
+        updated = session.execute(_update_existing(session, mine, now)).rowcount
     stamp = literal(now, UTCDateTime())
     session.execute(
         upsert(session, contacts).from_select(
@@ -243,13 +286,15 @@ def _merge(session: Session, record: Import) -> None:
             .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone)).where(mine))
         .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
         .execution_options(preserve_rowcount=True)).rowcount  # an INSERT's rowcount is not kept otherwise
+    session.execute(delete(staged).where(mine))
     session.execute(update(Import).where(Import.id == import_id).values(
-        status="done", list_id=record.list_id, added=added, updated=updated, already_in_list=unique - added,
-        finished_at=now))
+        list_id=record.list_id, added=Import.added + added, updated=Import.updated + updated,
+        already_in_list=Import.already_in_list + unique - added, merge_started_at=record.merge_started_at or now))
     session.commit()
+    return True
 
 
-def _update_existing(session: Session, import_id: int, now: datetime):
+def _update_existing(session: Session, mine, now: datetime):
     """UPDATE the contacts the file names again: a non-blank name replaces theirs, its attributes are merged in.
 
     Only contacts that actually change are written (and counted as updated).
@@ -265,7 +310,6 @@ def _update_existing(session: Session, import_id: int, now: datetime):
         attributes_change = ~current.op("@>", return_type=Boolean)(cast(staged.c.attributes, JSONB))
     name_change = and_(staged.c.name != "", staged.c.name != contacts.c.name)
     return (update(contacts)
-            .where(contacts.c.phone == staged.c.phone, staged.c.import_id == import_id,
-                   or_(name_change, attributes_change))
+            .where(contacts.c.phone == staged.c.phone, mine, or_(name_change, attributes_change))
             .values(name=case((staged.c.name != "", staged.c.name), else_=contacts.c.name),
                     attributes=merged, updated_at=now))

@@ -95,6 +95,8 @@ class Import(db.Model):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the whole file had been read and staged; the merge into the list follows.
     rows_read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the merge's first piece was committed: from then on the import is finished, resumed if its worker dies.
+    merge_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -115,7 +117,7 @@ class ImportRow(db.Model):
     """A valid, first-seen number of a running import, staged until the whole file is read.
 
     Nothing outside the import reads these rows; the last step merges them into contacts and
-    list members in one transaction, so a failed import leaves every list as it was.
+    list members in short pieces, each deleting the staged rows it merged (contacts/import_run.py).
     """
 
     __tablename__ = "import_rows"
