@@ -83,15 +83,18 @@ def live_owners(redis: Redis, campaign_id: int, slots: int) -> set[str]:
 
 def resolve(session: Session, redis: Redis, campaign_id: int, slots: int, now: datetime, retries: Retries) -> int:
     """Resolve the campaign's `sending` rows whose owner is gone, in the caller's transaction; return how many."""
+    sending = (Recipient.campaign_id == campaign_id, Recipient.status == "sending")
+    owners = set(session.scalars(select(Recipient.claim_token).where(*sending).distinct()))
+    gone = owners - live_owners(redis, campaign_id, slots)  # read after the rows: a newer claim is not among them
+    if not gone:
+        return 0
     begin_write(session)
-    query = select(Recipient).where(Recipient.campaign_id == campaign_id, Recipient.status == "sending")
+    query = select(Recipient).where(*sending, Recipient.claim_token.in_(gone))  # a claim always names its owner
     rows = list(session.scalars(query if is_sqlite(session) else query.with_for_update()))
-    alive = live_owners(redis, campaign_id, slots)  # after the rows: a claim made meanwhile is not among them
-    rows = [row for row in rows if row.claim_token not in alive]
     deltas: Counter = Counter()
     effects = Effects()
     for token in {row.claim_token for row in rows}:
-        ledger = set(redis.eval(CLOSE, 2, _ledger_key(token), _closed_key(token), LEDGER_SECONDS)) if token else set()
+        ledger = set(redis.eval(CLOSE, 2, _ledger_key(token), _closed_key(token), LEDGER_SECONDS))
         intact = INTACT.encode() in ledger
         for row in (row for row in rows if row.claim_token == token):
             if intact and str(row.id).encode() not in ledger:
