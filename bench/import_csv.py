@@ -110,7 +110,9 @@ def child(args) -> None:
                       "longest_ms": {phase: max(seconds, default=0) * 1000 for phase, seconds in writes.items()},
                       "median_ms": {phase: sorted(seconds)[len(seconds) // 2] * 1000 if seconds else 0
                                     for phase, seconds in writes.items()},
-                      "writes": {phase: len(seconds) for phase, seconds in writes.items()}, "report": report}))
+                      "writes": {phase: len(seconds) for phase, seconds in writes.items()},
+                      "slowest_merges": sorted(((round(s * 1000), i) for i, s in enumerate(writes["merge"])),
+                                               reverse=True)[:5], "report": report}))
 
 
 def _time_write_transactions(engine) -> dict[str, list[float]]:
@@ -229,7 +231,7 @@ def main() -> None:
             print("           longest write transaction: " + ", ".join(
                 f"{phase} {figures['longest_ms'][phase]:,.0f} ms (median {figures['median_ms'][phase]:,.0f} ms "
                 f"of {figures['writes'][phase]:,})"
-                for phase in figures["longest_ms"]))
+                for phase in figures["longest_ms"]) + f"; slowest merge pieces (ms, index): {figures['slowest_merges']}")
             file.unlink()
         first = args.folder / "naive.csv"
         write_file(first, args.naive_rows)

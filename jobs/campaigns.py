@@ -5,7 +5,8 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from webapp.campaigns import orphans
-from webapp.campaigns.dispatch import Dispatcher, Lease, Tracking, finish_if_done
+from webapp.campaigns.dispatch import DISPATCH_JOB, Dispatcher, Lease, Tracking, finish_if_done
+from webapp.campaigns.orphans import lease_key
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Retries
@@ -44,6 +45,14 @@ def dispatch(campaign_id: int, slot: int = 0) -> str:
     if verdict == "continue":
         enqueue_dispatchers(campaign_id)
     return verdict
+
+
+def work_horse_killed(job, pid, status, rusage) -> None:
+    """The worker saw its work-horse die under a job (kill -9, out of memory). A dispatcher's lease goes at once
+    rather than 10 s later, so its claimed rows are resolved now (campaigns/orphans.py) and the tick starts the
+    slot again. No other dispatcher of that slot can hold it: the dead one did."""
+    if job.func_name == DISPATCH_JOB and job.args:
+        redis_client().delete(lease_key(*job.args))
 
 
 def tick() -> dict:

@@ -60,6 +60,13 @@ class ProcessSet:
         process.wait()
         self.processes.remove(process)
 
+    def kill_work_horse(self, process: subprocess.Popen) -> list[int]:
+        """kill -9 the work-horse(s) a worker forked (the job it runs dies; the worker goes on); their pids."""
+        horses = _children(process.pid)
+        for pid in horses:
+            os.kill(pid, signal.SIGKILL)
+        return horses
+
     def stop(self) -> None:
         for process in self.processes:
             if process.poll() is None:

@@ -18,8 +18,8 @@ def worker_command(names: str, burst: bool) -> None:
     """Run an RQ worker; its forked work-horses inherit this app context."""
     queues = [queue(name.strip()) for name in names.split(",") if name.strip()]
     serve([q.name for q in queues])
-    worker = Worker(queues, connection=redis_client())
     import jobs.campaigns, jobs.imports, jobs.senders  # noqa: E401, F401 - loaded once here, not in each work-horse
+    worker = Worker(queues, connection=redis_client(), work_horse_killed_handler=jobs.campaigns.work_horse_killed)
     spare_loaded_objects()  # and every work-horse forked from here inherits this (webapp/collector.py)
     worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
 
