@@ -231,7 +231,8 @@ def main() -> None:
             print("           longest write transaction: " + ", ".join(
                 f"{phase} {figures['longest_ms'][phase]:,.0f} ms (median {figures['median_ms'][phase]:,.0f} ms "
                 f"of {figures['writes'][phase]:,})"
-                for phase in figures["longest_ms"]) + f"; slowest merge pieces (ms, index): {figures['slowest_merges']}")
+                for phase in figures["longest_ms"]) + f"; slowest merge pieces (ms, index): "
+                  f"{figures['slowest_merges']}")
             file.unlink()
         first = args.folder / "naive.csv"
         write_file(first, args.naive_rows)

@@ -22,7 +22,8 @@ def test_a_row_retried_after_a_5xx_and_then_refused_shows_the_final_refusal(app,
     rows = rows_by_phone(campaign.id)
     assert sandbox.stats()["errors"] == {"131000": 2, "131026": 1}
     refused = [row for row in rows.values() if row.status == "failed"]
-    assert [(row.error_code, row.error_title, row.attempts) for row in refused] == [(131026, "Message undeliverable", 2)]
+    assert [(row.error_code, row.error_title, row.attempts) for row in refused] == \
+        [(131026, "Message undeliverable", 2)]
     sent = [row for row in rows.values() if row.status != "failed"]
     assert [(row.error_code, row.error_title) for row in sent] == [(None, "")]  # its retry's note is gone
 
