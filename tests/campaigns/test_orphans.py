@@ -76,3 +76,17 @@ def test_a_dispatcher_that_comes_back_after_its_claim_was_resolved_sends_none_of
     frozen.lease.refreshed = 0
     assert frozen.lease.refresh()  # it wakes up and takes its lease again…
     assert not frozen.ledger.leaving([1])  # …but may send nothing it claimed before
+
+
+def test_a_worker_that_sees_its_work_horse_die_frees_the_dispatchers_slot_at_once(app, sandbox, sandbox_sender):
+    from jobs.campaigns import work_horse_killed
+    from webapp.campaigns.dispatch import DISPATCH_JOB
+    from webapp.queues import queue
+
+    campaign = launch(sandbox_sender, PEOPLE)
+    dead = _died_with_claims(campaign.id, claimed=4, sent=0)
+    job = queue("dispatch").enqueue(DISPATCH_JOB, campaign.id, 1)
+
+    work_horse_killed(job, 4242, 9, None)  # RQ's hook, in the worker, when waitpid says SIGKILL
+    assert not redis_client().exists(dead.lease.key)  # not 10 s later: its rows are resolved now
+    assert sweep() == 4
