@@ -6,7 +6,6 @@ from sqlalchemy import select, update
 
 from webapp.campaigns import orphans
 from webapp.campaigns.dispatch import DISPATCH_JOB, Dispatcher, Lease, Tracking, finish_if_done
-from webapp.campaigns.orphans import lease_key
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Retries
@@ -14,8 +13,8 @@ from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launc
 from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.timestamps import utcnow
-from webapp.workspace.models import WorkspaceSettings
 from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked, webhooks_flowing
+from webapp.workspace.models import WorkspaceSettings
 
 # The sender learns from webhook tracking, which stands above it: handed in here, where both are known.
 TRACKING = Tracking(webhooks_flowing=webhooks_flowing, wamids_committed=apply_parked_statuses)
@@ -52,7 +51,7 @@ def work_horse_killed(job, pid, status, rusage) -> None:
     rather than 10 s later, so its claimed rows are resolved now (campaigns/orphans.py) and the tick starts the
     slot again. No other dispatcher of that slot can hold it: the dead one did."""
     if job.func_name == DISPATCH_JOB and job.args:
-        redis_client().delete(lease_key(*job.args))
+        redis_client().delete(orphans.lease_key(*job.args))
 
 
 def tick() -> dict:

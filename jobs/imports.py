@@ -8,8 +8,7 @@ from pathlib import Path
 from flask import current_app
 from rq.job import Job
 
-from webapp.contacts import import_run, imports, upload_cleanup
-from webapp.contacts import import_jobs
+from webapp.contacts import import_jobs, import_run, imports, upload_cleanup
 from webapp.extensions import db
 
 

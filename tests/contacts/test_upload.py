@@ -245,7 +245,8 @@ def test_markup_in_a_file_is_shown_as_text_on_every_page(staff_client):
 def test_a_failed_import_says_what_happened_and_that_nothing_changed(staff_client, monkeypatch):
     from webapp.contacts import import_run
 
-    monkeypatch.setattr(import_run, "_merge", lambda session, record: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(import_run, "_merge",
+                        lambda session, record, merge_rows: (_ for _ in ()).throw(OSError("disk full")))
     assert upload(staff_client, "utf8.csv").status_code == 302
     record = the_import()
     confirm(staff_client, record, phone="0")

@@ -260,7 +260,9 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
         # Created in the transaction of the first piece: an import refused before it leaves no empty list behind.
         record.list_id = services.create_list(session, record.options["new_list"], record.created_by_id).id
     elif record.list_id is None:
-        raise ContactsError("The list was deleted while the file was being read; nothing was imported.")
+        raise ContactsError("The list was deleted during the import; the contacts already merged were kept."
+                            if record.merge_started_at else
+                            "The list was deleted while the file was being read; nothing was imported.")
     staged, contacts, now = ImportRow.__table__, Contact.__table__, utcnow()
     last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id)
                           .order_by(staged.c.phone).offset(merge_rows - 1).limit(1))
