@@ -55,7 +55,7 @@ def test_upload_map_columns_and_watch_the_import_finish(page: Page, live_server,
 
         expect(page.get_by_role("heading", name="Waiting for a worker…")).to_be_visible()
         page.evaluate("window.stillTheSamePage = true")
-        processes.worker("default")
+        processes.worker("imports")
 
         expect(page.get_by_text("rows read")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("progressbar")).to_be_visible()
