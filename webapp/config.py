@@ -85,6 +85,8 @@ class Config:
         self.SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 64)
         self.DISPATCHERS_PER_CAMPAIGN = env_int("DISPATCHERS_PER_CAMPAIGN", 2)
         self.RATE_MARGIN_MS = env_int("RATE_MARGIN_MS", 20)
+        # While Meta fails (5xx, timeouts) a number's rate is halved; it doubles back after each quiet interval.
+        self.BREAKER_QUIET_SECONDS = float(os.environ.get("BREAKER_QUIET_SECONDS") or 5)
         self.SENDING_STALE_SECONDS = env_int("SENDING_STALE_SECONDS", 90)
         self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
         self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)

@@ -20,7 +20,7 @@ messages of the last second are still in Meta's window: a limiter that had grant
 sees the number's epoch change and holds everything for one window, as if the last one had been full.
 
 The breaker (`Breaker`) lowers the rate itself while Meta fails: after a run of 5xx answers or timeouts the
-number's rate halves (at most once a second, down to 1 msg/s), and it doubles back per quiet interval without
+number's rate halves (at most every quarter of a second, down to 1 msg/s), and it doubles back per quiet interval without
 a failure, up to the configured rate. Its state sits beside the window, so every slot obeys it at once.
 """
 from __future__ import annotations
@@ -158,7 +158,7 @@ class Breaker:
     """Meta failing (5xx answers, timeouts) lowers the number's rate for every slot; see the module's notes."""
 
     RUN = 5  # failures in a row that halve the rate
-    HALVE_EVERY_MS = 1000  # answers to requests sent before a halving do not halve it again at once
+    HALVE_EVERY_MS = 250  # answers to requests sent before a halving do not halve it again at once
 
     def __init__(self, redis: Redis, sender_key: str, rate: int, quiet_seconds: float) -> None:
         self.rate = rate

@@ -122,6 +122,7 @@ class Dispatcher:
         self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
         self.retry_base = config["RETRY_BASE_SECONDS"]
         self.margin_ms = config["RATE_MARGIN_MS"]
+        self.breaker_quiet = config["BREAKER_QUIET_SECONDS"]
         self._load_settings()
 
     def _load_settings(self) -> None:
@@ -133,7 +134,8 @@ class Dispatcher:
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
         self.marketing = campaign.template is None or campaign.template.category.upper() == "MARKETING"
         self.client = client_for(sender)
-        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
+        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms,
+                                   breaker_quiet_seconds=self.breaker_quiet)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
         self.claim_ahead = max(self.limiter.burst, -(-sender.throughput // 10))  # 100 ms of sending, or more
         self.max_attempts = WorkspaceSettings.get().send_attempts
@@ -351,6 +353,11 @@ class Dispatcher:
         if effects.hold_seconds:
             self.limiter.hold(effects.hold_seconds)
             self.limiter.widen()
+        failing = sum(1 for o in outcomes if o.error is not None and o.error.meta_failing)
+        answered = sum(1 for o in outcomes if o.result is not None
+                       or (o.error is not None and o.error.http_status and not o.error.meta_failing))
+        if failing or answered:  # what Meta's health does to the number's rate (ratelimit.Breaker)
+            self.limiter.breaker.record(failing, answered)
         self.cap.record(sent_phones, time.time())
         if wamids:
             self.tracking.wamids_committed(db.session, wamids)

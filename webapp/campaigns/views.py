@@ -137,6 +137,7 @@ def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_fo
         preview=presenters.preview(campaign) if campaign.is_editable else None,
         schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
         zone=workspace_zone().key, unknown=counts(db.session, campaign.id)["unknown"],
+        slowed=presenters.slowed_by_meta(campaign),
     ), status
 
 
