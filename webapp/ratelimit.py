@@ -8,7 +8,9 @@ those delays differ; without the margin two admissions one second apart could ar
 
 The margin also adapts: a 130429 from Meta shows that arrivals bunched more than the margin allowed for
 (a loaded host, a slow network), so it widens (doubling, up to a quarter of a second) and then narrows
-back by itself, a millisecond every five seconds, while Meta stays content.
+back by itself, a millisecond every five seconds, while Meta stays content. It need not wait for Meta: a
+request that leaves its process later after its admission than the margin allows (a starved host, a new
+slot still starting its threads) widens it at once to that lateness, before the next grant of any slot.
 
 Grants are also smoothed: at most a fiftieth of the rate in any 20 ms step. The requests of one grant
 leave the process one after another (each costs CPU), so a big grant spreads its arrivals over more than
@@ -20,8 +22,9 @@ messages of the last second are still in Meta's window: a limiter that had grant
 sees the number's epoch change and holds everything for one window, as if the last one had been full.
 
 The breaker (`Breaker`) lowers the rate itself while Meta fails: after a run of 5xx answers or timeouts the
-number's rate halves (at most every quarter of a second, down to 1 msg/s), and it doubles back per quiet interval without
-a failure, up to the configured rate. Its state sits beside the window, so every slot obeys it at once.
+number's rate halves (at most every quarter of a second, down to 1 msg/s) and stays there while failures go on;
+once Meta answers again it doubles per quiet interval without a failure, up to the configured rate. Its state
+sits beside the window, so every slot obeys it at once.
 """
 from __future__ import annotations
 
@@ -40,12 +43,14 @@ local function widened(key, now, narrow)
 end
 """
 
-# The rate the breaker allows at `now` (µs): its level, doubled per quiet interval since the last failure.
-# KEYS[n] is the hash {level, calm = when the last failure or halving was, streak, halved}.
+# The rate the breaker allows at `now` (µs): its level, doubled per quiet interval since Meta answered again.
+# KEYS[n] is the hash {level, calm = when answers came back after the last failure (absent while failing),
+# streak, halved}.
 _ALLOWED = """
 local function allowed(key, rate, now, quiet)
   local b = redis.call('HMGET', key, 'level', 'calm')
   if not b[1] then return rate end
+  if not b[2] then return tonumber(b[1]) end
   local doublings = math.floor((now - tonumber(b[2])) / quiet)
   if doublings >= 20 then return rate end
   return math.min(rate, tonumber(b[1]) * 2 ^ doublings)
@@ -105,6 +110,17 @@ end
 return {granted, math.floor(wait), epoch}
 """
 
+# KEYS: widening. ARGV: at least µs, largest µs, narrowing (µs per second). Returns the added margin, µs.
+_WIDEN_TO = _WIDENED + _NOW + """
+local narrow = tonumber(ARGV[3])
+local before = widened(KEYS[1], now, narrow)
+local added = math.min(tonumber(ARGV[2]), tonumber(ARGV[1]))
+if added <= before then return math.floor(before) end
+redis.call('HSET', KEYS[1], 'us', added, 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(added / narrow * 1000) + 1000)
+return math.floor(added)
+"""
+
 # KEYS: widening. ARGV: first step µs, largest µs, narrowing (µs per second). Returns the added margin, µs.
 _WIDEN = _WIDENED + _NOW + """
 local narrow = tonumber(ARGV[3])
@@ -118,9 +134,8 @@ return math.floor(added)
 # Returns the rate allowed now.
 _RECORD = _ALLOWED + _NOW + """
 local rate, failures, successes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local quiet = tonumber(ARGV[6])
-local level = allowed(KEYS[1], rate, now, quiet)
-local b = redis.call('HMGET', KEYS[1], 'streak', 'halved')
+local level = allowed(KEYS[1], rate, now, tonumber(ARGV[6]))
+local b = redis.call('HMGET', KEYS[1], 'streak', 'halved', 'calm')
 local streak = successes > 0 and 0 or tonumber(b[1] or 0) + failures
 if streak >= tonumber(ARGV[4]) and now - tonumber(b[2] or 0) >= tonumber(ARGV[5]) then
   level = math.max(1, math.floor(level / 2))
@@ -130,7 +145,10 @@ end
 redis.call('HSET', KEYS[1], 'streak', streak)
 if level >= rate then
   redis.call('HDEL', KEYS[1], 'level', 'calm')
-elseif failures > 0 then  -- a failure starts the quiet interval again, from the rate allowed now
+elseif failures > 0 then  -- still failing: the rate stays where it is until Meta answers again
+  redis.call('HSET', KEYS[1], 'level', level)
+  redis.call('HDEL', KEYS[1], 'calm')
+elseif not b[3] then  -- the first answers after the failures: the quiet intervals count from now
   redis.call('HSET', KEYS[1], 'level', level, 'calm', now)
 end
 redis.call('PEXPIRE', KEYS[1], 3600000)
@@ -198,8 +216,11 @@ class RateLimiter:
         self.breaker = Breaker(redis, sender_key, rate, breaker_quiet_seconds)
         self.epoch = ""  # the epoch of the window this limiter last granted in
         self.granted_at = float("-inf")  # monotonic time of its last grant
+        self.margin_ms = margin_ms
+        self.late_ms = 0.0  # the most lateness this limiter widened the margin for (see leaving)
         self._acquire = redis.register_script(_ACQUIRE)
         self._widen = redis.register_script(_WIDEN)
+        self._widen_to = redis.register_script(_WIDEN_TO)
 
     def acquire(self, wanted: int) -> Grant:
         """Take up to `wanted` slots now; the grant says how many, and how long until the next frees."""
@@ -222,6 +243,13 @@ class RateLimiter:
     def hold(self, seconds: float) -> None:
         """Admit nothing for a while: Meta said the number's throughput was exceeded (130429)."""
         self.redis.set(self.hold_key, "1", px=max(1, int(seconds * 1000)))
+
+    def leaving(self, late_seconds: float) -> None:
+        """A request leaves `late_seconds` after its admission: more than the margin, and the margin widens to it."""
+        late_ms = min(late_seconds * 1000 - self.margin_ms, self.WIDEN_MOST_MS)
+        if late_ms > self.late_ms:  # once per new high: the window's hash keeps the rest (thread-safe enough)
+            self.late_ms = late_ms
+            self._widen_to(keys=[self.widen_key], args=[late_ms * 1000, self.WIDEN_MOST_MS * 1000, self.narrow_us])
 
     def widen(self) -> float:
         """Keep admissions further apart after a 130429 (see the module's notes); returns the margin added, ms."""

@@ -88,6 +88,16 @@ def test_the_widening_is_capped_and_shared_by_every_limiter_of_the_number(redis_
     assert 1.24 < _next_slot_after_a_full_window(theirs) <= 1.25
 
 
+def test_a_request_leaving_later_than_the_margin_widens_it_for_every_slot_at_once(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    mine = RateLimiter(client, "sender-late", 1, margin_ms=20)
+    mine.leaving(0.015)  # within the margin
+    theirs = RateLimiter(client, "sender-late", 1, margin_ms=20)
+    assert 1.0 < _next_slot_after_a_full_window(theirs) <= 1.02
+    mine.leaving(0.100)  # a starved process: 80 ms more than the margin
+    assert 1.09 < _next_slot_after_a_full_window(theirs) <= 1.1
+
+
 def _granted_within(limiter, seconds: float) -> int:
     """How many single slots the limiter grants, asked as soon as each frees, over `seconds`."""
     granted, deadline = 0, time.monotonic() + seconds
@@ -139,12 +149,16 @@ def test_the_rate_doubles_back_per_quiet_interval_up_to_the_configured_rate(redi
     breaker = RateLimiter(redis.Redis.from_url(redis_url), "sender-recovering", 40,
                           breaker_quiet_seconds=0.3).breaker
     assert breaker.record(failures=5, successes=0) == 20
+    time.sleep(0.32)
+    assert breaker.rate_now() == 20  # no answer yet: no sign that Meta is back
+    assert breaker.record(failures=0, successes=3) == 20
     time.sleep(0.2)
-    assert breaker.record(failures=1, successes=0) == 20  # a failure starts the quiet interval again
+    assert breaker.record(failures=1, successes=0) == 20  # failing again: the quiet interval starts over
+    assert breaker.record(failures=0, successes=3) == 20
     time.sleep(0.2)
     assert breaker.rate_now() == 20
     time.sleep(0.12)
-    assert breaker.record(failures=0, successes=3) == 40
+    assert breaker.rate_now() == 40
 
 
 def test_the_daily_cap_counts_unique_customers_and_rebuilds_after_a_flush(redis_url):

@@ -214,7 +214,8 @@ class Dispatcher:
                     if grant.granted == 0:
                         self._pause(in_flight, min(grant.wait_seconds, 0.25))
                         continue
-                    in_flight |= {pool.submit(self._send, buffer.popleft()) for _ in range(grant.granted)}
+                    admitted = time.monotonic()
+                    in_flight |= {pool.submit(self._send, buffer.popleft(), admitted) for _ in range(grant.granted)}
             finally:
                 for future in in_flight:  # a pause or the end of the slice: let what started finish
                     finished.append(future.result())
@@ -298,8 +299,9 @@ class Dispatcher:
 
     # --- one request, in a pool thread: no database here ---
 
-    def _send(self, claimed: Claimed) -> Outcome:
+    def _send(self, claimed: Claimed, admitted: float) -> Outcome:
         name, language = self.template
+        self.limiter.leaving(time.monotonic() - admitted)
         try:
             result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, claimed.params,
                                                callback_data=f"r:{claimed.id}")
