@@ -53,6 +53,8 @@ class Config:
         self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
         # How long an upload left at its column step (or a stray file in the folder) is kept.
         self.UPLOAD_RETENTION_HOURS = env_int("UPLOAD_RETENTION_HOURS", 24)
+        # Memory an import job may take on top of the worker's own; a file that needs more fails with a message.
+        self.IMPORT_MEMORY_MB = env_int("IMPORT_MEMORY_MB", 1024)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE")

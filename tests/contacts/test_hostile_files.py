@@ -160,3 +160,22 @@ def test_the_upload_page_shows_why_a_bomb_was_refused_and_keeps_nothing(staff_cl
     assert "This .xlsx file unpacks to" in response.get_data(as_text=True)
     assert db.session.query(Import).count() == 0
     assert list(Path(app.config["UPLOAD_FOLDER"]).iterdir()) == []
+
+
+# -- The import job's memory -----------------------------------------------------------------------
+
+
+def test_an_import_job_takes_no_more_memory_than_its_cap_and_then_gets_it_back():
+    from jobs.imports import memory_cap
+
+    def allocate() -> str:
+        try:
+            with memory_cap(64):
+                bytearray(256 * 1024 * 1024)
+        except MemoryError:
+            bytearray(256 * 1024 * 1024)  # the cap is lifted with the block
+            return "refused within the cap, allowed after it"
+        return "allowed within the cap"
+
+    outcome, _, _ = bombs.in_a_child(allocate)
+    assert outcome == "ok: refused within the cap, allowed after it"
