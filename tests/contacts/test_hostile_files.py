@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.contacts import bombs
-from tests.contacts.conftest import FIXTURES
 from webapp.contacts.columns import inspect
 from webapp.contacts.tabular import MAX_COLUMNS, _name_headers, open_table
 
@@ -145,21 +145,21 @@ def test_renaming_thousands_of_repeated_headers_takes_linear_time():
 
 
 def test_the_upload_page_shows_why_a_bomb_was_refused_and_keeps_nothing(staff_client, app, tmp_path):
-    from pathlib import Path
-
-    from tests.contacts.conftest import upload
+    from tests.conftest import post
     from webapp.contacts.models import Import
     from webapp.extensions import db
 
-    bomb = bombs.workbook(FIXTURES.parent / "contacts" / "__bomb.xlsx", [*FIRST_ROWS, (FORMATTED_ROWS, 3000)])
-    try:
-        response = upload(staff_client, "../contacts/__bomb.xlsx", filename="customers.xlsx")
-    finally:
-        bomb.unlink()
+    bomb = bombs.workbook(tmp_path / "customers.xlsx", [*FIRST_ROWS, (FORMATTED_ROWS, 3000)])
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    before = set(uploads.iterdir())
+    with bomb.open("rb") as file:
+        response = post(staff_client, "/imports/new", {"list_id": "", "new_list": "Customers", "country": "US",
+                                                       "existing": "update", "file": (file, "customers.xlsx")},
+                        content_type="multipart/form-data")
     assert response.status_code == 422
     assert "This .xlsx file unpacks to" in response.get_data(as_text=True)
     assert db.session.query(Import).count() == 0
-    assert list(Path(app.config["UPLOAD_FOLDER"]).iterdir()) == []
+    assert set(uploads.iterdir()) == before
 
 
 # -- The import job's memory -----------------------------------------------------------------------
