@@ -66,11 +66,14 @@ def open_workbook(file: BinaryIO, not_a_workbook: str = NOT_A_WORKBOOK) -> Workb
 
 
 def check_archive(archive: zipfile.ZipFile) -> None:
-    """Refuse a zip whose parts declare more than we read, or are packed further than any spreadsheet's.
+    """Refuse a zip whose XML parts declare more than we read, or are packed further than any spreadsheet's.
 
-    A part can't unpack to more than it declares: zipfile stops there (and the checksum then fails).
+    A part can't unpack to more than it declares: zipfile stops there (and the checksum then fails). Other
+    parts (pictures…) are never unpacked.
     """
     for part in archive.infolist():
+        if not part.filename.endswith((".xml", ".rels")):
+            continue
         limit = MAX_SHEET_BYTES if part.filename.startswith("xl/worksheets/") else MAX_PART_BYTES
         if part.file_size > limit:
             raise FileRejected(PART_TOO_BIG.format(size=part.file_size // MB, limit=limit // MB))
@@ -205,8 +208,6 @@ class _SheetRows(_Handler):
             self.collect()
         elif name == "rPh":
             self.phonetic = True
-        elif name == "sheetData":
-            self.row = 0
 
     def end(self, name: str) -> None:
         if name == "v" and self.texts is not None:
