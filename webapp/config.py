@@ -57,6 +57,8 @@ class Config:
         # A deployment served over HTTPS (docs/deploy.md): cookies travel only over HTTPS, and browsers are told
         # (HSTS) to come back only that way.
         self.PRODUCTION = env_bool("PRODUCTION")
+        # Memory an import job may take on top of the worker's own; a file that needs more fails with a message.
+        self.IMPORT_MEMORY_MB = env_int("IMPORT_MEMORY_MB", 1024)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)
