@@ -64,6 +64,7 @@ class Child:
     name: str
     command: str
     process: subprocess.Popen | None = None
+    output: threading.Thread | None = None  # copies the process's lines to ours, prefixed with its name
     deaths: deque = field(default_factory=deque)  # monotonic times of its recent unexpected exits
 
     @property
@@ -97,7 +98,8 @@ class Supervisor:
         child.process = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {child.command}"], cwd=self.cwd, env=self.env, start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._pump, args=(child, child.process), daemon=True).start()
+        child.output = threading.Thread(target=self._pump, args=(child, child.process), daemon=True)
+        child.output.start()
         self.say(child.name, f"started (pid {child.process.pid})")
 
     def run(self) -> int:
@@ -171,6 +173,7 @@ class Supervisor:
         self.kill_all()
         for child in self.children:
             child.process.wait()
+            child.output.join(timeout=1)  # their last lines before ours
         self.say("make run", f"every process stopped in {time.monotonic() - started:.1f} s")
 
     def _wait_gone(self, sessions: list[int], deadline: float) -> None:

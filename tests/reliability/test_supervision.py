@@ -49,6 +49,10 @@ class MakeRun:
                                         stdout=self.log.open("w"), stderr=subprocess.STDOUT,
                                         start_new_session=True)  # as in a terminal: Ctrl-C reaches the launcher
 
+    def holds_instance(self) -> bool:
+        lock = self.instance / "launcher.lock"
+        return lock.exists() and lock.read_text().strip() == str(self.process.pid)
+
     def output(self) -> str:
         return self.log.read_text()[-6000:]
 
@@ -107,8 +111,8 @@ def make_run(app, tmp_path):
         run.kill()
 
 
-def _customers(name: str, prefix: str) -> int:
-    return factories.contact_list(name, [(f"{prefix}{i:04d}", f"Customer {i}", {}) for i in range(SIZE)]).id
+def _customers(name: str, prefix: str, size: int) -> int:
+    return factories.contact_list(name, [(f"{prefix}{i:04d}", f"Customer {i}", {}) for i in range(size)]).id
 
 
 def _campaign(name: str, list_id: int) -> int:
@@ -139,9 +143,9 @@ def _templates_synced() -> bool:
 def test_a_killed_sender_is_replaced_until_its_campaign_completes_and_ctrl_c_stops_every_process_at_once(
         app, make_run):
     run = make_run()
-    lists = _customers("First", "+1555090"), _customers("Second", "+1555091")  # while it starts
-    wait_until(lambda: run.processes(), 10, message="the launcher's processes")
+    wait_until(run.holds_instance, 20, message=f"the launcher to hold its folder\n{run.output()}")
     refused = make_run()  # a second make run on the same folder while the first runs
+    lists = _customers("First", "+1555090", SIZE), _customers("Second", "+1555091", SIZE // 2)  # while they start
     assert refused.process.wait(30) == 1
     assert "already running" in refused.output() and "Traceback" not in refused.output()
     wait_until(_templates_synced, 30, message=f"the sandbox's templates\n{run.output()}")
@@ -169,4 +173,4 @@ def test_a_killed_sender_is_replaced_until_its_campaign_completes_and_ctrl_c_sto
     # What was in flight finishes, and the loop stops within a turn or two (a fraction of a second of sending):
     assert sent_before <= len(accepted) <= sent_before + stats["in_flight"] + RATE // 2
     assert max(row.accepted_at for row in accepted).timestamp() < asked_at + 1.5
-    assert Counter(row.status for row in rows if row.accepted_at is None) == {"pending": SIZE - len(accepted)}
+    assert Counter(row.status for row in rows if row.accepted_at is None) == {"pending": len(rows) - len(accepted)}
