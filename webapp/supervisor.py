@@ -73,6 +73,8 @@ class Child:
 
 
 class Supervisor:
+    """Runs the commands (name -> shell command) with `env` in `cwd`, their output prefixed with their names."""
+
     def __init__(self, commands: dict[str, str], env: dict[str, str], cwd: Path, out=sys.stdout) -> None:
         self.children = [Child(name, command) for name, command in commands.items()]
         self.env, self.cwd, self.out = env, cwd, out

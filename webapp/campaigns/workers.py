@@ -6,11 +6,12 @@ from collections.abc import Iterable
 
 from webapp.queues import QUEUES, served_queues
 
-# The queues each state waits on: a queued campaign's launch runs on `default`, then every campaign sends on
-# `dispatch`; paused, scheduled and finished campaigns wait for no worker (the tick, on `control`, starts them).
+# The queues each state waits on: a queued campaign's launch runs on `default` (the tick, on `control`, enqueues
+# it again if it was lost), then every campaign sends on `dispatch`; paused, scheduled and finished campaigns
+# wait for no worker now.
 NEEDED = {"queued": ("control", "default", "dispatch"), "sending": ("dispatch",)}
 # What stands still when no worker serves a queue, in the banner's words.
-STANDS_STILL = {"control": "scheduled campaigns do not start", "default": "campaigns do not launch",
+STANDS_STILL = {"control": "campaigns due to start are not started", "default": "campaigns do not launch",
                 "dispatch": "sending has stopped"}
 
 
