@@ -58,7 +58,8 @@ def test_a_process_that_dies_is_started_again_and_what_it_left_running_is_stoppe
     # The first time, it forks a "horse" and dies at once; started again, it stays.
     command = (f"{sys.executable} -c \"import os, sys, time\n"
                f"first = not os.path.exists('{marker}'); open('{marker}', 'a').close()\n"
-               "if first and os.fork() == 0:\n    os.setpgrp(); print('horse', os.getpid(), flush=True); time.sleep(60)\n"
+               "if first and os.fork() == 0:\n"
+               "    os.setpgrp(); print('horse', os.getpid(), flush=True); time.sleep(60)\n"
                "elif first:\n    time.sleep(0.3); os._exit(9)\n"
                "time.sleep(60)\"")
     try:

@@ -123,7 +123,8 @@ def main() -> int:
     commands = parse_procfile((ROOT / "Procfile").read_text()).processes
     supervisor = Supervisor(
         {name: commands[name] for name in names}, cwd=ROOT,
-        env={**os.environ, **environment, "FLASK_APP": "app", "BROADCASTER_PORT": port, "PYTHONUNBUFFERED": "1",
+        env={**os.environ, **environment, "FLASK_APP": "app", "BROADCASTER_PORT": port,
+             "PYTHONUNBUFFERED": "1",  # each line shows when it is written
              # the Procfile's commands (gunicorn, flask) come from this virtual environment
              "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
