@@ -90,5 +90,6 @@ class Config:
         self.SENDING_STALE_SECONDS = env_int("SENDING_STALE_SECONDS", 90)
         self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
         self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)
+        self.WORKER_CHECK_SECONDS = float(os.environ.get("WORKER_CHECK_SECONDS") or 5)  # pages' "is a worker up?"
         self.GRAPH_TIMEOUT_SECONDS = float(os.environ.get("GRAPH_TIMEOUT_SECONDS") or 20)
         self.RETRY_BASE_SECONDS = float(os.environ.get("RETRY_BASE_SECONDS") or 2)  # doubled per attempt, ≤ 60 s
