@@ -13,14 +13,21 @@ Until Meta has accepted one message of the campaign since it (re)started sending
 alone sends, one request at a time, each recorded before the next: a dead token or a broken template costs one
 request, not a burst. When every row left waits longer than WAIT_OFF_WORKER (a retry, a contact held by Meta's
 per-user marketing limit), the campaign waits (`waiting_until`, with a banner) and the worker is free.
+
+SIGTERM (Ctrl-C of `make run`, a service manager's stop) ends the loop as a pause does: the requests in flight
+finish and are recorded, the rows still buffered go back to `pending`, nothing new starts, and the job asks to go
+on (the tick starts it again once a worker serves the dispatch queue).
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -105,6 +112,20 @@ class Lease:
         return bool(redis_client().exists(key))
 
 
+@contextmanager
+def _asked_to_stop():
+    """An event set by SIGTERM while the block runs (in the main thread: a work-horse's), the former handler after."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: asked.set())
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def lease_key(campaign_id: int, slot: int) -> str:
     return f"dispatch:{campaign_id}:{slot}:lease"
 
@@ -161,7 +182,8 @@ class Dispatcher:
         last_record = time.monotonic()
         verdict = "continue"
         buffer: deque[Claimed] = deque()  # claimed ahead, so only memory work lies between admission and send
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool:
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool, \
+                _asked_to_stop() as stop:
             try:
                 while True:
                     done = {f for f in in_flight if f.done()}
@@ -171,6 +193,8 @@ class Dispatcher:
                                      or not self.proven):  # a canary's fate decides what goes next
                         self.record(finished)
                         finished, last_record = [], time.monotonic()
+                    if stop.is_set():
+                        break  # verdict "continue": the tick starts the job again once a worker runs
                     if not self.lease.refresh() or self._status() != "sending":
                         verdict = "stopped"
                         break
