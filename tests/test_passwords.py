@@ -58,3 +58,18 @@ def test_the_users_create_command_refuses_a_weak_password(app, monkeypatch):
     monkeypatch.setenv("BROADCASTER_PASSWORD", "letmein123")
     result = app.test_cli_runner().invoke(args=["users", "create", "ops@example.com"])
     assert result.exit_code != 0 and "most common passwords" in result.output
+
+
+def test_an_owner_who_forgot_the_password_sets_a_new_one_at_the_shell(app, admin, monkeypatch):
+    cli = app.test_cli_runner()
+    monkeypatch.setenv("BROADCASTER_PASSWORD", "letmein123")
+    refused = cli.invoke(args=["users", "set-password", admin.email])
+    monkeypatch.setenv("BROADCASTER_PASSWORD", "violet lantern harbour")
+    unknown = cli.invoke(args=["users", "set-password", "nobody@example.com"])
+    changed = cli.invoke(args=["users", "set-password", admin.email.upper()])
+
+    assert refused.exit_code != 0 and "most common passwords" in refused.output
+    assert unknown.exit_code != 0 and "There is no account nobody@example.com." in unknown.output
+    assert changed.exit_code == 0, changed.output
+    assert login(app.test_client(), admin.email).status_code == 200  # the old password no longer works
+    assert login(app.test_client(), admin.email, "violet lantern harbour").status_code == 302

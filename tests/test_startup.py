@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from redis import Redis
 
 from tests.conftest import ROOT_DIR
-from webapp.private_redis import RedisUnavailable, check, redact
+from webapp.private_redis import RedisUnavailable, check, redact, start, stop
 
 
 def test_an_unreachable_redis_is_named_without_its_password():
@@ -39,3 +40,18 @@ def test_make_run_with_an_unreachable_database_says_what_failed_and_how_to_fix_i
     # What it created before it stopped is its user's alone (tests/test_private_files.py: create_app's part).
     modes = {name: stat.S_IMODE((instance / name).stat().st_mode) for name in (".", "secret_key", "redis.lock")}
     assert modes == {".": 0o700, "secret_key": 0o600, "redis.lock": 0o600}
+
+
+def test_make_run_stops_a_private_redis_left_by_a_killed_launcher_and_starts_its_own(tmp_path):
+    url, left_over = start(tmp_path)  # as a launcher that was then killed -9 left it
+    Redis.from_url(url).set("queued-by-the-old-run", "1")
+    ours = None
+    try:
+        again, ours = start(tmp_path, fresh=True)  # what the next make run does, holding the instance folder
+
+        assert left_over.wait(10) is not None and ours is not None and ours.poll() is None
+        assert again == url and Redis.from_url(again).get("queued-by-the-old-run") is None
+    finally:
+        for process in (left_over, ours):
+            if process is not None:
+                stop(process)

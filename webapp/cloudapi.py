@@ -56,7 +56,8 @@ class CloudAPIError(Exception):
     `code`, `title`, `message`, `details`, `http_status` and `fbtrace_id` are Meta's (None when there
     was no answer); `action` says what to do. `delivery_unknown` is True when the request may have
     reached Meta although no answer came back (a read timeout, a connection dropped mid-request): the
-    message may have been accepted, so re-sending it blindly could deliver it twice.
+    message may have been accepted, so re-sending it blindly could deliver it twice. `unanswered` is True
+    when Meta gave no answer at all (a timeout, a connection refused or broken).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class CloudAPIError(Exception):
         subcode: int | None = None,
         action: Action | None = None,
         delivery_unknown: bool = False,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -84,6 +86,12 @@ class CloudAPIError(Exception):
         self.subcode = subcode
         self.action = action or classify(code, http_status)
         self.delivery_unknown = delivery_unknown
+        self.unanswered = unanswered
+
+    @property
+    def meta_failing(self) -> bool:
+        """Meta itself failed: no answer, or a 5xx one (what the sender's breaker counts)."""
+        return self.unanswered or (self.http_status or 0) >= 500
 
     def __str__(self) -> str:
         code = f"#{self.code} " if self.code is not None else ""
@@ -432,12 +440,12 @@ class CloudAPI:
         try:
             response = self._session().request(method, url, timeout=self.timeout, **kwargs)
         except requests.ConnectTimeout as exc:
-            raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}") from exc
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}", unanswered=True) from exc
         except requests.Timeout as exc:
             raise CloudAPIError(
                 f"The Cloud API did not answer within {self._read_timeout()} s; "
                 "the request may or may not have been accepted",
-                delivery_unknown=True,
+                delivery_unknown=True, unanswered=True,
             ) from exc
         except requests.ConnectionError as exc:
             refused = _never_connected(exc)
@@ -445,7 +453,7 @@ class CloudAPI:
                 f"Could not connect to the Cloud API at {self.base_url}" if refused
                 else "The connection to the Cloud API broke before an answer came; "
                      "the request may or may not have been accepted",
-                delivery_unknown=not refused,
+                delivery_unknown=not refused, unanswered=True,
             ) from exc
         try:
             payload = response.json()

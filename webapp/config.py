@@ -57,6 +57,8 @@ class Config:
         # A deployment served over HTTPS (docs/deploy.md): cookies travel only over HTTPS, and browsers are told
         # (HSTS) to come back only that way.
         self.PRODUCTION = env_bool("PRODUCTION")
+        # Memory an import job may take on top of the worker's own; a file that needs more fails with a message.
+        self.IMPORT_MEMORY_MB = env_int("IMPORT_MEMORY_MB", 1024)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", self.PRODUCTION)
@@ -85,7 +87,10 @@ class Config:
         self.SEND_CONCURRENCY = env_int("SEND_CONCURRENCY", 64)
         self.DISPATCHERS_PER_CAMPAIGN = env_int("DISPATCHERS_PER_CAMPAIGN", 2)
         self.RATE_MARGIN_MS = env_int("RATE_MARGIN_MS", 20)
+        # While Meta fails (5xx, timeouts) a number's rate is halved; it doubles back after each quiet interval.
+        self.BREAKER_QUIET_SECONDS = float(os.environ.get("BREAKER_QUIET_SECONDS") or 5)
         self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
         self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)
+        self.WORKER_CHECK_SECONDS = float(os.environ.get("WORKER_CHECK_SECONDS") or 5)  # pages' "is a worker up?"
         self.GRAPH_TIMEOUT_SECONDS = float(os.environ.get("GRAPH_TIMEOUT_SECONDS") or 20)
         self.RETRY_BASE_SECONDS = float(os.environ.get("RETRY_BASE_SECONDS") or 2)  # doubled per attempt, ≤ 60 s

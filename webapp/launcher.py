@@ -1,24 +1,48 @@
-"""`make run`: check the database and Redis, upgrade the schema, then start every process with honcho.
+"""`make run`: check the database and Redis, upgrade the schema, then run every process of the Procfile under
+webapp/supervisor.py, which starts again a process that dies and stops them all (work-horses included) on Ctrl-C.
 
-When REDIS_URL is not set, the private redis-server is started here and handed to every process
-through the environment; Ctrl-C stops honcho's processes and then Redis.
+One `make run` per instance folder: a second one says so and exits. When REDIS_URL is not set, the private
+redis-server is started here (its own, never one left by a launcher that was killed) and handed to every
+process through the environment; it is stopped after them.
 """
 from __future__ import annotations
 
+import fcntl
 import os
-import signal
-import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 from webapp.config import ROOT, Config
 from webapp.private_files import restrict_new_files
-from webapp.private_redis import RedisUnavailable, check, redact, start
+from webapp.private_redis import RedisUnavailable, check, redact, start, stop
+from webapp.supervisor import Supervisor
 
 
 class StartupError(RuntimeError):
     """What failed at start-up, said so that a newcomer knows what to do."""
+
+
+def hold_instance(folder: Path):
+    """Lock the instance folder for this launcher's life (the kernel lets go when it ends, however it ends);
+    return the open lock file. A second `make run` on the same folder is refused, in words."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / "launcher.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise StartupError(
+            f"Broadcaster is already running from {folder} (its `make run` has process id {holder}).\n"
+            "Stop it first (Ctrl-C in its terminal), or run a second instance with its own INSTANCE_PATH and PORT."
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 def check_database(app) -> None:
@@ -73,15 +97,16 @@ def _sync_templates_once_up(sender) -> None:
 
 
 def main() -> int:
-    restrict_new_files()  # before instance/, Redis and every process honcho starts (they inherit it)
+    restrict_new_files()  # before instance/, Redis and every process started here (they inherit it)
     config = Config()
     port = os.environ.get("PORT", "8000")
     redis_process = None
     try:
+        instance = hold_instance(Path(config.INSTANCE_PATH))  # noqa: F841 - held until this process ends
         if config.REDIS_URL:
             check(config.REDIS_URL)
         else:
-            os.environ["REDIS_URL"], redis_process = start(Path(config.INSTANCE_PATH))
+            os.environ["REDIS_URL"], redis_process = start(Path(config.INSTANCE_PATH), fresh=True)
         from webapp import create_app
 
         app = create_app()
@@ -92,24 +117,21 @@ def main() -> int:
         return 1
 
     print(f"\n  Broadcaster is starting at http://127.0.0.1:{port}\n  Press Ctrl-C to stop every process.\n", flush=True)
-    processes = ["web", "worker", "sender", "importer", "cron"] + (["sandbox"] if environment else [])
-    honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT), "-p", port,
-         *processes],
+    from honcho.environ import parse_procfile
+
+    names = ["web", "worker", "sender", "importer", "cron"] + (["sandbox"] if environment else [])
+    commands = parse_procfile((ROOT / "Procfile").read_text()).processes
+    supervisor = Supervisor(
+        {name: commands[name] for name in names}, cwd=ROOT,
         env={**os.environ, **environment, "FLASK_APP": "app", "BROADCASTER_PORT": port,
+             "PYTHONUNBUFFERED": "1",  # each line shows when it is written
              # the Procfile's commands (gunicorn, flask) come from this virtual environment
              "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
-    signal.signal(signal.SIGTERM, lambda *_: honcho.send_signal(signal.SIGTERM))
     try:
-        return honcho.wait()
-    except KeyboardInterrupt:
-        honcho.wait()  # honcho got the same Ctrl-C and is stopping its processes
-        return 0
+        return supervisor.run()
     finally:
         if redis_process is not None:
-            from webapp.private_redis import stop
-
             stop(redis_process)
 
 

@@ -1,7 +1,9 @@
 """The private redis-server that Broadcaster starts for itself when REDIS_URL is not set.
 
 It listens on a unix socket in instance/, so the web server, the workers and the cron process of
-one `make run` share it; whoever started it stops it on exit.
+one `make run` share it; whoever started it stops it on exit. `make run` holds its instance folder
+(launcher.py), so a server it finds there was left by a launcher that was killed: it stops that one
+and starts its own (`fresh`), and no two runs ever share or stop each other's Redis.
 """
 from __future__ import annotations
 
@@ -38,15 +40,18 @@ def _alive(url: str) -> bool:
         return False
 
 
-def start(folder: Path, timeout: float = 10.0) -> tuple[str, subprocess.Popen | None]:
-    """Reuse the private Redis in `folder` if it runs, else start it; return (url, process we own)."""
+def start(folder: Path, timeout: float = 10.0, fresh: bool = False) -> tuple[str, subprocess.Popen | None]:
+    """Reuse the private Redis in `folder` if it runs (unless `fresh`: stop it), else start it; return
+    (url, process we own)."""
     folder.mkdir(parents=True, exist_ok=True)
     socket = folder / "redis.sock"
     url = f"unix://{socket}"
     with open(folder / "redis.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once share one server
         if _alive(url):
-            return url, None
+            if not fresh:
+                return url, None
+            _shut_down(url, timeout)
         socket.unlink(missing_ok=True)
         process = subprocess.Popen(
             [server_binary(), "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
@@ -64,6 +69,16 @@ def start(folder: Path, timeout: float = 10.0) -> tuple[str, subprocess.Popen | 
             time.sleep(0.02)
     atexit.register(stop, process)
     return url, process
+
+
+def _shut_down(url: str, timeout: float) -> None:
+    """Stop a private Redis we did not start (its process is not ours to wait for)."""
+    redis.Redis.from_url(url, socket_connect_timeout=0.5).shutdown(nosave=True)
+    deadline = time.monotonic() + timeout
+    while _alive(url):
+        if time.monotonic() > deadline:
+            raise RedisUnavailable(f"The private redis-server left in {url} did not stop; stop it by hand.")
+        time.sleep(0.02)
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -2,16 +2,25 @@
 syncs), `imports` (CSV imports: long, so on a queue and a process of their own, never ahead of a launch)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 from flask import current_app
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from webapp.timestamps import utcnow
+
 QUEUES = ("control", "dispatch", "default", "imports")
+HEARTBEAT_SECONDS = 5  # how often a worker tells RQ's registry it lives, idle or busy (WORKER_OPTIONS)
+# RQ's registry keeps a killed worker's record for minutes: one not heard of for this long is counted as gone.
+SILENT_SECONDS = 4 * HEARTBEAT_SECONDS
+# Idle, RQ's worker beats once per dequeue timeout (its ttl less 15 s); busy, once per monitoring interval.
+WORKER_OPTIONS = {"worker_ttl": HEARTBEAT_SECONDS + 15, "job_monitoring_interval": HEARTBEAT_SECONDS}
 
 _served: tuple[str, ...] = ()  # the queues this process's RQ worker (and the work-horses it forks) serves
 
@@ -63,3 +72,20 @@ def waiting_jobs(limit: int = 100) -> Iterator[Job]:
     """The jobs that wait for this process's worker, in the order it would take them; none outside a worker."""
     for name in _served:
         yield from (job for job in queue(name).get_jobs(0, limit) if job is not None)
+
+
+_served_by_live_workers: dict[str, tuple[float, frozenset[str]]] = {}  # Redis URL -> (when asked, queue names)
+
+
+def served_queues() -> frozenset[str]:
+    """The queues some live worker serves, from RQ's worker registry; kept WORKER_CHECK_SECONDS, since pages that
+    poll ask it every few seconds."""
+    url, keep = current_app.config["REDIS_URL"], current_app.config["WORKER_CHECK_SECONDS"]
+    asked, served = _served_by_live_workers.get(url, (0.0, frozenset()))
+    if time.monotonic() - asked >= keep:
+        heard_since = utcnow() - timedelta(seconds=SILENT_SECONDS)
+        served = frozenset(name for worker in Worker.all(connection=redis_client())
+                           if worker.last_heartbeat and worker.last_heartbeat > heard_since
+                           for name in worker.queue_names())
+        _served_by_live_workers[url] = (time.monotonic(), served)
+    return served

@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from rq import Worker
 
 from webapp.collector import spare_loaded_objects
-from webapp.queues import QUEUES, queue, redis_client, serve
+from webapp.queues import QUEUES, WORKER_OPTIONS, queue, redis_client, serve
 
 
 @click.command("worker")
@@ -19,7 +19,8 @@ def worker_command(names: str, burst: bool) -> None:
     queues = [queue(name.strip()) for name in names.split(",") if name.strip()]
     serve([q.name for q in queues])
     import jobs.campaigns, jobs.imports, jobs.senders  # noqa: E401, F401 - loaded once here, not in each work-horse
-    worker = Worker(queues, connection=redis_client(), work_horse_killed_handler=jobs.campaigns.work_horse_killed)
+    worker = Worker(queues, connection=redis_client(), work_horse_killed_handler=jobs.campaigns.work_horse_killed,
+                    **WORKER_OPTIONS)  # beats often: pages see a dead one
     spare_loaded_objects()  # and every work-horse forked from here inherits this (webapp/collector.py)
     worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
 

@@ -88,6 +88,79 @@ def test_the_widening_is_capped_and_shared_by_every_limiter_of_the_number(redis_
     assert 1.24 < _next_slot_after_a_full_window(theirs) <= 1.25
 
 
+def test_a_request_leaving_later_than_the_margin_widens_it_for_every_slot_at_once(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    mine = RateLimiter(client, "sender-late", 1, margin_ms=20)
+    mine.leaving(0.015)  # within the margin
+    theirs = RateLimiter(client, "sender-late", 1, margin_ms=20)
+    assert 1.0 < _next_slot_after_a_full_window(theirs) <= 1.02
+    mine.leaving(0.100)  # a starved process: 80 ms more than the margin
+    assert 1.09 < _next_slot_after_a_full_window(theirs) <= 1.1
+
+
+def _granted_within(limiter, seconds: float) -> int:
+    """How many single slots the limiter grants, asked as soon as each frees, over `seconds`."""
+    granted, deadline = 0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        grant = limiter.acquire(1)
+        granted += grant.granted
+        if not grant.granted:
+            time.sleep(min(grant.wait_seconds, max(deadline - time.monotonic(), 0)))
+    return granted
+
+
+def test_a_flush_while_sending_holds_the_number_for_a_window_as_if_the_last_one_was_full(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    limiter = RateLimiter(client, "sender-flushed", 50, margin_ms=0)
+    assert limiter.acquire(1).granted == 1
+    client.flushdb()  # Meta's window still holds what was just sent
+    held = limiter.acquire(1)
+    assert held.granted == 0 and 0.9 < held.wait_seconds <= 1.0
+    assert RateLimiter(client, "sender-flushed", 50, margin_ms=0).acquire(1).granted == 0  # every slot waits
+    time.sleep(held.wait_seconds)
+    assert limiter.acquire(1).granted == 1
+
+
+def test_a_number_that_was_not_sending_starts_at_once(redis_url):
+    limiter = RateLimiter(redis.Redis.from_url(redis_url), "sender-fresh", 50)
+    assert limiter.acquire(1).granted == 1
+
+
+def test_a_run_of_failures_halves_the_rate_of_every_slot_of_the_number(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    mine = RateLimiter(client, "sender-failing", 10, margin_ms=0)
+    assert mine.breaker.record(failures=4, successes=0) == 10  # not yet a run
+    assert mine.breaker.record(failures=1, successes=0) == 5
+    assert mine.breaker.record(failures=5, successes=0) == 5  # answers to requests sent before the halving
+    theirs = RateLimiter(client, "sender-failing", 10, margin_ms=0)
+    assert _granted_within(theirs, 0.9) == 5
+    time.sleep(0.15)
+    assert mine.breaker.record(failures=5, successes=0) == 2  # later, still failing
+
+
+def test_a_success_ends_the_run_of_failures(redis_url):
+    breaker = RateLimiter(redis.Redis.from_url(redis_url), "sender-flaky", 10).breaker
+    breaker.record(failures=4, successes=0)
+    breaker.record(failures=1, successes=1)
+    assert breaker.record(failures=4, successes=0) == 10
+
+
+def test_the_rate_doubles_back_per_quiet_interval_up_to_the_configured_rate(redis_url):
+    breaker = RateLimiter(redis.Redis.from_url(redis_url), "sender-recovering", 40,
+                          breaker_quiet_seconds=0.3).breaker
+    assert breaker.record(failures=5, successes=0) == 20
+    time.sleep(0.32)
+    assert breaker.rate_now() == 20  # no answer yet: no sign that Meta is back
+    assert breaker.record(failures=0, successes=3) == 20
+    time.sleep(0.2)
+    assert breaker.record(failures=1, successes=0) == 20  # failing again: the quiet interval starts over
+    assert breaker.record(failures=0, successes=3) == 20
+    time.sleep(0.2)
+    assert breaker.rate_now() == 20
+    time.sleep(0.12)
+    assert breaker.rate_now() == 40
+
+
 def test_the_daily_cap_counts_unique_customers_and_rebuilds_after_a_flush(redis_url):
     client = redis.Redis.from_url(redis_url)
     cap = DailyCap(client, "sender-cap", 3)

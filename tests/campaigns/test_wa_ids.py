@@ -78,6 +78,14 @@ def test_the_wa_id_meta_answers_with_is_kept_on_the_row_and_the_contact(first, s
     assert (rows["+15550300001"].wa_id, contacts["+15550300001"].wa_id) == (None, None)
 
 
+def test_the_log_export_shows_the_wa_id_beside_the_number(first, staff_client):
+    lines = staff_client.get(f"/campaigns/{first.id}/log.csv", buffered=True).get_data(as_text=True).splitlines()
+    header = lines[0].lstrip("\ufeff").split(",")
+    by_phone = {line.split(",")[0]: line.split(",") for line in lines[1:]}
+    assert header[:2] == ["Phone", "WhatsApp ID"]
+    assert (by_phone[PHONE][1], by_phone["+15550300001"][1]) == (WA_ID, "")
+
+
 def test_a_stop_from_the_wa_id_opts_the_list_contact_out_and_the_next_campaign_skips_it(client, customers, first,
                                                                                        sandbox):
     at = utcnow() + timedelta(seconds=5)

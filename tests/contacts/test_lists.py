@@ -218,9 +218,9 @@ def test_export_streams_the_list_with_attributes_as_columns_and_neutralised_form
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows == [
         ["phone", "name", "city", "note", "coupon", "opted_out"],
-        ["'+12125550100", "'=HYPERLINK(\"http://evil\")", "Boston", "'@SUM(A1)", "", "no"],
-        ["'+12125550101", "Bob", "'\tTabbed", "", "'-10%", "yes"],
-        ["'+12125550102", "Plain, with comma", "", "", "", "no"],
+        ["+12125550100", "'=HYPERLINK(\"http://evil\")", "Boston", "'@SUM(A1)", "", "no"],
+        ["+12125550101", "Bob", "'\tTabbed", "", "'-10%", "yes"],
+        ["+12125550102", "Plain, with comma", "", "", "", "no"],
     ]
 
 
@@ -232,7 +232,7 @@ def test_export_is_streamed_in_batches_never_the_whole_list_at_once(app):
 
 
 def test_an_exported_list_imports_back_as_it_was(staff_client, imported, tmp_path):
-    target = factories.contact_list("Source", [("+12125550100", "=cmd", {"city": "Boston", "balance": "-5"}),
+    target = factories.contact_list("Source", [("+12125550100", "\ufeff=cmd", {"city": "\u200b=1+1", "balance": "-5"}),
                                                ("+442079460958", "Olivia", {"city": "London"})])
     path = tmp_path / "export.csv"
     path.write_text("".join(export.list_csv(db.session, target.id)), encoding="utf-8")
@@ -242,5 +242,5 @@ def test_an_exported_list_imports_back_as_it_was(staff_client, imported, tmp_pat
     copy = db.session.scalars(select(Contact).join(ListMember, ListMember.contact_id == Contact.id)
                               .where(ListMember.list_id == record.list_id)
                               .execution_options(populate_existing=True)).all()
-    assert {(c.phone, c.name, c.attributes["city"]) for c in copy} == {("+12125550100", "=cmd", "Boston"),
+    assert {(c.phone, c.name, c.attributes["city"]) for c in copy} == {("+12125550100", "\ufeff=cmd", "\u200b=1+1"),
                                                                        ("+442079460958", "Olivia", "London")}

@@ -69,3 +69,9 @@ def test_a_fault_spec_that_makes_no_sense_is_refused(sandbox):
     assert response.status_code == 400 and "status" in response.json()["error"]
     response = sandbox.http.post(f"{sandbox.base_url}/_sandbox/faults", json={"explode": True})
     assert response.status_code == 400 and "explode" in response.json()["error"]
+
+
+def test_a_token_fault_answers_as_an_expired_token_does(sandbox):
+    sandbox.fault(status=401, code=190)
+    error = assert_meta_error(sandbox.send(order_shipped("+56961234510")), 190, http_status=401)
+    assert (error["type"], "error_data" in error) == ("OAuthException", False)  # a plain Graph error, as Meta's

@@ -135,6 +135,29 @@ def test_webhook_is_dropped_after_the_last_attempt(sandbox, webhooks):
     assert delivery["gave_up"] and [a["status"] for a in delivery["attempts"]] == [500, 500]
 
 
+def test_an_app_down_for_many_attempts_still_gets_its_webhook_as_meta_keeps_trying(sandbox, webhooks):
+    sandbox.configure(webhook_retry_max=0.1)  # by default up to 5 minutes apart, for 7 days
+    webhooks.answer_next(*[503] * 12)
+    sandbox.send(order_shipped("+56961234510"))
+    webhooks.wait_for(lambda w: w.accepted())
+    assert [w.answered for w in webhooks.received] == [503] * 12 + [200]
+    sandbox.wait_until(lambda s: s.stats()["webhooks"]["delivered"] == 1)
+    assert sandbox.stats()["webhooks"]["gave_up"] == 0
+
+
+def test_undelivered_webhooks_are_listed_with_their_next_attempt_until_the_horizon(sandbox, webhooks):
+    sandbox.configure(webhook_retry_base=0.2, webhook_give_up_after=1.0)
+    webhooks.answer_next(*[500] * 100)
+    sandbox.send(order_shipped("+56961234510"))
+    [pending] = sandbox.wait_until(lambda s: [d for d in s.control("GET", "webhooks/pending")["data"]
+                                              if len(d["attempts"]) == 2])
+    assert [a["status"] for a in pending["attempts"]] == [500, 500] and pending["next_attempt_at"]
+    assert sandbox.stats()["webhooks"]["pending"] == 1
+    sandbox.wait_until(lambda s: s.stats()["webhooks"]["gave_up"] == 1)  # 0.2 + 0.4 + 0.8 s would pass 1 s
+    assert sandbox.control("GET", "webhooks/pending")["data"] == []
+    assert len(webhooks.received) == 3
+
+
 def test_batching_puts_several_statuses_in_one_post(sandbox, webhooks):
     sandbox.configure(webhook_batch=10, webhook_batch_wait=0.1)
     for n in range(10, 15):  # 10-19: sent only

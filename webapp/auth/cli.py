@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from webapp.auth.services import AccountError, create_user
+from webapp.auth.models import User
+from webapp.auth.services import AccountError, choose_password, create_user, normalise_email
 from webapp.extensions import db
 
 
@@ -27,3 +28,20 @@ def create(email: str, admin: bool, name: str, password: str) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.password_option(envvar="BROADCASTER_PASSWORD")
+@with_appcontext
+def set_password(email: str, password: str) -> None:
+    """Give an account a new password (the way back in for an owner who forgot it); its sessions end."""
+    user = db.session.query(User).filter_by(email=normalise_email(email)).one_or_none()
+    if user is None:
+        raise click.ClickException(f"There is no account {email}.")
+    try:
+        choose_password(user, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"The password of {user.email} was changed; their open sessions have ended.")

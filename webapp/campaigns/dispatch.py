@@ -13,14 +13,21 @@ Until Meta has accepted one message of the campaign since it (re)started sending
 alone sends, one request at a time, each recorded before the next: a dead token or a broken template costs one
 request, not a burst. When every row left waits longer than WAIT_OFF_WORKER (a retry, a contact held by Meta's
 per-user marketing limit), the campaign waits (`waiting_until`, with a banner) and the worker is free.
+
+SIGTERM (Ctrl-C of `make run`, a service manager's stop) ends the loop as a pause does: the requests in flight
+finish and are recorded, the rows still buffered go back to `pending`, nothing new starts, and the job asks to go
+on (the tick starts it again once a worker serves the dispatch queue).
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -106,6 +113,20 @@ class Lease:
         return bool(redis_client().exists(key))
 
 
+@contextmanager
+def _asked_to_stop():
+    """An event set by SIGTERM while the block runs (in the main thread: a work-horse's), the former handler after."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: asked.set())
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class Dispatcher:
     def __init__(self, campaign_id: int, slot: int = 0, tracking: Tracking = Tracking()) -> None:
         config = current_app.config
@@ -122,6 +143,7 @@ class Dispatcher:
         self.grace = config["UNKNOWN_DELIVERY_GRACE_SECONDS"]
         self.retry_base = config["RETRY_BASE_SECONDS"]
         self.margin_ms = config["RATE_MARGIN_MS"]
+        self.breaker_quiet = config["BREAKER_QUIET_SECONDS"]
         self._load_settings()
 
     def _load_settings(self) -> None:
@@ -133,7 +155,8 @@ class Dispatcher:
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
         self.marketing = campaign.template is None or campaign.template.category.upper() == "MARKETING"
         self.client = client_for(sender)
-        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms)
+        self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms,
+                                   breaker_quiet_seconds=self.breaker_quiet)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
         self.claim_ahead = max(self.limiter.burst, -(-sender.throughput // 10))  # 100 ms of sending, or more
         self.max_attempts = WorkspaceSettings.get().send_attempts
@@ -162,7 +185,8 @@ class Dispatcher:
         last_record = time.monotonic()
         verdict = "continue"
         buffer: deque[Claimed] = deque()  # claimed ahead, so only memory work lies between admission and send
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool:
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool, \
+                _asked_to_stop() as stop:
             try:
                 while True:
                     done = {f for f in in_flight if f.done()}
@@ -172,6 +196,8 @@ class Dispatcher:
                                      or not self.proven):  # a canary's fate decides what goes next
                         self.record(finished)
                         finished, last_record = [], time.monotonic()
+                    if stop.is_set():
+                        break  # verdict "continue": the tick starts the job again once a worker runs
                     if not self.lease.refresh() or self._status() != "sending":
                         verdict = "stopped"
                         break
@@ -222,7 +248,8 @@ class Dispatcher:
                         buffer.extendleft(reversed(leaving))
                         verdict = "stopped"
                         break
-                    in_flight |= {pool.submit(self._send, claimed) for claimed in leaving}
+                    admitted = time.monotonic()
+                    in_flight |= {pool.submit(self._send, claimed, admitted) for claimed in leaving}
             finally:
                 for future in in_flight:  # a pause or the end of the slice: let what started finish
                     finished.append(future.result())
@@ -325,8 +352,9 @@ class Dispatcher:
 
     # --- one request, in a pool thread: no database here ---
 
-    def _send(self, claimed: Claimed) -> Outcome:
+    def _send(self, claimed: Claimed, admitted: float) -> Outcome:
         name, language = self.template
+        self.limiter.leaving(time.monotonic() - admitted)
         try:
             result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, claimed.params,
                                                callback_data=f"r:{claimed.id}")
@@ -380,6 +408,11 @@ class Dispatcher:
         if effects.hold_seconds:
             self.limiter.hold(effects.hold_seconds)
             self.limiter.widen()
+        failing = sum(1 for o in outcomes if o.error is not None and o.error.meta_failing)
+        answered = sum(1 for o in outcomes if o.result is not None
+                       or (o.error is not None and o.error.http_status and not o.error.meta_failing))
+        if failing or answered:  # what Meta's health does to the number's rate (ratelimit.Breaker)
+            self.limiter.breaker.record(failing, answered)
         self.cap.record(sent_phones, time.time())
         if wamids:
             self.tracking.wamids_committed(db.session, wamids)

@@ -5,6 +5,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
@@ -16,6 +17,8 @@ from webapp.campaigns.variables import Slot, media_header, slots, source_problem
 from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
+from webapp.queues import redis_client
+from webapp.ratelimit import Breaker
 from webapp.senders.models import Sender, Template
 
 PER_PAGE = 25
@@ -24,6 +27,25 @@ ATTRIBUTE_SAMPLE = 500  # contacts read to find the attribute names a list offer
 # The status filter of the index, by the word staff read: "ongoing" → ("queued", "sending").
 STATUS_FILTERS = {label.lower(): tuple(state for state, named in CAMPAIGN_LABELS.items() if named == label)
                   for label in dict.fromkeys(CAMPAIGN_LABELS.values())}
+
+
+# --- The campaign page ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlowedSending:
+    rate_now: int  # messages a second the breaker allows while Meta fails
+    rate: int  # the number's configured rate
+
+
+def slowed_by_meta(campaign: Campaign) -> SlowedSending | None:
+    """While a sending campaign's number is slowed because Meta fails (ratelimit.Breaker): how much."""
+    sender = campaign.sender
+    if campaign.status != "sending" or sender is None:
+        return None
+    breaker = Breaker(redis_client(), sender.phone_number_id, sender.throughput,
+                      current_app.config["BREAKER_QUIET_SECONDS"])
+    rate_now = breaker.rate_now()
+    return SlowedSending(rate_now, sender.throughput) if rate_now < sender.throughput else None
 
 
 # --- The index -----------------------------------------------------------------------------------

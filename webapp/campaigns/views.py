@@ -138,6 +138,7 @@ def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_fo
         schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
         zone=workspace_zone().key, unknown=counts(db.session, campaign.id)["unknown"],
         sending_instead=turns.sending_instead(db.session, campaign),
+        slowed=presenters.slowed_by_meta(campaign),
     ), status
 
 

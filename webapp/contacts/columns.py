@@ -64,8 +64,8 @@ class Preview:
 
 
 def inspect(path: str | Path, filename: str) -> Preview:
-    """Open the file and read its start; raises FileRejected when it can't be imported at all."""
-    with open_table(path, filename) as table:
+    """Open the file and read its start (no further); raises FileRejected when it can't be imported at all."""
+    with open_table(path, filename, preview=True) as table:
         sample = []
         for row in table.rows():
             if row.problem is None:

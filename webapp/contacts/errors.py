@@ -1,4 +1,4 @@
-"""The domain error of contacts and lists: views show it on a field or as a flash, the CLI as a message."""
+"""The domain errors of contacts and lists: views show them on a field or as a flash, the CLI as a message."""
 
 
 class ContactsError(ValueError):
@@ -7,3 +7,7 @@ class ContactsError(ValueError):
         self.message = message
         self.field = field  # the form field it belongs to, if any
         self.code = code  # a stable word for the API: invalid, conflict, not_found…
+
+
+class FileRejected(Exception):
+    """The whole file can't be imported; the message says why, for the person who uploaded it."""

@@ -36,6 +36,8 @@ from webapp.transactions import begin_write, is_sqlite, upsert
 
 log = logging.getLogger(__name__)
 
+OUT_OF_MEMORY = ("Reading this file took more memory than an import may use, so it stopped; nothing was added to "
+                 "the list. Split the file into smaller ones and import them one by one.")
 CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
 MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
 STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes")
@@ -66,6 +68,10 @@ def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS,
     except (FileRejected, ContactsError) as error:
         session.rollback()
         fail(session, import_id, str(error))
+    except MemoryError:  # the job's cap on memory (jobs/imports.py): what was taken is given back by now
+        session.rollback()
+        log.warning("Import %s ran out of the memory an import may use", import_id)
+        fail(session, import_id, OUT_OF_MEMORY)
     except Exception as error:
         session.rollback()
         log.exception("Import %s failed", import_id)

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime
 import io
 import os
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
-from xml.etree.ElementTree import ParseError
 
 import charset_normalizer
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
 
+from webapp.contacts.errors import FileRejected
 from webapp.contacts.phones import looks_like_phone
+from webapp.contacts.workbooks import NOT_A_WORKBOOK, PreviewLimit, open_workbook
+
+__all__ = ["FileRejected", "Row", "Table", "check_extension", "guess_columns", "open_table"]  # FileRejected: its old home
 
 ACCEPTED_EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
 DELIMITERS = (",", ";", "\t", "|")
@@ -32,10 +31,23 @@ NOT_TEXT = (
     "Export your customer list from your spreadsheet program as CSV or .xlsx and upload that."
 )
 MALFORMED_QUOTES = 'row has a quoted field with text after its closing quote (")'
-NOT_A_WORKBOOK = (
-    "This .xlsx file is not a valid Excel workbook (it may be damaged, or another kind of file "
-    "renamed to .xlsx). Open it in your spreadsheet program and save it again as .xlsx or CSV."
+MAX_COLUMNS = 500
+TOO_MANY_COLUMNS = (
+    "The file has {count:,} columns; at most " + f"{MAX_COLUMNS:,}" + " can be imported. Delete the columns "
+    "you don't need (or copy the ones you do to a new sheet) and upload it again."
 )
+MAX_LINE_CHARACTERS = 1_000_000
+LINE_TOO_LONG = (
+    "Row {line} is more than " + f"{MAX_LINE_CHARACTERS:,}" + " characters long, so this is not a list with one "
+    "customer per line. Export it again from your spreadsheet program as CSV."
+)
+NOTHING_NEAR_THE_TOP = (
+    "No {what} in the first {limit} of the file. Delete the empty rows above the list, and any formatting that "
+    "runs down the whole sheet, then upload it again."
+)
+# How much of a file the column step reads, at most, to find the header and a few rows: it answers a page.
+PREVIEW_LINES = 10_000
+PREVIEW_SHEET_BYTES = 4 * 1024 * 1024
 
 # Enough to detect the encoding and delimiter of any sane file, small enough to read at once.
 _SAMPLE_BYTES = 64 * 1024
@@ -64,10 +76,6 @@ _SIGNATURES = (
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SEP_LINE = re.compile(r"sep=(.)\r?(?:\n|$)")  # Excel's "sep=;" first line names the delimiter
-
-
-class FileRejected(Exception):
-    """The whole file can't be imported; the message says why, for the person who uploaded it."""
 
 
 class Row(NamedTuple):
@@ -105,10 +113,13 @@ class Table:
         self._rows_done = 0
         self._finished = False
         self._started = False
+        self._cut_short: PreviewLimit | None = None  # the column step read all it reads of the file
         self._header_values = self._read_header(empty_message)
         self.headers = _name_headers(self._header_values)
         self._data = self._data_rows()
         self._first_row = next(self._data, None)  # read now, so a header-only file is rejected at once
+        if self._first_row is None and self._cut_short:
+            raise FileRejected(NOTHING_NEAR_THE_TOP.format(what="data rows below the header", limit=self._cut_short))
         if self._first_row is None:
             raise FileRejected(HEADER_ONLY)
 
@@ -152,20 +163,31 @@ class Table:
         return row
 
     def _read_header(self, empty_message: str) -> list[str]:
-        for line_number, raw in self._records:
-            if raw is None:
-                raise FileRejected(
-                    f"The header row (row {line_number}) has a quoted field with text after its closing "
-                    '(") quote. Fix the quotes in the header and upload the file again.'
-                )
-            values = [value.strip() for value in raw]
-            while values and not values[-1]:
-                values.pop()
-            if values:
-                return values
+        try:
+            for line_number, raw in self._records:
+                if raw is None:
+                    raise FileRejected(
+                        f"The header row (row {line_number}) has a quoted field with text after its closing "
+                        '(") quote. Fix the quotes in the header and upload the file again.'
+                    )
+                values = [value.strip() for value in raw]
+                while values and not values[-1]:
+                    values.pop()
+                if len(values) > MAX_COLUMNS:
+                    raise FileRejected(TOO_MANY_COLUMNS.format(count=len(values)))
+                if values:
+                    return values
+        except PreviewLimit as limit:
+            raise FileRejected(NOTHING_NEAR_THE_TOP.format(what="header row", limit=limit)) from None
         raise FileRejected(empty_message)
 
     def _data_rows(self) -> Iterator[Row]:
+        try:
+            yield from self._rows_below_header()
+        except PreviewLimit as limit:
+            self._cut_short = limit
+
+    def _rows_below_header(self) -> Iterator[Row]:
         width = len(self.headers)
         header = self._header_values
         for line_number, raw in self._records:
@@ -190,10 +212,12 @@ class Table:
                     yield Row(line_number, values)
 
 
-def open_table(path: str | os.PathLike, filename: str | None = None) -> Table:
+def open_table(path: str | os.PathLike, filename: str | None = None, *, preview: bool = False) -> Table:
     """Open the file at `path`; `filename` is the name it was uploaded as (for its extension).
 
-    Raises FileRejected, with a message for people, when the file can't be imported at all.
+    Raises FileRejected, with a message for people, when the file can't be imported at all. A `preview`
+    reads no further than the start of the file the column step needs (PREVIEW_LINES, PREVIEW_SHEET_BYTES),
+    so a page answers fast whatever the file holds.
     """
     path = Path(path)
     check_extension(filename or path.name)
@@ -206,13 +230,13 @@ def open_table(path: str | os.PathLike, filename: str | None = None) -> Table:
         head = file.read(_SAMPLE_BYTES)
         if head.startswith(_ZIP_SIGNATURE):
             # An .xlsx, or an .xlsx that was renamed to .csv: either way, read the workbook.
-            return _open_workbook(file, total_bytes, NOT_A_WORKBOOK if extension == ".xlsx" else NOT_TEXT)
+            return _open_workbook(file, total_bytes, NOT_A_WORKBOOK if extension == ".xlsx" else NOT_TEXT, preview)
         if extension == ".xlsx":
             for signature, message in _SIGNATURES:
                 if head.startswith(signature):
                     raise FileRejected(message)
             raise FileRejected(NOT_A_WORKBOOK)
-        return _open_text(file, head, total_bytes, extension)
+        return _open_text(file, head, total_bytes, extension, preview)
     except BaseException:
         file.close()
         raise
@@ -238,7 +262,7 @@ def _unsupported_extension_message(extension: str) -> str:
 # -- Text files ---------------------------------------------------------------------------------
 
 
-def _open_text(file: BinaryIO, head: bytes, total_bytes: int, extension: str) -> Table:
+def _open_text(file: BinaryIO, head: bytes, total_bytes: int, extension: str, preview: bool) -> Table:
     whole = len(head) == total_bytes
     encoding = _detect_encoding(file, head, whole, total_bytes)
     errors = _FALLBACK_ERRORS if encoding in ("utf-8", "utf-8-sig", "cp1252") else "replace"
@@ -265,7 +289,7 @@ def _open_text(file: BinaryIO, head: bytes, total_bytes: int, extension: str) ->
         first_estimate = round(first_estimate * total_bytes / len(sample.encode(encoding, "replace")))
 
     return Table(
-        _csv_records(stream, delimiter),
+        _csv_records(stream, delimiter, PREVIEW_LINES if preview else None),
         encoding=encoding,
         delimiter=delimiter,
         close=stream.close,
@@ -276,19 +300,26 @@ def _open_text(file: BinaryIO, head: bytes, total_bytes: int, extension: str) ->
     )
 
 
-def _csv_records(stream: io.TextIOWrapper, delimiter: str) -> Iterator[tuple[int, list[str] | None]]:
+def _csv_records(stream: io.TextIOWrapper, delimiter: str,
+                 preview_lines: int | None = None) -> Iterator[tuple[int, list[str] | None]]:
     """(row number, fields) for every record, blank ones included, so the numbers match a spreadsheet's.
 
-    A record with malformed quotes comes as (row number, None).
+    A record with malformed quotes comes as (row number, None). With `preview_lines`, raises PreviewLimit
+    after that many.
     """
     # strict: a quote left open at the end of the file must be an error, not one huge last cell.
-    reader = csv.reader(stream, delimiter=delimiter, quotechar='"', skipinitialspace=True, strict=True)
+    reader = csv.reader(_bounded_lines(stream), delimiter=delimiter, quotechar='"', skipinitialspace=True,
+                        strict=True)
     line_number = 0
     while True:
+        if line_number == preview_lines:
+            raise PreviewLimit(f"{preview_lines:,} rows")
         try:
             fields = next(reader)
         except StopIteration:
             return
+        except _LineTooLong:
+            raise FileRejected(LINE_TOO_LONG.format(line=line_number + 1)) from None
         except csv.Error as error:
             line_number += 1
             # "unexpected end of data", "field larger than field limit (131072)": an open quote
@@ -302,6 +333,18 @@ def _csv_records(stream: io.TextIOWrapper, delimiter: str) -> Iterator[tuple[int
             continue
         line_number += 1
         yield line_number, fields
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _bounded_lines(stream: io.TextIOWrapper) -> Iterator[str]:
+    """The stream's lines, none longer than MAX_LINE_CHARACTERS: a file without line ends is not read whole."""
+    for line in iter(partial(stream.readline, MAX_LINE_CHARACTERS + 1), ""):
+        if len(line) > MAX_LINE_CHARACTERS:
+            raise _LineTooLong
+        yield line
 
 
 def _detect_encoding(file: BinaryIO, head: bytes, whole: bool, total_bytes: int) -> str:
@@ -422,82 +465,24 @@ def _without_trailing_empties(values: Sequence[str]) -> Sequence[str]:
 
 # -- Workbooks ----------------------------------------------------------------------------------
 
-# What openpyxl raises for a file that is not a workbook, or a damaged one.
-_WORKBOOK_ERRORS = (
-    zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, ParseError, ValueError, TypeError, EOFError,
-)
-
-
-def _open_workbook(file: BinaryIO, total_bytes: int, not_a_workbook: str) -> Table:
+def _open_workbook(file: BinaryIO, total_bytes: int, not_a_workbook: str, preview: bool) -> Table:
     file.seek(0)
-    try:
-        # A file object, not the path: openpyxl refuses paths without an .xlsx suffix, and
-        # uploads are stored under names of our own.
-        workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
-    except _WORKBOOK_ERRORS:
-        raise FileRejected(not_a_workbook) from None
-
-    def close() -> None:
-        workbook.close()
-        file.close()
-
-    try:
-        sheet = workbook.worksheets[0]
-        # The size the workbook declares; a guess until the rows are read.
-        declared_rows = sheet.max_row if isinstance(sheet.max_row, int) else None
-        # Formatting can declare a sheet 16,384 columns wide; read only the cells that exist.
-        sheet.reset_dimensions()
-        return Table(
-            _workbook_records(sheet),
-            encoding=None,
-            delimiter=None,
-            close=close,
-            total_bytes=total_bytes,
-            bytes_read=None,
-            first_estimate=max(declared_rows - 1, 0) if declared_rows else None,
-            pad_short_rows=True,  # a spreadsheet row simply ends at its last filled cell
-            empty_message=(
-                f"The first sheet of this workbook (“{sheet.title}”) is empty. "
-                "Put the customer list on the first sheet and upload it again."
-            ),
-        )
-    except BaseException:
-        close()
-        raise
-
-
-def _workbook_records(sheet) -> Iterator[tuple[int, list[str]]]:
-    # Rows come one after another from row 1, empty ones included, so counting gives the row number.
-    rows = sheet.iter_rows(values_only=True)
-    line_number = 0
-    while True:
-        try:
-            cells = next(rows)
-        except StopIteration:
-            return
-        except _WORKBOOK_ERRORS:
-            raise FileRejected(NOT_A_WORKBOOK) from None
-        line_number += 1
-        yield line_number, [_cell_text(value) for value in cells]
-
-
-def _cell_text(value: object) -> str:
-    """A cell as the text a person typed, not as the float Excel stored."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e16:
-            return str(int(value))  # 919988066776.0 is the phone number 919988066776
-        return format(value, ".15g")  # Excel keeps 15 significant digits
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    return str(value)
+    workbook = open_workbook(file, not_a_workbook)
+    return Table(
+        workbook.records(PREVIEW_SHEET_BYTES if preview else None),
+        encoding=None,
+        delimiter=None,
+        close=file.close,
+        total_bytes=total_bytes,
+        bytes_read=None,
+        # The size the sheet declares; a guess until the rows are read.
+        first_estimate=max(workbook.declared_rows - 1, 0) if workbook.declared_rows else None,
+        pad_short_rows=True,  # a spreadsheet row simply ends at its last filled cell
+        empty_message=(
+            f"The first sheet of this workbook (“{workbook.sheet_name}”) is empty. "
+            "Put the customer list on the first sheet and upload it again."
+        ),
+    )
 
 
 # -- Headers and columns -----------------------------------------------------------------------
@@ -507,12 +492,14 @@ def _name_headers(values: Sequence[str]) -> list[str]:
     """Stripped headers; blank ones become "column 4", repeated ones "phone (2)", so each names one column."""
     names = []
     seen: set[str] = set()
+    last_copy: dict[str, int] = {}  # the copy number last given to a name: each is tried once, so this is linear
     for index, value in enumerate(values, start=1):
         name = value.strip().lstrip("\ufeff").strip() or f"column {index}"
-        candidate, copy = name, 1
+        candidate, copy = name, last_copy.get(name.casefold(), 1)
         while candidate.casefold() in seen:
             copy += 1
             candidate = f"{name} ({copy})"
+        last_copy[name.casefold()] = copy
         seen.add(candidate.casefold())
         names.append(candidate)
     return names

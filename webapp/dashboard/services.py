@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from webapp.campaigns.models import ACTIVE_STATES, Campaign
+from webapp.campaigns.workers import NEEDED, unserved
 from webapp.contacts.models import Contact, ContactList
 from webapp.extensions import db
 
@@ -18,6 +19,7 @@ class Overview:
     campaigns: int
     active: int
     recent: list[Campaign]
+    unserved: dict[str, str]  # queues that ongoing campaigns need and no worker serves -> what stands still
 
 
 def overview() -> Overview:
@@ -29,4 +31,6 @@ def overview() -> Overview:
         campaigns=count(select(func.count()).select_from(Campaign)),
         active=count(select(func.count()).select_from(Campaign).where(Campaign.status.in_(ACTIVE_STATES))),
         recent=list(db.session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(5))),
+        unserved=unserved(db.session.scalars(select(Campaign.status).distinct()
+                                             .where(Campaign.status.in_(NEEDED)))),
     )

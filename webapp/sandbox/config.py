@@ -60,9 +60,11 @@ class SandboxConfig:
     webhook_duplicates: float = setting(0.0, "Chance that a delivered POST is sent again (as Meta's retries do).")
     webhook_shuffle: float = setting(0.0, "Chance that a message's statuses arrive in a random order.")
     webhook_timeout: float = setting(10.0, "Seconds to wait for the app to answer a webhook POST.")
-    webhook_max_attempts: int = setting(6, "Attempts per webhook POST before it is dropped.")
+    webhook_max_attempts: int = setting(0, "Attempts per webhook POST before it is dropped (0: no limit but time).")
     webhook_retry_base: float = setting(1.0, "Seconds before the first retry; doubled on each further one.")
-    webhook_retry_max: float = setting(60.0, "Longest wait between two retries, in seconds.")
+    webhook_retry_max: float = setting(300.0, "Longest wait between two retries, in seconds.")
+    webhook_give_up_after: float = setting(7 * 24 * 3600.0, "Seconds after which an undelivered webhook POST "
+                                                            "is dropped (Meta retries for 7 days).")
     webhook_concurrency: int = setting(32, "Webhook POSTs in flight at once.")
 
     def numbers(self) -> dict[str, str]:
@@ -76,9 +78,11 @@ class SandboxConfig:
         for name in ("p_fail", "p_delivered", "p_read", "p_reply", "webhook_duplicates", "webhook_shuffle"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        for name in ("rate", "webhook_batch", "webhook_max_attempts", "webhook_concurrency"):
+        for name in ("rate", "webhook_batch", "webhook_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.webhook_max_attempts < 0:
+            raise ValueError("webhook_max_attempts must not be negative (0: no limit)")
         for name, kind in field_types().items():
             if kind is float and getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

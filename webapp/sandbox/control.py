@@ -26,6 +26,7 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_sandbox/inbound", list_inbound)
     router.add_post("/_sandbox/inbound", post_inbound)
     router.add_get("/_sandbox/webhooks", list_webhooks)
+    router.add_get("/_sandbox/webhooks/pending", list_pending_webhooks)
     router.add_post("/_sandbox/verify-webhook", verify_webhook)
     router.add_get("/_sandbox/stats", stats)
     router.add_post("/_sandbox/reset", reset)
@@ -145,6 +146,11 @@ async def list_webhooks(request: web.Request) -> web.Response:
         raise _bad_request("limit must be a number") from exc
     shown = webhooks[-limit:] if limit else webhooks
     return web.json_response({"data": [d.as_json() for d in shown], "count": len(shown)})
+
+
+async def list_pending_webhooks(request: web.Request) -> web.Response:
+    pending = request.app[STATE].webhooks.pending()
+    return web.json_response({"data": pending, "count": len(pending)})
 
 
 async def verify_webhook(request: web.Request) -> web.Response:

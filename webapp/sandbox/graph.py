@@ -77,7 +77,7 @@ async def _serve_fault(request: web.Request, state: SandboxState, fault: Fault) 
         error = GraphError(131016, "The request timed out.", http_status=504)
     else:
         await asyncio.sleep(state.latency())
-        error = GraphError(fault.code, http_status=fault.status)
+        error = TokenError() if fault.code == 190 else GraphError(fault.code, http_status=fault.status)
     state.ledger.count_error(error.code)
     return error.response()
 

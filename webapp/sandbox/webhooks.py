@@ -1,10 +1,15 @@
 """Delivers webhooks to the app as Meta does: signed with the app secret, statuses optionally batched,
-shuffled or duplicated, and retried with bounded exponential backoff until the app answers 200."""
+shuffled or duplicated, and retried with capped exponential backoff until the app answers 200, for up to
+seven days (Meta's horizon). Undelivered POSTs wait in one queue ordered by their next attempt, served by one
+task with at most `webhook_concurrency` POSTs on the wire: an app that is down for hours costs memory for the
+waiting bodies (which the ledger keeps anyway), not a task or a timer per webhook."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import hmac
+import itertools
 import json
 import logging
 import random
@@ -40,18 +45,24 @@ class WebhookSender:
         self.ledger = ledger
         self.rng = rng
         self._session: aiohttp.ClientSession | None = None
-        self._semaphore = asyncio.Semaphore(config.webhook_concurrency)
-        self._tasks: set[asyncio.Task] = set()
-        self._posts: set[asyncio.Future] = set()  # POSTs on the wire
+        self._due: list[tuple[float, int, WebhookDelivery]] = []  # (monotonic time of the next attempt, order, …)
+        self._order = itertools.count()
+        self._wake: asyncio.Event | None = None
+        self._runner: asyncio.Task | None = None
+        self._attempts: set[asyncio.Task] = set()  # one per POST on the wire, at most webhook_concurrency
         self._batches: dict[str, list[dict]] = {}
         self._batch_timers: dict[str, asyncio.TimerHandle] = {}
 
     async def start(self) -> None:
-        # No connection limit on the connector: the semaphore (webhook_concurrency) is the one limit.
+        # No connection limit on the connector: webhook_concurrency is the one limit.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self._wake = asyncio.Event()
+        self._runner = asyncio.get_running_loop().create_task(self._run())
 
     async def close(self) -> None:
         await self.reset()
+        if self._runner is not None:
+            self._runner.cancel()
         if self._session is not None:
             await self._session.close()
 
@@ -62,12 +73,16 @@ class WebhookSender:
             timer.cancel()
         self._batch_timers.clear()
         self._batches.clear()
-        for task in self._tasks:
-            task.cancel()
-        self._tasks.clear()
-        if self._posts:
-            await asyncio.wait(self._posts, timeout=self.config.webhook_timeout)
-        self._semaphore = asyncio.Semaphore(self.config.webhook_concurrency)
+        self._due.clear()
+        if self._attempts:
+            await asyncio.wait(self._attempts, timeout=self.config.webhook_timeout)
+        self._due.clear()  # what those attempts put back
+
+    def pending(self) -> list[dict]:
+        """Webhooks not delivered yet, the next to be tried first, with when that is (ISO 8601)."""
+        now, wall = time.monotonic(), time.time()
+        return [{**delivery.as_json(), "next_attempt_at": iso(wall + max(0.0, at - now))}
+                for at, _, delivery in sorted(self._due)]
 
     # --- what to send ---
 
@@ -105,38 +120,53 @@ class WebhookSender:
     def _deliver_value(self, phone_number_id: str, field: str, parts: dict) -> None:
         display = self.config.numbers().get(phone_number_id, self.config.display_number)
         payload = events.envelope(self.config.waba_id, field, events.value(phone_number_id, display, **parts))
-        delivery = self.ledger.add_webhook(field, payload, encode(payload))
-        self._spawn(self._deliver(delivery))
+        self._queue(self.ledger.add_webhook(field, payload, encode(payload)), time.monotonic())
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _queue(self, delivery: WebhookDelivery, at: float) -> None:
+        heapq.heappush(self._due, (at, next(self._order), delivery))
+        self._wake.set()
 
     # --- how it is sent ---
 
-    async def _deliver(self, delivery: WebhookDelivery) -> None:
+    async def _run(self) -> None:
+        """Start each queued webhook's attempt when it is due and a POST may go on the wire."""
+        while True:
+            self._wake.clear()
+            now = time.monotonic()
+            while self._due and self._due[0][0] <= now and len(self._attempts) < self.config.webhook_concurrency:
+                _, _, delivery = heapq.heappop(self._due)
+                task = asyncio.get_running_loop().create_task(self._attempt(delivery))
+                self._attempts.add(task)
+                task.add_done_callback(self._attempt_ended)
+            busy = len(self._attempts) >= self.config.webhook_concurrency
+            timeout = None if busy or not self._due else max(0.0, self._due[0][0] - now)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+
+    def _attempt_ended(self, task: asyncio.Task) -> None:
+        self._attempts.discard(task)
+        self._wake.set()
+
+    async def _attempt(self, delivery: WebhookDelivery) -> None:
         config = self.config
-        for attempt in range(1, config.webhook_max_attempts + 1):
-            async with self._semaphore:
-                post = asyncio.ensure_future(self._post_once(delivery.body))
-                self._posts.add(post)
-                post.add_done_callback(self._posts.discard)
-                # Shielded: a reset cancels this delivery, but a POST already sent runs to its answer.
-                outcome = await asyncio.shield(post)
-            self.ledger.webhook_attempted(delivery, outcome)
-            if outcome.get("status") == 200:
-                self.ledger.webhook_settled(delivery, delivered=True)
-                break
-            if attempt < config.webhook_max_attempts:
-                await asyncio.sleep(min(config.webhook_retry_base * 2 ** (attempt - 1), config.webhook_retry_max))
-        else:
+        outcome = await self._post_once(delivery.body)
+        self.ledger.webhook_attempted(delivery, outcome)
+        if outcome.get("status") == 200:
+            self.ledger.webhook_settled(delivery, delivered=True)
+            if delivery.duplicate_of is None and self.rng.random() < config.webhook_duplicates:
+                duplicate = self.ledger.add_webhook(delivery.field, delivery.payload, delivery.body, delivery.id)
+                self._queue(duplicate, time.monotonic())
+            return
+        tried = len(delivery.attempts)
+        wait = min(config.webhook_retry_base * 2 ** (tried - 1), config.webhook_retry_max)
+        out_of_attempts = config.webhook_max_attempts and tried >= config.webhook_max_attempts
+        if out_of_attempts or time.time() + wait - delivery.created_at > config.webhook_give_up_after:
             self.ledger.webhook_settled(delivery, delivered=False)
-            log.warning("webhook %s dropped after %s attempts: %s", delivery.id, len(delivery.attempts),
-                        delivery.attempts[-1])
-        if delivery.delivered and delivery.duplicate_of is None and self.rng.random() < config.webhook_duplicates:
-            duplicate = self.ledger.add_webhook(delivery.field, delivery.payload, delivery.body, delivery.id)
-            await self._deliver(duplicate)
+            log.warning("webhook %s dropped after %s attempts: %s", delivery.id, tried, outcome)
+        else:
+            self._queue(delivery, time.monotonic() + wait)
 
     async def _post_once(self, body: bytes) -> dict:
         secret = self.config.app_secret

@@ -77,6 +77,9 @@ def calling_code(row: Recipient) -> str:
 LOG_COLUMNS = (
     Column("id", NUMBER, api="id"),
     Column("phone", TEXT, api="phone_number", csv="Phone"),
+    Column("wa_id", OPTIONAL_TEXT, api="wa_id", csv="WhatsApp ID",
+           description="The WhatsApp id Meta answered the send with, when it differs from the number (e.g. a "
+                       "Brazilian mobile without its ninth digit); null otherwise."),
     Column("name", TEXT, api="name", csv="Name", page="Recipient", cell="recipient"),
     Column("wamid", OPTIONAL_TEXT, api="message_id", description="The WhatsApp message id (wamid) once sent."),
     Column("country", TEXT, api="country", description="ISO 3166 region, e.g. US; empty when unknown."),

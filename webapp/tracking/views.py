@@ -5,6 +5,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from sqlalchemy.orm import lazyload
 
 from webapp.campaigns.models import Campaign
+from webapp.campaigns.workers import unserved
 from webapp.extensions import db
 from webapp.fragments import answer, target
 from webapp.tracking.columns import PAGE_COLUMNS
@@ -30,7 +31,8 @@ def counters(campaign_id: int):
     """Polled while the campaign sends and its webhooks settle; after that the fragment carries no trigger."""
     campaign = _campaign(campaign_id)
     return render_template("tracking/partials/campaign_counters.html", campaign=campaign,
-                           poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id))
+                           poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id),
+                           unserved=unserved([campaign.status]))
 
 
 @bp.get("/live/timeline")
