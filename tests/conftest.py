@@ -19,6 +19,20 @@ from webapp import private_redis
 PASSWORD = "correct horse battery"
 ROOT_DIR = Path(__file__).resolve().parent.parent
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+# The browser tests drive pages, which read the database through the same services as the API and flow tests that
+# run on both; they run on SQLite, what `make run` uses, unless BROWSER_DATABASES names more.
+BROWSER_BACKENDS = {b.strip() for b in os.environ.get("BROWSER_DATABASES", "sqlite").split(",") if b.strip()}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the browser tests on databases outside BROWSER_DATABASES."""
+    def elsewhere(item) -> bool:
+        database = item.callspec.params.get("database_url") if hasattr(item, "callspec") else None
+        return bool(item.get_closest_marker("browser")) and database not in (None, *BROWSER_BACKENDS)
+
+    if deselected := [item for item in items if elsewhere(item)]:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not elsewhere(item)]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """Rows left `sending` by a dispatcher that died: the campaign resolves them by itself and sends nothing twice."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -27,7 +28,7 @@ def _died_with_claims(campaign_id: int, claimed: int, sent: int) -> Dispatcher:
     db.session.commit()
     assert dead.ledger.leaving([row.id for row in rows[:sent]])
     for row in rows[:sent]:
-        assert dead._send(row).result is not None  # reached Meta; the answer died with the process
+        assert dead._send(row, time.monotonic()).result is not None  # reached Meta; the answer died with the process
     return dead
 
 

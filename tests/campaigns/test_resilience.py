@@ -1,4 +1,5 @@
-"""The send pipeline with real worker processes: crashes, a flushed Redis, a failing API, many workers."""
+"""The send pipeline with real worker processes: slices and turns, a failing API, lost answers, many workers.
+(A worker or work-horse killed and a flushed Redis are trials of tests/reliability/.)"""
 from __future__ import annotations
 
 from collections import Counter
@@ -9,7 +10,6 @@ from sqlalchemy import select
 from tests import factories
 from tests.processes import ProcessSet, wait_until
 from webapp.campaigns import services
-from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
 from webapp.senders.models import Template
@@ -65,41 +65,6 @@ def _no_number_twice(sandbox) -> Counter:
     sent = Counter(m["to"] for m in sandbox.messages(limit=10000))
     assert [phone for phone, n in sent.items() if n > 1] == []
     return sent
-
-
-def test_a_worker_killed_mid_campaign_is_replaced_and_no_number_gets_two_messages(
-        app, sandbox, sandbox_sender, processes):
-    campaign = _campaign(sandbox_sender, 300)
-    group = processes(DISPATCHERS_PER_CAMPAIGN=1)
-    first = group.worker()
-    group.cron()
-    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 80, 30, message="the first sends", processes=group)
-    group.kill(first)
-    group.worker()
-    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
-
-    sent = _no_number_twice(sandbox)
-    rows = _rows(campaign.id)
-    assert set(rows) == set(sent) | {p for p, s in rows.items() if s == "unknown"}
-    assert {p for p, s in rows.items() if s == "accepted"} <= set(sent)
-    # Rows in flight at the crash were never re-sent blindly: they are unknown, for the operator.
-    assert all(s in ("accepted", "unknown") for s in rows.values())
-    assert counts(db.session, campaign.id) == recount(db.session, campaign.id)
-
-
-def test_flushing_redis_mid_campaign_loses_nothing_and_sends_nothing_twice(app, sandbox, sandbox_sender, processes):
-    campaign = _campaign(sandbox_sender, 250)
-    group = processes(DISPATCHERS_PER_CAMPAIGN=1)
-    group.worker()
-    group.cron()
-    wait_until(lambda: len(sandbox.messages(limit=10000)) >= 60, 30, message="the first sends", processes=group)
-    app.extensions["redis"].flushall()
-    wait_until(lambda: _finished(campaign.id), 60, message="completion", processes=group)
-
-    sent = _no_number_twice(sandbox)
-    rows = _rows(campaign.id)
-    assert set(sent) == {p for p, s in rows.items() if s == "accepted"}
-    assert len(sent) + Counter(rows.values())["unknown"] == 250
 
 
 def _arrivals(sandbox, prefix: str) -> list[float]:
@@ -192,9 +157,9 @@ def test_a_timeout_with_no_webhooks_reaching_us_is_left_unknown_not_sent_again(a
     assert _status(campaign.id) == "partially_sent"
 
 
-@pytest.mark.parametrize("workers", [2, 4])
-def test_many_workers_together_keep_to_the_numbers_rate(app, sandbox, sandbox_sender, processes, workers):
-    campaign = _campaign(sandbox_sender, 400, prefix=f"+155504{workers}")
+def test_four_workers_together_keep_to_the_numbers_rate(app, sandbox, sandbox_sender, processes):
+    workers = 4
+    campaign = _campaign(sandbox_sender, 400, prefix="+1555044")
     group = processes(DISPATCHERS_PER_CAMPAIGN=workers)
     for _ in range(workers):
         group.worker()
