@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.campaigns import presenters, services, turns
+from webapp.campaigns import presenters, services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, initial, initial_new
 from webapp.campaigns.lifecycle import counts
@@ -137,8 +137,6 @@ def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_fo
         preview=presenters.preview(campaign) if campaign.is_editable else None,
         schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
         zone=workspace_zone().key, unknown=counts(db.session, campaign.id)["unknown"],
-        sending_instead=turns.sending_instead(db.session, campaign),
-        slowed=presenters.slowed_by_meta(campaign),
     ), status
 
 

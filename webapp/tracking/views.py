@@ -5,6 +5,8 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from sqlalchemy.orm import lazyload
 
 from webapp.campaigns.models import Campaign
+from webapp.campaigns.presenters import slowed_by_meta
+from webapp.campaigns.turns import sending_instead
 from webapp.campaigns.workers import unserved
 from webapp.extensions import db
 from webapp.fragments import answer, target
@@ -32,7 +34,8 @@ def counters(campaign_id: int):
     campaign = _campaign(campaign_id)
     return render_template("tracking/partials/campaign_counters.html", campaign=campaign,
                            poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id),
-                           unserved=unserved([campaign.status]))
+                           unserved=unserved([campaign.status]),
+                           sending_instead=sending_instead(db.session, campaign), slowed=slowed_by_meta(campaign))
 
 
 @bp.get("/live/timeline")
