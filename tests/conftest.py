@@ -19,16 +19,22 @@ from webapp import private_redis
 PASSWORD = "correct horse battery"
 ROOT_DIR = Path(__file__).resolve().parent.parent
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
-# The browser tests drive pages, which read the database through the same services as the API and flow tests that
-# run on both; they run on SQLite, what `make run` uses, unless BROWSER_DATABASES names more.
-BROWSER_BACKENDS = {b.strip() for b in os.environ.get("BROWSER_DATABASES", "sqlite").split(",") if b.strip()}
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselect the browser tests on databases outside BROWSER_DATABASES."""
+    """Some tests run on one database only, where running them on both would test nothing more for the minutes
+    they take: those marked `only_on("…")`, and the browser tests, on SQLite (what `make run` uses; the pages
+    read the database through the services every other test runs on both). ALL_DATABASES=1 runs all on both."""
+    def only_on(item) -> str | None:
+        if os.environ.get("ALL_DATABASES") == "1":
+            return None
+        if marker := item.get_closest_marker("only_on"):
+            return marker.args[0]
+        return "sqlite" if item.get_closest_marker("browser") else None
+
     def elsewhere(item) -> bool:
         database = item.callspec.params.get("database_url") if hasattr(item, "callspec") else None
-        return bool(item.get_closest_marker("browser")) and database not in (None, *BROWSER_BACKENDS)
+        return None not in (database, only_on(item)) and database != only_on(item)
 
     if deselected := [item for item in items if elsewhere(item)]:
         config.hook.pytest_deselected(items=deselected)

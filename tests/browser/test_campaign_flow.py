@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401
@@ -108,8 +108,12 @@ def test_schedule_pause_resume_and_complete_with_real_workers(page: Page, app, l
         page.get_by_role("button", name="Schedule").click()
         expect(page.get_by_text(f"will be sent on {local:%Y-%m-%d %H:%M} (Asia/Kolkata)")).to_be_visible()
         expect(page.locator("h1 .badge")).to_have_text("Scheduled")
+        # Time passes: the campaign falls due in 3 s, rather than at its minute (20 to 80 s away), for the tick.
+        due = datetime.now(timezone.utc) + timedelta(seconds=3)
+        db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(scheduled_at=due))
+        db.session.commit()
 
-        started = wait_until(lambda: sandbox.messages(limit=1), 120, interval=0.1, message="the first send",
+        started = wait_until(lambda: sandbox.messages(limit=1), 60, interval=0.1, message="the first send",
                              processes=workers)
         assert started[0]["accepted_ts"] - due.timestamp() < 5  # within 5 s of its time
         page.reload()

