@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
+from tests.processes import ProcessSet
 from tests.services import ThrowawayPostgres, free_port
 from webapp import private_redis
 
@@ -217,3 +218,18 @@ def browser_type_launch_args(browser_type_launch_args, session_folder):
         "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
     }
+
+
+@pytest.fixture
+def processes(app, sandbox):
+    """Start worker processes (`processes(SETTING=…).worker()`) against the test's sandbox; all stopped after."""
+    started = []
+
+    def start(**settings):
+        group = ProcessSet(app, **settings)
+        started.append(group)
+        return group
+
+    yield start
+    for group in started:
+        group.stop()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factories
-from tests.processes import ProcessSet, wait_until
+from tests.processes import wait_until
 from webapp.campaigns import services
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
@@ -20,20 +20,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.only_on("postgresql")]
 
 VARIABLES = {"body:1": {"source": "name", "fallback": "there"}, "body:2": {"source": "constant", "value": "#1"},
              "body:3": {"source": "constant", "value": "Friday"}}
-
-
-@pytest.fixture
-def processes(app, sandbox):
-    started = []
-
-    def start(**settings):
-        group = ProcessSet(app, **settings)
-        started.append(group)
-        return group
-
-    yield start
-    for group in started:
-        group.stop()
 
 
 def _campaign(sender, size: int, prefix: str = "+1555030") -> Campaign:

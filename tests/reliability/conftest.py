@@ -8,7 +8,6 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests import factories
-from tests.processes import ProcessSet
 from tests.sandbox.harness import SandboxProcess
 from webapp.extensions import db
 from webapp.senders.services import sync_templates
@@ -77,16 +76,3 @@ def sandbox_sender(app, sandbox):
     db.session.commit()
     return sender
 
-
-@pytest.fixture
-def processes(app, sandbox):
-    started = []
-
-    def start(**settings):
-        group = ProcessSet(app, **settings)
-        started.append(group)
-        return group
-
-    yield start
-    for group in started:
-        group.stop()
