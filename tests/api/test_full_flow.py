@@ -17,7 +17,9 @@ from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
 
-pytestmark = pytest.mark.slow
+# PostgreSQL, the production path of a program driving the API (SQLite runs whole campaigns in the browser test
+# and the reliability trials).
+pytestmark = [pytest.mark.slow, pytest.mark.only_on("postgresql")]
 
 SIZE = 2500
 REPLY_DELAY = 6.5  # the sandbox's reply_delay and delay_jitter: the last event of a message
