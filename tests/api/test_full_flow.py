@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from tests.api.conftest import check_answer, make_key
 from tests.processes import ProcessSet, wait_until
+from tests.sandbox.harness import final_rows
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
@@ -54,17 +55,6 @@ def webhooks_to_app(app, sandbox, sandbox_sender, live_server):
     sandbox.configure(webhook_url=f"{live_server}/webhooks/meta", webhook_batch=25, rate=250)
     yield live_server
     sandbox.configure(webhook_url="")
-
-
-def _expected(ledger: list[dict]) -> dict[str, tuple[str, int | None]]:
-    """What each number's log row must say, from what the sandbox did: (status, error code)."""
-    found = {}
-    for message in ledger:
-        failed = [e for e in message["events"] if e["kind"] == "status" and e["status"] == "failed"]
-        replied = any(e["kind"] == "reply" for e in message["events"])
-        status = "failed" if failed else "replied" if replied else message["status"]
-        found["+" + message["to"].lstrip("+")] = (status, failed[0]["error_code"] if failed else None)
-    return found
 
 
 def _log(script: Script, broadcast_id: int) -> list[dict]:
@@ -117,7 +107,7 @@ def test_a_script_runs_a_whole_broadcast_through_the_api(app, sandbox, sandbox_s
         if time.time() < quiet_from or sandbox.stats()["webhooks"]["pending"]:
             return None
         ledger = sandbox.messages(limit=10 * SIZE)
-        expected = _expected(ledger)
+        expected = final_rows(ledger)
         rows = _log(script, broadcast_id)
         found = {r["phone_number"]: (r["status"], r["error_code"]) for r in rows}
         differences[:] = [(phone, found.get(phone), wanted) for phone, wanted in expected.items()

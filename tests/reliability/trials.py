@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.processes import ProcessSet, wait_until
+from tests.sandbox.harness import final_rows
 from webapp.campaigns import services
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
@@ -43,17 +44,6 @@ def _status(campaign_id: int) -> str:
     return db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
 
 
-def _expected(ledger: list[dict]) -> dict[str, tuple[str, int | None]]:
-    """Each number's final (status, error code), from what the sandbox did with its message."""
-    found = {}
-    for message in ledger:
-        failed = [e for e in message["events"] if e["kind"] == "status" and e["status"] == "failed"]
-        replied = any(e["kind"] == "reply" for e in message["events"])
-        status = "failed" if failed else "replied" if replied else message["status"]
-        found["+" + message["to"].lstrip("+")] = (status, failed[0]["error_code"] if failed else None)
-    return found
-
-
 def check(sandbox, campaign_id: int, group: ProcessSet, rate: int, size: int = SIZE) -> None:
     wait_until(lambda: _status(campaign_id) in FINISHED, 60, message="the campaign to finish", processes=group)
     ledger = sandbox.messages(limit=10 * size)
@@ -67,7 +57,7 @@ def check(sandbox, campaign_id: int, group: ProcessSet, rate: int, size: int = S
     def settled() -> bool:
         if time.time() < quiet_from or sandbox.stats()["webhooks"]["pending"]:
             return False
-        expected = _expected(sandbox.messages(limit=10 * size))
+        expected = final_rows(sandbox.messages(limit=10 * size))
         db.session.commit()
         rows = dict(((phone, (status, code)) for phone, status, code in db.session.execute(
             select(Recipient.phone, Recipient.status, Recipient.error_code)

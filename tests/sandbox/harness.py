@@ -28,6 +28,18 @@ WABA_ID = "200000000000001"
 SECOND_PHONE_NUMBER_ID = "100000000000002"  # the contract tests start the sandbox with a second number
 
 
+def final_rows(ledger: list[dict]) -> dict[str, tuple[str, int | None]]:
+    """What each number's recipient row must end as, from what the sandbox did with its message (its ledger):
+    (status, error code)."""
+    found = {}
+    for message in ledger:
+        failed = [e for e in message["events"] if e["kind"] == "status" and e["status"] == "failed"]
+        replied = any(e["kind"] == "reply" for e in message["events"])
+        status = "failed" if failed else "replied" if replied else message["status"]
+        found["+" + message["to"].lstrip("+")] = (status, failed[0]["error_code"] if failed else None)
+    return found
+
+
 class SandboxProcess(SandboxChild):
     """The sandbox in a subprocess (see webapp.sandbox.process), with a small HTTP handle on it."""
 
