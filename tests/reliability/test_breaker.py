@@ -8,7 +8,7 @@ from tests.processes import wait_until
 from tests.reliability.conftest import RATE
 from tests.reliability.trials import accepted, check, launch
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.only_on("sqlite")]
 
 STORM = 2.0  # seconds
 

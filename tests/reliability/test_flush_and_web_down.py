@@ -11,7 +11,7 @@ from tests.processes import wait_until
 from tests.reliability.conftest import RATE
 from tests.reliability.trials import accepted, check, launch
 
-pytestmark = pytest.mark.reliability
+pytestmark = [pytest.mark.reliability, pytest.mark.only_on("postgresql")]
 
 WEB_DOWN = 3.0  # seconds: longer than the sandbox used to retry a webhook with this trial's pauses (2.1 s)
 
