@@ -1,5 +1,6 @@
 """The reliability trials: short campaigns through real workers, the real sandbox and the app's webhook endpoint
-over HTTP, each with one fault, each on one database (marker `only_on`; see trials.py for what every trial must show)."""
+over HTTP, each with one fault, each on one database (marker `only_on`; see trials.py for what every trial
+must show)."""
 from __future__ import annotations
 
 import threading
