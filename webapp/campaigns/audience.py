@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, case, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, cast, false, func, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -136,20 +136,30 @@ def attributes(session: Session, audience: Mapping) -> list[Attribute]:
     return sorted(found, key=lambda attribute: attribute.name.casefold())
 
 
+def _has_attribute(session: Session, audience: Mapping, name: str) -> bool:
+    """Whether a contact of the audience has this attribute: stops at the first one found, so it is cheap when
+    the answer is yes. SQL's lower() may fold fewer letters than Python's casefold(): a no is checked again."""
+    pairs = _attribute_pairs(session)
+    return session.scalar(_members(audience, literal(1)).join(pairs, true())
+                          .where(func.lower(pairs.c.key) == name.lower()).limit(1)) is not None
+
+
 def attribute_problems(session: Session, audience: Mapping, components: list, parameter_format: str,
-                       variables: Mapping, known: list[Attribute] | None = None) -> dict[str, str]:
+                       variables: Mapping) -> dict[str, str]:
     """Variables mapped to an attribute no contact of the audience has, by slot key, each naming it."""
-    wanted = {slot.key: str(spec.get("value", "")).strip() for slot in slots(components, parameter_format)
-              if (spec := variables.get(slot.key) or {}).get("source") == "attribute" and str(spec.get("value", "")).strip()}
-    if not wanted:
+    wanted = {slot.key: name for slot in slots(components, parameter_format)
+              if (spec := variables.get(slot.key) or {}).get("source") == "attribute"
+              and (name := str(spec.get("value", "")).strip())}
+    doubtful = {key: name for key, name in wanted.items() if not _has_attribute(session, audience, name)}
+    if not doubtful:
         return {}
-    known = attributes(session, audience) if known is None else known
+    known = attributes(session, audience)
     names = {attribute.name.casefold() for attribute in known}
     who = ("No contact among these recipients" if "retarget" in audience
            else "No contact in this list" if len(audience.get("lists") or []) == 1 else "No contact in these lists")
     listed = (f"Known: {', '.join(a.name for a in known)}." if known
               else "Its contacts have no attributes: import a file with more columns than phone and name.")
-    return {key: f"{who} has an attribute “{name}”. {listed}" for key, name in wanted.items()
+    return {key: f"{who} has an attribute “{name}”. {listed}" for key, name in doubtful.items()
             if name.casefold() not in names}
 
 
@@ -205,10 +215,16 @@ class _Gaps:
     covered: list[tuple[str, str, ColumnElement[bool]]]         # (label, fallback, lacks)
 
 
+def attributes_used(session: Session, audience: Mapping, variables: Mapping) -> list[Attribute]:
+    """The audience's attributes when a variable reads one (the GROUP BY is skipped when none does)."""
+    if any((spec or {}).get("source") == "attribute" for spec in variables.values()):
+        return attributes(session, audience)
+    return []
+
+
 def _gaps(session: Session, audience: Mapping, components: list, parameter_format: str, variables: Mapping,
           known: list[Attribute] | None) -> _Gaps:
-    uses_attributes = any((spec or {}).get("source") == "attribute" for spec in variables.values())
-    known = (attributes(session, audience) if uses_attributes else []) if known is None else known
+    known = attributes_used(session, audience, variables) if known is None else known
     skipped, covered = [], []
     for slot in slots(components, parameter_format):
         spec = variables.get(slot.key) or {}
@@ -223,20 +239,23 @@ def _gaps(session: Session, audience: Mapping, components: list, parameter_forma
     return _Gaps(skipped, covered)
 
 
-def _count_if(condition: ColumnElement[bool]):
-    return func.count(case((condition, 1)))
+def _flag(condition: ColumnElement[bool], name: str):
+    return case((condition, 1), else_=0).label(name)
 
 
 def summary(session: Session, audience: Mapping, components: list, parameter_format: str,
             variables: Mapping, known: list[Attribute] | None = None) -> Summary:
-    """Who the send reaches, who it skips and why, and who gets which fallback: one aggregate query."""
+    """Who the send reaches, who it skips and why, and who gets which fallback: one aggregate query, over one
+    row of flags per person (so each attribute is read once a person, however many figures use it)."""
     gaps = _gaps(session, audience, components, parameter_format, variables, known)
-    reachable = ~_opted_out()
     skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
-    row = session.execute(_members(audience, func.count(), _count_if(_opted_out()),
-                                   _count_if(and_(reachable, skipped)),
-                                   *(_count_if(and_(reachable, ~skipped, lacks)) for _, _, lacks in gaps.covered))
-                          ).one()
+    flags = _members(audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
+                     *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
+    reachable = flags.c.opted_out == 0
+    row = session.execute(select(
+        func.count(), func.sum(flags.c.opted_out), func.sum(case((reachable, flags.c.skipped), else_=0)),
+        *(func.sum(case((and_(reachable, flags.c.skipped == 0), flags.c[f"lacks_{i}"]), else_=0))
+          for i in range(len(gaps.covered))))).one()
     total, opted_out, missing, *fallen_back = (int(n or 0) for n in row)
     return Summary(total, opted_out, missing, [label for label, _ in gaps.skipped],
                    [Fallback(label, fallback, count) for (label, fallback, _), count in zip(gaps.covered, fallen_back)

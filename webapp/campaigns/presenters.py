@@ -10,7 +10,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from webapp.campaigns import services
-from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, outcome_counts
+from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
 from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
@@ -263,6 +263,8 @@ def preview(campaign: Campaign, known: list[Attribute] | None = None) -> Preview
     """The first recipients' messages (one with a fallback, if any) and the forecast, for the compose form and a
     draft's page. `known`: the audience's attributes, when the caller has them already."""
     unmapped = source_problems(campaign.template_components, campaign.parameter_format, campaign.variables or {})
+    if known is None:  # one GROUP BY for the messages and the forecast alike
+        known = attributes_used(db.session, campaign.audience, campaign.variables or {})
     messages = [
         PreviewMessage(person.phone, person.name,
                        render_template_parts(campaign.template_components, _unfilled_as_variables(resolved.params)),
