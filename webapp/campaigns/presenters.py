@@ -10,7 +10,9 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from webapp.campaigns import services
-from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts
+from webapp.campaigns.audience import (
+    COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
+)
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
 from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
@@ -126,15 +128,21 @@ def outcome_choices() -> list[tuple[str, str]]:
     return [(key, OUTCOMES[key][0]) for key in COMPOSE_OUTCOMES]
 
 
-def audience_attributes(draft: services.Draft) -> list[Attribute]:
-    """The attributes the compose form's audience has, each once whatever its case, with how many have it."""
+def _chosen_audience(draft: services.Draft) -> dict | None:
+    """The compose form's audience once it names someone to send to: lists, or an outcome of a campaign."""
     audience = services.audience_of(draft)
     if "retarget" in audience:
         if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
-            return []
+            return None
     elif not audience["lists"]:
-        return []
-    return attributes(db.session, audience)
+        return None
+    return audience
+
+
+def audience_attributes(draft: services.Draft) -> list[Attribute]:
+    """The attributes the compose form's audience has, each once whatever its case, with how many have it."""
+    audience = _chosen_audience(draft)
+    return attributes(db.session, audience) if audience else []
 
 
 @dataclass(frozen=True)
@@ -220,11 +228,8 @@ def draft_campaign(draft: services.Draft) -> Campaign | None:
     template = db.session.get(Template, draft.template_id) if draft.template_id else None
     if sender is None or template is None or template.waba_id != sender.waba_id:
         return None
-    audience = services.audience_of(draft)
-    if "retarget" in audience:
-        if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
-            return None
-    elif not audience["lists"]:
+    audience = _chosen_audience(draft)
+    if audience is None:
         return None
     return Campaign(name=draft.name, sender=sender, template_id=template.id, template_name=template.name,
                     template_language=template.language, template_components=template.components,

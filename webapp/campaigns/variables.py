@@ -23,7 +23,7 @@ from webapp.cloudapi import render_template_parts, template_variables
 SOURCES = {"first_name": "The contact's first name", "name": "The contact's full name",
            "attribute": "A contact attribute", "constant": "The same text for everyone"}
 NAME_SOURCES = ("first_name", "name")  # read from the contact's name: they need no value
-FIRST_NAME_VARIABLE = "first_name"  # a template variable called this is filled with the first name unless told otherwise
+FIRST_NAME_VARIABLE = "first_name"  # a template variable so named is filled with the first name by default
 # Meta's limits on a filled-in template (error 132005 past them).
 MAX_BODY = 1024
 MAX_HEADER = 60
