@@ -40,6 +40,10 @@ def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, 
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
     page.get_by_role("link", name="New campaign").click()
+    page.get_by_role("button", name="Save draft").click()  # nothing filled in: the problems are summarised on top
+    expect(page.get_by_role("alert").filter(has_text="Fix 1 problem")).to_be_focused()
+    page.get_by_role("link", name="Campaign name: Give the campaign a name.").click()
+    expect(page.get_by_label("Campaign name")).to_be_focused()
     page.get_by_label("Campaign name").fill("Autumn shipping")
     page.get_by_label("Template and language").select_option(label="order_shipped (en_US)")
     expect(page.get_by_label("Source of {{3}}")).to_be_visible()
@@ -67,10 +71,10 @@ def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, 
     expect(page.get_by_role("heading", name="Autumn shipping")).to_be_visible()
     expect(page.get_by_text("Draft", exact=True)).to_be_visible()
 
-    page.get_by_label("Send a test to").fill("+1 555 010 9999")
+    page.get_by_label("Send a test to").fill("202 555 0175")
     page.get_by_role("button", name="Send test").click()
-    expect(page.get_by_text("Test sent to +15550109999. Meta's message id: wamid.")).to_be_visible()
-    assert [m["to"] for m in sandbox.messages()] == ["+15550109999"]
+    expect(page.get_by_text("Sent to +1 202-555-0175 — open Sandbox phone to see it.")).to_be_visible()
+    assert [m["to"] for m in sandbox.messages()] == ["+12025550175"]
 
     page.get_by_role("button", name="Send now").click()
     expect(page.get_by_text("is on its way")).to_be_visible()

@@ -2,11 +2,13 @@
 and save a draft; every refusal lands on the field it is about, and nothing is saved half-way."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from flask import render_template
+from sqlalchemy import func, insert, select
 
 from tests import factories
 from tests.conftest import post
-from webapp.campaigns.models import Campaign
+from webapp.campaigns.lifecycle import add_counts
+from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts.models import Contact, ContactList
 from webapp.extensions import db
 from webapp.timestamps import utcnow
@@ -180,7 +182,9 @@ def test_retargeting_an_earlier_campaign_by_outcome(staff_client):
 
     response = post(staff_client, "/campaigns/new", _form(sender, template, [], audience="retarget",
                                                           retarget_campaign=str(earlier.id),
-                                                          retarget_outcome="delivered_not_read"))
+                                                          retarget_outcome="delivered_not_read", **{
+                                                              "var:body:2:source": "constant",
+                                                              "var:body:2:value": "#1"}))
 
     assert response.status_code == 302
     campaign = db.session.scalars(select(Campaign).where(Campaign.name == "Spring sale")).one()
@@ -313,13 +317,14 @@ def test_the_forecast_warns_when_todays_limit_is_too_small(staff_client):
     assert "Room for 2 today: the rest wait" in page
 
 
-def test_the_preview_offers_the_lists_attribute_names(staff_client):
+def test_the_preview_offers_the_lists_attribute_names_with_how_many_contacts_have_each(staff_client):
     sender, template, customers = _setup()
 
     page = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers])).get_data(as_text=True)
 
-    assert '<datalist id="attribute-keys" hx-swap-oob="true">' in page
-    assert '<option value="city">' in page and '<option value="order">' in page
+    assert '<div id="audience-attributes" hx-swap-oob="true">' in page
+    assert '<option value="city">city — 1 of 4 contacts</option>' in page
+    assert '<option value="order">order — 4 of 4 contacts</option>' in page
 
 
 def test_the_preview_asks_for_what_is_missing_before_it_can_show_anything(staff_client):
@@ -404,3 +409,136 @@ def test_a_payload_longer_than_meta_accepts_is_refused_on_its_button(staff_clien
     assert response.status_code == 422
     assert '<p class="error" id="payload-1-error">At most 256 characters.</p>' in page
     assert _campaigns() == 0
+
+
+# --- Attributes, first names and fallbacks ------------------------------------------------------------
+
+def test_an_attribute_no_contact_has_is_refused_naming_it_and_the_known_ones(staff_client):
+    sender, template, customers = _setup()
+
+    response = post(staff_client, "/campaigns/new", _form(sender, template, [customers], **{
+        "var:body:2:value": "Citty", "var:body:2:fallback": "your city"}))
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert ('<p class="error" id="var-body-2-error">No contact in this list has an attribute “Citty”. '
+            'Known: city, order.</p>') in page
+    assert _campaigns() == 0
+
+
+def test_an_attribute_is_matched_whatever_its_case_and_offered_once(staff_client):
+    people = [("+15550100001", "Ana", {"City": "Lima"}), ("+15550100002", "Ben", {"city": "Quito"}),
+              ("+15550100003", "Cy", {"city": ""})]
+    sender, template, customers = _setup(people)
+    form = _form(sender, template, [customers], **{"var:body:2:value": "CITY", "var:body:2:fallback": "town"})
+
+    page = post(staff_client, "/campaigns/compose/preview", form).get_data(as_text=True)
+
+    assert "Hi Ana, your order Lima is on its way." in page  # "City" in the file fills "CITY"
+    assert "Hi Ben, your order Quito is on its way." in page
+    assert page.count("<option value=") == 1 and '<option value="city">city — 2 of 3 contacts</option>' in page
+    assert "1 will get the fallback “town” for {{2}}" in page
+    assert post(staff_client, "/campaigns/new", form).status_code == 302
+
+
+def test_first_name_is_a_source_of_its_own_and_the_default_of_a_first_name_variable(staff_client):
+    sender, _, customers = _setup([("+15550100001", "Isaac Robinson", {}), ("+15550100002", "", {})])
+    named = factories.template(name="appointment", parameter_format="NAMED", components=NAMED_TEMPLATE)
+    db.session.commit()
+
+    fields = staff_client.get(f"/campaigns/compose/variables?sender={sender.id}&template={named.id}")
+    page = post(staff_client, "/campaigns/compose/preview", {
+        "sender": str(sender.id), "template": str(named.id), "audience": "lists", "lists": [str(customers.id)],
+        "var:body:first_name:source": "first_name", "var:body:first_name:fallback": "there",
+        "var:body:date:source": "constant", "var:body:date:value": "Monday"}).get_data(as_text=True)
+
+    assert '<option value="first_name" selected>' in fields.get_data(as_text=True)
+    assert "Hi Isaac, see you on Monday." in page
+    assert "Hi there, see you on Monday." in page
+
+
+def test_the_preview_shows_someone_who_gets_a_fallback_and_says_which(staff_client):
+    people = [(f"+1555010000{i}", f"Customer {i}", {"order": f"#{i}"}) for i in range(1, 6)]
+    sender, template, customers = _setup(people + [("+15550100009", "", {"order": "#9"})])
+
+    page = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers])).get_data(as_text=True)
+
+    assert page.count('class="bubble"') == 3
+    assert "Hi Customer 1, your order #1" in page and "Hi Customer 2, your order #2" in page
+    assert "Hi friend, your order #9 is on its way." in page  # the sixth contact, who has no name
+    assert "Gets the fallback “friend” for {{1}}: this contact has no value of their own." in page
+
+
+def test_the_forecast_counts_who_gets_each_fallback_and_never_says_none(staff_client):
+    people = [("+15550100001", "Ana", {"order": "#1"}), ("+15550100002", "", {"order": "#2"}),
+              ("+15550100003", " ", {"order": "#3"}), ("+15550100004", "", {})]
+    sender, template, customers = _setup(people)
+
+    page = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers])).get_data(as_text=True)
+    everyone = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers], **{
+        "var:body:2:fallback": "soon"})).get_data(as_text=True)
+
+    assert "2 will get the fallback “friend” for {{1}}" in page  # the one skipped for {{2}} is not counted
+    assert "1 missing {{2}} with no fallback" in page and "<dt>Will be sent</dt><dd>3</dd>" in page
+    assert "None" not in page and "None" not in everyone
+    assert "<dt>Will be skipped</dt>\n  <dd>Nobody</dd>" in everyone
+    assert "3 will get the fallback “friend” for {{1}}; 1 will get the fallback “soon” for {{2}}" in everyone
+
+
+def test_the_forecast_of_unmapped_variables_says_it_cannot_be_known_yet(staff_client):
+    sender, template, customers = _setup()
+
+    page = post(staff_client, "/campaigns/compose/preview", _form(sender, template, [customers], **{
+        "var:body:1:source": "", "var:body:2:source": ""})).get_data(as_text=True)
+
+    assert "Not known until every variable has a source: choose one for {{1}}, {{2}}" in page
+    assert "None" not in page and "<dt>Will be skipped</dt>" not in page
+
+
+def test_the_errors_are_summarised_at_the_top_each_linking_to_its_field(staff_client):
+    sender, template, customers = _setup()
+
+    response = post(staff_client, "/campaigns/new", _form(sender, template, [customers], **{
+        "var:body:1:source": "", "var:body:2:value": "Citty"}))
+
+    page = response.get_data(as_text=True)
+    summary = page[page.index('<div class="error-summary"'):page.index("</div>", page.index('class="error-summary"'))]
+    assert 'role="alert"' in summary and "autofocus" in summary
+    assert "<h2 id=\"error-summary-heading\">Fix 2 problems</h2>" in summary
+    assert '<a href="#var-body-1-source">{{1}}: Choose where this value comes from.</a>' in summary
+    assert '<a href="#var-body-2-value">{{2}}: No contact in this list has an attribute “Citty”.' in summary
+    assert page.index("error-summary") < page.index('id="name"')  # above the form's first field
+    assert 'id="var-body-1-source" name="var:body:1:source" aria-invalid="true"' in page
+    assert 'id="var-body-1-error">Choose where this value comes from.</p>' in page
+
+
+# --- Send again to… ------------------------------------------------------------------------------------
+
+def test_send_again_opens_compose_as_a_copy_aimed_at_the_chosen_outcome(app, staff_client):
+    sender, template, customers = _setup()
+    original = factories.campaign(status="sent", sender=sender, name="Spring sale", template_id=template.id,
+                                  variables={"body:1": {"source": "first_name", "fallback": "there"},
+                                             "body:2": {"source": "attribute", "value": "order"}})
+    rows = [("+15550100001", "read", 4), ("+15550100002", "delivered", 3), ("+15550100003", "delivered", 3),
+            ("+15550100004", "failed", 0)]
+    contacts = dict(db.session.execute(select(Contact.phone, Contact.id)).all())
+    db.session.execute(insert(Recipient), [{"campaign_id": original.id, "phone": phone, "contact_id": contacts[phone],
+                                            "status": status, "reached": reached} for phone, status, reached in rows])
+    add_counts(db.session, original.id, {"total": 4, "failed": 1, "accepted": 3, "sent": 3, "delivered": 3, "read": 1})
+    db.session.commit()
+    with app.test_request_context():
+        menu = render_template("campaigns/partials/send_again.html", campaign=original)
+
+    link = f"/campaigns/new?retarget={original.id}&amp;outcome=delivered_not_read"
+    assert f'<a href="{link}">Delivered but not read <span class="muted">(2)</span></a>' in menu
+    assert "Replied (0)" in menu and "Not delivered <span class=\"muted\">(1)</span>" in menu
+    page = staff_client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+
+    assert 'value="Spring sale — retarget (not read)"' in page
+    assert f'<option selected value="{sender.id}">' in page and f'<option selected value="{template.id}">' in page
+    assert 'id="audience-1" name="audience" type="radio" value="retarget"' in page
+    assert f'<option selected value="{original.id}">Spring sale</option>' in page
+    assert '<option selected value="delivered_not_read">Delivered but not read</option>' in page
+    assert '<option value="first_name" selected>' in page and 'name="var:body:2:value" value="order"' in page
+    assert "Hi Ben, your order #2 is on its way." in page and "Hi Cy, your order #3 is on its way." in page
+    assert "<dt>Recipients</dt><dd>2</dd>" in page and "<dt>Will be sent</dt><dd>2</dd>" in page

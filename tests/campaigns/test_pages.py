@@ -11,7 +11,6 @@ from webapp.campaigns import services
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.extensions import db
 from webapp.queues import queue
-from webapp.senders.models import Template
 from webapp.workspace.models import WorkspaceSettings
 
 VARIABLES = {"body:1": {"source": "name", "fallback": "friend"}, "body:2": {"source": "attribute", "value": "order"}}
@@ -318,48 +317,3 @@ def test_an_ongoing_campaign_cannot_be_deleted(staff_client):
     assert "cancel it instead" in response.get_data(as_text=True)
     assert _reload(campaign) is not None
 
-
-# --- Send test ----------------------------------------------------------------------------------
-
-def _shipping_draft(sender) -> Campaign:
-    """A draft of the sandbox's order_shipped template for one customer."""
-    template = db.session.scalar(select(Template).where(Template.name == "order_shipped"))
-    customers = factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"})])
-    campaign = services.save_draft(services.Draft(
-        "Shipping", sender.id, template.id, [customers.id],
-        variables={**VARIABLES, "body:3": {"source": "constant", "value": "Friday"}}))
-    db.session.commit()
-    return campaign
-
-
-def test_send_test_sends_to_one_number_and_shows_metas_message_id(staff_client, sandbox, sandbox_sender):
-    campaign = _shipping_draft(sandbox_sender)
-
-    response = post(staff_client, f"/campaigns/{campaign.id}/test", {"test_phone": "+1 555 010 9999"},
-                    follow_redirects=True)
-
-    page = response.get_data(as_text=True)
-    assert "Test sent to +15550109999. Meta&#39;s message id: wamid." in page
-    [sent] = sandbox.messages()
-    assert sent["to"] == "+15550109999" and "Hi Ana, your order #7 has shipped" in sent["text"]
-    assert _reload(campaign).status == "draft"
-
-
-def test_send_test_to_a_bad_number_is_refused_on_its_field(staff_client):
-    campaign = _draft()
-
-    response = post(staff_client, f"/campaigns/{campaign.id}/test", {"test_phone": "12"})
-
-    assert response.status_code == 422
-    assert 'id="test_phone-error">Enter a valid phone number' in response.get_data(as_text=True)
-
-
-def test_send_test_that_meta_refuses_shows_why_on_its_field(staff_client, sandbox, sandbox_sender):
-    campaign = _shipping_draft(sandbox_sender)
-    sandbox_sender.access_token = "wrong-token"
-    db.session.commit()
-
-    response = post(staff_client, f"/campaigns/{campaign.id}/test", {"test_phone": "+15550109999"})
-
-    assert response.status_code == 422
-    assert 'id="test_phone-error">Meta refused the test (error 190)' in response.get_data(as_text=True)

@@ -8,6 +8,7 @@ from webapp.api.errors import CODES
 from webapp.api.models import SCOPES
 from webapp.campaigns.audience import OUTCOMES
 from webapp.campaigns.models import CAMPAIGN_STATES
+from webapp.campaigns.variables import SOURCES
 from webapp.timestamps import ISO_SCHEMA
 from webapp.tracking.columns import API_COLUMNS
 from webapp.url_numbers import LARGEST_ID
@@ -107,10 +108,12 @@ SCHEMAS: dict[str, dict] = {
         "oneOf": [{"type": "array", "items": {"type": ["string", "number"]}},
                   {"type": "object", "additionalProperties": {"type": ["string", "number"]}}]},
     "Variables": {
-        "type": "object", "description": "Where each slot's value comes from, for list contacts: their name, one of "
-                                         "their attributes (CSV columns), or a constant; with a fallback.",
+        "type": "object", "description": "Where each slot's value comes from, for list contacts: their first name "
+                                         "(the first word of their name), full name, one of their attributes (CSV "
+                                         "columns, whatever their case; one no contact has is refused), or a "
+                                         "constant; with a fallback.",
         "propertyNames": {"pattern": "^(header|body:[A-Za-z0-9_]+|button:[0-9]+)$"},
-        "additionalProperties": obj({"source": {"type": "string", "enum": ["name", "attribute", "constant"]},
+        "additionalProperties": obj({"source": {"type": "string", "enum": list(SOURCES)},
                                      "value": STRING, "fallback": STRING}, required=("source",))},
     "ButtonPayloads": {
         "type": "object", "description": "What a tap on each quick-reply button sends back, by the button's index "

@@ -1,16 +1,22 @@
-"""Who a campaign goes to: the contacts of its lists, or an earlier campaign's recipients by outcome."""
+"""Who a campaign goes to: the contacts of its lists, or an earlier campaign's recipients by outcome; and what
+the compose page says of them — the attributes they have, who would be skipped, who would get a fallback.
+
+Every figure here is one aggregate query, whatever the audience's size.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.recipients import Candidate
-from webapp.campaigns.variables import slots
+from webapp.campaigns.variables import NAME_SOURCES, slots
 from webapp.contacts.models import Contact, ListMember
+from webapp.transactions import is_sqlite
 
 # Retarget outcomes: what staff pick on the compose page, and what the API accepts.
 OUTCOMES = {
@@ -26,7 +32,27 @@ OUTCOMES = {
     "not_read": ("Not read", Recipient.reached.between(1, 3)),
     "not_replied": ("Not replied", Recipient.reached.between(1, 4)),
 }
-COMPOSE_OUTCOMES = ("failed", "not_delivered", "delivered_not_read", "read_not_replied", "replied")
+COMPOSE_OUTCOMES = ("not_delivered", "delivered_not_read", "read_not_replied", "failed", "replied")
+# How a retarget's name says its outcome: "Spring sale — retarget (not read)".
+OUTCOME_SHORT = {"failed": "failed", "not_delivered": "not delivered", "delivered_not_read": "not read",
+                 "read_not_replied": "not replied", "replied": "replied"}
+
+
+def outcome_counts(counters: Mapping[str, int]) -> dict[str, int]:
+    """How many recipients of a campaign each compose outcome would retarget, from its counters alone.
+
+    The funnel counters count rows that ever reached a stage (lifecycle.py), so "reached == 3" is
+    delivered − read; rows that never reached delivery and were sent (or failed, or are unknown) are the
+    total less the delivered and less those never sent (pending, sending, skipped, cancelled).
+    """
+    return {
+        "not_delivered": counters["total"] - counters["delivered"] - counters["pending"] - counters["sending"]
+        - counters["skipped"] - counters["cancelled"],
+        "delivered_not_read": counters["delivered"] - counters["read"],
+        "read_not_replied": counters["read"] - counters["replied"],
+        "failed": counters["failed"],
+        "replied": counters["replied"],
+    }
 
 
 @dataclass(frozen=True)
@@ -36,27 +62,33 @@ class Person(Candidate):
     key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
-def _lists_query(list_ids):
-    members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
-    return select(Contact).where(Contact.id.in_(members))
-
-
-def _retarget_query(campaign_id: int, outcome: str):
-    return (select(Recipient, Contact).outerjoin(Contact, Contact.id == Recipient.contact_id)
-            .where(Recipient.campaign_id == campaign_id, OUTCOMES[outcome][1]))
-
-
-def people(session: Session, audience: Mapping, after: int, size: int) -> list[Person]:
-    """The next `size` people of the audience after cursor `after`, in a stable order."""
+def _members(audience: Mapping, *columns) -> Select:
+    """SELECT `columns` over the audience: its lists' contacts, or the retargeted recipients (with their contact)."""
     if "retarget" in audience:
         source = audience["retarget"]
-        rows = session.execute(_retarget_query(source["campaign_id"], source["outcome"])
-                               .where(Recipient.id > after).order_by(Recipient.id).limit(size)).all()
+        return (select(*columns).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
+                .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
+    members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
+    return select(*columns).select_from(Contact).where(Contact.id.in_(members))
+
+
+def _name(audience: Mapping):
+    """The name a person of the audience goes by: the contact's, or the recipient row's once the contact is gone."""
+    return func.coalesce(Contact.name, Recipient.name) if "retarget" in audience else Contact.name
+
+
+def people(session: Session, audience: Mapping, after: int, size: int,
+           where: ColumnElement[bool] | None = None) -> list[Person]:
+    """The next `size` people of the audience after cursor `after` (and matching `where`), in a stable order."""
+    condition = true() if where is None else where
+    if "retarget" in audience:
+        rows = session.execute(_members(audience, Recipient, Contact).where(Recipient.id > after, condition)
+                               .order_by(Recipient.id).limit(size)).all()
         return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
-    contacts = session.scalars(_lists_query(audience.get("lists") or [])
-                               .where(Contact.id > after).order_by(Contact.id).limit(size)).all()
+    contacts = session.scalars(_members(audience, Contact).where(Contact.id > after, condition)
+                               .order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
 
@@ -68,42 +100,175 @@ def all_people(session: Session, audience: Mapping, size: int = 2000) -> Iterato
         after = batch[-1].key
 
 
+# --- Attributes ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Attribute:
+    """An attribute of the audience's contacts, its spellings ("city", "City") counted as one."""
+
+    name: str                   # the spelling most contacts have
+    spellings: tuple[str, ...]  # every spelling found, for the queries that read it
+    filled: int                 # contacts with a non-empty value
+    of: int                     # contacts in the audience
+
+
+def _attribute_pairs(session: Session):
+    """Each contact's attributes as rows (key, value): SQLite's json_each, PostgreSQL's jsonb_each_text."""
+    if is_sqlite(session):
+        return func.json_each(Contact.attributes).table_valued("key", "value", name="attribute")
+    return func.jsonb_each_text(cast(Contact.attributes, JSONB)).table_valued("key", "value", name="attribute")
+
+
+def attributes(session: Session, audience: Mapping) -> list[Attribute]:
+    """The attributes the audience's contacts have, by name, from one GROUP BY over their keys."""
+    pairs = _attribute_pairs(session)
+    has_value = func.count(case((func.trim(pairs.c.value) != "", 1)))
+    rows = session.execute(_members(audience, pairs.c.key, func.count(), has_value)
+                           .join(pairs, true()).group_by(pairs.c.key)).all()
+    by_name: dict[str, list] = {}
+    # The most common spelling names the attribute; on a tie, the lower-case one.
+    for key, having, filled in sorted(rows, key=lambda row: (-row[1], row[0] != row[0].casefold(), row[0])):
+        by_name.setdefault(key.casefold(), []).append((key, filled))
+    total = session.scalar(_members(audience, func.count())) or 0
+    # A contact with two spellings of one attribute is counted twice: rare, and never past the whole audience.
+    found = [Attribute(spelled[0][0], tuple(key for key, _ in spelled), min(total, sum(n for _, n in spelled)), total)
+             for spelled in by_name.values()]
+    return sorted(found, key=lambda attribute: attribute.name.casefold())
+
+
+def _has_attribute(session: Session, audience: Mapping, name: str) -> bool:
+    """Whether a contact of the audience has this attribute: stops at the first one found, so it is cheap when
+    the answer is yes. SQL's lower() may fold fewer letters than Python's casefold(): a no is checked again."""
+    pairs = _attribute_pairs(session)
+    return session.scalar(_members(audience, literal(1)).join(pairs, true())
+                          .where(func.lower(pairs.c.key) == name.lower()).limit(1)) is not None
+
+
+def attribute_problems(session: Session, audience: Mapping, components: list, parameter_format: str,
+                       variables: Mapping) -> dict[str, str]:
+    """Variables mapped to an attribute no contact of the audience has, by slot key, each naming it."""
+    wanted = {slot.key: name for slot in slots(components, parameter_format)
+              if (spec := variables.get(slot.key) or {}).get("source") == "attribute"
+              and (name := str(spec.get("value", "")).strip())}
+    doubtful = {key: name for key, name in wanted.items() if not _has_attribute(session, audience, name)}
+    if not doubtful:
+        return {}
+    known = attributes(session, audience)
+    names = {attribute.name.casefold() for attribute in known}
+    who = ("No contact among these recipients" if "retarget" in audience
+           else "No contact in this list" if len(audience.get("lists") or []) == 1 else "No contact in these lists")
+    listed = (f"Known: {', '.join(a.name for a in known)}." if known
+              else "Its contacts have no attributes: import a file with more columns than phone and name.")
+    return {key: f"{who} has an attribute “{name}”. {listed}" for key, name in doubtful.items()
+            if name.casefold() not in names}
+
+
+# --- The forecast ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fallback:
+    label: str     # the variable, "{{first_name}}"
+    fallback: str  # "there"
+    count: int     # recipients who would get it
+
+
 @dataclass(frozen=True)
 class Summary:
     total: int
     opted_out: int
     missing: int        # lack a variable that has no fallback
     missing_what: list[str]
+    fallbacks: list[Fallback] = field(default_factory=list)
 
     @property
     def sendable(self) -> int:
         return self.total - self.opted_out - self.missing
 
 
-def summary(session: Session, audience: Mapping, components: list, parameter_format: str,
-            variables: Mapping) -> Summary:
-    """Counts for the compose page, each one aggregate query whatever the audience's size."""
-    if "retarget" in audience:
-        source = audience["retarget"]
-        query = (select(func.count()).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
-                 .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
-    else:
-        members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
-        query = select(func.count()).select_from(Contact).where(Contact.id.in_(members))
-    total = session.scalar(query) or 0
-    opted_out = session.scalar(query.where(Contact.opted_out_at.is_not(None))) or 0
-    lacking, what = [], []
+def _blank(value) -> ColumnElement[bool]:
+    return or_(value.is_(None), func.trim(value) == "")
+
+
+def _lacks(audience: Mapping, spec: Mapping, known: list[Attribute]) -> ColumnElement[bool] | None:
+    """Where a person has no value of their own for this variable (None: its value never depends on the person)."""
+    source = spec.get("source")
+    if source in NAME_SOURCES:  # a name that is not blank always has a first word
+        return _blank(_name(audience))
+    if source != "attribute":
+        return None
+    wanted = str(spec.get("value", "")).strip().casefold()
+    spellings = next((a.spellings for a in known if a.name.casefold() == wanted), ())
+    if not spellings:
+        return true()  # nobody has it (saving refuses that; the preview still counts it)
+    return and_(*(_blank(Contact.attributes[key].as_string()) for key in spellings))
+
+
+def _opted_out() -> ColumnElement[bool]:
+    return Contact.opted_out_at.is_not(None)  # a retargeted row whose contact is gone has none: not opted out
+
+
+@dataclass(frozen=True)
+class _Gaps:
+    """The variables a person may lack, split by whether a fallback covers them."""
+
+    skipped: list[tuple[str, ColumnElement[bool]]]              # (label, lacks) without a fallback
+    covered: list[tuple[str, str, ColumnElement[bool]]]         # (label, fallback, lacks)
+
+
+def attributes_used(session: Session, audience: Mapping, variables: Mapping) -> list[Attribute]:
+    """The audience's attributes when a variable reads one (the GROUP BY is skipped when none does)."""
+    if any((spec or {}).get("source") == "attribute" for spec in variables.values()):
+        return attributes(session, audience)
+    return []
+
+
+def _gaps(session: Session, audience: Mapping, components: list, parameter_format: str, variables: Mapping,
+          known: list[Attribute] | None) -> _Gaps:
+    known = attributes_used(session, audience, variables) if known is None else known
+    skipped, covered = [], []
     for slot in slots(components, parameter_format):
         spec = variables.get(slot.key) or {}
-        if str(spec.get("fallback") or "").strip() or spec.get("source") == "constant":
+        lacks = _lacks(audience, spec, known)
+        if lacks is None:
             continue
-        if spec.get("source") == "name":
-            lacking.append(or_(Contact.name.is_(None), Contact.name == ""))
-        elif spec.get("source") == "attribute":
-            value = Contact.attributes[spec.get("value", "")].as_string()
-            lacking.append(or_(value.is_(None), value == ""))
+        fallback = str(spec.get("fallback") or "").strip()
+        if fallback:
+            covered.append((slot.label, fallback, lacks))
         else:
-            continue
-        what.append(slot.label)
-    missing = session.scalar(query.where(Contact.opted_out_at.is_(None), or_(*lacking))) if lacking else 0
-    return Summary(total, opted_out, missing or 0, what)
+            skipped.append((slot.label, lacks))
+    return _Gaps(skipped, covered)
+
+
+def _flag(condition: ColumnElement[bool], name: str):
+    return case((condition, 1), else_=0).label(name)
+
+
+def summary(session: Session, audience: Mapping, components: list, parameter_format: str,
+            variables: Mapping, known: list[Attribute] | None = None) -> Summary:
+    """Who the send reaches, who it skips and why, and who gets which fallback: one aggregate query, over one
+    row of flags per person (so each attribute is read once a person, however many figures use it)."""
+    gaps = _gaps(session, audience, components, parameter_format, variables, known)
+    skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
+    flags = _members(audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
+                     *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
+    reachable = flags.c.opted_out == 0
+    row = session.execute(select(
+        func.count(), func.sum(flags.c.opted_out), func.sum(case((reachable, flags.c.skipped), else_=0)),
+        *(func.sum(case((and_(reachable, flags.c.skipped == 0), flags.c[f"lacks_{i}"]), else_=0))
+          for i in range(len(gaps.covered))))).one()
+    total, opted_out, missing, *fallen_back = (int(n or 0) for n in row)
+    return Summary(total, opted_out, missing, [label for label, _ in gaps.skipped],
+                   [Fallback(label, fallback, count) for (label, fallback, _), count in zip(gaps.covered, fallen_back)
+                    if count])
+
+
+def first_with_fallback(session: Session, audience: Mapping, components: list, parameter_format: str,
+                        variables: Mapping, known: list[Attribute] | None = None) -> Person | None:
+    """The first person who would be sent a fallback (and not be skipped), to show in the preview."""
+    gaps = _gaps(session, audience, components, parameter_format, variables, known)
+    if not gaps.covered:
+        return None
+    skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
+    found = people(session, audience, 0, 1, where=and_(~_opted_out(), ~skipped,
+                                                        or_(*(lacks for _, _, lacks in gaps.covered))))
+    return found[0] if found else None

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import phonenumbers
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField, Field, RadioField, SelectChoice, SelectField, SelectMultipleField, StringField, TelField,
@@ -14,12 +13,14 @@ from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.campaigns import presenters
+from webapp.campaigns.audience import COMPOSE_OUTCOMES
 from webapp.campaigns.errors import CampaignError
-from webapp.campaigns.models import Campaign
+from webapp.campaigns.models import EDITABLE_STATES, Campaign
 from webapp.campaigns.services import Draft
+from webapp.campaigns.variables import NAME_SOURCES
+from webapp.extensions import db
 from webapp.form_parts import optional_int, strip
 from webapp.senders.models import Template
-from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import workspace_zone
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
@@ -49,7 +50,7 @@ def variables_from(formdata) -> dict:
         if part in VARIABLE_PARTS and value.strip():
             found.setdefault(key, {})[part] = value.strip()
     for spec in found.values():
-        if spec.get("source") == "name":
+        if spec.get("source") in NAME_SOURCES:
             spec.pop("value", None)  # the contact's name needs no value; keep no stale one
     return found
 
@@ -139,6 +140,22 @@ class ComposeForm(FlaskForm):
         else:
             field.errors = [*field.errors, error.message]
 
+    def error_items(self, slot_rows: list, button_rows: list) -> list[tuple[str, str]]:
+        """Every problem of the form in the order of the page, as (id of the input to fix, what to fix)."""
+        items = [("compose-form", message) for message in self.form_errors]
+        order = [self.name, self.sender, self.template, self.audience, self.lists, self.retarget_campaign,
+                 self.retarget_outcome]
+        for field in order:
+            target = field.id
+            if field is self.audience:
+                target = "retarget_campaign" if self.retargeting else "lists-0"
+            items += [(target, f"{field.label.text}: {message}") for message in field.errors]
+        items += [(row.error_target, f"{row.slot.label}: {row.error}") for row in slot_rows if row.error]
+        items += [(row.id, f"Payload of “{row.label}”: {row.error}") for row in button_rows if row.error]
+        items += [(self.header_media_url.id, f"{self.header_media_url.label.text}: {message}")
+                  for message in self.header_media_url.errors]
+        return items
+
 
 def initial(campaign: Campaign) -> dict:
     """A saved campaign as the compose form's data."""
@@ -153,12 +170,19 @@ def initial(campaign: Campaign) -> dict:
     }
 
 
-def initial_new(retarget_campaign_id: int | None = None) -> dict:
-    """A new campaign's form: the only sender preselected; a retarget when started from a sent campaign."""
+def initial_new(retarget_campaign_id: int | None = None, outcome: str | None = None) -> dict:
+    """A new campaign's form: the only sender preselected; or, started from a sent campaign's "Send again to…",
+    a copy of it (sender, template, variables, payloads) aimed at those of its recipients with that outcome."""
     numbers = presenters.senders()
     data: dict = {"sender": numbers[0].id if len(numbers) == 1 else None}
-    if retarget_campaign_id:
-        data.update(audience="retarget", retarget_campaign=retarget_campaign_id, retarget_outcome="failed")
+    source = db.session.get(Campaign, retarget_campaign_id) if retarget_campaign_id else None
+    if source is None or source.status in EDITABLE_STATES:
+        return data
+    outcome = outcome if outcome in COMPOSE_OUTCOMES else "failed"
+    data.update(name=presenters.retarget_name(source, outcome), sender=source.sender_id or data["sender"],
+                template=source.template_id, audience="retarget", retarget_campaign=source.id,
+                retarget_outcome=outcome, variables=dict(source.variables or {}),
+                button_payloads=dict(source.button_payloads or {}), header_media_url=source.header_media_url or "")
     return data
 
 
@@ -172,15 +196,7 @@ class ScheduleForm(FlaskForm):
 
 
 class TestSendForm(FlaskForm):
+    """The number is read by the service (services.number_for_test), exactly as an import reads a file's."""
+
     test_phone = TelField("Send a test to", filters=[strip],
                           validators=[InputRequired("Enter the number to send the test to.")])
-
-    def validate_test_phone(self, field) -> None:
-        """Normalise to E.164, reading numbers without a + in the workspace's default country."""
-        try:
-            number = phonenumbers.parse(field.data, WorkspaceSettings.get().default_country)
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_possible_number(number):
-            raise ValidationError("Enter a valid phone number, with its country code, e.g. +1 555 010 1234.")
-        field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -10,19 +10,20 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
 from webapp.campaigns import services
-from webapp.campaigns.audience import COMPOSE_OUTCOMES, OUTCOMES
+from webapp.campaigns.audience import (
+    COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
+)
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
-from webapp.campaigns.variables import Slot, media_header, slots, source_problems, too_long
+from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
 from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
-from webapp.contacts.models import Contact, ContactList, ListMember
+from webapp.contacts.models import ContactList, ListMember
 from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.ratelimit import Breaker
 from webapp.senders.models import Sender, Template
 
 PER_PAGE = 25
-ATTRIBUTE_SAMPLE = 500  # contacts read to find the attribute names a list offers
 
 # The status filter of the index, by the word staff read: "ongoing" → ("queued", "sending").
 STATUS_FILTERS = {label.lower(): tuple(state for state, named in CAMPAIGN_LABELS.items() if named == label)
@@ -127,16 +128,40 @@ def outcome_choices() -> list[tuple[str, str]]:
     return [(key, OUTCOMES[key][0]) for key in COMPOSE_OUTCOMES]
 
 
-def attribute_keys(list_ids: list[int]) -> list[str]:
-    """The attribute names found on the first contacts of the chosen lists (CSV columns, alike for a list)."""
-    if not list_ids:
-        return []
-    members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids))
-    found: set[str] = set()
-    for attributes in db.session.scalars(select(Contact.attributes).where(Contact.id.in_(members))
-                                         .order_by(Contact.id).limit(ATTRIBUTE_SAMPLE)):
-        found.update((attributes or {}).keys())
-    return sorted(found, key=str.lower)
+def _chosen_audience(draft: services.Draft) -> dict | None:
+    """The compose form's audience once it names someone to send to: lists, or an outcome of a campaign."""
+    audience = services.audience_of(draft)
+    if "retarget" in audience:
+        if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
+            return None
+    elif not audience["lists"]:
+        return None
+    return audience
+
+
+def audience_attributes(draft: services.Draft) -> list[Attribute]:
+    """The attributes the compose form's audience has, each once whatever its case, with how many have it."""
+    audience = _chosen_audience(draft)
+    return attributes(db.session, audience) if audience else []
+
+
+@dataclass(frozen=True)
+class SendAgainChoice:
+    outcome: str
+    label: str
+    count: int
+
+
+def send_again_choices(campaign: Campaign) -> list[SendAgainChoice]:
+    """What "Send again to…" offers on a finished campaign: each outcome, with how many it reaches (counters)."""
+    found = outcome_counts(counts(db.session, campaign.id))
+    return [SendAgainChoice(key, OUTCOMES[key][0], found[key]) for key in COMPOSE_OUTCOMES]
+
+
+def retarget_name(source: Campaign, outcome: str) -> str:
+    """"Spring sale — retarget (not read)", within the 200 characters a name may have."""
+    suffix = f" — retarget ({OUTCOME_SHORT[outcome]})"
+    return source.name[:200 - len(suffix)] + suffix
 
 
 @dataclass(frozen=True)
@@ -153,6 +178,11 @@ class SlotRow:
     def id(self) -> str:
         return "var-" + self.slot.key.replace(":", "-")
 
+    @property
+    def error_target(self) -> str:
+        """The input an error summary's link leads to: the source until there is one, then its value."""
+        return f"{self.id}-value" if self.source in ("attribute", "constant") else f"{self.id}-source"
+
 
 def slot_rows(template: Template | None, variables: Mapping, problems: Mapping[str, str]) -> list[SlotRow]:
     if template is None:
@@ -160,8 +190,8 @@ def slot_rows(template: Template | None, variables: Mapping, problems: Mapping[s
     rows = []
     for slot in slots(template.components, template.parameter_format):
         spec = variables.get(slot.key) or {}
-        rows.append(SlotRow(slot, spec.get("source", ""), spec.get("value", ""), spec.get("fallback", ""),
-                            problems.get(slot.key)))
+        rows.append(SlotRow(slot, spec.get("source") or default_source(slot.key), spec.get("value", ""),
+                            spec.get("fallback", ""), problems.get(slot.key)))
     return rows
 
 
@@ -198,11 +228,8 @@ def draft_campaign(draft: services.Draft) -> Campaign | None:
     template = db.session.get(Template, draft.template_id) if draft.template_id else None
     if sender is None or template is None or template.waba_id != sender.waba_id:
         return None
-    audience = services.audience_of(draft)
-    if "retarget" in audience:
-        if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
-            return None
-    elif not audience["lists"]:
+    audience = _chosen_audience(draft)
+    if audience is None:
         return None
     return Campaign(name=draft.name, sender=sender, template_id=template.id, template_name=template.name,
                     template_language=template.language, template_components=template.components,
@@ -220,6 +247,7 @@ class PreviewMessage:
     message: RenderedTemplate
     missing: bool         # a value is empty and has no fallback: this recipient will be skipped
     too_long: str | None  # why Meta would refuse it (error 132005)
+    fallbacks: list[tuple[str, str]]  # (variable, fallback) this recipient gets for want of a value
 
 
 @dataclass(frozen=True)
@@ -228,30 +256,31 @@ class Preview:
     forecast: services.Forecast
     duration: str
     throughput: int
-    mapped: bool  # every variable has a source: a gap left in a message is then the contact's own
+    unmapped: list[str]  # variables without a source yet: until they have one, the forecast cannot be known
+
+    @property
+    def mapped(self) -> bool:
+        """Every variable has a source: a gap left in a message is then the contact's own."""
+        return not self.unmapped
 
 
-def preview(campaign: Campaign) -> Preview:
-    """The first recipients' messages and the forecast, for the compose form and a draft's page."""
-    mapped = not source_problems(campaign.template_components, campaign.parameter_format, campaign.variables)
-    messages = []
-    for phone, name, params in services.preview(campaign):
-        missing = mapped and any(value == "" for value in _values(params))
-        messages.append(PreviewMessage(phone, name, render_template_parts(campaign.template_components,
-                                                                          _unfilled_as_variables(params)),
-                                       missing, None if missing or not mapped
-                                       else too_long(campaign.template_components, params)))
-    forecast = services.forecast(campaign)
+def preview(campaign: Campaign, known: list[Attribute] | None = None) -> Preview:
+    """The first recipients' messages (one with a fallback, if any) and the forecast, for the compose form and a
+    draft's page. `known`: the audience's attributes, when the caller has them already."""
+    unmapped = source_problems(campaign.template_components, campaign.parameter_format, campaign.variables or {})
+    if known is None:  # one GROUP BY for the messages and the forecast alike
+        known = attributes_used(db.session, campaign.audience, campaign.variables or {})
+    messages = [
+        PreviewMessage(person.phone, person.name,
+                       render_template_parts(campaign.template_components, _unfilled_as_variables(resolved.params)),
+                       bool(resolved.missing) and not unmapped, None if unmapped else resolved.too_long,
+                       resolved.fallbacks)
+        for person, resolved in services.preview(campaign, known=known)]
+    forecast = services.forecast(campaign, known)
+    labels = [slot.label for slot in slots(campaign.template_components, campaign.parameter_format)
+              if slot.key in unmapped]
     return Preview(messages, forecast, human_duration(forecast.seconds, forecast.summary.sendable),
-                   campaign.sender.throughput, mapped)
-
-
-def _values(params: Mapping):
-    body = params.get("body") or []
-    yield from (body.values() if isinstance(body, Mapping) else body)
-    if (params.get("header") or {}).get("type") == "text":
-        yield params["header"]["text"]
-    yield from (button.get("text") for button in params.get("buttons") or [] if button.get("sub_type") == "url")
+                   campaign.sender.throughput, labels)
 
 
 def _unfilled_as_variables(params: Mapping) -> dict:

@@ -5,17 +5,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import phonenumbers
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from webapp.campaigns.audience import OUTCOMES, Summary, all_people, summary
+from webapp.campaigns.audience import (
+    OUTCOMES, Attribute, Person, Summary, all_people, attribute_problems, first_with_fallback, summary,
+)
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
-from webapp.campaigns.variables import check_mapping, payload_problems, payloads_of, resolve
+from webapp.campaigns.variables import Resolved, check_mapping, payload_problems, payloads_of, resolve
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
+from webapp.contacts.phones import InvalidPhone, normalise
+from webapp.contacts.services import sentence
 from webapp.extensions import db
 from webapp.queues import on_commit, redis_client
 from webapp.ratelimit import RateLimiter
@@ -23,6 +28,7 @@ from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
+from webapp.workspace.models import WorkspaceSettings
 
 
 @dataclass
@@ -93,6 +99,9 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
         given = draft.variables or {}
         problems = {key: message for key, message in problems.items()
                     if key in given or (key == "header_media_url" and draft.header_media_url)}
+    if not draft.direct:  # an attribute no contact of the audience has would fill nobody's message
+        problems = {**attribute_problems(db.session, audience_of(draft), template.components,
+                                         template.parameter_format, draft.variables or {}), **problems}
     problems.update(payload_problems(template.components, draft.button_payloads or {}))
     if problems:
         key, message = next(iter(problems.items()))
@@ -134,10 +143,11 @@ class Forecast:
         return self.daily_room is None or self.daily_room >= self.summary.sendable
 
 
-def forecast(campaign: Campaign) -> Forecast:
-    """What the send will look like: who gets it, who is skipped and why, how long, whether today has room."""
+def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Forecast:
+    """What the send will look like: who gets it, who is skipped and why, who gets a fallback, how long, and
+    whether today has room. `known`: the audience's attributes, when the caller has them already."""
     found = summary(db.session, campaign.audience, campaign.template_components, campaign.parameter_format,
-                    campaign.variables)
+                    campaign.variables or {}, known)
     sender = campaign.sender
     room = None
     if sender.messaging_limit is not None:
@@ -149,17 +159,26 @@ def forecast(campaign: Campaign) -> Forecast:
     return Forecast(found, found.sendable / max(sender.throughput, 1), room)
 
 
-def preview(campaign: Campaign, count: int = 3) -> list[tuple[str, str, dict]]:
-    """The message as the first few real recipients will read it: (phone, name, parameters)."""
+def _resolved(campaign: Campaign, person: Person) -> Resolved:
+    return resolve(campaign.template_components, campaign.parameter_format, campaign.variables or {},
+                   campaign.header_media_url, person.name, person.attributes, campaign.button_payloads)
+
+
+def preview(campaign: Campaign, count: int = 3,
+            known: list[Attribute] | None = None) -> list[tuple[Person, Resolved]]:
+    """The message as real recipients will read it: the first few, one of them someone who gets a fallback
+    when the audience has such a person, so staff see what the fallback reads like."""
     shown = []
     for person in all_people(db.session, campaign.audience, size=50):
-        if person.opted_out:
-            continue
-        resolved = resolve(campaign.template_components, campaign.parameter_format, campaign.variables,
-                           campaign.header_media_url, person.name, person.attributes, campaign.button_payloads)
-        shown.append((person.phone, person.name, resolved.params))
+        if not person.opted_out:
+            shown.append((person, _resolved(campaign, person)))
         if len(shown) >= count:
             break
+    if count > 1 and not any(resolved.fallbacks for _, resolved in shown):
+        person = first_with_fallback(db.session, campaign.audience, campaign.template_components,
+                                     campaign.parameter_format, campaign.variables or {}, known)
+        if person is not None:
+            shown = [*shown[:count - 1], (person, _resolved(campaign, person))]
     return shown
 
 
@@ -250,12 +269,31 @@ def delete(campaign: Campaign) -> None:
     db.session.delete(campaign)
 
 
-def send_test(campaign: Campaign, phone: str) -> str:
-    """Send the campaign's message to one number now (filled in for the first recipient); return the wamid."""
+@dataclass(frozen=True)
+class SentTest:
+    phone: str    # E.164, as it was sent to
+    display: str  # international format, as people write it: "+1 202-555-0175"
+    wamid: str
+
+
+def number_for_test(phone: str) -> phonenumbers.PhoneNumber:
+    """The number a test goes to, read exactly as an import reads a file's numbers (with the workspace's country)."""
+    try:
+        e164 = normalise(phone or "", WorkspaceSettings.get().default_country).e164
+    except InvalidPhone as error:
+        raise CampaignError(f"{sentence(error.reason)} Enter the number with its country code, e.g. +1 202 555 0175.",
+                            field="test_phone") from None
+    return phonenumbers.parse(e164)
+
+
+def send_test(campaign: Campaign, phone: str) -> SentTest:
+    """Send the campaign's message to one number now (filled in for the first recipient)."""
+    number = number_for_test(phone)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     sample = preview(campaign, 1)
-    params = sample[0][2] if sample else resolve(campaign.template_components, campaign.parameter_format,
-                                                 campaign.variables, campaign.header_media_url,
-                                                 button_payloads=campaign.button_payloads).params
+    params = sample[0][1].params if sample else resolve(campaign.template_components, campaign.parameter_format,
+                                                        campaign.variables or {}, campaign.header_media_url,
+                                                        button_payloads=campaign.button_payloads).params
     sender = campaign.sender
     limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput,
                           current_app.config["RATE_MARGIN_MS"])
@@ -263,12 +301,12 @@ def send_test(campaign: Campaign, phone: str) -> str:
     if not grant.granted:
         raise CampaignError("The number is sending at its full rate right now; try the test again in a moment.")
     try:
-        return client_for(sender).send_template(sender.phone_number_id, phone, campaign.template_name,
-                                                campaign.template_language, params, callback_data="test").wamid
+        wamid = client_for(sender).send_template(sender.phone_number_id, e164, campaign.template_name,
+                                                 campaign.template_language, params, callback_data="test").wamid
     except CloudAPIError as exc:
         code = f" (error {exc.code})" if exc.code is not None else ""
         raise CampaignError(f"Meta refused the test{code}: {exc.title or exc.message}", field="test_phone") from exc
-
+    return SentTest(e164, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL), wamid)
 
 
 def settle_unknown(campaign: Campaign, resend: bool) -> int:

@@ -1,13 +1,16 @@
-"""Filling a template's variables for one contact: from an attribute, the contact's name, or a constant.
+"""Filling a template's variables for one contact: from an attribute, the contact's (first) name, or a constant.
 
 A campaign's `variables` maps each slot the template has to a source:
-    {"body:first_name": {"source": "name", "fallback": "friend"},
+    {"body:first_name": {"source": "first_name", "fallback": "friend"},
      "body:2": {"source": "attribute", "value": "coupon", "fallback": ""},
      "header": {"source": "constant", "value": "Spring sale"},
      "button:0": {"source": "attribute", "value": "order_id"}}
 and its `button_payloads` the payload of each quick-reply button, the same for everyone ({"1": "STOP_PROMOS"};
 a button without one is sent with its text). `resolve` turns both into the parameter snapshot of
 webapp/cloudapi.py for one contact.
+
+Attribute names are matched without regard to case ("City" in a file fills a variable mapped to "city"), the
+same way here, in the audience's counts (webapp/campaigns/audience.py) and in the check that an attribute exists.
 """
 from __future__ import annotations
 
@@ -17,7 +20,10 @@ from urllib.parse import urlsplit
 
 from webapp.cloudapi import render_template_parts, template_variables
 
-SOURCES = {"name": "The contact's name", "attribute": "A contact attribute", "constant": "The same text for everyone"}
+SOURCES = {"first_name": "The contact's first name", "name": "The contact's full name",
+           "attribute": "A contact attribute", "constant": "The same text for everyone"}
+NAME_SOURCES = ("first_name", "name")  # read from the contact's name: they need no value
+FIRST_NAME_VARIABLE = "first_name"  # a template variable so named is filled with the first name by default
 # Meta's limits on a filled-in template (error 132005 past them).
 MAX_BODY = 1024
 MAX_HEADER = 60
@@ -48,25 +54,50 @@ def media_header(components: list, parameter_format: str) -> str | None:
     return kind if kind not in (None, "text") else None
 
 
+def default_source(slot_key: str) -> str:
+    """The source the compose form proposes for a variable nobody has mapped yet."""
+    return "first_name" if slot_key.lower() == f"body:{FIRST_NAME_VARIABLE}" else ""
+
+
+def first_name(name: str) -> str:
+    """The first word of a contact's name: "Isaac Robinson" → "Isaac"."""
+    words = (name or "").split()
+    return words[0] if words else ""
+
+
+def attribute(attributes: Mapping, key: str) -> str:
+    """A contact's attribute by name, whatever its case: the exact name first, else any spelling with a value."""
+    exact = _text(attributes.get(key))
+    if exact:
+        return exact
+    folded = key.casefold()
+    return next((text for name, value in attributes.items()
+                 if name.casefold() == folded and (text := _text(value))), "")
+
+
+def _text(value) -> str:
+    return str(value if value is not None else "").strip()
+
+
 @dataclass
 class Resolved:
     params: dict
     missing: list[str] = field(default_factory=list)  # slots with no value and no fallback
     too_long: str | None = None                         # what Meta would refuse as too long
+    fallbacks: list[tuple[str, str]] = field(default_factory=list)  # (slot label, fallback) used for this contact
 
 
-def _value(spec: Mapping, name: str, attributes: Mapping) -> str:
+def _own_value(spec: Mapping, name: str, attributes: Mapping) -> str:
     source = spec.get("source")
     if source == "constant":
-        value = spec.get("value", "")
-    elif source == "name":
-        value = name
-    elif source == "attribute":
-        value = attributes.get(spec.get("value", ""), "")
-    else:
-        value = ""
-    value = str(value if value is not None else "").strip()
-    return value or str(spec.get("fallback") or "").strip()
+        return _text(spec.get("value"))
+    if source == "name":
+        return _text(name)
+    if source == "first_name":
+        return first_name(name)
+    if source == "attribute":
+        return attribute(attributes, str(spec.get("value", "")))
+    return ""
 
 
 def resolve(components: list, parameter_format: str, variables: Mapping, header_media_url: str,
@@ -76,9 +107,13 @@ def resolve(components: list, parameter_format: str, variables: Mapping, header_
     needs = template_variables(components, parameter_format)
     params: dict = {}
     missing: list[str] = []
+    fallbacks: list[tuple[str, str]] = []
     values = {}
     for slot in slots(components, parameter_format):
-        value = _value(variables.get(slot.key) or {}, name, attributes)
+        spec = variables.get(slot.key) or {}
+        value = _own_value(spec, name, attributes)
+        if not value and (value := _text(spec.get("fallback"))):
+            fallbacks.append((slot.label, value))
         if not value:
             missing.append(slot.label)
         values[slot.key] = value
@@ -97,7 +132,7 @@ def resolve(components: list, parameter_format: str, variables: Mapping, header_
                 for i, label in needs.quick_replies]
     if buttons:
         params["buttons"] = buttons
-    return Resolved(params, missing, None if missing else too_long(components, params))
+    return Resolved(params, missing, None if missing else too_long(components, params), fallbacks)
 
 
 def too_long(components: list, params: dict) -> str | None:

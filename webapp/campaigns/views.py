@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from webapp.campaigns import presenters, services
 from webapp.campaigns.errors import CampaignError
@@ -17,8 +18,15 @@ from webapp.workspace.zone import localtime, workspace_zone
 
 bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
+
 def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id) or abort(404)
+
+
+@bp.app_context_processor
+def _send_again():
+    """For templates/campaigns/partials/send_again.html, wherever a finished campaign's actions are drawn."""
+    return {"send_again_choices": presenters.send_again_choices}
 
 
 # --- Index ---------------------------------------------------------------------------------------
@@ -37,7 +45,8 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 def new():
     if request.method == "GET":
-        return _compose(ComposeForm(data=initial_new(number_arg(request.args, "retarget"))))
+        return _compose(ComposeForm(data=initial_new(number_arg(request.args, "retarget"),
+                                                     request.args.get("outcome"))))
     form = ComposeForm()
     if form.validate_on_submit():
         try:
@@ -77,8 +86,10 @@ def edit(campaign_id: int):
 
 
 def _compose(form: ComposeForm, campaign: Campaign | None = None, status: int = 200):
+    parts = _variables_parts(form)
     return render_template("campaigns/compose.html", form=form, campaign=campaign,
-                           **_variables_parts(form), **_preview_parts(form)), status
+                           errors=form.error_items(parts["slots"], parts["buttons"]),
+                           **parts, **_preview_parts(form)), status
 
 
 def _variables_parts(form: ComposeForm) -> dict:
@@ -89,11 +100,11 @@ def _variables_parts(form: ComposeForm) -> dict:
 
 
 def _preview_parts(form: ComposeForm) -> dict:
-    """The live preview of the form as it stands, and the attribute names its lists offer."""
+    """The live preview of the form as it stands, and the attributes its audience offers."""
     draft = form.draft()
     unsaved = presenters.draft_campaign(draft)
-    return {"preview": presenters.preview(unsaved) if unsaved else None,
-            "attribute_keys": presenters.attribute_keys(draft.list_ids)}
+    known = presenters.audience_attributes(draft)
+    return {"preview": presenters.preview(unsaved, known) if unsaved else None, "attributes": known}
 
 
 @bp.get("/compose/message")
@@ -231,10 +242,14 @@ def send_test(campaign_id: int):
     if not form.validate_on_submit():
         return _show(campaign, test_form=form, status=422)
     try:
-        wamid = services.send_test(campaign, form.test_phone.data)
+        sent = services.send_test(campaign, form.test_phone.data)
     except CampaignError as error:
         return _refused(campaign_id, error, test_form=form)
-    flash(f"Test sent to {form.test_phone.data}. Meta's message id: {wamid}", "success")
+    if campaign.sender.is_sandbox:
+        flash(Markup('Sent to {} — <a href="{}">open Sandbox phone</a> to see it.').format(
+            sent.display, url_for("sandbox.phone", number=sent.phone)), "success")
+    else:
+        flash(f"Sent to {sent.display} — it arrives in that phone's WhatsApp in a moment.", "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
