@@ -42,7 +42,7 @@ def campaign(staff_client, webhook):
 
 
 def _names(html: str) -> list[str]:
-    return re.findall(r"<td>([^<]+)<br><span class=\"mono", html)
+    return re.findall(r'<td class="log-recipient" data-label="Recipient">([^<]+)<br><span class="mono', html)
 
 
 def _results(client, campaign_id, query=""):
@@ -57,9 +57,33 @@ def test_the_log_shows_each_row_with_status_timestamps_error_and_reply(staff_cli
     html = _results(staff_client, campaign.id)
     assert _names(html) == ["Ana Pérez", "Ben Ito", "=HYPERLINK(&#34;http://evil&#34;)", "Dora", "Eve", "Fay"]
     assert '<span class="badge badge-replied">Replied</span>' in html
-    assert "131026</strong> Message undeliverable" in html and "Not on WhatsApp" in html
+    assert "This number can&#39;t receive the message" in html and "Not on WhatsApp" in html
     assert "@SUM(A1:A9)" in html
     assert "23 Nov 12:01:00" in html  # read at, in the workspace's time zone (UTC here)
+
+
+def test_a_long_meta_sentence_stays_behind_a_click_and_the_row_says_it_in_plain_words(staff_client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    sentence = ("Message failed to send because more than 24 hours have passed since the customer last replied to "
+                "this number. You can only send a template message, or wait until the customer writes again. ") * 3
+    meta.post(staff_client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id,
+                                                      error=(131047, "Re-engagement message", sentence.strip()))))
+    cell = re.search(r'<td class="small log-error" data-label="Error">(.*?)</td>', _results(staff_client, campaign.id),
+                     re.S).group(1)
+    shown, disclosed = cell.split("<details", 1)
+    assert "More than 24 hours have passed since this customer last wrote." in shown
+    assert "Reach them with an approved template instead." in shown
+    assert "Message failed to send" not in shown and len(re.sub(r"<[^>]+>|\s+", " ", shown)) < 150
+    assert "<summary>Meta's error 131047</summary>" in disclosed
+    assert "Re-engagement message" in disclosed and "You can only send a template message" in disclosed
+
+
+def test_every_cell_carries_its_columns_label_for_the_narrow_screen_cards(staff_client, campaign):
+    campaign, rows = campaign
+    page = _results(staff_client, campaign.id)
+    first_row = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1]
+    assert re.findall(r'<td[^>]* data-label="([^"]*)"', first_row) == [column.page for column in PAGE_COLUMNS]
+    assert 'class="log-table"' in page
 
 
 @pytest.mark.parametrize("query, expected", [
