@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import move, note_error, report
 from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.state_log import announce
 from webapp.contacts import marketing_holds, optouts
 from webapp.meta_errors import Action, MetaError, pause_notice
 
@@ -136,7 +137,10 @@ def apply_effects(session: Session, effects: Effects) -> None:
 def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
     """Pause a sending campaign for an error that would fail every row alike, with a banner saying in plain words
     what happened and what to do, then what Meta said (its code, title and details)."""
-    name, language = session.execute(select(Campaign.template_name, Campaign.template_language)
-                                     .where(Campaign.id == campaign_id)).one()
-    session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
-        status="paused", notice_code=failure.code, notice=pause_notice(failure, f"{name} ({language})")))
+    campaign_name, name, language = session.execute(
+        select(Campaign.name, Campaign.template_name, Campaign.template_language).where(Campaign.id == campaign_id)).one()
+    notice = pause_notice(failure, f"{name} ({language})")
+    paused = session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
+        status="paused", notice_code=failure.code, notice=notice)).rowcount
+    if paused:
+        announce(session, campaign_id, campaign_name, "paused", why=notice)
