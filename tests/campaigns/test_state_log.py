@@ -61,7 +61,8 @@ def test_a_failing_periodic_job_still_shows_in_the_log(app, quiet_worker, logged
 def test_a_due_campaign_is_one_line_when_the_tick_queues_it(app, logged):
     campaign = factories.campaign(status="scheduled", name="Spring sale", scheduled_at=utcnow() - timedelta(seconds=1))
     jobs.campaigns.tick()
-    assert [line for line in logged() if line.startswith("Campaign")] == [f"Campaign {campaign.id} “Spring sale” queued"]
+    assert [line for line in logged() if line.startswith("Campaign")] == \
+        [f"Campaign {campaign.id} “Spring sale” queued"]
 
 
 @pytest.mark.parametrize("change, start, said", [
@@ -76,7 +77,8 @@ def test_each_state_change_is_exactly_one_line_with_the_campaigns_id_and_name(ap
     change(campaign)
     assert not [line for line in logged() if line.startswith("Campaign")]  # nothing before the commit
     db.session.commit()
-    assert [line for line in logged() if line.startswith("Campaign")] == [f"Campaign {campaign.id} “Spring sale” {said}"]
+    assert [line for line in logged() if line.startswith("Campaign")] == \
+        [f"Campaign {campaign.id} “Spring sale” {said}"]
 
 
 def test_a_campaign_that_ends_is_one_line_saying_how(app, logged):

@@ -15,6 +15,7 @@ from webapp.api.schemas import SCHEMAS
 from webapp.extensions import db
 from webapp.tracking import log as log_module
 from webapp.tracking.columns import API_COLUMNS, CSV_COLUMNS, PAGE_COLUMNS
+from webapp.workspace.models import WorkspaceSettings
 
 HTMX = {"HX-Request": "true"}
 
@@ -164,12 +165,28 @@ def test_the_csv_export_has_every_row_and_neutralises_formulas(staff_client, cam
     assert table[2]["Name"] == "'=HYPERLINK(\"http://evil\")"
     assert table[0]["Reply"] == "'@SUM(A1:A9)" and table[1]["Reply"] == "'-1+1"
     assert table[0]["Phone"] == "+15550000000"  # E.164 runs no formula: exported as it is
-    assert table[0]["Read (UTC)"] == "2026-11-23T12:01:00Z"
+    assert table[0]["Read at (UTC)"] == "2026-11-23 12:01:00"  # the workspace's zone (UTC here)
     assert (table[3]["Error code"], table[3]["Error"]) == ("131026", "Message undeliverable")
     for row in table:
         for value in row.values():
             assert not value.startswith(("=", "-", "@")), value
             assert not value.startswith("+") or value[1:].isdigit(), value
+
+
+def test_the_csv_export_has_times_in_the_workspaces_zone_named_with_its_offset(staff_client, campaign):
+    campaign, rows = campaign
+    campaign.created_at = T0 - timedelta(hours=1)
+    WorkspaceSettings.get().timezone = "America/New_York"
+    db.session.commit()
+    text = staff_client.get(f"/campaigns/{campaign.id}/log.csv", buffered=True).get_data(as_text=True)
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    read_at = next(name for name in header if name.startswith("Read at"))
+    # Winter in New York when the campaign ran; a summer offset joins it if the export is made after March.
+    assert read_at.startswith("Read at (America/New_York, UTC−05:00")
+    assert "Sent at (America/New_York, UTC−05:00" in ",".join(header)
+    table = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert table[0][read_at] == "2026-11-23 07:01:00"  # 12:01 UTC
+    assert table[3][next(name for name in header if name.startswith("Failed at"))] == "2026-11-23 07:00:00"
 
 
 def test_the_csv_export_follows_the_filters(staff_client, campaign):
@@ -187,7 +204,8 @@ def test_the_page_the_csv_and_the_api_show_the_columns_declared_once(staff_clien
     assert re.findall(r"<th>([^<]+)</th>", page) == [column.page for column in PAGE_COLUMNS]
     assert [len(re.findall(r"<td", row)) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]] == \
         [len(PAGE_COLUMNS)] * len(rows)
-    assert next(csv.reader(io.StringIO(text.lstrip("\ufeff")))) == [column.csv for column in CSV_COLUMNS]
+    assert [re.sub(r" \(UTC\)$", "", name) for name in next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))] == \
+        [column.csv for column in CSV_COLUMNS]
     assert set(api["data"][0]) == {column.api for column in API_COLUMNS} == \
         set(SCHEMAS["RecipientLog"]["properties"])
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -100,3 +100,30 @@ def _distinct(names: list[str]) -> list[str]:
         if all(offsets != other for _, other in kept):
             kept.append((name, offsets))
     return [name for name, _ in kept]
+
+
+# --- Times in exports: what a spreadsheet reads as a date and time, in the workspace's zone -----------------------
+
+SPREADSHEET_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def spreadsheet_time(value: datetime | None, zone: ZoneInfo) -> str:
+    """A UTC timestamp as the wall-clock time of `zone`, in the form spreadsheets read as a date ("" for none)."""
+    return value.astimezone(zone).strftime(SPREADSHEET_TIME) if value is not None else ""
+
+
+def zone_heading(zone: ZoneInfo, start: datetime, end: datetime) -> str:
+    """The zone of an export's times for its column headers: "America/New_York, UTC−05:00", with both offsets
+    ("UTC−05:00/UTC−04:00") when daylight saving changes it between `start` and `end` (the times it may hold)."""
+    if zone.key == "UTC":
+        return "UTC"
+    days = min(max((end - start).days, 0), 366)  # a year holds every offset a zone's rules give today
+    moments = [start, end, *(end - timedelta(days=day) for day in range(days))]
+    offsets = sorted({moment.astimezone(zone).utcoffset() for moment in moments})
+    return f"{zone.key}, {'/'.join(_utc_offset(offset) for offset in offsets)}"
+
+
+def _utc_offset(offset: timedelta) -> str:
+    minutes = round(offset.total_seconds() / 60)
+    sign = "−" if minutes < 0 else "+"  # a true minus sign, as in "UTC−05:00"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
