@@ -5,6 +5,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -75,7 +76,7 @@ def test_a_long_meta_sentence_stays_behind_a_click_and_the_row_says_it_in_plain_
     assert "More than 24 hours have passed since this customer last wrote." in shown
     assert "Reach them with an approved template instead." in shown
     assert "Message failed to send" not in shown and len(re.sub(r"<[^>]+>|\s+", " ", shown)) < 150
-    assert "<summary>Meta's error 131047</summary>" in disclosed
+    assert "<summary>Meta's error 131047</summary>" in unescape(disclosed)
     assert "Re-engagement message" in disclosed and "You can only send a template message" in disclosed
 
 
