@@ -13,7 +13,9 @@ from jobs.schedule import PERIODIC
 from tests import factories
 from webapp.campaigns import services
 from webapp.campaigns.dispatch import finish_if_done
+from webapp.campaigns.outcomes import pause_for
 from webapp.extensions import db
+from webapp.meta_errors import MetaError
 from webapp.queues import queue, redis_client
 from webapp.timestamps import utcnow
 from webapp.worker import QuietPeriodicJobs
@@ -80,6 +82,16 @@ def test_each_state_change_is_exactly_one_line_with_the_campaigns_id_and_name(ap
     db.session.commit()
     assert [line for line in logged() if line.startswith("Campaign")] == \
         [f"Campaign {campaign.id} “Spring sale” {said}"]
+
+
+def test_a_pause_for_metas_error_is_one_line_saying_why_in_plain_words(app, logged):
+    campaign = factories.campaign(status="sending", name="Spring sale")
+    pause_for(db.session, campaign.id, MetaError(132016, "Template disabled"))
+    db.session.commit()
+    assert [line for line in logged() if line.startswith("Campaign")] == [
+        f"Campaign {campaign.id} “Spring sale” paused: Paused: Meta disabled the template order_update (en_US). "
+        "Sync templates in Settings and check its status; resume once it is approved again. "
+        "(Meta: error 132016: Template disabled.)"]
 
 
 def test_a_campaign_that_ends_is_one_line_saying_how(app, logged):
