@@ -10,6 +10,7 @@ from webapp.campaigns.launch import snapshot
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.outcomes import Retries
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch, launch_lease_key, marker
+from webapp.campaigns.state_log import announce
 from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.timestamps import utcnow
@@ -60,9 +61,11 @@ def tick() -> dict:
     The database decides: a restart of every process, or a flushed Redis, loses no campaign.
     """
     now = utcnow()
-    due = db.session.scalars(
+    due = db.session.execute(
         update(Campaign).where(Campaign.status == "scheduled", Campaign.scheduled_at <= now)
-        .values(status="queued", launched_at=now).returning(Campaign.id)).all()
+        .values(status="queued", launched_at=now).returning(Campaign.id, Campaign.name)).all()
+    for campaign_id, name in due:
+        announce(db.session, campaign_id, name, "queued", "scheduled")
     db.session.commit()
     queued = db.session.scalars(select(Campaign.id).where(Campaign.status == "queued")).all()
     for campaign_id in queued:

@@ -34,18 +34,12 @@ class Action(str, Enum):
 @dataclass(frozen=True)
 class Rule:
     action: Action
-    advice: str = ""  # for STOP: what the operator does before resuming ("{template}" names the template)
 
 
-_TOKEN = "Meta refused the sender's access token{why}. Update it in Settings → Sender numbers, then resume."
-_TEMPLATE = ("Meta refused the template {template}: it may be paused, disabled or changed. Sync templates in "
-             "Settings and check its status; resume once it is approved again.")
-_ACCOUNT = "Meta restricted this number or account. Check its status in WhatsApp Manager, then resume."
-
-# code: (what Meta says it is, what we do). Read top to bottom like Meta's table.
+# code: what we do. Read top to bottom like Meta's table; what each means to a shop owner is in EXPLANATIONS.
 POLICY: dict[int, Rule] = {
-    0: Rule(Action.STOP, _TOKEN.format(why="")),
-    190: Rule(Action.STOP, _TOKEN.format(why=" (wrong or expired)")),
+    0: Rule(Action.STOP),                    # authentication failed
+    190: Rule(Action.STOP),                  # access token expired
     1: Rule(Action.RETRY),                   # Graph API: unknown error
     2: Rule(Action.RETRY),                   # Graph API: service temporarily unavailable
     4: Rule(Action.RETRY),                   # app call limit
@@ -55,16 +49,14 @@ POLICY: dict[int, Rule] = {
     131057: Rule(Action.MAINTENANCE),        # the number is in maintenance (about a minute)
     131000: Rule(Action.RETRY),              # something went wrong
     131016: Rule(Action.RETRY),              # service unavailable
-    131005: Rule(Action.STOP, _ACCOUNT),     # access denied
-    368: Rule(Action.STOP, _ACCOUNT),        # temporarily blocked for policy violations
-    131031: Rule(Action.STOP, _ACCOUNT),     # business account locked
-    131045: Rule(Action.STOP, _ACCOUNT),     # number not registered (certificate)
-    133010: Rule(Action.STOP, _ACCOUNT),     # number not registered with the Cloud API
-    131042: Rule(Action.STOP, "Meta reports a problem with the business's payment method. Fix it in WhatsApp "
-                              "Manager, then resume."),
-    131048: Rule(Action.STOP, "Meta limited this number because of spam reports or low quality. Check the "
-                              "number's quality rating in WhatsApp Manager and wait before resuming."),
-    131064: Rule(Action.STOP, _ACCOUNT),     # messaging limited for a mis-categorised template
+    131005: Rule(Action.STOP),               # access denied
+    368: Rule(Action.STOP),                  # temporarily blocked for policy violations
+    131031: Rule(Action.STOP),               # business account locked
+    131045: Rule(Action.STOP),               # number not registered (certificate)
+    133010: Rule(Action.STOP),               # number not registered with the Cloud API
+    131042: Rule(Action.STOP),               # payment method
+    131048: Rule(Action.STOP),               # spam rate limit (quality)
+    131064: Rule(Action.STOP),               # messaging limited for a mis-categorised template
     100: Rule(Action.ROW_FAIL),              # invalid parameter
     131008: Rule(Action.ROW_FAIL),           # required parameter missing
     131009: Rule(Action.ROW_FAIL),           # parameter value not valid
@@ -75,16 +67,101 @@ POLICY: dict[int, Rule] = {
     131050: Rule(Action.OPTED_OUT),          # the user stopped marketing messages
     131051: Rule(Action.ROW_FAIL),           # unsupported message type
     131053: Rule(Action.ROW_FAIL),           # media upload error
-    132000: Rule(Action.STOP, _TEMPLATE),    # number of parameters does not match the template
-    132001: Rule(Action.STOP, _TEMPLATE),    # template does not exist in that language
+    132000: Rule(Action.STOP),               # number of parameters does not match the template
+    132001: Rule(Action.STOP),               # template does not exist in that language
     132005: Rule(Action.ROW_FAIL),           # translated text too long
-    132007: Rule(Action.STOP, _TEMPLATE),    # template format character policy violated
+    132007: Rule(Action.STOP),               # template format character policy violated
     132012: Rule(Action.ROW_FAIL),           # parameter format does not match the template
-    132015: Rule(Action.STOP, _TEMPLATE),    # template paused for low quality
-    132016: Rule(Action.STOP, _TEMPLATE),    # template disabled
+    132015: Rule(Action.STOP),               # template paused for low quality
+    132016: Rule(Action.STOP),               # template disabled
     135000: Rule(Action.ROW_FAIL),           # generic user error
 }
-UNKNOWN_ANSWER = "The Cloud API's answer was not one we understand. Check the sender's settings, then resume."
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What an error means to a shop owner, in one line, and what they do about it (Meta's own code, title and
+    details stay a click away: they are for whoever asks Meta's support)."""
+
+    summary: str
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.summary} {self.action}"
+
+
+_RETRIED = "Nothing to do; Broadcaster retries it a few times before giving up on this recipient."
+_SLOWED = "Nothing to do; Broadcaster slows down and tries again."
+_TOKEN = "Update it in Settings → Sender numbers, then resume the campaign."
+_ACCOUNT = "Check the number's status in WhatsApp Manager, then resume the campaign."
+_TEMPLATE = "Sync templates in Settings and check its status; resume once it is approved again."
+_VALUES = "Check the campaign's variables and this contact's values, then send again to the failed recipients."
+
+# code: (what happened, what to do) for a shop owner. "{template}" names the campaign's template.
+EXPLANATIONS: dict[int, Explanation] = {
+    0: Explanation("Meta refused the sender number's access token.", _TOKEN),
+    190: Explanation("The sender number's access token is wrong or has expired.", _TOKEN),
+    1: Explanation("Meta had an unexpected problem.", _RETRIED),
+    2: Explanation("Meta's service was briefly unavailable.", _RETRIED),
+    4: Explanation("Meta's limit on requests from this app was reached.", _SLOWED),
+    80007: Explanation("Meta's limit on requests for this WhatsApp Business Account was reached.", _SLOWED),
+    130429: Explanation("The number sent faster than Meta allows it.", _SLOWED),
+    131056: Explanation("This person was sent several messages in a short time.",
+                        "Nothing to do; they are tried again later while the others go on."),
+    131057: Explanation("The sender number is in maintenance at Meta (about a minute).",
+                        "Nothing to do; sending goes on after the pause."),
+    131000: Explanation("Something went wrong at Meta.", _RETRIED),
+    131016: Explanation("Meta's service was unavailable.", _RETRIED),
+    131005: Explanation("Meta denied this number permission to send.", _ACCOUNT),
+    368: Explanation("Meta temporarily blocked the account for breaking its policies.", _ACCOUNT),
+    131031: Explanation("Meta locked the business account.", _ACCOUNT),
+    131045: Explanation("The sender number is not properly registered with WhatsApp.", _ACCOUNT),
+    133010: Explanation("The sender number is not registered with the Cloud API.", _ACCOUNT),
+    131042: Explanation("Meta reports a problem with the business's payment method.",
+                        "Fix it in WhatsApp Manager, then resume the campaign."),
+    131048: Explanation("Meta limited this number because of spam reports or low quality.",
+                        "Check the number's quality rating in WhatsApp Manager and wait before resuming."),
+    131064: Explanation("Meta limited messaging because a template was in the wrong category.", _ACCOUNT),
+    100: Explanation("Meta did not accept a value filled into the message.", _VALUES),
+    131008: Explanation("A value the template needs was missing.", _VALUES),
+    131009: Explanation("A value filled into the message is not valid for Meta.", _VALUES),
+    131021: Explanation("This recipient is the sender number itself.", "Nothing to do; a number can't message itself."),
+    131026: Explanation("This number can't receive the message — it may not use WhatsApp or may have an old app.",
+                        "Nothing to do; it won't be retried."),
+    131047: Explanation("More than 24 hours have passed since this customer last wrote.",
+                        "Reach them with an approved template instead."),
+    131049: Explanation("Meta limits how many marketing messages one person gets, and this person had reached it.",
+                        "Nothing to do; they get no marketing message from Broadcaster for 24 hours."),
+    131050: Explanation("This person stopped marketing messages from your business.",
+                        "Nothing to do; they are marked opted out and won't be sent marketing again."),
+    131051: Explanation("Meta does not support this kind of message.", "Check the template's header and buttons."),
+    131052: Explanation("A photo or file a customer sent could not be downloaded.", "Ask them to send it again."),
+    131053: Explanation("The header's image, video or document could not be fetched, or its type is not supported.",
+                        "Check the campaign's media link: a public address of a supported file."),
+    132000: Explanation("The number of values filled in does not match the template {template}.", _TEMPLATE),
+    132001: Explanation("The template {template} does not exist in this language, or is not approved yet.",
+                        _TEMPLATE),
+    132005: Explanation("The message is too long once the values are filled in.",
+                        "Use shorter values for this contact, then send again to the failed recipients."),
+    132007: Explanation("The template {template} breaks Meta's formatting rules.", _TEMPLATE),
+    132012: Explanation("A value does not have the format the template expects (a date, a currency…).", _VALUES),
+    132015: Explanation("Meta paused the template {template} for low quality.", _TEMPLATE),
+    132016: Explanation("Meta disabled the template {template}.", _TEMPLATE),
+    135000: Explanation("Meta refused the message's values.", _VALUES),
+}
+NO_ANSWER = Explanation("The Cloud API's answer was not one Broadcaster understands.",
+                        "Check the sender number's settings, then resume the campaign.")
+
+
+def explain(code: int | None, template: str = "") -> Explanation:
+    """An error in plain words for the log, the banners and the pause notice; `template` names the campaign's
+    template where the wording mentions it. A code Meta added since is explained by what we do with it."""
+    found = EXPLANATIONS.get(code) if code is not None else NO_ANSWER
+    if found is None:
+        found = Explanation(f"Meta refused this message (error {code}).",
+                            "Meta's details say why; it won't be retried.")
+    named = f" {template}" if template else ""
+    return Explanation(found.summary.replace(" {template}", named), found.action.replace(" {template}", named))
 
 
 def classify(code: int | None, http_status: int | None = None) -> Action:
@@ -103,12 +180,11 @@ def classify(code: int | None, http_status: int | None = None) -> Action:
     return POLICY[code].action if code in POLICY else Action.ROW_FAIL
 
 
-def advice(code: int | None, template_name: str) -> str:
-    """What the operator does about an error that paused a campaign."""
-    rule = POLICY.get(code) if code is not None else None
-    if rule is None or not rule.advice:
-        return UNKNOWN_ANSWER if code is None else _ACCOUNT
-    return rule.advice.format(template=template_name)
+def pause_notice(error: MetaError, template: str) -> str:
+    """The banner of a campaign an error paused: what happened and what to do, then Meta's own words."""
+    said = f"error {error.code}: {error.title}" if error.code is not None else error.title
+    details = f" — “{error.detail}”" if error.detail and error.detail != error.title else ""
+    return f"Paused: {explain(error.code, template)} (Meta: {said}{details}.)"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Every model in one import, for Alembic and for the shell; each lives with its area."""
 from webapp.api.models import ApiKey, IdempotentResponse
 from webapp.auth.models import User
+from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
 from webapp.senders.models import Sender, Template

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from webapp.meta_errors import explain
 from webapp.workspace.zone import localtime
 
 # Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
@@ -29,6 +30,7 @@ def register_web(app: Flask) -> None:
         return {"business_name": _business_name(), "nav_items": _nav_items}
 
     app.add_template_filter(localtime)
+    app.add_template_global(explain, "explain_error")  # Meta's errors in plain words, for the log and banners
 
 
 def _everyone() -> bool:

@@ -11,3 +11,11 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     window.location.reload();
   }
 });
+
+// --- Time zone (Part D) ---
+// The setup form's time zone starts as the browser's own, unless one was typed already; without JS it is UTC.
+document.querySelectorAll("input[data-browser-zone]").forEach((input) => {
+  if (!input.value) {
+    input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  }
+});

@@ -11,6 +11,9 @@ def test_setup_logout_login_reaches_the_dashboard(page: Page, live_server):
     page.goto(live_server)
     expect(page.get_by_role("heading", name="Welcome to Broadcaster")).to_be_visible()
     page.get_by_label("Business name").fill("Panadería Sol")
+    # The workspace's time zone starts as the browser's own (static/js/app.js).
+    expect(page.get_by_label("Time zone")).to_have_value(
+        page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
     page.get_by_label("Your name").fill("Ana")
     page.get_by_label("Email").fill("ana@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -70,7 +70,8 @@ def test_upload_map_columns_and_watch_the_import_finish(page: Page, live_server,
         with page.expect_download() as download:
             page.get_by_role("link", name="Download the rejected rows (CSV)").click()
         rows = list(csv.reader(open(download.value.path(), encoding="utf-8-sig")))
-        assert rows[0] == ["line", "value", "reason"] and len(rows) == 4
+        assert rows[0] == ["Mobile", "Customer name", "City", "Tier", "line", "reason"] and len(rows) == 4
+        assert rows[1][:4] == ["123", "Too short", "Austin", "silver"]  # the row as the file had it
 
         page.get_by_role("link", name="Open the list").click()
         expect(page.get_by_role("heading", name="Shop customers")).to_be_visible()

@@ -90,7 +90,7 @@ def test_rejections_writes_every_rejected_row(app, tmp_path):
     result = flask_contacts(app, str(FIXTURES / "messy_numbers.csv"), "--list", "Messy", "--rejections", str(out))
     rows = list(csv.reader(out.open(encoding="utf-8-sig")))
     assert result.exit_code == 0
-    assert rows[0] == ["line", "value", "reason"] and len(rows) == 13
+    assert rows[0] == ["phone", "note", "expected", "line", "reason"] and len(rows) == 13
 
 
 def test_a_failed_import_exits_1_with_its_reason(app, tmp_path):

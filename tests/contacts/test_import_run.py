@@ -5,7 +5,7 @@ import csv
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests import factories
 from tests.contacts.conftest import write_csv
@@ -336,15 +336,33 @@ def test_progress_is_committed_after_every_chunk(imported, tmp_path, monkeypatch
 
 # --- Reports ----------------------------------------------------------------------------------------
 
-def test_the_rejected_rows_csv_has_line_value_and_reason_safe_for_spreadsheets(imported):
+def test_the_rejected_rows_csv_has_the_files_columns_line_and_reason_safe_for_spreadsheets(imported):
     record = imported("messy_numbers.csv")
     text = "".join(imports.rejections_csv(db.session, record.id))
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0] == ["line", "value", "reason"]
+    assert rows[0] == ["phone", "note", "expected", "line", "reason"]
     assert len(rows) == 13
-    assert ["19", "123", "the number is too short"] in rows
-    assert ["21", "'+999 123 4567", "the number starts with a country code that does not exist"] in rows
+    assert [row[3:] for row in rows if row[0] == "123"] == [["19", "the number is too short"]]
+    assert [row[3:] for row in rows if row[0] == "'+999 123 4567"] == \
+        [["21", "the number starts with a country code that does not exist"]]
+
+
+def test_a_duplicate_row_is_rejected_with_all_its_cells(imported, tmp_path):
+    path = write_csv(tmp_path / "twice.csv", ["phone", "name", "city"],
+                     [["+1 212 555 0100", "Ann", "Boston"]] + [[f"+1 212 555 {i:04d}", "N", ""] for i in range(101, 130)]
+                     + [["(212) 555-0100", "Ann again", "Austin"]])
+    record = imported(path, chunk_rows=10)  # the first of the two is in an earlier chunk
+    rows = list(csv.reader(io.StringIO("".join(imports.rejections_csv(db.session, record.id)).lstrip("\ufeff"))))
+    assert rows[1:] == [["(212) 555-0100", "Ann again", "Austin", "32", "the same number as row 2"]]
+
+
+def test_rows_rejected_before_their_cells_were_kept_show_their_value_in_the_phone_column(imported):
+    record = imported("messy_numbers.csv")
+    db.session.execute(update(ImportRejection).values(cells=None))
+    db.session.commit()
+    rows = list(csv.reader(io.StringIO("".join(imports.rejections_csv(db.session, record.id)).lstrip("\ufeff"))))
+    assert ["123", "", "", "19", "the number is too short"] in rows
 
 
 def test_progress_reports_rate_and_time_left():

@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import event, func, select
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, func, select, update
 
 from tests import factories
 from tests.conftest import post
@@ -13,6 +16,7 @@ from webapp.contacts import export, services
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
 from webapp.timestamps import utcnow
+from webapp.workspace.models import WorkspaceSettings
 
 
 def _people(count: int, start: int = 100, prefix: str = "+1212555"):
@@ -216,17 +220,35 @@ def test_export_streams_the_list_with_attributes_as_columns_and_neutralised_form
     response = staff_client.get(f"/lists/{target.id}/export.csv", buffered=True)
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows == [
+    assert [row[:6] for row in rows] == [
         ["phone", "name", "city", "note", "coupon", "opted_out"],
         ["+12125550100", "'=HYPERLINK(\"http://evil\")", "Boston", "'@SUM(A1)", "", "no"],
         ["+12125550101", "Bob", "'\tTabbed", "", "'-10%", "yes"],
         ["+12125550102", "Plain, with comma", "", "", "", "no"],
     ]
+    assert rows[0][6:] == ["opted_out_at (UTC)", "added_at (UTC)"]
+
+
+def test_export_times_are_in_the_workspaces_zone_named_with_its_offsets(staff_client):
+    WorkspaceSettings.get().timezone = "America/New_York"
+    target = factories.contact_list("Zoned", [("+12125550100", "Ann", {}), ("+12125550101", "Bob", {})])
+    db.session.execute(update(ListMember).values(added_at=datetime(2026, 1, 15, 17, 30, 5, tzinfo=timezone.utc)))
+    db.session.execute(update(Contact).where(Contact.phone == "+12125550101")
+                       .values(opted_out_at=datetime(2026, 7, 4, 16, 0, tzinfo=timezone.utc)))
+    db.session.commit()
+
+    rows = list(csv.reader(io.StringIO(staff_client.get(f"/lists/{target.id}/export.csv", buffered=True)
+                                       .get_data(as_text=True).lstrip("\ufeff"))))
+    # New York's times over the last year: winter's offset and summer's.
+    assert rows[0][-2:] == ["opted_out_at (America/New_York, UTC−05:00/UTC−04:00)",
+                            "added_at (America/New_York, UTC−05:00/UTC−04:00)"]
+    assert rows[1][-2:] == ["", "2026-01-15 12:30:05"]
+    assert rows[2][-2:] == ["2026-07-04 12:00:00", "2026-01-15 12:30:05"]
 
 
 def test_export_is_streamed_in_batches_never_the_whole_list_at_once(app):
     target = factories.contact_list("Big", _people(2500, start=1000))
-    pieces = list(export.list_csv(db.session, target.id))
+    pieces = list(export.list_csv(db.session, target.id, ZoneInfo("UTC")))
     assert len(pieces) == 3  # the header, then 2,000 and 500 contacts
     assert sum(piece.count("\n") for piece in pieces) == 2501
 
@@ -235,7 +257,7 @@ def test_an_exported_list_imports_back_as_it_was(staff_client, imported, tmp_pat
     target = factories.contact_list("Source", [("+12125550100", "\ufeff=cmd", {"city": "\u200b=1+1", "balance": "-5"}),
                                                ("+442079460958", "Olivia", {"city": "London"})])
     path = tmp_path / "export.csv"
-    path.write_text("".join(export.list_csv(db.session, target.id)), encoding="utf-8")
+    path.write_text("".join(export.list_csv(db.session, target.id, ZoneInfo("UTC"))), encoding="utf-8")
 
     record = imported(path, "Copy", columns=None)
     assert record.status == "done" and record.added == 2 and record.invalid == 0
@@ -244,3 +266,5 @@ def test_an_exported_list_imports_back_as_it_was(staff_client, imported, tmp_pat
                               .execution_options(populate_existing=True)).all()
     assert {(c.phone, c.name, c.attributes["city"]) for c in copy} == {("+12125550100", "\ufeff=cmd", "\u200b=1+1"),
                                                                        ("+442079460958", "Olivia", "London")}
+    # The export's own columns (opted out, its times) are not taken for the customers' attributes.
+    assert {key for c in copy for key in c.attributes} == {"city", "balance"}

@@ -117,12 +117,50 @@ def test_the_result_shows_the_counts_the_rejected_rows_and_stops_polling(staff_c
     assert f'href="/lists/{record.list_id}"' in page
 
 
-def test_the_rejected_rows_download_as_csv(staff_client):
-    record = upload_and_run(staff_client, "ragged_rows.csv")
-    response = staff_client.get(f"/imports/{record.id}/rejections.csv", buffered=True)
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+def _rejections(client, record: Import) -> list[list[str]]:
+    response = client.get(f"/imports/{record.id}/rejections.csv", buffered=True)
     assert response.mimetype == "text/csv"
-    assert rows[0] == ["line", "value", "reason"] and [row[0] for row in rows[1:]] == ["3", "4", "5", "6"]
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_rejected_rows_download_with_every_column_of_the_file_then_line_and_reason(staff_client):
+    record = upload_and_run(staff_client, "ragged_rows.csv")
+    rows = _rejections(staff_client, record)
+    assert rows[0] == ["phone", "name", "city", "coupon", "line", "reason"]
+    assert [row[4] for row in rows[1:]] == ["3", "4", "5", "6"]
+    assert rows[2] == ["'+1 212 555 0102", "Cy", "", "", "4", "row has 2 fields, the header has 4"]
+    # A row wider than the header keeps its extra cells, after the reason.
+    assert rows[3] == ["'+1 212 555 0103", "Dee", "Austin", "SAVE5", "5", "row has 6 fields, the header has 4", "",
+                       "x"]
+
+
+def _upload_text_and_run(client, filename: str, text: str, new_list: str) -> Import:
+    """Upload a file as a person would (the guessed columns kept) and run its import here."""
+    assert post(client, "/imports/new", {"list_id": "", "new_list": new_list, "country": "US",
+                                         "existing": "update", "file": (io.BytesIO(text.encode()), filename)},
+                content_type="multipart/form-data").status_code == 302
+    record = db.session.scalars(select(Import).order_by(Import.id.desc()).limit(1)).one()
+    form = client.get(f"/imports/{record.id}/columns").get_data(as_text=True)
+    assert confirm(client, record, **_chosen(form)).status_code == 302
+    import_jobs.run(record.id)
+    return db.session.get(Import, record.id, populate_existing=True)
+
+
+def test_the_rejected_rows_fixed_in_a_spreadsheet_import_again(staff_client):
+    first = _upload_text_and_run(staff_client, "customers.csv", "phone,name,city,coupon\n"
+                                 "+1 212 555 0100,Ann,Boston,SAVE10\n555-0175,Bob,Austin,-5%\n", "Customers")
+    assert (first.added, first.invalid) == (1, 1)
+    rows = _rejections(staff_client, first)
+    assert rows[1][:4] == ["555-0175", "Bob", "Austin", "'-5%"] and rows[1][4] == "3"
+
+    rows[1][0] = "+1 212 555 0175"  # the one bad value, fixed
+    fixed = io.StringIO()
+    csv.writer(fixed).writerows(rows)
+    again = _upload_text_and_run(staff_client, "rejected-rows.csv", fixed.getvalue(), "Fixed")
+
+    assert (again.added, again.invalid, again.status) == (1, 0, "done")
+    bob = db.session.scalars(select(Contact).where(Contact.phone == "+12125550175")).one()
+    assert (bob.name, bob.attributes) == ("Bob", {"city": "Austin", "coupon": "-5%"})  # line and reason left out
 
 
 @pytest.mark.parametrize("name", ["utf8.csv", "utf8_bom.csv", "utf16.csv", "cp1252.csv", "tab.tsv", "pipe.txt",

@@ -5,6 +5,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -15,6 +16,7 @@ from webapp.api.schemas import SCHEMAS
 from webapp.extensions import db
 from webapp.tracking import log as log_module
 from webapp.tracking.columns import API_COLUMNS, CSV_COLUMNS, PAGE_COLUMNS
+from webapp.workspace.models import WorkspaceSettings
 
 HTMX = {"HX-Request": "true"}
 
@@ -42,7 +44,7 @@ def campaign(staff_client, webhook):
 
 
 def _names(html: str) -> list[str]:
-    return re.findall(r"<td>([^<]+)<br><span class=\"mono", html)
+    return re.findall(r'<td class="log-recipient" data-label="Recipient">([^<]+)<br><span class="mono', html)
 
 
 def _results(client, campaign_id, query=""):
@@ -57,9 +59,33 @@ def test_the_log_shows_each_row_with_status_timestamps_error_and_reply(staff_cli
     html = _results(staff_client, campaign.id)
     assert _names(html) == ["Ana Pérez", "Ben Ito", "=HYPERLINK(&#34;http://evil&#34;)", "Dora", "Eve", "Fay"]
     assert '<span class="badge badge-replied">Replied</span>' in html
-    assert "131026</strong> Message undeliverable" in html and "Not on WhatsApp" in html
+    assert "This number can&#39;t receive the message" in html and "Not on WhatsApp" in html
     assert "@SUM(A1:A9)" in html
     assert "23 Nov 12:01:00" in html  # read at, in the workspace's time zone (UTC here)
+
+
+def test_a_long_meta_sentence_stays_behind_a_click_and_the_row_says_it_in_plain_words(staff_client, webhook):
+    campaign, [row] = accepted_campaign(1)
+    sentence = ("Message failed to send because more than 24 hours have passed since the customer last replied to "
+                "this number. You can only send a template message, or wait until the customer writes again. ") * 3
+    meta.post(staff_client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row), row_id=row.id,
+                                                      error=(131047, "Re-engagement message", sentence.strip()))))
+    cell = re.search(r'<td class="small log-error" data-label="Error">(.*?)</td>', _results(staff_client, campaign.id),
+                     re.S).group(1)
+    shown, disclosed = cell.split("<details", 1)
+    assert "More than 24 hours have passed since this customer last wrote." in shown
+    assert "Reach them with an approved template instead." in shown
+    assert "Message failed to send" not in shown and len(re.sub(r"<[^>]+>|\s+", " ", shown)) < 150
+    assert "<summary>Meta's error 131047</summary>" in unescape(disclosed)
+    assert "Re-engagement message" in disclosed and "You can only send a template message" in disclosed
+
+
+def test_every_cell_carries_its_columns_label_for_the_narrow_screen_cards(staff_client, campaign):
+    campaign, rows = campaign
+    page = _results(staff_client, campaign.id)
+    first_row = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1]
+    assert re.findall(r'<td[^>]* data-label="([^"]*)"', first_row) == [column.page for column in PAGE_COLUMNS]
+    assert 'class="log-table"' in page
 
 
 @pytest.mark.parametrize("query, expected", [
@@ -140,12 +166,28 @@ def test_the_csv_export_has_every_row_and_neutralises_formulas(staff_client, cam
     assert table[2]["Name"] == "'=HYPERLINK(\"http://evil\")"
     assert table[0]["Reply"] == "'@SUM(A1:A9)" and table[1]["Reply"] == "'-1+1"
     assert table[0]["Phone"] == "+15550000000"  # E.164 runs no formula: exported as it is
-    assert table[0]["Read (UTC)"] == "2026-11-23T12:01:00Z"
+    assert table[0]["Read at (UTC)"] == "2026-11-23 12:01:00"  # the workspace's zone (UTC here)
     assert (table[3]["Error code"], table[3]["Error"]) == ("131026", "Message undeliverable")
     for row in table:
         for value in row.values():
             assert not value.startswith(("=", "-", "@")), value
             assert not value.startswith("+") or value[1:].isdigit(), value
+
+
+def test_the_csv_export_has_times_in_the_workspaces_zone_named_with_its_offset(staff_client, campaign):
+    campaign, rows = campaign
+    campaign.created_at = T0 - timedelta(hours=1)
+    WorkspaceSettings.get().timezone = "America/New_York"
+    db.session.commit()
+    text = staff_client.get(f"/campaigns/{campaign.id}/log.csv", buffered=True).get_data(as_text=True)
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    read_at = next(name for name in header if name.startswith("Read at"))
+    # Winter in New York when the campaign ran; a summer offset joins it if the export is made after March.
+    assert read_at.startswith("Read at (America/New_York, UTC−05:00")
+    assert "Sent at (America/New_York, UTC−05:00" in ",".join(header)
+    table = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert table[0][read_at] == "2026-11-23 07:01:00"  # 12:01 UTC
+    assert table[3][next(name for name in header if name.startswith("Failed at"))] == "2026-11-23 07:00:00"
 
 
 def test_the_csv_export_follows_the_filters(staff_client, campaign):
@@ -163,7 +205,8 @@ def test_the_page_the_csv_and_the_api_show_the_columns_declared_once(staff_clien
     assert re.findall(r"<th>([^<]+)</th>", page) == [column.page for column in PAGE_COLUMNS]
     assert [len(re.findall(r"<td", row)) for row in re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]] == \
         [len(PAGE_COLUMNS)] * len(rows)
-    assert next(csv.reader(io.StringIO(text.lstrip("\ufeff")))) == [column.csv for column in CSV_COLUMNS]
+    assert [re.sub(r" \(UTC\)$", "", name) for name in next(csv.reader(io.StringIO(text.lstrip("\ufeff"))))] == \
+        [column.csv for column in CSV_COLUMNS]
     assert set(api["data"][0]) == {column.api for column in API_COLUMNS} == \
         set(SCHEMAS["RecipientLog"]["properties"])
 

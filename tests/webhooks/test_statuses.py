@@ -14,7 +14,7 @@ from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts.models import Contact
 from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.extensions import db
-from webapp.meta_errors import advice
+from webapp.meta_errors import explain
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
 from webapp.webhooks.parked import apply_parked_statuses, apply_stale_parked
 
@@ -213,8 +213,9 @@ def test_a_failed_status_whose_code_stops_sending_pauses_the_campaign_as_a_send_
     code, title, details = error
     assert campaign.status == "paused"
     assert campaign.notice_code == code
-    said = f"Paused by Meta's answer (error {code}: {title})." + (f" Meta's details: “{details}”." if details else "")
-    assert campaign.notice == f"{said} {advice(code, 'order_update (en_US)')}"
+    # In plain words first (naming the template where the error is about it), then Meta's own.
+    assert campaign.notice.startswith(f"Paused: {explain(code, 'order_update (en_US)')} (Meta: error {code}: {title}")
+    assert (f"“{details}”" in campaign.notice) == bool(details)
     assert fresh(Recipient, rows[0].id).status == "failed"
     assert [fresh(Recipient, row.id).status for row in rows[1:]] == ["sending", "sending"]
 

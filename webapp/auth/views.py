@@ -41,7 +41,9 @@ def setup():
         except AccountError as exc:
             form[exc.field].errors.append(str(exc))
         else:
-            WorkspaceSettings.get().business_name = form.business_name.data.strip()
+            settings = WorkspaceSettings.get()
+            settings.business_name = form.business_name.data.strip()
+            settings.timezone = form.timezone.data or "UTC"
             db.session.commit()
             login_user(user)
             flash("Welcome! Your administrator account is ready.", "success")

@@ -6,7 +6,6 @@ a row twice; the unique (campaign, phone) constraint backs that up.
 """
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
 from webapp.campaigns.audience import people
@@ -70,10 +69,10 @@ def snapshot(campaign_id: int) -> str:
 
 
 def _back_to_draft(campaign: Campaign, message: str) -> str:
-    """Nothing half-launched: no rows were sent, the campaign returns to draft with the reason shown."""
-    campaign.status = "draft"
+    """Nothing half-launched: no rows were sent, the campaign returns to draft with the reason shown (and logged:
+    the notice is set first, campaigns/state_log.py reads it)."""
     campaign.notice, campaign.notice_code = message, None
+    campaign.status = "draft"
     campaign.launched_at = None
     db.session.commit()
-    current_app.logger.info("Campaign %s returned to draft: %s", campaign.id, message)
     return "draft"

@@ -40,8 +40,9 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import move, note_error, report
 from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.state_log import announce
 from webapp.contacts import marketing_holds, optouts
-from webapp.meta_errors import Action, MetaError, advice
+from webapp.meta_errors import Action, MetaError, pause_notice
 
 
 @dataclass(frozen=True)
@@ -134,12 +135,12 @@ def apply_effects(session: Session, effects: Effects) -> None:
 
 
 def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
-    """Pause a sending campaign for an error that would fail every row alike, with a banner saying what Meta said
-    (its code, title and details) and what to do."""
-    name, language = session.execute(select(Campaign.template_name, Campaign.template_language)
-                                     .where(Campaign.id == campaign_id)).one()
-    title = f"error {failure.code}: {failure.title}" if failure.code is not None else failure.title
-    details = f" Meta's details: “{failure.detail}”." if failure.detail and failure.detail != failure.title else ""
-    session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
-        status="paused", notice_code=failure.code,
-        notice=f"Paused by Meta's answer ({title}).{details} {advice(failure.code, f'{name} ({language})')}"))
+    """Pause a sending campaign for an error that would fail every row alike, with a banner saying in plain words
+    what happened and what to do, then what Meta said (its code, title and details)."""
+    campaign_name, name, language = session.execute(
+        select(Campaign.name, Campaign.template_name, Campaign.template_language).where(Campaign.id == campaign_id)).one()
+    notice = pause_notice(failure, f"{name} ({language})")
+    paused = session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
+        status="paused", notice_code=failure.code, notice=notice)).rowcount
+    if paused:
+        announce(session, campaign_id, campaign_name, "paused", why=notice)

@@ -16,6 +16,7 @@ from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
+from webapp.campaigns.state_log import announce
 from webapp.campaigns.variables import Resolved, check_mapping, payload_problems, payloads_of, resolve
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
@@ -229,6 +230,7 @@ def pause(campaign: Campaign) -> None:
                               .values(status="paused", notice="Paused by staff.", notice_code=None))
     if not done.rowcount:
         raise CampaignError("The campaign is not sending any more.", code="conflict")
+    announce(db.session, campaign.id, campaign.name, "paused", why="Paused by staff.")
 
 
 def resume(campaign: Campaign) -> None:
@@ -250,6 +252,7 @@ def cancel(campaign: Campaign) -> int:
     begin_write(db.session)
     db.session.execute(update(Campaign).where(Campaign.id == campaign.id).values(status="cancelled",
                                                                                   completed_at=utcnow()))
+    announce(db.session, campaign.id, campaign.name, "cancelled")
     held = db.session.execute(
         update(Recipient).where(Recipient.campaign_id == campaign.id, Recipient.status == "pending",
                                 Recipient.error_code == HELD.code)

@@ -29,7 +29,7 @@ LABELS = (("rows", "rows read"), ("added", "added to the list"), ("updated", "ex
 @click.option("--update/--keep", "update_existing", default=True, show_default=True,
               help="Update the name and attributes of contacts that already exist, or keep them as they are.")
 @click.option("--rejections", "rejections_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write every rejected row (line, value, reason) to this CSV file.")
+              help="Write every rejected row to this CSV file: the file's columns, then line and reason.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @with_appcontext
 def import_command(file: Path, list_name: str, country: str | None, phone_column: str | None,

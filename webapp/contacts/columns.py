@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.contacts.errors import ContactsError
+from webapp.contacts.export import ours
 from webapp.contacts.tabular import ColumnGuess, guess_columns, open_table
 from webapp.spreadsheet import unquoted
 
@@ -56,11 +57,12 @@ class Preview:
     estimated_rows: int | None
 
     def default_columns(self) -> Columns | None:
-        """The guessed columns, every other one as an attribute; None when no column looks like phones."""
+        """The guessed columns, every other one as an attribute (but those our own exports and rejected rows add);
+        None when no column looks like phones."""
         if self.guess.phone is None:
             return None
-        return Columns(self.guess.phone, self.guess.name, self.guess.last_name,
-                       tuple(range(len(self.headers)))).checked(self.headers)
+        attributes = tuple(index for index in range(len(self.headers)) if index not in ours(self.headers))
+        return Columns(self.guess.phone, self.guess.name, self.guess.last_name, attributes).checked(self.headers)
 
 
 def inspect(path: str | Path, filename: str) -> Preview:

@@ -1,9 +1,12 @@
-"""A list as a CSV file, streamed, with every cell safe to open in a spreadsheet."""
+"""A list as a CSV file, streamed, with every cell safe to open in a spreadsheet and its times in the workspace's
+zone."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import cast, func, select, true
 from sqlalchemy.dialects.postgresql import JSONB
@@ -11,11 +14,26 @@ from sqlalchemy.orm import Session
 
 from webapp.contacts.models import Contact, ListMember
 from webapp.spreadsheet import neutralise
+from webapp.timestamps import utcnow
 from webapp.transactions import is_sqlite
+from webapp.workspace.zone import spreadsheet_time, zone_heading
 
-__all__ = ["attribute_keys", "csv_stream", "list_csv"]
+__all__ = ["REJECTION_NOTES", "TIME_COLUMNS", "attribute_keys", "csv_stream", "list_csv", "ours"]
 
 BATCH = 2000  # contacts per query and per chunk sent
+TIME_COLUMNS = ("opted_out_at", "added_at")  # headed "added_at (America/New_York, UTC−05:00)"
+REJECTION_NOTES = ("line", "reason")  # after the file's own columns in its rejected rows (contacts/imports.py)
+
+
+def ours(headers: list[str]) -> set[int]:
+    """The columns of a file that Broadcaster's own files added (an exported list's opt-out and times, the rejected
+    rows' line and reason), not the customer's attributes: when such a file is imported again they are not
+    taken as attributes unless chosen."""
+    found = {index for index, header in enumerate(headers)
+             if header == "opted_out" or header.startswith(tuple(f"{column} (" for column in TIME_COLUMNS))}
+    if tuple(headers[-2:]) == REJECTION_NOTES:
+        found |= {len(headers) - 2, len(headers) - 1}
+    return found
 
 
 def attribute_keys(session: Session, list_id: int) -> list[str]:
@@ -30,27 +48,34 @@ def attribute_keys(session: Session, list_id: int) -> list[str]:
         .group_by(pairs.c.key).order_by(func.min(ListMember.contact_id), pairs.c.key)))
 
 
-def list_csv(session: Session, list_id: int) -> Iterator[str]:
-    """The list's contacts as CSV: phone, name, one column per attribute, opted out; in keyset batches."""
+def list_csv(session: Session, list_id: int, zone: ZoneInfo) -> Iterator[str]:
+    """The list's contacts as CSV: phone, name, one column per attribute, opted out (and when), when added to the
+    list; in keyset batches. Times are wall-clock times of `zone`; their headers name it with its offsets over
+    the last year (a contact may have opted out any time)."""
     keys = attribute_keys(session, list_id)
+    now = utcnow()
+    heading = zone_heading(zone, now - timedelta(days=366), now)
 
     def rows() -> Iterator[list[str]]:
         after = 0
         while True:
             batch = session.execute(
-                select(ListMember.contact_id, Contact.phone, Contact.name, Contact.attributes, Contact.opted_out_at)
+                select(ListMember.contact_id, Contact.phone, Contact.name, Contact.attributes, Contact.opted_out_at,
+                       ListMember.added_at)
                 .join(Contact, Contact.id == ListMember.contact_id)
                 .where(ListMember.list_id == list_id, ListMember.contact_id > after)
                 .order_by(ListMember.contact_id).limit(BATCH)).all()
             if not batch:
                 return
-            for _, phone, name, attributes, opted_out_at in batch:
+            for _, phone, name, attributes, opted_out_at, added_at in batch:
                 attributes = attributes or {}
                 yield [phone, name, *(_text(attributes.get(key)) for key in keys),
-                       "yes" if opted_out_at else "no"]
+                       "yes" if opted_out_at else "no", spreadsheet_time(opted_out_at, zone),
+                       spreadsheet_time(added_at, zone)]
             after = batch[-1].contact_id
 
-    return csv_stream(["phone", "name", *keys, "opted_out"], rows())
+    times = [f"{column} ({heading})" for column in TIME_COLUMNS]
+    return csv_stream(["phone", "name", *keys, "opted_out", *times], rows())
 
 
 def csv_stream(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:

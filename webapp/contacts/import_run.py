@@ -29,7 +29,7 @@ from webapp.contacts.columns import Columns
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, Import, ImportRejection, ImportRow, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
-from webapp.contacts.tabular import FileRejected, open_table
+from webapp.contacts.tabular import MAX_COLUMNS, FileRejected, open_table
 from webapp.spreadsheet import unquoted
 from webapp.timestamps import UTCDateTime, utcnow
 from webapp.transactions import begin_write, is_sqlite, upsert
@@ -41,7 +41,7 @@ OUT_OF_MEMORY = ("Reading this file took more memory than an import may use, so 
 CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
 MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
 STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes")
-REJECTION_COLUMNS = ("import_id", "line", "value", "reason")
+REJECTION_COLUMNS = ("import_id", "line", "value", "reason", "cells")
 
 
 def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS,
@@ -143,40 +143,40 @@ class _ChunkReader:
         self.country = country
         self.delimiter = delimiter
 
-    def read(self, chunk: list) -> tuple[dict[str, tuple], dict[str, str], list[tuple], int]:
-        """(staged rows by phone, their raw phone cells, rejections, invalid count) for one chunk.
+    def read(self, chunk: list) -> tuple[dict[str, tuple], dict[str, list[str]], list[tuple], int]:
+        """(staged rows by phone, their rows as read, rejections, invalid count) for one chunk.
 
         The hot loop of an import: a million rows pass through here, hence the plain tuples.
         """
         import_id, phone_index, country, keys = self.import_id, self.phone, self.country, self.keys
         staged: dict[str, tuple] = {}
-        raw_phones: dict[str, str] = {}
+        read_rows: dict[str, list[str]] = {}
         rejected: list[tuple] = []
         invalid = 0
         for line, values, problem in chunk:
             if problem is not None:
-                rejected.append((import_id, line, self.delimiter.join(values)[:500], problem))
+                rejected.append((import_id, line, self.delimiter.join(values)[:500], problem, _cells(values)))
                 invalid += 1
                 continue
             raw = values[phone_index]
             try:
                 number = normalise(unquoted(raw), country)
             except InvalidPhone as error:
-                rejected.append((import_id, line, raw[:500], error.reason))
+                rejected.append((import_id, line, raw[:500], error.reason, _cells(values)))
                 invalid += 1
                 continue
             phone = number.e164
             first = staged.get(phone)
             if first is not None:
-                rejected.append(self.duplicate(line, raw, first[2]))
+                rejected.append(self.duplicate(line, values, first[2]))
                 continue
+            read_rows[phone] = values
             values = [unquoted(value) if value[:1] == "'" else value for value in values]
             # A blank cell is not a value: it never erases what an earlier import stored.
             attributes = {key: values[index] for index, key in keys if values[index]}
             staged[phone] = (import_id, phone, line, number.region if len(number.region) == 2 else "",
                              self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}")
-            raw_phones[phone] = raw
-        return staged, raw_phones, rejected, invalid
+        return staged, read_rows, rejected, invalid
 
     def name_of(self, values: list[str]) -> str:
         if self.name is None:
@@ -185,8 +185,14 @@ class _ChunkReader:
             return values[self.name]
         return " ".join(part for part in (values[self.name], values[self.last_name]) if part)
 
-    def duplicate(self, line: int, value: str, first_line: int) -> tuple:
-        return (self.import_id, line, value[:500], f"the same number as row {first_line}")
+    def duplicate(self, line: int, values: list[str], first_line: int) -> tuple:
+        return (self.import_id, line, values[self.phone][:500], f"the same number as row {first_line}",
+                _cells(values))
+
+
+def _cells(values: list[str]) -> str:
+    """A rejected row's cells as stored (JSON): at most the import's column cap of them."""
+    return json.dumps(values[:MAX_COLUMNS])
 
 
 def _one_of(session: Session, column, values: list[str]):
@@ -222,7 +228,7 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
         reader = _ChunkReader(import_id, columns, table.headers, options["country"], table.delimiter or ",")
         rows = table.rows()
         while chunk := list(islice(rows, chunk_rows)):
-            staged, raw_phones, rejected, chunk_invalid = reader.read(chunk)
+            staged, read_rows, rejected, chunk_invalid = reader.read(chunk)
             begin_write(session)  # SQLite: hold the write lock from the read below to the commit
             # A number staged by an earlier chunk makes this row a duplicate of that one.
             if staged:
@@ -230,7 +236,7 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
                     ImportRow.import_id == import_id, _one_of(session, ImportRow.phone, list(staged)))).all()
                 for phone, first_line in earlier:
                     row = staged.pop(phone)
-                    rejected.append(reader.duplicate(row[2], raw_phones[phone], first_line))
+                    rejected.append(reader.duplicate(row[2], read_rows[phone], first_line))
             if staged:
                 _insert_rows(session, ImportRow.__tablename__, STAGED_COLUMNS, list(staged.values()))
             if rejected:

@@ -215,12 +215,13 @@ def recent(session: Session, list_id: int, limit: int = 5) -> list[Import]:
 
 
 def rejections(session: Session, import_id: int, limit: int | None = None) -> Iterator[Row]:
-    """The rejected rows (line, value, reason) in file order, in keyset batches: a file may reject a million."""
+    """The rejected rows (line, value, reason, cells) in file order, in keyset batches: a file may reject a
+    million."""
     table = ImportRejection.__table__
     after, given = 0, 0
     while limit is None or given < limit:
         size = REPORT_BATCH if limit is None else min(REPORT_BATCH, limit - given)
-        batch = session.execute(select(table.c.id, table.c.line, table.c.value, table.c.reason)
+        batch = session.execute(select(table.c.id, table.c.line, table.c.value, table.c.reason, table.c.cells)
                                 .where(table.c.import_id == import_id, table.c.id > after)
                                 .order_by(table.c.id).limit(size)).all()
         if not batch:
@@ -231,6 +232,18 @@ def rejections(session: Session, import_id: int, limit: int | None = None) -> It
 
 
 def rejections_csv(session: Session, import_id: int) -> Iterator[str]:
-    """The rejected rows as CSV (line, value, reason), streamed, every cell safe to open in a spreadsheet."""
-    rows = ([str(rejection.line), rejection.value, rejection.reason] for rejection in rejections(session, import_id))
-    return export.csv_stream(["line", "value", "reason"], rows)
+    """The rejected rows as CSV, streamed, every cell safe to open in a spreadsheet: the uploaded file's columns
+    (same headers, same order) then its line and the reason, so it can be fixed and imported again (the column
+    step leaves line and reason out). A row wider than the header keeps its extra cells after the reason."""
+    record = session.get(Import, import_id)
+    headers = list(record.options.get("headers") or [])
+    width, phone = len(headers), (record.options.get("columns") or {}).get("phone")
+
+    def row(rejection) -> list[str]:
+        cells = rejection.cells
+        if cells is None:  # rejected before rows were kept: its value in the phone column
+            cells = [rejection.value if index == phone else "" for index in range(width)]
+        cells = [str(cell) for cell in cells]
+        return [*cells[:width], *[""] * (width - len(cells)), str(rejection.line), rejection.reason, *cells[width:]]
+
+    return export.csv_stream([*headers, *export.REJECTION_NOTES], (row(r) for r in rejections(session, import_id)))

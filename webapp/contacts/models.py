@@ -101,7 +101,9 @@ class Import(db.Model):
 
 
 class ImportRejection(db.Model):
-    """One row of an import that was not taken: its line in the file, what it held, and why."""
+    """One row of an import that was not taken: its line in the file, its phone cell (or the whole row when it
+    could not be read as one), why, and its cells as the file had them (for the rejected-rows file, which can be
+    fixed and imported again; at most the import's column cap of them)."""
 
     __tablename__ = "import_rejections"
     __table_args__ = (Index("ix_import_rejections_import_line", "import_id", "line"),)
@@ -111,6 +113,7 @@ class ImportRejection(db.Model):
     line: Mapped[int] = mapped_column()
     value: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
+    cells: Mapped[list | None] = mapped_column(JSON)  # None for rows rejected before cells were kept
 
 
 class ImportRow(db.Model):

@@ -20,6 +20,7 @@ from webapp.extensions import db
 from webapp.fragments import answer, targets
 from webapp.url_numbers import number_arg, page_arg
 from webapp.workspace.models import WorkspaceSettings
+from webapp.workspace.zone import workspace_zone
 
 bp = Blueprint("contacts", __name__)
 bp.cli.add_command(import_command)  # `flask contacts import FILE --list NAME …`
@@ -157,7 +158,7 @@ def remove_member(list_id: int, contact_id: int):
 @bp.get("/lists/<id:list_id>/export.csv")
 def export_list(list_id: int):
     contact_list = _list(list_id)
-    return _csv(export.list_csv(db.session, list_id), f"list-{contact_list.id}.csv")
+    return _csv(export.list_csv(db.session, list_id, workspace_zone()), f"list-{contact_list.id}.csv")
 
 
 def _csv(lines, filename: str) -> Response:

@@ -1,17 +1,17 @@
-from zoneinfo import available_timezones
-
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange
 
 from webapp.form_parts import country_choices
+from webapp.workspace.forms import TimeZoneField
 
 
 class WorkspaceForm(FlaskForm):
     business_name = StringField("Business name", validators=[DataRequired(), Length(max=120)])
     default_country = SelectField("Default country for numbers without a prefix")
-    timezone = StringField("Time zone", validators=[DataRequired()],
-                           description="As in the tz database, e.g. America/Santiago or Europe/Madrid.")
+    timezone = TimeZoneField("Time zone", validators=[DataRequired()],
+                             description="Type a city or pick from the list, e.g. New York or Europe/Madrid. "
+                                         "Times are shown, scheduled and exported in this zone.")
     attribution_hours = IntegerField("Reply attribution window (hours)", validators=[NumberRange(1, 720)])
     send_attempts = IntegerField("Attempts for a message that meets a temporary error", validators=[NumberRange(1, 20)])
     opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
@@ -21,10 +21,6 @@ class WorkspaceForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_country.choices = country_choices()
-
-    def validate_timezone(self, field):
-        if field.data not in available_timezones():
-            raise ValidationError("Unknown time zone; use a name like Europe/Madrid.")
 
 
 class NewUserForm(FlaskForm):

@@ -40,7 +40,7 @@ class Column:
     key: str  # the Recipient attribute it reads, or the name of what `derive` computes
     kind: Kind
     api: str | None = None  # its field name in the API's recipient
-    csv: str | None = None  # its header in the CSV export
+    csv: str | None = None  # its header in the CSV export (a time's names its zone too: tracking/log.py)
     page: str | None = None  # the heading of its own column on the log page
     cell: str = ""  # the macro that shows it on the page, when not its kind's
     description: str = ""  # what the API reference says of it
@@ -86,14 +86,14 @@ LOG_COLUMNS = (
     Column("country_code", TEXT, api="country_code", description="The calling code, e.g. 1.", derive=calling_code),
     Column("status", STATE, api="status", csv="Status", page="Status"),
     Column("created_at", MOMENT, api="created_at"),
-    Column("accepted_at", MOMENT, api="accepted_at", csv="Accepted (UTC)",
+    Column("accepted_at", MOMENT, api="accepted_at", csv="Accepted at",
            description="When the Cloud API accepted the message; Meta's statuses (sent, delivered, read) follow."),
-    Column("sent_at", MOMENT, api="sent_at", csv="Sent (UTC)", page="Sent",
+    Column("sent_at", MOMENT, api="sent_at", csv="Sent at", page="Sent",
            description="When Meta reported the message sent."),
-    Column("delivered_at", MOMENT, api="delivered_at", csv="Delivered (UTC)", page="Delivered"),
-    Column("read_at", MOMENT, api="read_at", csv="Read (UTC)", page="Read"),
-    Column("replied_at", MOMENT, api="replied_at", csv="Replied (UTC)", page="Replied"),
-    Column("failed_at", MOMENT, api="failed_at", csv="Failed (UTC)"),
+    Column("delivered_at", MOMENT, api="delivered_at", csv="Delivered at", page="Delivered"),
+    Column("read_at", MOMENT, api="read_at", csv="Read at", page="Read"),
+    Column("replied_at", MOMENT, api="replied_at", csv="Replied at", page="Replied"),
+    Column("failed_at", MOMENT, api="failed_at", csv="Failed at"),
     Column("error_code", CODE, api="error_code", csv="Error code", page="Error", cell="error"),
     Column("error_title", TEXT, api="error_title", csv="Error"),
     Column("error_detail", TEXT, api="error_detail", csv="Error details"),

@@ -7,13 +7,17 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
 from webapp.spreadsheet import neutralise
-from webapp.tracking.columns import CSV_COLUMNS
+from webapp.timestamps import utcnow
+from webapp.tracking.columns import CSV_COLUMNS, MOMENT
+from webapp.workspace.zone import spreadsheet_time, zone_heading
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 5000
@@ -92,10 +96,17 @@ def error_codes(session: Session, campaign_id: int) -> list[tuple[int, str, int]
     return sorted(((code, title, n) for code, title, n in found), key=lambda item: (-item[2], item[0]))
 
 
-def export_csv(session: Session, campaign_id: int, filters: LogFilters) -> Iterator[str]:
-    """The filtered log as CSV text, streamed in keyset batches so a million rows never sit in memory."""
+def export_csv(session: Session, campaign_id: int, filters: LogFilters, zone: ZoneInfo,
+               since: datetime) -> Iterator[str]:
+    """The filtered log as CSV text, streamed in keyset batches so a million rows never sit in memory.
+
+    Times are the workspace's wall-clock times (`zone`) in a form spreadsheets read as dates; each time's header
+    names the zone and its offset over the campaign's life (`since` its creation).
+    """
     columns = [getattr(Recipient, column.key) for column in CSV_COLUMNS]
-    yield "\ufeff" + _csv_line([column.csv for column in CSV_COLUMNS])  # the BOM tells Excel it is UTF-8
+    heading = zone_heading(zone, since, utcnow())
+    headers = [f"{column.csv} ({heading})" if column.kind is MOMENT else column.csv for column in CSV_COLUMNS]
+    yield "\ufeff" + _csv_line(headers)  # the BOM tells Excel it is UTF-8
     after = 0
     while True:
         rows = session.execute(
@@ -104,15 +115,15 @@ def export_csv(session: Session, campaign_id: int, filters: LogFilters) -> Itera
             .order_by(Recipient.id).limit(EXPORT_BATCH)).all()
         if not rows:
             return
-        yield "".join(_csv_line([_cell(value) for value in row[1:]]) for row in rows)
+        yield "".join(_csv_line([_cell(value, zone) for value in row[1:]]) for row in rows)
         after = rows[-1].id
 
 
-def _cell(value) -> str:
+def _cell(value, zone: ZoneInfo) -> str:
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime):
+        return spreadsheet_time(value, zone)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return neutralise(str(value))

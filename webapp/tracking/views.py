@@ -15,6 +15,7 @@ from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import counters_poll_seconds, figures, is_live
 from webapp.tracking.timeline import chart, recent_timeline
 from webapp.url_numbers import LARGEST, number_arg
+from webapp.workspace.zone import workspace_zone
 
 bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<id:campaign_id>")
 
@@ -65,8 +66,9 @@ def log(campaign_id: int):
 
 @bp.get("/log.csv")
 def export(campaign_id: int):
-    """The filtered log as a CSV download, streamed."""
+    """The filtered log as a CSV download, streamed; times in the workspace's zone."""
     campaign = _campaign(campaign_id)
-    rows = export_csv(db.session, campaign.id, LogFilters.from_args(request.args))
+    rows = export_csv(db.session, campaign.id, LogFilters.from_args(request.args), workspace_zone(),
+                      since=campaign.created_at)
     return Response(stream_with_context(rows), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}-recipients.csv"'})
