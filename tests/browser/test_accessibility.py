@@ -304,3 +304,10 @@ def test_a_new_api_key_is_created_with_no_scope_chosen_for_you_and_copied_with_i
     secret = page.locator("#new-key").inner_text()
     assert secret.startswith("bk_") and page.evaluate("navigator.clipboard.readText()") == secret
     assert not _findings(page), _findings(page)
+
+
+def test_on_a_phone_each_member_of_a_list_has_its_remove_button_in_full_view(contexts, built):
+    page = contexts["390x844"]
+    page.goto(f"{built['url']}/lists/{built['list']}")
+    for phone in (PHONES[0], PHONES[2]):  # the second one with its Opted out badge
+        expect(page.get_by_role("button", name=f"Remove {phone}")).to_be_in_viewport(ratio=1)
