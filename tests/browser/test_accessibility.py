@@ -1,7 +1,7 @@
 """Every page, in a real Chromium at a desk's size (1280×800) and a phone's (390×844): axe-core finds no serious or
 critical violation, and nothing makes the page scroll sideways. Then, on the phone, the keyboard alone opens the
-menu and follows a link, and the skip link reaches the content; in Settings, a new API key is copied with its
-button.
+menu and follows a link, the skip link reaches the content, and each member of a list keeps its Remove button in
+view; in Settings, a new API key starts with no scope and is copied with its button.
 
 The data is built once for the module by the factories (not by clicking), the person logs in once per size, and
 each page is a test of its own, so a failure names the page, the size and axe's rule ids.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -82,8 +82,7 @@ OTHER_PARTS = {
 
 @pytest.fixture(scope="module")
 def world(migrated, redis_url, session_folder, sending_sandbox):  # noqa: F811
-    """The app over HTTP with a bit of everything in it: lists, contacts, imports, a draft and a completed
-    campaign with its log, replies, a sandbox conversation. The setup page is seen before the first user exists."""
+    """The app over HTTP for the whole module, on the test database and the sandbox; emptied at the end."""
     from webapp import create_app
     from webapp.extensions import db
     from webapp.senders.services import _client
@@ -97,7 +96,7 @@ def world(migrated, redis_url, session_folder, sending_sandbox):  # noqa: F811
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with app.app_context():
         try:
-            yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app}  # filled in by _data, once
+            yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app}  # `built` adds the data
         finally:
             server.shutdown()
             db.session.remove()
@@ -107,7 +106,8 @@ def world(migrated, redis_url, session_folder, sending_sandbox):  # noqa: F811
 
 
 def _data(world: dict) -> dict:
-    """Everything the pages show, built the way the product builds it."""
+    """A bit of everything, built the way the product builds it: users, lists and contacts, an import waiting for
+    its columns and one done, a draft and a completed campaign with its log and replies, a sandbox conversation."""
     from webapp.auth.services import create_user
     from webapp.campaigns import services
     from webapp.contacts import imports
@@ -179,44 +179,46 @@ def _fill_the_log(campaign_id: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(world, setup_page_findings):
+def built(world, before_login):
     world.update(_data(world))  # after the setup page was seen: it is gone once a user exists
     return world
 
 
 @pytest.fixture(scope="module")
-def setup_page_findings(world, browser: Browser):
-    """The setup and login pages at both sizes, seen before the first user exists (setup) and logged out."""
-    findings = {}
-    for size, viewport in SIZES.items():
-        context = browser.new_context(viewport=viewport)
-        context.add_init_script(AXE_SCRIPT)
-        page = context.new_page()
-        page.goto(f"{world['url']}/setup")
-        expect(page.get_by_role("heading", name="Welcome to Broadcaster")).to_be_visible()
-        findings[("setup", size)] = _findings(page)
-        context.close()
-    return findings
-
-
-@pytest.fixture(scope="module")
-def contexts(built, browser: Browser, setup_page_findings):
-    """One logged-in browser per size, for the module."""
+def pages(world, browser: Browser):
+    """One browser page per size for the module, with axe-core in every document it loads."""
     opened = {}
     for size, viewport in SIZES.items():
         context = browser.new_context(viewport=viewport)
         context.add_init_script(AXE_SCRIPT)
-        page = context.new_page()
+        opened[size] = context.new_page()
+    yield opened
+    for page in opened.values():
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def before_login(world, pages):
+    """What is wrong on the setup page (seen before the first user exists) and the login page, at each size."""
+    findings = {}
+    for size, page in pages.items():
+        page.goto(f"{world['url']}/setup")
+        expect(page.get_by_role("heading", name="Welcome to Broadcaster")).to_be_visible()
+        findings[("setup", size)] = _findings(page)
+    return findings
+
+
+@pytest.fixture(scope="module")
+def logged_in(built, pages, before_login):
+    """The pages of the module, logged in as the admin."""
+    for size, page in pages.items():
         page.goto(f"{built['url']}/login")
-        setup_page_findings[("login", size)] = _findings(page)
+        before_login[("login", size)] = _findings(page)
         page.get_by_label("Email").fill(built["admin"])
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-        opened[size] = page
-    yield opened
-    for page in opened.values():
-        page.context.close()
+    return pages
 
 
 def _loaded(page: Page) -> None:
@@ -241,8 +243,8 @@ def _findings(page: Page, context: dict | None = None) -> str:
 
 @pytest.mark.parametrize(("name", "size"), [pytest.param(name, size, marks=OTHER_PARTS.get((name, size), ()))
                                             for name in PAGES for size in SIZES])
-def test_the_page_passes_axe_and_does_not_scroll_sideways(contexts, built, name, size):
-    page = contexts[size]
+def test_the_page_passes_axe_and_does_not_scroll_sideways(logged_in, built, name, size):
+    page = logged_in[size]
     page.goto(built["url"] + PAGES[name](built))
     _loaded(page)
     findings = _findings(page, AXE_CONTEXT.get(name))
@@ -251,13 +253,13 @@ def test_the_page_passes_axe_and_does_not_scroll_sideways(contexts, built, name,
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("name", ["setup", "login"])
-def test_the_pages_before_login_pass_axe_and_do_not_scroll_sideways(contexts, setup_page_findings, name, size):
-    findings = setup_page_findings[(name, size)]
+def test_the_pages_before_login_pass_axe_and_do_not_scroll_sideways(logged_in, before_login, name, size):
+    findings = before_login[(name, size)]
     assert not findings, f"{name} at {size}:\n{findings}"
 
 
-def test_on_a_phone_the_keyboard_opens_the_menu_and_follows_a_link(contexts, built):
-    page = contexts["390x844"]
+def test_on_a_phone_the_keyboard_opens_the_menu_and_follows_a_link(logged_in, built):
+    page = logged_in["390x844"]
     page.goto(f"{built['url']}/campaigns/")
     menu_button = page.get_by_role("button", name="Menu")
     lists_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Lists")
@@ -283,8 +285,8 @@ def test_on_a_phone_the_keyboard_opens_the_menu_and_follows_a_link(contexts, bui
     assert page.evaluate("document.activeElement.closest('main') !== null")
 
 
-def test_a_new_api_key_is_created_with_no_scope_chosen_for_you_and_copied_with_its_button(contexts, built):
-    page = contexts["1280x800"]
+def test_a_new_api_key_is_created_with_no_scope_chosen_for_you_and_copied_with_its_button(logged_in, built):
+    page = logged_in["1280x800"]
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(f"{built['url']}/settings/api-keys")
     scopes = page.get_by_role("group", name="Scopes")
@@ -306,8 +308,8 @@ def test_a_new_api_key_is_created_with_no_scope_chosen_for_you_and_copied_with_i
     assert not _findings(page), _findings(page)
 
 
-def test_on_a_phone_each_member_of_a_list_has_its_remove_button_in_full_view(contexts, built):
-    page = contexts["390x844"]
+def test_on_a_phone_each_member_of_a_list_has_its_remove_button_in_full_view(logged_in, built):
+    page = logged_in["390x844"]
     page.goto(f"{built['url']}/lists/{built['list']}")
     for phone in (PHONES[0], PHONES[2]):  # the second one with its Opted out badge
         expect(page.get_by_role("button", name=f"Remove {phone}")).to_be_in_viewport(ratio=1)
