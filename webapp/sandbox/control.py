@@ -4,6 +4,8 @@ they show no secret, and their writes take JSON only (json_writes_only)."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from aiohttp import web
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.faults import parse_fault
 from webapp.sandbox.profile import customer_name
-from webapp.sandbox.state import STATE
+from webapp.sandbox.state import STATE, SandboxState
 from webapp.sandbox.validation import recipient_wa_id
 
 
@@ -25,6 +27,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_sandbox/messages/{wamid}", get_message)
     router.add_get("/_sandbox/inbound", list_inbound)
     router.add_post("/_sandbox/inbound", post_inbound)
+    router.add_get("/_sandbox/service-window", get_service_window)
+    router.add_post("/_sandbox/service-window", set_service_window)
     router.add_get("/_sandbox/webhooks", list_webhooks)
     router.add_get("/_sandbox/webhooks/pending", list_pending_webhooks)
     router.add_post("/_sandbox/verify-webhook", verify_webhook)
@@ -117,25 +121,57 @@ async def post_inbound(request: web.Request) -> web.Response:
     "context_id", "phone_number_id", or "button": {"text": …, "payload": …} instead of text)."""
     spec = await _json_body(request)
     state = request.app[STATE]
-    if not isinstance(spec, dict) or not isinstance(spec.get("from"), str):
-        raise _bad_request("'from' (the customer's number) is required")
-    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
-    if phone_number_id not in state.config.numbers():
-        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    phone_number_id, wa_id = _conversation(spec, state, "from")
     button = spec.get("button")
     if isinstance(button, dict) and button.get("text"):
         button = (str(button["text"]), str(button.get("payload") or button["text"]))
     elif not (isinstance(spec.get("text"), str) and spec["text"]):
         raise _bad_request("'text' or 'button' is required")
-    try:
-        wa_id = recipient_wa_id(spec["from"], state.country_code)
-    except GraphError as exc:
-        raise _bad_request(exc.details) from exc
     name = str(spec.get("name") or customer_name(wa_id, state.config.seed))
     message = state.lifecycle.customer_writes(
         phone_number_id, wa_id, name, text=spec.get("text"), button=button if isinstance(button, tuple) else None,
         context_id=spec.get("context_id"))
     return web.json_response({"message": message}, status=201)
+
+
+def _conversation(spec: Any, state: SandboxState, number_field: str) -> tuple[str, str]:
+    """(phone number id, customer's wa_id) named by a request: the customer's number in `number_field`, the
+    business number in "phone_number_id" (default: the first)."""
+    if not isinstance(spec, Mapping) or not isinstance(spec.get(number_field), str):
+        raise _bad_request(f"'{number_field}' (the customer's number) is required")
+    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
+    if phone_number_id not in state.config.numbers():
+        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    try:
+        return phone_number_id, recipient_wa_id(spec[number_field], state.country_code)
+    except GraphError as exc:
+        raise _bad_request(exc.details) from exc
+
+
+async def get_service_window(request: web.Request) -> web.Response:
+    """?number=+1…[&phone_number_id=…]: when the customer last wrote, and whether free-form messages may go."""
+    state = request.app[STATE]
+    phone_number_id, wa_id = _conversation(request.query, state, "number")
+    return web.json_response(state.ledger.service_window(phone_number_id, wa_id))
+
+
+async def set_service_window(request: web.Request) -> web.Response:
+    """Move the sandbox's clock for one conversation: {"number": "+1…", "customer_wrote_ago": 86340} (seconds),
+    or {"customer_wrote_at": <ISO time or epoch seconds, or null for never>}. No webhook is sent."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    phone_number_id, wa_id = _conversation(spec, state, "number")
+    try:
+        if "customer_wrote_ago" in spec:
+            at: float | None = time.time() - float(spec["customer_wrote_ago"])
+        elif "customer_wrote_at" in spec:
+            at = None if spec["customer_wrote_at"] is None else _timestamp(str(spec["customer_wrote_at"]))
+        else:
+            raise ValueError("say 'customer_wrote_ago' (seconds) or 'customer_wrote_at' (a time, or null)")
+    except (TypeError, ValueError) as exc:
+        raise _bad_request(str(exc)) from exc
+    state.ledger.customer_wrote(phone_number_id, wa_id, at)
+    return web.json_response(state.ledger.service_window(phone_number_id, wa_id))
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
