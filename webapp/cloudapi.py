@@ -45,7 +45,44 @@ DEFAULT_TIMEOUT = (3.05, 20)  # (connect, read) seconds
 POOL_SIZE = 128  # connections kept to the Graph host, shared by every thread of the process
 TEMPLATE_FIELDS = ("name", "language", "status", "category", "parameter_format", "components", "id")
 PHONE_NUMBER_FIELDS = ("display_phone_number", "verified_name", "quality_rating", "throughput")
-MEDIA_TYPES = ("image", "video", "document")
+MEDIA_TYPES = ("image", "video", "document")  # what a template header may carry
+MB = 1024 * 1024
+
+
+# --- Media: the files WhatsApp takes, by MIME type ---------------------------------------------------
+
+@dataclass(frozen=True)
+class MediaKind:
+    """What WhatsApp does with a file of one MIME type: the message type that carries it and its size cap."""
+
+    type: str       # image | video | audio | document | sticker
+    max_bytes: int
+
+
+# Meta's supported media, in the order its upload error lists them. A sticker may be 500 KB when animated,
+# 100 KB when static; only its content tells, so the larger cap is the one checked before an upload.
+MEDIA_KINDS: dict[str, MediaKind] = {
+    **dict.fromkeys(("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus"),
+                    MediaKind("audio", 16 * MB)),
+    **dict.fromkeys((
+        "application/vnd.ms-powerpoint", "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/pdf", "text/plain", "application/vnd.ms-excel"), MediaKind("document", 100 * MB)),
+    "image/jpeg": MediaKind("image", 5 * MB),
+    "image/png": MediaKind("image", 5 * MB),
+    "image/webp": MediaKind("sticker", 500 * 1024),
+    "video/mp4": MediaKind("video", 16 * MB),
+    "video/3gpp": MediaKind("video", 16 * MB),
+}
+FREE_FORM_MEDIA = ("image", "video", "audio", "document", "sticker")  # the media message types
+
+
+def media_kind(mime_type: str) -> MediaKind | None:
+    """What WhatsApp makes of a file of this MIME type (parameters such as `; codecs=opus` aside), or None
+    when it refuses the type."""
+    return MEDIA_KINDS.get(mime_type.split(";", 1)[0].strip().lower())
 
 
 # --- An error, and what to do about it (the table lives in webapp/meta_errors.py) ------------------

@@ -54,6 +54,11 @@ class OutgoingMessage:
         """Pricing category: the template's, lower-case; free-form messages are service messages."""
         return self.template["category"].lower() if self.template else "service"
 
+    @property
+    def media_id(self) -> str | None:
+        """The uploaded media it carries by id, as a media message or a template's media header."""
+        return (self.media or (self.params or {}).get("header") or {}).get("id")
+
 
 @functools.lru_cache(maxsize=8)  # asked on every send
 def business_country_code(display_number: str) -> str:
