@@ -15,7 +15,7 @@ from typing import Any
 
 import phonenumbers
 
-from webapp.cloudapi import MEDIA_TYPES, TemplateVariables, render_template_parts
+from webapp.cloudapi import FREE_FORM_MEDIA, MEDIA_TYPES, TemplateVariables, render_template_parts
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.templates import TemplateStore
 
@@ -27,7 +27,6 @@ MAX_TEMPLATE_HEADER = 60
 # Meta documents no limit for a quick-reply payload; 256 is the one it documents for a reply button's id.
 MAX_BUTTON_PAYLOAD = 256
 BUTTON_PARAMETERS = {"url": "text", "quick_reply": "payload"}  # the parameter type each button sub_type takes
-NON_TEMPLATE_MEDIA = (*MEDIA_TYPES, "audio", "sticker")
 _NUMBER_FORMATTING = re.compile(r"[\s\-().]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would let other scripts' digits through
 # Meta refuses parameter text that would break the template's layout.
@@ -124,7 +123,7 @@ def parse_message(body: Any, templates: TemplateStore, sender_display: str, coun
         _read_template(body.get("template"), templates, message)
     elif message.type == "text":
         _read_text(body.get("text"), message)
-    elif message.type in NON_TEMPLATE_MEDIA:
+    elif message.type in FREE_FORM_MEDIA:
         _read_media(body.get(message.type), message)
     elif message.type in _OTHER_FREE_FORM:
         content = body.get(message.type)
