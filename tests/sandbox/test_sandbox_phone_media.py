@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import post
 from tests.sandbox.harness import PHONE_NUMBER_ID
+from webapp.whatsapp_text import formatted
 
 CUSTOMER = "+56961234550"
 JPEG = b"\xff\xd8\xff\xe0" + b"the blue one" * 50
@@ -79,3 +80,14 @@ def test_sending_no_file_says_what_to_do(sandbox, phone):
 
     assert "Choose a photo or a document" in response.get_data(as_text=True)
     assert sandbox.control("GET", "inbound")["data"] == []
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("*Friday* works, ~Thursday~ not", "<strong>Friday</strong> works, <del>Thursday</del> not"),
+    ("Code: ```AB-12```", "Code: <code>AB-12</code>"),
+    ("2*3*4 = 24, see snake_case_name", "2*3*4 = 24, see snake_case_name"),  # markers inside words stay
+    ("* spaced * and *two\nlines*", "* spaced * and *two\nlines*"),
+    ("_<b>_", "<em>&lt;b&gt;</em>"),
+])
+def test_whatsapp_formatting_reads_as_on_a_phone(typed, shown):
+    assert str(formatted(typed)) == shown
