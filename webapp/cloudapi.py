@@ -26,6 +26,14 @@ What the campaign code stores per recipient, a JSON-able dict with up to three k
 `template_components(params)` turns it into the Graph `template.components` array;
 `template_variables(components, parameter_format)` says which of those keys a template needs;
 `render_template(components, params)` shows the message as the customer reads it.
+
+Free-form messages and media
+----------------------------
+Inside a customer's 24-hour window the inbox answers with `send_text` and `send_media` (by an uploaded
+media id or a link); outside it Meta accepts them, then fails them with 131047. `media_kind(mime_type)`
+says whether WhatsApp takes a file and its size cap, to tell the user before `upload_media`. A customer's
+file arrives as a media id: `media_info` gives its short-lived URL, `download_media` fetches it with the
+token, streamed and capped.
 """
 from __future__ import annotations
 

@@ -143,3 +143,12 @@ def test_a_customers_file_that_is_not_what_it_says_is_refused(sandbox):
                                    timeout=5)
         assert answer.status_code == 400 and answer.json()["error"]
     assert sandbox.control("GET", "inbound")["data"] == []
+
+
+def test_a_file_part_without_its_own_type_takes_the_type_field(sandbox):
+    answer = sandbox.http.post(sandbox.graph_url(f"{PHONE_NUMBER_ID}/media"), headers=AUTH, timeout=5,
+                               data={"messaging_product": "whatsapp", "type": "image/png"},
+                               files={"file": ("photo.png", JPEG)})  # no Content-Type on the part
+
+    info = sandbox.get(answer.json()["id"]).json()
+    assert (info["mime_type"], info["file_size"]) == ("image/png", len(JPEG))

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import phonenumbers
 from aiohttp import web
 
-from webapp.cloudapi import media_kind
+from webapp.cloudapi import MEDIA_KINDS, media_kind
 from webapp.sandbox.errors import GraphError, TokenError, UnknownObjectError
 from webapp.sandbox.faults import Fault
 from webapp.sandbox.media import DOWNLOAD_PATH, StoredMedia, checked
@@ -27,6 +27,7 @@ from webapp.sandbox.validation import parse_message
 VERSION = r"{version:v\d+\.\d+}"
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
+LARGEST_MEDIA = max(kind.max_bytes for kind in MEDIA_KINDS.values())
 
 
 def add_graph_routes(app: web.Application) -> None:
@@ -135,7 +136,9 @@ async def upload_media(request: web.Request) -> web.Response:
         if part.name == "file":
             mime_type = part.headers.get("Content-Type") or ""
             kind = media_kind(mime_type)
-            data, size = await _read_at_most(part, kind.max_bytes if kind else 0)
+            # Without a Content-Type the `type` field decides, which may come later: keep up to the largest cap.
+            limit = kind.max_bytes if kind else 0 if mime_type else LARGEST_MEDIA
+            data, size = await _read_at_most(part, limit)
             upload = (mime_type, part.filename, data, size)
         else:
             fields[str(part.name)] = (await part.read(decode=True))[:1000].decode(errors="replace")

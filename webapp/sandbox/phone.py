@@ -20,6 +20,7 @@ from webapp.sandbox.validation import whatsapp_id
 from webapp.whatsapp_text import formatted
 
 TIMEOUT = 3
+FILE_TIMEOUT = 60  # a customer's file of tens of MB, in base64
 
 
 class SandboxUnavailable(RuntimeError):
@@ -111,7 +112,7 @@ def customer_sends_file(number: str, filename: str, mime_type: str, data: bytes,
         file["caption"] = caption
     if media_type == "document":
         file["filename"] = filename
-    _customer_sends({"from": number, media_type: file})
+    _customer_sends({"from": number, media_type: file}, timeout=FILE_TIMEOUT)
     return "photo" if media_type == "image" else "document"
 
 
@@ -132,10 +133,10 @@ def customer_taps(number: str, wamid: str, index: int) -> str:
     return buttons[index]["text"]
 
 
-def _customer_sends(spec: dict) -> None:
+def _customer_sends(spec: dict, timeout: float = TIMEOUT) -> None:
     url = current_app.config["SANDBOX_URL"].rstrip("/") + "/_sandbox/inbound"
     try:
-        response = requests.post(url, json=spec, timeout=TIMEOUT)
+        response = requests.post(url, json=spec, timeout=timeout)
     except requests.RequestException as exc:
         raise SandboxUnavailable("The sandbox does not answer; start it with `make run`.") from exc
     if response.status_code >= 400:  # the sandbox's own endpoints answer {"error": "<why>"}
