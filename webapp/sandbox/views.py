@@ -1,4 +1,5 @@
-"""The Sandbox phone: what each test customer received, as they would read it, and a way to answer."""
+"""The Sandbox phone: what each test customer received, as they would read it, and a way to answer as them
+(a text, a button tap, a photo or a document)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
