@@ -156,6 +156,8 @@ def test_a_campaign_runs_from_schedule_to_completion_on_one_page_that_never_cont
         page.evaluate("window.__marker = 1")  # gone if the page ever reloads or navigates
         _agree(page, "Draft", started=False, completed=False)
 
+        page.get_by_role("button", name="Schedule").click()  # without a time: refused, and the page says why
+        expect(page.get_by_text("Choose the date and time to send at.")).to_be_visible()
         page.get_by_label("Send at").fill(local.strftime("%Y-%m-%dT%H:%M"))
         page.get_by_role("button", name="Schedule").click()
         expect(page.get_by_text(f"will be sent on {local:%Y-%m-%d %H:%M} (Asia/Kolkata)")).to_be_visible()
