@@ -103,16 +103,13 @@ def test_a_scheduled_page_turns_into_the_live_page_when_the_campaign_starts(staf
     assert _every(answer) == 2
 
 
-def test_a_poll_that_finds_nothing_changed_brings_only_the_counters(staff_client, webhook):
+def test_a_poll_that_finds_nothing_changed_brings_nothing_but_the_poller(staff_client, webhook):
     campaign, rows = accepted_campaign(2)
     page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
 
     response, answer = _poll(staff_client, _poller(page))
 
-    assert "HX-Trigger" not in response.headers
-    assert _oob(answer, "campaign-head") is None and _oob(answer, "campaign-announcer") is None
-    assert _oob(answer, "campaign-facts") is None and _oob(answer, "campaign-body") is None
-    assert _oob(answer, "campaign-counters") is not None
+    assert "HX-Trigger" not in response.headers and "hx-swap-oob" not in answer
     assert _poller(answer) == _poller(page)  # the same look, asked again
 
 
@@ -131,6 +128,17 @@ def test_a_webhook_on_a_finished_campaign_brings_its_counters_banners_and_quick_
                      _oob(answer, "campaign-counters"))
     assert _oob(answer, "campaign-head") is None  # still Completed: the heading and actions stay as they are
     assert _every(answer) == 2
+
+
+def test_a_status_is_announced_only_when_what_staff_read_changes(staff_client, webhook):
+    campaign = factories.campaign(status="queued", phones=["+15550100001"])
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    campaign.status, campaign.started_at = "sending", utcnow()  # the launch is done: still "Ongoing"
+    db.session.commit()
+
+    answer = _poll(staff_client, _poller(page))[1]
+
+    assert "badge-ongoing" in _oob(answer, "campaign-head") and _oob(answer, "campaign-announcer") is None
 
 
 # --- How often it asks --------------------------------------------------------------------------

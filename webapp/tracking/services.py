@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import counts
-from webapp.campaigns.models import EDITABLE_STATES, FINISHED_STATES, Campaign
+from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, FINISHED_STATES, Campaign
 
 # The counters shown on the page, in the order a campaign moves through them; the last two only when non-zero.
 # Accepted is what the Cloud API took; Sent, Delivered and Read are what Meta's statuses say since, so a message
@@ -103,12 +103,12 @@ def poll_seconds(campaign: Campaign, changed_at: datetime, now: datetime) -> int
     return SLOWEST  # paused or waiting: someone, or tomorrow, may set it going again
 
 
-def fingerprint(campaign: Campaign, values: dict[str, int]) -> str:
+def fingerprint(campaign: Campaign, values: dict[str, int], also: tuple = ()) -> str:
     """A short digest of everything on the campaign page that changes by itself (status, dates, notices,
-    counters): the page sends back the one it shows, so a poll knows whether anything changed since, for the
-    price of hashing a few dozen numbers (the counters are read anyway)."""
+    counters, and `also`: what the page says of the workers): the page sends back the one it shows, so a poll
+    knows whether anything changed since, for the price of hashing a few dozen values it has read anyway."""
     state = (campaign.status, campaign.scheduled_at, campaign.started_at, campaign.completed_at, campaign.notice,
-             campaign.notice_code, campaign.waiting_until, sorted(values.items()))
+             campaign.notice_code, campaign.waiting_until, sorted(values.items()), also)
     return hashlib.blake2b(repr(state).encode(), digest_size=8).hexdigest()
 
 
@@ -130,7 +130,8 @@ class LiveState:
     figures: Figures
     seen: Seen  # what the page shows once it has this state (its next poll sends it back)
     changed: bool  # since the page's last look: the timeline and the log refresh
-    status_changed: bool  # the status is announced, and parts shaped by it (heading, actions) follow
+    status_changed: bool  # parts shaped by the status (heading, actions) follow
+    label_changed: bool  # what staff read changed (queued → sending is Ongoing either way): it is announced
     new_shape: bool  # the page's main region changes shape (a draft's forms and preview ↔ the live figures)
     poll: int | None  # seconds until the page asks again; None once settled
 
@@ -144,18 +145,21 @@ def shape(status: str) -> str:
     return "compose" if status in EDITABLE_STATES else "live"
 
 
-def live_state(session: Session, campaign: Campaign, shown: Seen | None, now: datetime) -> LiveState:
-    """The campaign's state for a page that shows `shown` (None: a page being drawn afresh)."""
+def live_state(session: Session, campaign: Campaign, shown: Seen | None, now: datetime,
+               also: tuple = ()) -> LiveState:
+    """The campaign's state for a page that shows `shown` (None: a page being drawn afresh); `also` is what
+    else the page shows that changes by itself (fingerprint)."""
     values = counts(session, campaign.id)
-    current = fingerprint(campaign, values)
+    current = fingerprint(campaign, values, also)
     if shown is None:
         # A fresh page only knows when the campaign itself last changed (paused, completed …).
         known = [moment for moment in (campaign.updated_at, campaign.completed_at) if moment]
-        changed_at, changed, status_changed, new_shape = max(known, default=now), False, False, False
+        changed_at, changed, status_changed, label_changed, new_shape = max(known, default=now), *[False] * 4
     else:
         changed = shown.fingerprint != current
         changed_at = now if changed else min(shown.changed_at, now)
         status_changed = shown.status != campaign.status
+        label_changed = CAMPAIGN_LABELS.get(shown.status) != campaign.label
         new_shape = status_changed and (shape(shown.status) == "compose" or campaign.is_editable)
     return LiveState(figures_of(values), Seen(current, campaign.status, changed_at), changed, status_changed,
-                     new_shape, poll_seconds(campaign, changed_at, now))
+                     label_changed, new_shape, poll_seconds(campaign, changed_at, now))
