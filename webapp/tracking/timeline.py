@@ -24,6 +24,7 @@ MAX_POINTS = 120
 # minutes, hour or day, so the GROUP BY needs no date function. Width in seconds → characters kept.
 SQLITE_PREFIXES = {1: 19, 10: 18, 60: 16, 600: 15, 3600: 13, 86400: 10}
 STAMP = "0000-01-01 00:00:00"  # what a prefix is completed with
+UNKNOWN_LENGTH = 3600  # seconds: what a campaign whose dates say nothing is taken to last (10-s groups)
 EXPENSIVE = 0.1  # seconds: a timeline that took longer to compute is reused …
 REUSE_FOR = 30.0  # … for this long
 
@@ -90,10 +91,10 @@ def sending_seconds(campaign: Campaign, now: datetime) -> float | None:
 def timeline(session: Session, campaign_id: int, expected_seconds: float | None = None) -> Timeline:
     """One GROUP BY per stage over the campaign's rows, then buckets merged until there are at most MAX_POINTS.
 
-    The query groups at the width the campaign's own length calls for (`expected_seconds`; the finest without
-    it), so it answers at most a few hundred groups per stage however many rows it reads, plus one per bucket
-    of statuses that came later (a read receipt the next day)."""
-    grain = _query_grain(session, _step_for(expected_seconds or 1))
+    The query groups at the width the campaign's own length calls for (`expected_seconds`; as for an hour when
+    its dates say nothing), so it answers at most a few hundred groups per stage however many rows it reads,
+    plus one per bucket of statuses that came later (a read receipt the next day)."""
+    grain = _query_grain(session, _step_for(expected_seconds or UNKNOWN_LENGTH))
     counted: dict[str, dict[int, int]] = {stage: {} for stage in STAGES}
     for stage, bucket, count in session.execute(_bucket_query(session, campaign_id, grain)):
         at = _epoch(bucket, grain)
