@@ -37,7 +37,8 @@ def _log_in(page: Page, live_server: str, email: str) -> None:
 def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, sandbox, sandbox_sender):
     factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"}),
                                          ("+15550100002", "Ben", {"order": "#8"})])
-    page.on("dialog", lambda dialog: dialog.accept())  # the confirmation before Send now
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))  # the confirmation
     _log_in(page, live_server, admin.email)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns").click()
@@ -76,6 +77,7 @@ def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, 
 
     page.get_by_role("button", name="Send now").click()
     expect(page.get_by_text("is on its way: its recipients are being prepared")).to_be_visible()
+    assert asked == ["Send this campaign to its recipients now?"]  # asked once, before anything was sent
     expect(page.locator("h1 .badge")).to_have_text("Ongoing")  # the counters below say so too, once loaded
     db.session.commit()  # see what the server's requests committed
     assert db.session.scalar(select(Campaign.status).where(Campaign.name == "Autumn shipping")) == "queued"
