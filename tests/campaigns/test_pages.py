@@ -136,7 +136,7 @@ def test_an_ongoing_campaign_offers_pause_and_cancel_and_the_live_part(staff_cli
 
     assert ">Pause<" in page and ">Cancel campaign<" in page
     assert ">Send now<" not in page and ">Edit<" not in page and ">Delete<" not in page
-    assert f"/campaigns/{campaign.id}/live/counters" in page
+    assert 'id="campaign-counters"' in page and f'hx-get="/campaigns/{campaign.id}/live?' in page
 
 
 def test_the_notice_banner_says_why_a_campaign_is_paused_or_waiting(staff_client):

@@ -11,6 +11,7 @@ from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, wa_id, wamid
 from webapp.campaigns.lifecycle import add_counts
 from webapp.extensions import db
+from webapp.workspace.models import WorkspaceSettings
 
 
 def _stat(html: str, label: str) -> str:
@@ -29,38 +30,13 @@ def _play(client, rows, stages):
                                                         row_id=row.id, error=error)))
 
 
-@pytest.mark.parametrize("status", ["queued", "sending", "paused", "scheduled"])
-def test_counters_poll_every_two_seconds_while_the_campaign_is_live(staff_client, webhook, status):
+@pytest.mark.parametrize("status", ["queued", "sending", "paused", "scheduled", "sent", "cancelled", "draft"])
+def test_the_counters_never_poll_by_themselves(staff_client, webhook, status):
+    """The page's one poll brings them (tests/tracking/test_live_page.py), so they cannot disagree with the heading."""
     campaign, rows = accepted_campaign(3, status=status)
     html = staff_client.get(f"/campaigns/{campaign.id}/live/counters").get_data(as_text=True)
-    assert 'hx-trigger="every 2s"' in html
-    assert f'hx-get="/campaigns/{campaign.id}/live/counters"' in html
-    assert _stat(html, "Recipients") == "3" and _stat(html, "Queued") == "3"
-
-
-@pytest.mark.parametrize("status", ["sent", "partially_sent", "failed", "cancelled", "draft"])
-def test_counters_stop_polling_once_the_campaign_is_finished(staff_client, webhook, status):
-    campaign, rows = accepted_campaign(2, status=status)
-    html = staff_client.get(f"/campaigns/{campaign.id}/live/counters").get_data(as_text=True)
     assert "hx-trigger" not in html and "hx-get" not in html
-    assert _stat(html, "Recipients") == "2"
-
-
-@pytest.mark.parametrize("finished_ago, trigger", [(timedelta(minutes=5), 'hx-trigger="every 10s"'),
-                                                   (timedelta(hours=3), None)])
-def test_after_completion_counters_poll_slowly_while_webhooks_settle_then_stop(staff_client, webhook,
-                                                                             finished_ago, trigger):
-    from webapp.extensions import db
-    from webapp.timestamps import utcnow
-
-    campaign, rows = accepted_campaign(2, status="sent")
-    campaign.completed_at = utcnow() - finished_ago
-    db.session.commit()
-    html = staff_client.get(f"/campaigns/{campaign.id}/live/counters").get_data(as_text=True)
-    if trigger:
-        assert trigger in html
-    else:
-        assert "hx-trigger" not in html and "hx-get" not in html
+    assert _stat(html, "Recipients") == "3" and _stat(html, "Queued") == "3"
 
 
 def test_counters_follow_the_webhooks_with_rates_and_funnel(staff_client, webhook):
@@ -97,28 +73,59 @@ def test_unknown_is_shown_only_when_some_rows_are_unknown(staff_client, webhook)
     assert _stat(staff_client.get(url).get_data(as_text=True), "Unknown") == "1"
 
 
-def test_the_timeline_draws_sent_delivered_and_read_per_minute(staff_client, webhook):
+def test_the_timeline_draws_sent_delivered_and_read_and_refreshes_when_the_campaign_changes(staff_client, webhook):
     campaign, rows = accepted_campaign(4)
     url = f"/campaigns/{campaign.id}/live/timeline"
     assert "Nothing sent yet" in staff_client.get(url).get_data(as_text=True)
-    _play(staff_client, rows, ["read", "read", "delivered", "sent"])
+    _play(staff_client, rows, ["read", "read", "delivered", "sent"])  # a minute apart: sent, delivered, read
     html = staff_client.get(url).get_data(as_text=True)
-    assert html.count("<polyline") == 3
-    assert "Messages sent, delivered and read per minute" in html
-    assert "Sent: 4 in all, at most 4 per minute. Delivered: 3 in all" in html
-    assert "Read: 2 in all, at most 2 per minute." in html
-    assert 'hx-trigger="every 30s"' in html
+    assert "Nothing sent yet" not in html
+    assert "Messages sent, delivered and read per 5 s" in html and "messages per 5 s" in html
+    assert "Sent: 4 in all, at most 4 per 5 s. Delivered: 3 in all" in html
+    assert "Read: 2 in all, at most 2 per 5 s." in html
+    assert 'hx-trigger="campaign-changed from:body"' in html  # no clock of its own: the page's poll says when
 
 
-def test_a_long_timeline_is_drawn_in_wider_buckets(app, webhook):
-    from webapp.tracking.timeline import MAX_POINTS, timeline
+def _timeline_of(seconds: list[int], **dates):
+    from webapp.tracking.timeline import recent_timeline
 
-    campaign, rows = accepted_campaign(3)
-    for i, row in enumerate(rows):
-        row.sent_at = T0 + timedelta(hours=10 * i)
+    campaign, rows = accepted_campaign(len(seconds), started_at=T0, **dates)
+    for row, second in zip(rows, seconds):
+        row.sent_at = row.delivered_at = T0 + timedelta(seconds=second)
     db.session.commit()
-    data = timeline(db.session, campaign.id)
-    assert data.step == 10 and len(data.series["sent"]) <= MAX_POINTS and sum(data.series["sent"]) == 3
+    return recent_timeline(db.session, campaign)
+
+
+def test_a_one_minute_campaign_is_drawn_by_the_second(app, webhook):
+    data = _timeline_of(list(range(0, 60, 3)), status="sent", completed_at=T0 + timedelta(seconds=60))
+    assert data.step == 1 and data.unit == "second" and data.start == T0
+    assert sum(data.series["sent"]) == 20 and data.buckets == 58
+
+
+def test_a_five_hour_campaign_is_drawn_in_minutes(app, webhook):
+    data = _timeline_of([0, 3600, 5 * 3600 - 1], status="sent", completed_at=T0 + timedelta(hours=5))
+    assert data.step == 300 and data.unit == "5 min" and sum(data.series["delivered"]) == 3 and data.buckets == 60
+
+
+def test_statuses_long_after_a_short_campaign_widen_its_buckets(app, webhook):
+    from webapp.tracking.timeline import MAX_POINTS
+
+    data = _timeline_of([0, 20, 2 * 86400], status="sent", completed_at=T0 + timedelta(seconds=30))
+    assert data.step == 1800 and data.buckets <= MAX_POINTS and sum(data.series["sent"]) == 3
+
+
+def test_a_single_bucket_draws_bars_with_labelled_axes_in_the_workspace_zone(staff_client, webhook):
+    WorkspaceSettings.get().timezone = "Asia/Kolkata"
+    campaign, rows = accepted_campaign(3)
+    for row in rows:
+        row.sent_at = T0 + timedelta(milliseconds=100 * row.id)  # all within one second
+    db.session.commit()
+    html = staff_client.get(f"/campaigns/{campaign.id}/live/timeline").get_data(as_text=True)
+    assert "<polyline" not in html and html.count("<rect") == 1 + 3  # one bar (sent), and the legend's three keys
+    assert "messages per second" in html
+    assert ">17:30:00<" in html  # T0 (12:00 UTC) on the time axis, in Asia/Kolkata
+    assert re.search(r'text-anchor="end" fill="#55616d">5</text>', html)  # the count axis, up to 3 rounded to 5
+    assert "time (Asia/Kolkata)" in html
 
 
 def test_live_parts_need_a_login(client, staff, webhook):
@@ -130,6 +137,7 @@ def test_live_parts_need_a_login(client, staff, webhook):
 
 def test_an_unknown_campaign_is_not_found(staff_client, webhook):
     assert staff_client.get("/campaigns/424242/live/counters").status_code == 404
+    assert staff_client.get("/campaigns/424242/live/timeline").status_code == 404
     assert staff_client.get("/campaigns/424242/log").status_code == 404
 
 
@@ -139,14 +147,14 @@ def test_an_expensive_timeline_is_reused_for_a_while_and_a_cheap_one_never(app, 
     campaign, rows = accepted_campaign(2)
     rows[0].sent_at = T0
     db.session.commit()
-    first = timeline_module.recent_timeline(db.session, campaign.id)
+    first = timeline_module.recent_timeline(db.session, campaign)
     rows[1].sent_at = T0
     db.session.commit()
-    assert sum(timeline_module.recent_timeline(db.session, campaign.id).series["sent"]) == 2  # cheap: fresh
+    assert sum(timeline_module.recent_timeline(db.session, campaign).series["sent"]) == 2  # cheap: fresh
 
     monkeypatch.setattr(timeline_module, "EXPENSIVE", -1.0)  # as if every draw were slow
-    drawn = timeline_module.recent_timeline(db.session, campaign.id)
+    drawn = timeline_module.recent_timeline(db.session, campaign)
     rows[0].delivered_at = T0
     db.session.commit()
-    assert timeline_module.recent_timeline(db.session, campaign.id) is drawn
+    assert timeline_module.recent_timeline(db.session, campaign) is drawn
     assert sum(first.series["sent"]) == 1

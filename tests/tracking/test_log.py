@@ -141,14 +141,23 @@ def test_one_url_answers_the_section_the_results_or_a_whole_page(staff_client, c
     assert "131026 Message undeliverable (1)" in section.get_data(as_text=True)  # the error filter's choices
 
 
-def test_the_results_poll_with_their_filters_while_live_and_stop_when_finished(staff_client, campaign):
+def test_on_the_campaign_page_the_results_refresh_with_their_filters_whenever_the_campaign_changes(staff_client,
+                                                                                                 campaign):
     campaign, rows = campaign
-    html = _results(staff_client, campaign.id, "?status=failed")
-    assert 'hx-trigger="every 5s"' in html
-    assert re.search(rf'hx-get="/campaigns/{campaign.id}/log\?status=failed"', html)
+    for status in ("sending", "sent"):  # a finished campaign's statuses and replies still come in
+        campaign.status = status
+        db.session.commit()
+        html = _results(staff_client, campaign.id, "?status=failed")
+        assert 'hx-trigger="campaign-changed from:body"' in html
+        assert re.search(rf'hx-get="/campaigns/{campaign.id}/log\?status=failed"', html)
+
+
+def test_the_log_on_its_own_page_polls_while_live_and_stops_when_finished(staff_client, campaign):
+    campaign, rows = campaign
+    assert 'hx-trigger="every 5s"' in staff_client.get(f"/campaigns/{campaign.id}/log").get_data(as_text=True)
     campaign.status = "sent"
     db.session.commit()
-    assert "hx-trigger" not in _results(staff_client, campaign.id, "?status=failed")
+    assert "hx-trigger=\"every" not in staff_client.get(f"/campaigns/{campaign.id}/log").get_data(as_text=True)
 
 
 def test_the_csv_export_has_every_row_and_neutralises_formulas(staff_client, campaign):

@@ -8,11 +8,11 @@ from markupsafe import Markup
 from webapp.campaigns import presenters, services
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.forms import ComposeForm, ScheduleForm, TestSendForm, initial, initial_new
-from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
 from webapp.fragments import answer, targets
+from webapp.tracking import campaign_page
 from webapp.url_numbers import number_arg, page_arg
 from webapp.workspace.zone import localtime, workspace_zone
 
@@ -143,12 +143,9 @@ def show(campaign_id: int):
 
 def _show(campaign: Campaign, schedule_form: ScheduleForm | None = None, test_form: TestSendForm | None = None,
           status: int = 200):
-    return render_template(
-        "campaigns/show.html", campaign=campaign, audience=presenters.audience_words(campaign),
-        preview=presenters.preview(campaign) if campaign.is_editable else None,
-        schedule_form=schedule_form or ScheduleForm(formdata=None), test_form=test_form or TestSendForm(formdata=None),
-        zone=workspace_zone().key, unknown=counts(db.session, campaign.id)["unknown"],
-    ), status
+    """The whole page, drawn from the same state its poll (tracking.live) answers with."""
+    return render_template("campaigns/show.html", **campaign_page.parts(campaign, schedule_form=schedule_form,
+                                                                        test_form=test_form)), status
 
 
 def _refused(campaign_id: int, error: CampaignError, schedule_form: ScheduleForm | None = None,

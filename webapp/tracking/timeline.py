@@ -1,113 +1,246 @@
-"""Sent, delivered and read per minute for a campaign, and the geometry of its server-rendered SVG chart."""
+"""Sent, delivered and read over time for a campaign, in buckets as wide as its length calls for (seconds for a
+campaign that took a minute, hours for one that took days), and the geometry of its server-rendered SVG chart."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from flask import current_app
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.models import Recipient
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.timestamps import utcnow
 from webapp.transactions import is_sqlite
 
 STAGES = ("sent", "delivered", "read")
-# Bucket widths in minutes; the narrowest that keeps the chart within MAX_POINTS is used.
-STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
-MAX_POINTS = 240
+# Bucket widths in seconds, each a multiple of the one before (so buckets merge into wider ones); the narrowest
+# that keeps the chart within MAX_POINTS is used.
+STEPS = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
+MAX_POINTS = 120
+# SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): a prefix of it names the second, ten seconds, minute, ten
+# minutes, hour or day, so the GROUP BY needs no date function. Width in seconds → characters kept.
+SQLITE_PREFIXES = {1: 19, 10: 18, 60: 16, 600: 15, 3600: 13, 86400: 10}
+STAMP = "0000-01-01 00:00:00"  # what a prefix is completed with
+UNKNOWN_LENGTH = 3600  # seconds: what a campaign whose dates say nothing is taken to last (10-s groups)
 EXPENSIVE = 0.1  # seconds: a timeline that took longer to compute is reused …
-REUSE_FOR = 30.0  # … for this long (also the live fragment's polling interval)
+REUSE_FOR = 30.0  # … for this long
 
 
 @dataclass(frozen=True)
 class Timeline:
     start: datetime | None  # the first bucket's start (UTC); None when nothing was sent yet
-    step: int  # minutes per bucket
+    step: int  # seconds per bucket
     series: dict[str, list[int]]  # per stage, one count per bucket
 
     @property
     def end(self) -> datetime | None:
-        return self.start + timedelta(minutes=self.step * len(self.series["sent"])) if self.start else None
+        return self.start + timedelta(seconds=self.step * self.buckets) if self.start else None
+
+    @property
+    def buckets(self) -> int:
+        return len(self.series["sent"])
 
     @property
     def peak(self) -> int:
         return max((max(values, default=0) for values in self.series.values()), default=0)
 
+    @property
+    def unit(self) -> str:
+        """The bucket's width in words, as in "messages per 10 s" or "per minute"."""
+        return duration_words(self.step)
 
-def recent_timeline(session: Session, campaign_id: int) -> Timeline:
+
+def duration_words(seconds: int) -> str:
+    for size, one, short in ((86400, "day", "days"), (3600, "hour", "h"), (60, "minute", "min"), (1, "second", "s")):
+        if seconds % size == 0:
+            count = seconds // size
+            return one if count == 1 else f"{count} {short}"
+    return f"{seconds} s"
+
+
+def recent_timeline(session: Session, campaign: Campaign) -> Timeline:
     """The timeline, reused for a while when it was expensive to draw: its GROUP BY reads every row of the
     campaign (about 2 s for a million rows on SQLite), so however many people watch, a process draws a
     large campaign's timeline at most once per REUSE_FOR seconds. Small campaigns are always exact and fresh."""
     cache = current_app.extensions.setdefault("campaign_timelines", {})
-    reused = cache.get(campaign_id)
+    reused = cache.get(campaign.id)
     if reused is not None and time.monotonic() < reused[0]:
         return reused[1]
     began = time.monotonic()
-    data = timeline(session, campaign_id)
+    data = timeline(session, campaign.id, sending_seconds(campaign, utcnow()))
     if time.monotonic() - began > EXPENSIVE:
-        cache[campaign_id] = (time.monotonic() + REUSE_FOR, data)
+        cache[campaign.id] = (time.monotonic() + REUSE_FOR, data)
     else:
-        cache.pop(campaign_id, None)
+        cache.pop(campaign.id, None)
     return data
 
 
-def timeline(session: Session, campaign_id: int) -> Timeline:
-    """One GROUP BY per stage over the campaign's rows, bucketed to at most MAX_POINTS points."""
-    per_minute = {stage: {} for stage in STAGES}
-    for stage, minute, count in session.execute(_per_minute_query(session, campaign_id)):
-        per_minute[stage][_as_minute(minute)] = count
-    minutes = [m for counts in per_minute.values() for m in counts]
-    if not minutes:
-        return Timeline(None, 1, {stage: [] for stage in STAGES})
-    first, last = min(minutes), max(minutes)
-    span = int((last - first).total_seconds() // 60) + 1
-    step = next((s for s in STEPS if span / s <= MAX_POINTS), STEPS[-1])
-    buckets = -(-span // step)
+def sending_seconds(campaign: Campaign, now: datetime) -> float | None:
+    """How long the campaign has been sending (or sent for), from its own dates: a lower bound of what its
+    timeline spans (statuses and replies go on arriving after), known before reading any row."""
+    start = campaign.started_at or campaign.launched_at
+    if start is None:
+        return None
+    end = campaign.completed_at or (now if campaign.is_active else campaign.updated_at) or now
+    return max((end - start).total_seconds(), 1.0)
+
+
+def timeline(session: Session, campaign_id: int, expected_seconds: float | None = None) -> Timeline:
+    """One GROUP BY per stage over the campaign's rows, then buckets merged until there are at most MAX_POINTS.
+
+    The query groups at the width the campaign's own length calls for (`expected_seconds`; as for an hour when
+    its dates say nothing), so it answers at most a few hundred groups per stage however many rows it reads,
+    plus one per bucket of statuses that came later (a read receipt the next day)."""
+    grain = _query_grain(session, _step_for(expected_seconds or UNKNOWN_LENGTH))
+    counted: dict[str, dict[int, int]] = {stage: {} for stage in STAGES}
+    for stage, bucket, count in session.execute(_bucket_query(session, campaign_id, grain)):
+        at = _epoch(bucket, grain)
+        counted[stage][at] = counted[stage].get(at, 0) + count
+    moments = [at for counts in counted.values() for at in counts]
+    if not moments:
+        return Timeline(None, STEPS[0], {stage: [] for stage in STAGES})
+    step = _step_for(max(moments) + grain - min(moments), least=grain)
+    first = min(moments) // step * step
+    buckets = (max(moments) - first) // step + 1
     series = {stage: [0] * buckets for stage in STAGES}
-    for stage, counts in per_minute.items():
-        for minute, count in counts.items():
-            series[stage][int((minute - first).total_seconds() // 60) // step] += count
-    return Timeline(first, step, series)
+    for stage, counts in counted.items():
+        for at, count in counts.items():
+            series[stage][(at - first) // step] += count
+    return Timeline(datetime.fromtimestamp(first, timezone.utc), step, series)
 
 
-def _per_minute_query(session: Session, campaign_id: int):
+def _step_for(seconds: float, least: int = 1) -> int:
+    """The narrowest step of at least `least` that draws `seconds` in at most MAX_POINTS buckets."""
+    return next((s for s in STEPS if s >= least and seconds / s <= MAX_POINTS), STEPS[-1])
+
+
+def _query_grain(session: Session, step: int) -> int:
+    """The width the database groups by: the step itself on PostgreSQL; on SQLite the widest prefix width that
+    divides it (the rows' groups then merge into the step's buckets)."""
+    if not is_sqlite(session):
+        return step
+    return max(width for width in SQLITE_PREFIXES if step % width == 0)
+
+
+def _bucket_query(session: Session, campaign_id: int, grain: int):
     parts = []
     for stage in STAGES:
         column = getattr(Recipient, f"{stage}_at")
-        # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): its first 16 characters name the minute.
-        minute = func.substr(column, 1, 16) if is_sqlite(session) else func.date_trunc("minute", column)
-        parts.append(select(literal(stage).label("stage"), minute.label("minute"), func.count().label("n"))
-                     .where(Recipient.campaign_id == campaign_id, column.is_not(None)).group_by(minute))
+        if is_sqlite(session):
+            bucket = func.substr(column, 1, SQLITE_PREFIXES[grain])
+        else:
+            bucket = func.floor(func.extract("epoch", column) / grain)
+        parts.append(select(literal(stage).label("stage"), bucket.label("bucket"), func.count().label("n"))
+                     .where(Recipient.campaign_id == campaign_id, column.is_not(None)).group_by(bucket))
     return union_all(*parts)
 
 
-def _as_minute(value) -> datetime:
-    if isinstance(value, str):
-        return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+def _epoch(bucket, grain: int) -> int:
+    """A bucket as the database named it (a timestamp's prefix, or a count of grains) in seconds since 1970."""
+    if isinstance(bucket, str):
+        moment = datetime.strptime(bucket + STAMP[len(bucket):], "%Y-%m-%d %H:%M:%S")
+        return int(moment.replace(tzinfo=timezone.utc).timestamp())
+    return int(bucket) * grain
+
+
+# --- The chart --------------------------------------------------------------------------------------------
+
+BARS_UP_TO = 30  # buckets: fewer are drawn as bars (a line through one or two points says nothing)
+TICK_SPACINGS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600,
+                 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400)
+MOST_TIME_TICKS = 6
+
+
+@dataclass(frozen=True)
+class Bar:
+    stage: str
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float  # x (time ticks) or y (count ticks) in the SVG
+    value: datetime | int
 
 
 @dataclass(frozen=True)
 class Chart:
-    """Numbers for the template's <svg>: a polyline per stage and the axes' labels."""
+    """Numbers for the template's <svg>: bars (few buckets) or a polyline per stage (many), and both axes."""
 
     width: int
     height: int
-    left: int
+    left: int  # the plot's edges
+    right: int
+    top: int
     bottom: int
+    bars: list[Bar]
     lines: dict[str, str]  # stage -> "x,y x,y …"
-    peak: int
+    time_ticks: list[Tick]
+    time_format: str  # for the `localtime` filter
+    count_ticks: list[Tick]
 
 
-def chart(data: Timeline, width: int = 720, height: int = 200) -> Chart:
-    left, right, top, bottom = 48, 8, 10, height - 24
-    peak = max(data.peak, 1)
-    lines = {}
-    for stage, values in data.series.items():
-        values = values * 2 if len(values) == 1 else values  # a single bucket still draws a line
-        count = len(values)
-        step_x = (width - left - right) / max(count - 1, 1)
-        lines[stage] = " ".join(
-            f"{left + i * step_x:.1f},{bottom - (bottom - top) * value / peak:.1f}" for i, value in enumerate(values))
-    return Chart(width, height, left, bottom, lines, data.peak)
+def chart(data: Timeline, zone: tzinfo, width: int = 720, height: int = 220) -> Chart:
+    left, right, top, bottom = 56, width - 12, 12, height - 40
+    top_count = _round_up(data.peak)
+    count_ticks = [Tick(bottom - (bottom - top) * value / top_count, value)
+                   for value in range(0, top_count + 1, _count_spacing(top_count))]
+    slot = (right - left) / max(data.buckets, 1)
+
+    def y(value: int) -> float:
+        return bottom - (bottom - top) * value / top_count
+
+    bars, lines = [], {}
+    if data.buckets <= BARS_UP_TO:
+        bar = slot * 0.8 / len(STAGES)
+        for stage_index, (stage, values) in enumerate(data.series.items()):
+            for i, value in enumerate(values):
+                if value:
+                    bars.append(Bar(stage, left + i * slot + slot * 0.1 + stage_index * bar, y(value), bar,
+                                    bottom - y(value)))
+    else:
+        for stage, values in data.series.items():
+            lines[stage] = " ".join(f"{left + (i + 0.5) * slot:.1f},{y(value):.1f}" for i, value in enumerate(values))
+    time_ticks, time_format = _time_ticks(data, zone, left, right)
+    return Chart(width, height, left, right, top, bottom, bars, lines, time_ticks, time_format, count_ticks)
+
+
+def _round_up(peak: int) -> int:
+    """The top of the count axis: the peak rounded up to 1, 2 or 5 times a power of ten (at least 1)."""
+    if peak <= 1:
+        return 1
+    power = 10 ** int(math.log10(peak))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= peak)
+
+
+def _count_spacing(top: int) -> int:
+    """Ticks at 0, ¼ or ½ of the top and the top: a few whole numbers."""
+    for parts in (4, 2, 1):
+        if top % parts == 0:
+            return top // parts
+    return top
+
+
+def _time_ticks(data: Timeline, zone: tzinfo, left: int, right: int) -> tuple[list[Tick], str]:
+    """A few round moments of the workspace's clock (every 10 s, 5 minutes, 3 hours …) along the time axis."""
+    if data.start is None:
+        return [], "%H:%M"
+    span = data.step * data.buckets
+    spacing = next((s for s in TICK_SPACINGS if s >= data.step and span / s <= MOST_TIME_TICKS), TICK_SPACINGS[-1])
+    first = int(data.start.timestamp())
+    offset = int(data.start.astimezone(zone).utcoffset().total_seconds())  # round on the local clock
+    ticks, at = [], -(-(first + offset) // spacing) * spacing - offset
+    while at <= first + span:
+        ticks.append(Tick(left + (right - left) * (at - first) / span, datetime.fromtimestamp(at, timezone.utc)))
+        at += spacing
+    many_days = data.start.astimezone(zone).date() != (data.end - timedelta(seconds=1)).astimezone(zone).date()
+    if spacing >= 86400:
+        return ticks, "%d %b"
+    time_format = "%H:%M:%S" if spacing < 60 else "%H:%M"
+    return ticks, ("%d %b " + time_format) if many_days else time_format

@@ -1,18 +1,19 @@
-"""The campaign page's live fragments (counters, timeline, log) and the log's CSV export; login required."""
+"""The campaign page's live parts (its poll, counters, timeline, log) and the log's CSV export; login required."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from datetime import datetime, timezone
+
+from flask import Blueprint, Response, abort, make_response, render_template, request, stream_with_context
 from sqlalchemy.orm import lazyload
 
 from webapp.campaigns.models import Campaign
-from webapp.campaigns.presenters import slowed_by_meta
-from webapp.campaigns.turns import sending_instead
-from webapp.campaigns.workers import unserved
 from webapp.extensions import db
 from webapp.fragments import answer, target
+from webapp.timestamps import utcnow
+from webapp.tracking import campaign_page
 from webapp.tracking.columns import PAGE_COLUMNS
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
-from webapp.tracking.services import counters_poll_seconds, figures, is_live
+from webapp.tracking.services import Seen, is_live
 from webapp.tracking.timeline import chart, recent_timeline
 from webapp.url_numbers import LARGEST, number_arg
 from webapp.workspace.zone import workspace_zone
@@ -22,6 +23,10 @@ bp = Blueprint("tracking", __name__, url_prefix="/campaigns/<id:campaign_id>")
 # What each htmx target of the log gets; any other request gets the log as a page of its own.
 LOG_FRAGMENTS = {"recipient-log": "tracking/partials/recipient_log.html",
                  "recipient-log-results": "tracking/partials/recipient_log_results.html"}
+# The event the page's poll answers with when the campaign changed: the timeline and the log refresh on it.
+CHANGED = "campaign-changed"
+CHANGED_FROM_BODY = f"{CHANGED} from:body"
+LARGEST_EPOCH = 2**37  # seconds: far past any date a page carries
 
 
 def _campaign(campaign_id: int) -> Campaign:
@@ -29,23 +34,42 @@ def _campaign(campaign_id: int) -> Campaign:
     return db.session.get(Campaign, campaign_id, options=[lazyload(Campaign.sender)]) or abort(404)
 
 
+@bp.get("/live")
+def live(campaign_id: int):
+    """The campaign page's poll: the poller itself (with when to ask again), and out of band the heading,
+    actions, banners, dates and counters, all from one read of the campaign. When something changed since
+    the page's last look (`seen`), an HX-Trigger tells the timeline and the log to refresh; when the status
+    changed shape (a scheduled campaign started), the main region comes too, so the page turns live by itself."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    parts = campaign_page.parts(campaign, _seen(request.args), body=False)
+    response = make_response(render_template("tracking/partials/campaign_live.html", **parts))
+    if parts["state"].changed:
+        response.headers["HX-Trigger"] = CHANGED
+    return response
+
+
+def _seen(args) -> Seen:
+    """What the polling page shows, from the query its poller carries (tracking/partials/campaign_poll.html)."""
+    since = number_arg(args, "since", least=0, most=LARGEST_EPOCH)
+    return Seen(args.get("seen", "")[:32], args.get("status", "")[:16],
+                datetime.fromtimestamp(since, timezone.utc) if since is not None else utcnow())
+
+
 @bp.get("/live/counters")
 def counters(campaign_id: int):
-    """Polled while the campaign sends and its webhooks settle; after that the fragment carries no trigger."""
-    campaign = _campaign(campaign_id)
-    return render_template("tracking/partials/campaign_counters.html", campaign=campaign,
-                           poll=counters_poll_seconds(campaign), figures=figures(db.session, campaign_id),
-                           unserved=unserved([campaign.status]),
-                           sending_instead=sending_instead(db.session, campaign), slowed=slowed_by_meta(campaign))
+    """The counters alone, as the page shows them (the page's poll brings them; this serves other pages)."""
+    return render_template("tracking/partials/campaign_counters.html",
+                           **campaign_page.counters_parts(_campaign(campaign_id)))
 
 
 @bp.get("/live/timeline")
 def timeline_chart(campaign_id: int):
-    """Polled every 30 s while the campaign is live (it reads rows, unlike the counters)."""
+    """Drawn when the page loads its live part, and again each time its poll says the campaign changed."""
     campaign = _campaign(campaign_id)
-    data = recent_timeline(db.session, campaign_id)
-    return render_template("tracking/partials/campaign_timeline.html", campaign=campaign, live=is_live(campaign),
-                           timeline=data, chart=chart(data))
+    data = recent_timeline(db.session, campaign)
+    zone = workspace_zone()
+    return render_template("tracking/partials/campaign_timeline.html", campaign=campaign, refresh_on=CHANGED_FROM_BODY,
+                           timeline=data, chart=chart(data, zone), zone=zone.key)
 
 
 @bp.get("/log")
@@ -59,9 +83,18 @@ def log(campaign_id: int):
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
     return answer(
         template, campaign=campaign, live=is_live(campaign), filters=filters, page=page, columns=PAGE_COLUMNS,
+        refresh_on=_log_refresh(campaign),
         error_codes=error_codes(db.session, campaign_id) if needs_form else [],
         # what the polling of this page asks again: the same filters and the same page
         log_state={**filters.args(), **{k: v for k, v in request.args.items() if k in ("after", "before")}})
+
+
+def _log_refresh(campaign: Campaign) -> str | None:
+    """On the campaign page the log refreshes when the page's poll says the campaign changed; on its own page
+    it polls by itself while the campaign is live."""
+    if target():
+        return CHANGED_FROM_BODY
+    return "every 5s" if is_live(campaign) else None
 
 
 @bp.get("/log.csv")
