@@ -89,7 +89,7 @@ def test_the_readmes_first_campaign_step_by_step(page: Page, app, live_server, s
         # 5. Test: "Send test" sends it to one number now; Sandbox phone shows it as the customer reads it.
         page.get_by_label("Send a test to").fill("+1 202 555 0175")
         page.get_by_role("button", name="Send test").click()
-        expect(page.get_by_role("status")).to_contain_text(re.compile("sent to", re.IGNORECASE))
+        expect(page.locator(".flashes")).to_contain_text("Sent to +1 202-555-0175 — open Sandbox phone to see it")
         nav.get_by_role("link", name="Sandbox phone").click()
         page.get_by_role("link", name="+12025550175").click()
         expect(page.get_by_role("region", name="Conversation")).to_contain_text(message)
@@ -99,7 +99,7 @@ def test_the_readmes_first_campaign_step_by_step(page: Page, app, live_server, s
         page.get_by_role("link", name="Spring orders").click()
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Send now").click()
-        expect(page.get_by_text("is on its way")).to_be_visible()
+        expect(page.get_by_text("is on its way: its recipients are being prepared")).to_be_visible()
 
         # 7. Watch: the counters fill in live from Meta's webhooks, without a reload.
         page.evaluate("window.sameDocument = true")

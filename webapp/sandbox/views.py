@@ -74,7 +74,7 @@ def send_file():
     return redirect(url_for("sandbox.phone", number=number))
 
 
-@bp.get("/phone/media/<int:media_id>")
+@bp.get("/phone/media/<id(big=True):media_id>")
 def media(media_id: int):
     """A file the sandbox holds, for the phone page: photos inline, anything else as a download."""
     try:
