@@ -26,6 +26,14 @@ What the campaign code stores per recipient, a JSON-able dict with up to three k
 `template_components(params)` turns it into the Graph `template.components` array;
 `template_variables(components, parameter_format)` says which of those keys a template needs;
 `render_template(components, params)` shows the message as the customer reads it.
+
+Free-form messages and media
+----------------------------
+Inside a customer's 24-hour window the inbox answers with `send_text` and `send_media` (by an uploaded
+media id or a link); outside it Meta accepts them, then fails them with 131047. `media_kind(mime_type)`
+says whether WhatsApp takes a file and its size cap, to tell the user before `upload_media`. A customer's
+file arrives as a media id: `media_info` gives its short-lived URL, `download_media` fetches it with the
+token, streamed and capped.
 """
 from __future__ import annotations
 
@@ -45,7 +53,44 @@ DEFAULT_TIMEOUT = (3.05, 20)  # (connect, read) seconds
 POOL_SIZE = 128  # connections kept to the Graph host, shared by every thread of the process
 TEMPLATE_FIELDS = ("name", "language", "status", "category", "parameter_format", "components", "id")
 PHONE_NUMBER_FIELDS = ("display_phone_number", "verified_name", "quality_rating", "throughput")
-MEDIA_TYPES = ("image", "video", "document")
+MEDIA_TYPES = ("image", "video", "document")  # what a template header may carry
+MB = 1024 * 1024
+
+
+# --- Media: the files WhatsApp takes, by MIME type ---------------------------------------------------
+
+@dataclass(frozen=True)
+class MediaKind:
+    """What WhatsApp does with a file of one MIME type: the message type that carries it and its size cap."""
+
+    type: str       # image | video | audio | document | sticker
+    max_bytes: int
+
+
+# Meta's supported media, in the order its upload error lists them. A sticker may be 500 KB when animated,
+# 100 KB when static; only its content tells, so the larger cap is the one checked before an upload.
+MEDIA_KINDS: dict[str, MediaKind] = {
+    **dict.fromkeys(("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus"),
+                    MediaKind("audio", 16 * MB)),
+    **dict.fromkeys((
+        "application/vnd.ms-powerpoint", "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/pdf", "text/plain", "application/vnd.ms-excel"), MediaKind("document", 100 * MB)),
+    "image/jpeg": MediaKind("image", 5 * MB),
+    "image/png": MediaKind("image", 5 * MB),
+    "image/webp": MediaKind("sticker", 500 * 1024),
+    "video/mp4": MediaKind("video", 16 * MB),
+    "video/3gpp": MediaKind("video", 16 * MB),
+}
+FREE_FORM_MEDIA = ("image", "video", "audio", "document", "sticker")  # the media message types
+
+
+def media_kind(mime_type: str) -> MediaKind | None:
+    """What WhatsApp makes of a file of this MIME type (parameters such as `; codecs=opus` aside), or None
+    when it refuses the type."""
+    return MEDIA_KINDS.get(mime_type.split(";", 1)[0].strip().lower())
 
 
 # --- An error, and what to do about it (the table lives in webapp/meta_errors.py) ------------------
@@ -326,13 +371,53 @@ def template_message(
     return message
 
 
-def text_message(to: str, body: str, preview_url: bool = False) -> dict:
+def text_message(to: str, body: str, preview_url: bool = False, callback_data: str | None = None) -> dict:
     """The request body of a free-form text message (only inside the 24 h customer service window)."""
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
-            "text": {"preview_url": preview_url, "body": body}}
+    return _free_form(to, "text", {"preview_url": preview_url, "body": body}, callback_data)
+
+
+def media_message(to: str, kind: str, *, media_id: str | None = None, link: str | None = None,
+                  caption: str | None = None, filename: str | None = None, callback_data: str | None = None) -> dict:
+    """The request body of a free-form media message: `kind` is image, video, audio, document or sticker, the
+    file an uploaded media id or a public https link; images, videos and documents may have a caption, documents
+    a filename (audio and stickers take neither)."""
+    if kind not in FREE_FORM_MEDIA:
+        raise ValueError(f"unsupported media message type {kind!r}")
+    if (media_id is None) == (link is None):
+        raise ValueError("a media message takes a media id or a link, not both")
+    media: dict[str, Any] = {"id": media_id} if media_id is not None else {"link": link}
+    if caption and kind in ("image", "video", "document"):
+        media["caption"] = caption
+    if filename and kind == "document":
+        media["filename"] = filename
+    return _free_form(to, kind, media, callback_data)
+
+
+def _free_form(to: str, kind: str, content: dict, callback_data: str | None) -> dict:
+    message: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+                               "type": kind}
+    if callback_data is not None:
+        message["biz_opaque_callback_data"] = callback_data
+    message[kind] = content
+    return message
 
 
 # --- The client ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """`GET /{media-id}`: where to download the file (the URL lives about five minutes) and what it is."""
+
+    id: str
+    url: str
+    mime_type: str
+    sha256: str
+    file_size: int
+
+
+class MediaTooLarge(CloudAPIError):
+    """A media download that went past the caller's size cap; it was stopped there, and retrying will not help."""
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -386,9 +471,62 @@ class CloudAPI:
         """Send template `name` in `language` filled with the parameter snapshot `params`."""
         return self._send(phone_number_id, template_message(to, name, language, params, callback_data))
 
-    def send_text(self, phone_number_id: str, to: str, body: str) -> SendResult:
+    def send_text(self, phone_number_id: str, to: str, body: str, preview_url: bool = False,
+                  callback_data: str | None = None) -> SendResult:
         """Send a text message; Meta fails it (131047) unless the customer wrote in the last 24 h."""
-        return self._send(phone_number_id, text_message(to, body))
+        return self._send(phone_number_id, text_message(to, body, preview_url, callback_data))
+
+    def send_media(self, phone_number_id: str, to: str, kind: str, *, media_id: str | None = None,
+                   link: str | None = None, caption: str | None = None, filename: str | None = None,
+                   callback_data: str | None = None) -> SendResult:
+        """Send an image, video, audio, document or sticker by uploaded media id or link (see `media_message`);
+        like any free-form message, only inside the customer's 24 h window."""
+        return self._send(phone_number_id, media_message(to, kind, media_id=media_id, link=link, caption=caption,
+                                                         filename=filename, callback_data=callback_data))
+
+    def upload_media(self, phone_number_id: str, data: bytes, mime_type: str, filename: str) -> str:
+        """Upload a file to send by id; answers its media id. Meta refuses a type it does not take (100) or a file
+        over its type's cap: check with `media_kind` first to tell the user before the upload."""
+        answer = self._call("POST", self._url(phone_number_id, "media"),
+                            data={"messaging_product": "whatsapp", "type": mime_type},
+                            files={"file": (filename, data, mime_type)})
+        if not isinstance(answer.get("id"), str):
+            raise CloudAPIError(f"The Cloud API answered an upload without a media id: {str(answer)[:200]}",
+                                action=Action.RETRY)
+        return answer["id"]
+
+    def media_info(self, media_id: str) -> MediaInfo:
+        """Where to download a media id's file (a customer's, or an upload) and its type, size and SHA-256."""
+        answer = self._call("GET", self._url(media_id))
+        try:
+            return MediaInfo(str(answer["id"]), answer["url"], answer["mime_type"], answer.get("sha256", ""),
+                             int(answer["file_size"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CloudAPIError(f"The Cloud API answered a media id without its URL: {str(answer)[:200]}",
+                                action=Action.RETRY) from exc
+
+    def download_media(self, url: str, max_bytes: int) -> bytes:
+        """The file at a media URL (from `media_info`), fetched with the same token and streamed: a file larger
+        than `max_bytes` is not read past the cap (MediaTooLarge). An expired URL (404) or a 5xx is worth
+        retrying with a fresh URL."""
+        with self._request("GET", url, stream=True) as response:
+            if response.status_code >= 400:
+                error = CloudAPIError.from_envelope(_json(response), response.status_code, response.text)
+                if error.code is None and response.status_code == 404:
+                    error.action = Action.RETRY  # the URL expired: a fresh one from media_info will do
+                raise error
+            if int(response.headers.get("Content-Length") or 0) > max_bytes:
+                raise _too_large(max_bytes)
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise _too_large(max_bytes)
+            return bytes(data)
+
+    def delete_media(self, media_id: str) -> None:
+        """Delete an uploaded file from Meta's media store."""
+        self._call("DELETE", self._url(media_id))
 
     def list_templates(
         self, waba_id: str, *, status: str | None = None, limit: int = 100, fields: Sequence[str] = TEMPLATE_FIELDS
@@ -437,8 +575,22 @@ class CloudAPI:
         return session
 
     def _call(self, method: str, url: str, **kwargs: Any) -> dict:
+        response = self._request(method, url, **kwargs)
+        payload = _json(response)
+        if response.status_code >= 400 or (isinstance(payload, Mapping) and "error" in payload):
+            raise CloudAPIError.from_envelope(payload, response.status_code, response.text)
+        if not isinstance(payload, dict):
+            raise CloudAPIError(
+                f"The Cloud API answered HTTP {response.status_code} with a body that is not JSON",
+                http_status=response.status_code, action=Action.RETRY, delivery_unknown=method == "POST",
+            )
+        return payload
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One HTTP request with the token; no answer at all becomes a CloudAPIError that says whether the
+        request may have reached Meta."""
         try:
-            response = self._session().request(method, url, timeout=self.timeout, **kwargs)
+            return self._session().request(method, url, timeout=self.timeout, **kwargs)
         except requests.ConnectTimeout as exc:
             raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}", unanswered=True) from exc
         except requests.Timeout as exc:
@@ -455,21 +607,21 @@ class CloudAPI:
                      "the request may or may not have been accepted",
                 delivery_unknown=not refused, unanswered=True,
             ) from exc
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
-        if response.status_code >= 400 or (isinstance(payload, Mapping) and "error" in payload):
-            raise CloudAPIError.from_envelope(payload, response.status_code, response.text)
-        if not isinstance(payload, dict):
-            raise CloudAPIError(
-                f"The Cloud API answered HTTP {response.status_code} with a body that is not JSON",
-                http_status=response.status_code, action=Action.RETRY, delivery_unknown=method == "POST",
-            )
-        return payload
 
     def _read_timeout(self) -> float:
         return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _too_large(max_bytes: int) -> MediaTooLarge:
+    return MediaTooLarge(f"The media file is larger than {max_bytes:,} bytes; its download was stopped there",
+                         action=Action.ROW_FAIL)
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:

@@ -12,6 +12,45 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// ---- The main menu on a narrow screen (base.html) ----
+// The menu is folded behind its button only once this runs: without JavaScript it stays open.
+document.addEventListener("DOMContentLoaded", () => {
+  const toggle = document.querySelector(".nav-toggle");
+  const menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+  if (!menu) return;
+  const setOpen = (open) => toggle.setAttribute("aria-expanded", String(open));
+  setOpen(false);
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true" && getComputedStyle(toggle).display !== "none") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+});
+
+// ---- Copy buttons (Settings → API keys) ----
+// <button data-copy="element-id" data-copy-status="status-id" hidden> copies that element's text and says so in
+// the status element (a live region).
+// Without JavaScript (or clipboard access) the text stays on the page, selectable by hand.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-copy]").forEach((button) => { button.hidden = false; });
+});
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  const source = button && document.getElementById(button.dataset.copy);
+  if (!source) return;
+  const status = document.getElementById(button.dataset.copyStatus);
+  try {
+    await navigator.clipboard.writeText(source.textContent.trim());
+    if (status) status.textContent = "Copied.";
+  } catch {
+    window.getSelection().selectAllChildren(source);
+    if (status) status.textContent = "Select and copy it by hand (Ctrl+C or ⌘C): the browser refused the clipboard.";
+  }
+});
+
 // --- Time zone (Part D) ---
 // The setup form's time zone starts as the browser's own, unless one was typed already; without JS it is UTC.
 document.querySelectorAll("input[data-browser-zone]").forEach((input) => {

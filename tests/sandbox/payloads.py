@@ -58,3 +58,14 @@ def seasonal_promo(to: str, **extra) -> dict:
 def text_message(to: str, body: str) -> dict:
     return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text",
             "text": {"preview_url": False, "body": body}}
+
+
+def sent_wamid(response) -> str:
+    """The wamid of an accepted send."""
+    assert response.status_code == 200, response.text
+    return response.json()["messages"][0]["id"]
+
+
+def statuses_of(webhooks, wamid: str) -> list[dict]:
+    """The status webhooks caught so far for one message, in arrival order."""
+    return [s for s in webhooks.statuses() if s["id"] == wamid]

@@ -8,16 +8,7 @@ import hmac
 import json
 
 from tests.sandbox.harness import APP_SECRET, DISPLAY_NUMBER, PHONE_NUMBER_ID, WABA_ID
-from tests.sandbox.payloads import order_shipped, seasonal_promo, text_message
-
-
-def sent_wamid(response) -> str:
-    assert response.status_code == 200, response.text
-    return response.json()["messages"][0]["id"]
-
-
-def statuses_of(webhooks, wamid: str) -> list[dict]:
-    return [s for s in webhooks.statuses() if s["id"] == wamid]
+from tests.sandbox.payloads import order_shipped, seasonal_promo, sent_wamid, statuses_of, text_message
 
 
 def test_signature_is_hmac_sha256_of_the_raw_body_with_the_app_secret(sandbox, webhooks):

@@ -1,12 +1,37 @@
 """The readable API reference for staff (/api/v1/docs): the OpenAPI document rendered as a page."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, render_template, request
+from markupsafe import Markup, escape
 
 from webapp.api.blueprint import api, bp
-from webapp.api.schemas import SCHEMAS
+from webapp.api.schemas import SCHEMAS, SCOPE_DESCRIPTIONS
 
 docs = Blueprint("docs", __name__, url_prefix="/docs")  # "api.docs": not public, so the login gate applies
+
+
+# The markdown the OpenAPI descriptions are written in is a small subset: `code`, **bold**, [links](url) and
+# paragraphs. It is converted after escaping, so nothing in a description can become markup of its own; a link
+# goes only to an http(s) address or to a place on this site.
+CODE = re.compile(r"`([^`]+)`")
+BOLD = re.compile(r"\*\*(.+?)\*\*")
+LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|/|#)[^()\s]*)\)")
+
+
+def inline(text: str | None) -> Markup:
+    """One run of text as HTML: its source line breaks are spaces, code spans are kept as written."""
+    parts = CODE.split(str(escape(" ".join((text or "").split()))))
+    html = [f"<code>{part}</code>" if odd else LINK.sub(r'<a href="\2">\1</a>', BOLD.sub(r"<strong>\1</strong>", part))
+            for part, odd in zip(parts, [False, True] * len(parts))]
+    return Markup("".join(html))
+
+
+def prose(text: str | None) -> Markup:
+    """Paragraphs (split at blank lines) of inline text."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    return Markup("".join(f"<p>{inline(p)}</p>" for p in paragraphs))
 
 
 def type_text(schema: dict) -> str:
@@ -50,7 +75,8 @@ def reference():
 
     spec = document(api.operations)
     return render_template("api/reference.html", spec=spec, operations=api.operations, fields=fields,
-                           described=described, schemas=SCHEMAS, base=request.host_url.rstrip("/") + bp.url_prefix)
+                           described=described, schemas=SCHEMAS, scopes=SCOPE_DESCRIPTIONS, prose=prose,
+                           inline=inline, base=request.host_url.rstrip("/") + bp.url_prefix)
 
 
 bp.register_blueprint(docs)

@@ -3,17 +3,29 @@ and make a customer write to the business. They are the sandbox's own, not Meta'
 they show no secret, and their writes take JSON only (json_writes_only)."""
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
+from webapp.cloudapi import FREE_FORM_MEDIA, MEDIA_KINDS, media_kind
+from webapp.sandbox import events
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.faults import parse_fault
+from webapp.sandbox.media import checked
 from webapp.sandbox.profile import customer_name
-from webapp.sandbox.state import STATE
+from webapp.sandbox.state import STATE, SandboxState
 from webapp.sandbox.validation import recipient_wa_id
+
+BODY_MAX = 4 * 1024 * 1024
+DOCUMENT_MAX = MEDIA_KINDS["application/pdf"].max_bytes
+INBOUND_BODY_MAX = DOCUMENT_MAX * 4 // 3 + BODY_MAX  # a customer's largest document, in base64, and the rest
 
 
 def add_control_routes(app: web.Application) -> None:
@@ -25,6 +37,9 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_sandbox/messages/{wamid}", get_message)
     router.add_get("/_sandbox/inbound", list_inbound)
     router.add_post("/_sandbox/inbound", post_inbound)
+    router.add_get("/_sandbox/service-window", get_service_window)
+    router.add_get("/_sandbox/media/{media_id}", get_media)
+    router.add_post("/_sandbox/service-window", set_service_window)
     router.add_get("/_sandbox/webhooks", list_webhooks)
     router.add_get("/_sandbox/webhooks/pending", list_pending_webhooks)
     router.add_post("/_sandbox/verify-webhook", verify_webhook)
@@ -51,9 +66,14 @@ def _bad_request(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
 
 
-async def _json_body(request: web.Request) -> Any:
+async def _json_body(request: web.Request, max_bytes: int = BODY_MAX) -> Any:
+    body = bytearray()
+    while chunk := await request.content.read(256 * 1024):
+        body += chunk
+        if len(body) > max_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_bytes, len(body))
     try:
-        return json.loads(await request.read() or b"{}")
+        return json.loads(bytes(body) or b"{}")
     except ValueError as exc:
         raise _bad_request("the body is not valid JSON") from exc
 
@@ -113,29 +133,102 @@ async def list_inbound(request: web.Request) -> web.Response:
 
 
 async def post_inbound(request: web.Request) -> web.Response:
-    """A customer writes to the business: {"from": "+1…", "text": "Hi"} (optionally "name",
-    "context_id", "phone_number_id", or "button": {"text": …, "payload": …} instead of text)."""
-    spec = await _json_body(request)
+    """A customer writes to the business: {"from": "+1…", "text": "Hi"} (optionally "name", "context_id",
+    "phone_number_id"); or, instead of text, "button": {"text": …, "payload": …}, or a file: "image" (also
+    "video", "audio", "sticker", "document"): {"data_base64": …, "mime_type": …, "caption"?, "filename"?}."""
+    spec = await _json_body(request, max_bytes=INBOUND_BODY_MAX)
     state = request.app[STATE]
-    if not isinstance(spec, dict) or not isinstance(spec.get("from"), str):
-        raise _bad_request("'from' (the customer's number) is required")
-    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
-    if phone_number_id not in state.config.numbers():
-        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    phone_number_id, wa_id = _conversation(spec, state, "from")
     button = spec.get("button")
+    media = _inbound_media(spec, state, phone_number_id)
     if isinstance(button, dict) and button.get("text"):
         button = (str(button["text"]), str(button.get("payload") or button["text"]))
-    elif not (isinstance(spec.get("text"), str) and spec["text"]):
-        raise _bad_request("'text' or 'button' is required")
-    try:
-        wa_id = recipient_wa_id(spec["from"], state.country_code)
-    except GraphError as exc:
-        raise _bad_request(exc.details) from exc
+    elif media is None and not (isinstance(spec.get("text"), str) and spec["text"]):
+        raise _bad_request("'text', 'button' or a file ('image', 'document', …) is required")
     name = str(spec.get("name") or customer_name(wa_id, state.config.seed))
     message = state.lifecycle.customer_writes(
         phone_number_id, wa_id, name, text=spec.get("text"), button=button if isinstance(button, tuple) else None,
-        context_id=spec.get("context_id"))
+        media=media, context_id=spec.get("context_id"))
     return web.json_response({"message": message}, status=201)
+
+
+def _inbound_media(spec: dict, state: SandboxState, phone_number_id: str) -> tuple[str, dict] | None:
+    """(type, webhook object) of the file a customer sends, stored for the app to download; None for no file.
+    A document may be of any type (customers send what they like); other files must be of their kind."""
+    kind = next((k for k in FREE_FORM_MEDIA if isinstance(spec.get(k), dict)), None)
+    if kind is None:
+        return None
+    file = spec[kind]
+    try:
+        data = base64.b64decode(str(file.get("data_base64", "")), validate=True)
+    except binascii.Error as exc:
+        raise _bad_request(f"{kind}.data_base64 is not base64") from exc
+    mime_type = str(file.get("mime_type") or "application/octet-stream")
+    found = media_kind(mime_type)
+    if kind == "document" and found is None:
+        if not 0 < len(data) <= DOCUMENT_MAX:
+            raise _bad_request("document: the file is empty or larger than 100 MB")
+    else:
+        try:
+            mime_type = checked(mime_type, len(data))
+        except GraphError as exc:
+            raise _bad_request(exc.details) from exc
+        if found.type != kind and kind != "document":
+            raise _bad_request(f"a {mime_type} file is sent as {found.type}, not {kind}")
+    filename = str(file["filename"]) if kind == "document" and file.get("filename") else None
+    stored = state.media.add(phone_number_id, data, mime_type, filename)
+    caption = str(file["caption"]) if kind in ("image", "video", "document") and file.get("caption") else None
+    return kind, events.inbound_media(stored.id, stored.mime_type, stored.sha256, caption=caption,
+                                      filename=filename)
+
+
+def _conversation(spec: Any, state: SandboxState, number_field: str) -> tuple[str, str]:
+    """(phone number id, customer's wa_id) named by a request: the customer's number in `number_field`, the
+    business number in "phone_number_id" (default: the first)."""
+    if not isinstance(spec, Mapping) or not isinstance(spec.get(number_field), str):
+        raise _bad_request(f"'{number_field}' (the customer's number) is required")
+    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
+    if phone_number_id not in state.config.numbers():
+        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    try:
+        return phone_number_id, recipient_wa_id(spec[number_field], state.country_code)
+    except GraphError as exc:
+        raise _bad_request(exc.details) from exc
+
+
+async def get_service_window(request: web.Request) -> web.Response:
+    """?number=+1…[&phone_number_id=…]: when the customer last wrote, and whether free-form messages may go."""
+    state = request.app[STATE]
+    phone_number_id, wa_id = _conversation(request.query, state, "number")
+    return web.json_response(state.ledger.service_window(phone_number_id, wa_id))
+
+
+async def set_service_window(request: web.Request) -> web.Response:
+    """Move the sandbox's clock for one conversation: {"number": "+1…", "customer_wrote_ago": 86340} (seconds),
+    or {"customer_wrote_at": <ISO time or epoch seconds, or null for never>}. No webhook is sent."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    phone_number_id, wa_id = _conversation(spec, state, "number")
+    try:
+        if "customer_wrote_ago" in spec:
+            at: float | None = time.time() - float(spec["customer_wrote_ago"])
+        elif "customer_wrote_at" in spec:
+            at = None if spec["customer_wrote_at"] is None else _timestamp(str(spec["customer_wrote_at"]))
+        else:
+            raise ValueError("say 'customer_wrote_ago' (seconds) or 'customer_wrote_at' (a time, or null)")
+    except (TypeError, ValueError) as exc:
+        raise _bad_request(str(exc)) from exc
+    state.ledger.customer_wrote(phone_number_id, wa_id, at)
+    return web.json_response(state.ledger.service_window(phone_number_id, wa_id))
+
+
+async def get_media(request: web.Request) -> web.Response:
+    """The bytes of an uploaded or customer's file, for the Sandbox phone page (which holds no Graph token)."""
+    media = request.app[STATE].media.get(request.match_info["media_id"])
+    if media is None:
+        raise web.HTTPNotFound(text=json.dumps({"error": "no such media"}), content_type="application/json")
+    return web.Response(body=media.data, content_type=media.mime_type,
+                        headers={"X-Media-Filename": quote(media.filename or "")})
 
 
 async def list_webhooks(request: web.Request) -> web.Response:

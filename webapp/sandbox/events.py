@@ -47,8 +47,9 @@ def contact(wa_id: str, name: str) -> dict:
 
 
 def inbound_message(message_id: str, wa_id: str, *, text: str | None = None, button: tuple[str, str] | None = None,
-                    context: tuple[str, str] | None = None) -> dict:
-    """One `messages[]` item from a customer: a text, or a quick-reply press (`button` = (label, payload)).
+                    media: tuple[str, dict] | None = None, context: tuple[str, str] | None = None) -> dict:
+    """One `messages[]` item from a customer: a text, a quick-reply press (`button` = (label, payload)), or a
+    file (`media` = (type, its object: id, mime_type, sha256, and caption or filename when there are)).
 
     `context` = (business display number, wamid replied to) for a quoted reply or a button press.
     """
@@ -59,10 +60,24 @@ def inbound_message(message_id: str, wa_id: str, *, text: str | None = None, but
         label, payload = button
         message["type"] = "button"
         message["button"] = {"payload": payload, "text": label}
+    elif media is not None:
+        message["type"], message[media[0]] = media
     else:
         message["type"] = "text"
         message["text"] = {"body": text or ""}
     return message
+
+
+def inbound_media(media_id: str, mime_type: str, sha256: str, *, caption: str | None = None,
+                  filename: str | None = None) -> dict:
+    """The object of a customer's image, video, audio, document or sticker, as Meta's webhook carries it: the
+    app fetches the file with GET /{id}, then its URL."""
+    item: dict[str, Any] = {}
+    if caption:
+        item["caption"] = caption
+    if filename:
+        item["filename"] = filename
+    return {**item, "mime_type": mime_type, "sha256": sha256, "id": media_id}
 
 
 def user_preference(wa_id: str, choice: str = "stop") -> dict:

@@ -6,13 +6,15 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-ENDPOINTS = ("messages", "templates", "any")
+# Which Graph requests a fault hits: sends, the template list, media uploads and reads (GET, DELETE), the
+# download of a media URL, or any.
+ENDPOINTS = ("messages", "templates", "media", "media_download", "any")
 
 
 @dataclass
 class Fault:
     kind: str                      # "error", "timeout" or "disconnect"
-    endpoint: str = "messages"     # which Graph requests it hits: messages, templates or any
+    endpoint: str = "messages"     # which Graph requests it hits (ENDPOINTS)
     status: int = 500              # HTTP status of an error answer
     code: int = 131000             # Meta code in that answer's envelope
     seconds: float = 0.0           # how long a timeout hangs before answering

@@ -1,4 +1,5 @@
-"""The Graph API endpoints the sandbox serves: send messages, list templates, read phone numbers.
+"""The Graph API endpoints the sandbox serves: send messages, list templates, read phone numbers, and upload,
+read, download and delete media.
 
 One middleware gives every Graph request what Meta's front gives it: injected faults first, then the
 bearer-token check, error envelopes for refused requests, and the configured latency.
@@ -16,21 +17,27 @@ from collections.abc import Iterable
 import phonenumbers
 from aiohttp import web
 
+from webapp.cloudapi import MEDIA_KINDS, media_kind
 from webapp.sandbox.errors import GraphError, TokenError, UnknownObjectError
 from webapp.sandbox.faults import Fault
+from webapp.sandbox.media import DOWNLOAD_PATH, StoredMedia, checked
 from webapp.sandbox.state import STATE, SandboxState
 from webapp.sandbox.validation import parse_message
 
 VERSION = r"{version:v\d+\.\d+}"
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 1000
+LARGEST_MEDIA = max(kind.max_bytes for kind in MEDIA_KINDS.values())
 
 
 def add_graph_routes(app: web.Application) -> None:
     app.router.add_post(f"/{VERSION}/{{object_id:\\d+}}/messages", send_message, name="messages")
     app.router.add_get(f"/{VERSION}/{{object_id:\\d+}}/message_templates", list_templates, name="templates")
     app.router.add_get(f"/{VERSION}/{{object_id:\\d+}}/phone_numbers", list_phone_numbers, name="phone_numbers")
+    app.router.add_post(f"/{VERSION}/{{object_id:\\d+}}/media", upload_media, name="media")
     app.router.add_get(f"/{VERSION}/{{object_id:\\d+}}", get_object, name="object")
+    app.router.add_delete(f"/{VERSION}/{{object_id:\\d+}}", delete_object, name="delete_object")
+    app.router.add_get(DOWNLOAD_PATH, download_media, name="media_download")
 
 
 @web.middleware
@@ -41,8 +48,7 @@ async def graph_front(request: web.Request, handler) -> web.StreamResponse:
     request["arrival"] = time.monotonic()  # limits are measured when the request arrives
     state.ledger.enter()
     try:
-        route = request.match_info.route.name or ""
-        fault = state.faults.take(route)
+        fault = state.faults.take(_endpoint(request, state))
         if fault is not None and not fault.accept:
             return await _serve_fault(request, state, fault)
         try:
@@ -57,6 +63,14 @@ async def graph_front(request: web.Request, handler) -> web.StreamResponse:
         return response
     finally:
         state.ledger.leave()
+
+
+def _endpoint(request: web.Request, state: SandboxState) -> str:
+    """What a fault names the request by: its route, except that reading or deleting a media id is "media"."""
+    route = request.match_info.route.name or ""
+    if route in ("object", "delete_object") and request.match_info["object_id"] in state.media.files:
+        return "media"
+    return route
 
 
 def _check_token(request: web.Request, access_token: str) -> None:
@@ -103,6 +117,72 @@ async def send_message(request: web.Request) -> web.Response:
         "contacts": [{"input": message.to, "wa_id": message.wa_id}],
         "messages": [{"id": record.wamid, "message_status": "accepted"}],
     })
+
+
+# --- Media: POST /{version}/{phone-number-id}/media, GET and DELETE /{version}/{media-id}, the download URL ---
+
+async def upload_media(request: web.Request) -> web.Response:
+    """A multipart upload of `messaging_product=whatsapp`, `file` (its part's Content-Type is its type, as Meta
+    reads it) and `type`; answers the media id."""
+    state = request.app[STATE]
+    phone_number_id = request.match_info["object_id"]
+    if phone_number_id not in state.config.numbers():
+        raise UnknownObjectError(phone_number_id, "post")
+    if not request.content_type.startswith("multipart/"):
+        raise GraphError(100, "Upload the file as multipart/form-data with messaging_product, file and type.")
+    fields: dict[str, str] = {}
+    upload: tuple[str, str | None, bytes, int] | None = None  # (mime type, filename, bytes, size)
+    async for part in await request.multipart():
+        if part.name == "file":
+            mime_type = part.headers.get("Content-Type") or ""
+            kind = media_kind(mime_type)
+            # Without a Content-Type the `type` field decides, which may come later: keep up to the largest cap.
+            limit = kind.max_bytes if kind else 0 if mime_type else LARGEST_MEDIA
+            data, size = await _read_at_most(part, limit)
+            upload = (mime_type, part.filename, data, size)
+        else:
+            fields[str(part.name)] = (await part.read(decode=True))[:1000].decode(errors="replace")
+    if fields.get("messaging_product") != "whatsapp":
+        raise GraphError(100, "The parameter messaging_product is required.")
+    if upload is None:
+        raise GraphError(100, "The parameter file is required.")
+    mime_type, filename, data, size = upload
+    media = state.media.add(phone_number_id, data, checked(mime_type or fields.get("type", ""), size), filename)
+    return web.json_response({"id": media.id})
+
+
+async def _read_at_most(part, limit: int) -> tuple[bytes, int]:
+    """The part's bytes if they are at most `limit`, else b"" — and its size either way (read to its end, so
+    the answer reaches a client still sending)."""
+    chunks, size = [], 0
+    while chunk := await part.read_chunk(256 * 1024):
+        size += len(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+    return (b"".join(chunks) if size <= limit else b""), size
+
+
+def _media_info(request: web.Request, state: SandboxState, media: StoredMedia) -> web.Response:
+    origin = f"{request.scheme}://{request.host}"
+    return web.json_response(media.info(state.media.url(origin, media.id)))
+
+
+async def delete_object(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    object_id = request.match_info["object_id"]
+    if state.media.get(object_id, request.query.get("phone_number_id")) is None:
+        raise UnknownObjectError(object_id, "delete")
+    state.media.delete(object_id)
+    return web.json_response({"success": True})
+
+
+async def download_media(request: web.Request) -> web.Response:
+    """The bytes behind a media URL, with the same bearer token as the Graph API (checked by graph_front)."""
+    query = request.query
+    media = request.app[STATE].media.download(query.get("mid", ""), query.get("ext", ""), query.get("hash", ""))
+    if media is None:
+        raise web.HTTPNotFound(text="This media URL is unknown or has expired; ask GET /{media-id} for a new one.")
+    return web.Response(body=media.data, content_type=media.mime_type)
 
 
 # --- GET /{version}/{waba-id}/message_templates ---
@@ -174,6 +254,11 @@ def _project(item: dict, fields: Iterable[str] | None) -> dict:
 async def get_object(request: web.Request) -> web.Response:
     state = request.app[STATE]
     object_id = request.match_info["object_id"]
+    if object_id in state.media.files:
+        media = state.media.get(object_id, request.query.get("phone_number_id"))
+        if media is None:
+            raise UnknownObjectError(object_id, "get")
+        return _media_info(request, state, media)
     if object_id in state.config.numbers():
         return web.json_response(_project(_phone_number(state, object_id), _fields(request.query)))
     if object_id == state.config.waba_id:

@@ -143,9 +143,26 @@ class Ledger:
                              "received_at": iso(now), "message": message})
         self.last_inbound[(phone_number_id, wa_id)] = now
 
+    def customer_wrote(self, phone_number_id: str, wa_id: str, at: float | None) -> None:
+        """Move the time the customer last wrote to this number (None: never), so a test can open, age or
+        close their service window without waiting a day."""
+        if at is None:
+            self.last_inbound.pop((phone_number_id, wa_id), None)
+        else:
+            self.last_inbound[(phone_number_id, wa_id)] = at
+
     def in_service_window(self, phone_number_id: str, wa_id: str) -> bool:
+        """True while free-form messages may go: less than 24 h since the customer last wrote to this number."""
         wrote_at = self.last_inbound.get((phone_number_id, wa_id))
         return wrote_at is not None and time.time() - wrote_at < SERVICE_WINDOW
+
+    def service_window(self, phone_number_id: str, wa_id: str) -> dict:
+        """The window as `GET /_sandbox/service-window` shows it."""
+        wrote_at = self.last_inbound.get((phone_number_id, wa_id))
+        return {"phone_number_id": phone_number_id, "wa_id": wa_id,
+                "customer_wrote_at": None if wrote_at is None else iso(wrote_at),
+                "closes_at": None if wrote_at is None else iso(wrote_at + SERVICE_WINDOW),
+                "open": self.in_service_window(phone_number_id, wa_id)}
 
     # --- webhooks ---
 

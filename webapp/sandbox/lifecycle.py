@@ -10,15 +10,18 @@ from webapp.sandbox import events
 from webapp.sandbox.config import SandboxConfig
 from webapp.sandbox.ids import wamid as new_wamid
 from webapp.sandbox.ledger import Ledger, MessageRecord
+from webapp.sandbox.media import MediaStore
 from webapp.sandbox.profile import Outcome, Plan, plan_for, plan_of, random_plan
 from webapp.sandbox.validation import OutgoingMessage
 from webapp.sandbox.webhooks import WebhookSender
 
 
 class Lifecycle:
-    def __init__(self, config: SandboxConfig, ledger: Ledger, webhooks: WebhookSender, rng: random.Random) -> None:
+    def __init__(self, config: SandboxConfig, ledger: Ledger, webhooks: WebhookSender, rng: random.Random,
+                 media: MediaStore) -> None:
         self.config = config
         self.ledger = ledger
+        self.media = media
         self.webhooks = webhooks
         self.rng = rng
         # Events scheduled before a reset carry an older generation and are dropped when they fire.
@@ -31,6 +34,8 @@ class Lifecycle:
         config = self.config
         if message.template is None and not self.ledger.in_service_window(phone_number_id, message.wa_id):
             return plan_of(Outcome.REENGAGEMENT, message.wa_id, config.seed)
+        if message.media_id is not None and self.media.get(message.media_id) is None:
+            return plan_of(Outcome.MEDIA_ERROR, message.wa_id, config.seed)
         marketing = message.category == "marketing"
         if config.profile == "random":
             return random_plan(message.wa_id, config.seed, self.rng, p_fail=config.p_fail,
@@ -54,12 +59,13 @@ class Lifecycle:
             self._at(offset + config.reply_delay, lambda: self._reply(record, plan))
 
     def customer_writes(self, phone_number_id: str, wa_id: str, name: str, *, text: str | None = None,
-                        button: tuple[str, str] | None = None, context_id: str | None = None) -> dict:
+                        button: tuple[str, str] | None = None, media: tuple[str, dict] | None = None,
+                        context_id: str | None = None) -> dict:
         """A customer's message to the business: recorded, opens the service window, sent as a webhook."""
         display = self.config.numbers().get(phone_number_id, self.config.display_number)
         context = (display, context_id) if context_id else None
         message = events.inbound_message(new_wamid(wa_id, inbound=True), wa_id, text=text, button=button,
-                                         context=context)
+                                         media=media, context=context)
         self.ledger.add_inbound(phone_number_id, wa_id, message, name)
         self.webhooks.post(phone_number_id, "messages",
                            {"contacts": [events.contact(wa_id, name)], "messages": [message]})

@@ -17,6 +17,7 @@ class Outcome(str, Enum):
     MARKETING_CAP = "failed_131049"
     OPTED_OUT = "failed_131050"          # also a user_preferences "stop" webhook
     REENGAGEMENT = "failed_131047"       # free-form message outside the 24 h window (not in the table)
+    MEDIA_ERROR = "failed_131053"        # media sent by an id the sandbox does not hold (not in the table)
     SENT = "sent"                        # sent, never delivered
     DELIVERED = "delivered"              # delivered, never read
     READ = "read"
@@ -44,7 +45,7 @@ DETERMINISTIC_TABLE: tuple[tuple[int, int, Outcome], ...] = (
 MARKETING_ONLY = frozenset({Outcome.MARKETING_CAP, Outcome.OPTED_OUT})
 
 _FAILURE_CODES = {Outcome.UNDELIVERABLE: 131026, Outcome.MARKETING_CAP: 131049, Outcome.OPTED_OUT: 131050,
-                  Outcome.REENGAGEMENT: 131047}
+                  Outcome.REENGAGEMENT: 131047, Outcome.MEDIA_ERROR: 131053}
 _STATUSES = {Outcome.SENT: ("sent",), Outcome.DELIVERED: ("sent", "delivered"),
              Outcome.READ: ("sent", "delivered", "read")}
 _REPLY_KIND = {Outcome.REPLY: "text", Outcome.BUTTON: "button", Outcome.STOP: "stop",

@@ -16,6 +16,7 @@ from webapp.sandbox.ids import wamid as new_wamid
 from webapp.sandbox.ledger import Ledger, MessageRecord
 from webapp.sandbox.lifecycle import Lifecycle
 from webapp.sandbox.limits import PairLimiter, ThroughputLimiter
+from webapp.sandbox.media import MediaStore
 from webapp.sandbox.templates import TemplateStore
 from webapp.sandbox.validation import OutgoingMessage, business_country_code
 from webapp.sandbox.webhooks import WebhookSender
@@ -31,11 +32,12 @@ class SandboxState:
         self.throughput = ThroughputLimiter()
         self.pairs = PairLimiter()
         self.faults = FaultInjector()
+        self.media = MediaStore()
         # Seeded: plans of the random profile, delay jitter, shuffles and duplicates repeat with the seed.
         self.rng = random.Random(config.seed)
         self._latency_rng = random.Random()
         self.webhooks = WebhookSender(config, self.ledger, self.rng)
-        self.lifecycle = Lifecycle(config, self.ledger, self.webhooks, self.rng)
+        self.lifecycle = Lifecycle(config, self.ledger, self.webhooks, self.rng, self.media)
 
     @property
     def country_code(self) -> str:
@@ -75,6 +77,7 @@ class SandboxState:
         self.throughput = ThroughputLimiter()
         self.pairs = PairLimiter()
         self.faults.clear()
+        self.media.clear()
         self.rng.seed(self.config.seed)
 
 

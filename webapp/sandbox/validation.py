@@ -15,18 +15,18 @@ from typing import Any
 
 import phonenumbers
 
-from webapp.cloudapi import MEDIA_TYPES, TemplateVariables, render_template_parts
+from webapp.cloudapi import FREE_FORM_MEDIA, MEDIA_TYPES, TemplateVariables, render_template_parts
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.templates import TemplateStore
 
 MAX_CALLBACK_DATA = 512
 MAX_TEXT_BODY = 4096
 MAX_TEMPLATE_BODY = 1024
+MAX_INTERACTIVE_BODY = 1024
 MAX_TEMPLATE_HEADER = 60
 # Meta documents no limit for a quick-reply payload; 256 is the one it documents for a reply button's id.
 MAX_BUTTON_PAYLOAD = 256
 BUTTON_PARAMETERS = {"url": "text", "quick_reply": "payload"}  # the parameter type each button sub_type takes
-NON_TEMPLATE_MEDIA = (*MEDIA_TYPES, "audio")
 _NUMBER_FORMATTING = re.compile(r"[\s\-().]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() would let other scripts' digits through
 # Meta refuses parameter text that would break the template's layout.
@@ -39,7 +39,7 @@ class OutgoingMessage:
 
     to: str                      # as the request gave it
     wa_id: str                   # the recipient's WhatsApp id (digits)
-    type: str                    # template | text | image | video | document | audio
+    type: str                    # template | text | image | video | document | audio | sticker | location | …
     callback_data: str | None
     template: dict | None = None  # the Graph template sent
     params: dict | None = None    # its parameter snapshot (see webapp.cloudapi)
@@ -52,6 +52,11 @@ class OutgoingMessage:
     def category(self) -> str:
         """Pricing category: the template's, lower-case; free-form messages are service messages."""
         return self.template["category"].lower() if self.template else "service"
+
+    @property
+    def media_id(self) -> str | None:
+        """The uploaded media it carries by id, as a media message or a template's media header."""
+        return (self.media or (self.params or {}).get("header") or {}).get("id")
 
 
 @functools.lru_cache(maxsize=8)  # asked on every send
@@ -118,8 +123,11 @@ def parse_message(body: Any, templates: TemplateStore, sender_display: str, coun
         _read_template(body.get("template"), templates, message)
     elif message.type == "text":
         _read_text(body.get("text"), message)
-    elif message.type in NON_TEMPLATE_MEDIA:
+    elif message.type in FREE_FORM_MEDIA:
         _read_media(body.get(message.type), message)
+    elif message.type in _OTHER_FREE_FORM:
+        content = body.get(message.type)
+        message.text = _OTHER_FREE_FORM[message.type](content)
     else:
         raise GraphError(131051, f"Message type {message.type!r} is not supported by the sandbox.")
     return message
@@ -139,6 +147,55 @@ def _read_media(media: Any, message: OutgoingMessage) -> None:
         raise GraphError(100, f"The parameter {kind} is required.")
     message.media = {"type": kind, **_media_source(media, kind)}
     message.text = str(media.get("caption") or "")
+
+
+def _read_location(location: Any) -> str:
+    if not isinstance(location, dict):
+        raise GraphError(100, "The parameter location is required.")
+    try:
+        latitude, longitude = float(location["latitude"]), float(location["longitude"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GraphError(131008, "location: latitude and longitude are required.") from exc
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise GraphError(131009, "location: latitude or longitude is out of range.")
+    place = ", ".join(str(location[key]) for key in ("name", "address") if location.get(key))
+    return f"📍 {place} ({latitude}, {longitude})" if place else f"📍 {latitude}, {longitude}"
+
+
+def _read_contacts(contacts: Any) -> str:
+    if not isinstance(contacts, list) or not contacts:
+        raise GraphError(100, "Param contacts must be a non-empty array.")
+    names = [(c.get("name") or {}).get("formatted_name") if isinstance(c, dict) else None for c in contacts]
+    if not all(isinstance(name, str) and name for name in names):
+        raise GraphError(131008, "contacts: each contact needs name.formatted_name.")
+    return "👤 " + ", ".join(names)
+
+
+def _read_reaction(reaction: Any) -> str:
+    if not isinstance(reaction, dict) or not isinstance(reaction.get("message_id"), str):
+        raise GraphError(131008, "reaction: message_id is required.")
+    if not isinstance(reaction.get("emoji"), str):  # "" takes a reaction back
+        raise GraphError(131008, "reaction: emoji is required.")
+    return reaction["emoji"]
+
+
+def _read_interactive(interactive: Any) -> str:
+    if not isinstance(interactive, dict) or not isinstance(interactive.get("type"), str):
+        raise GraphError(131008, "interactive: type is required.")
+    body = interactive.get("body")
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not body["text"]:
+        raise GraphError(131008, "interactive: body.text is required.")
+    if len(body["text"]) > MAX_INTERACTIVE_BODY:
+        raise GraphError(131009, f"interactive: body.text must be at most {MAX_INTERACTIVE_BODY} characters.")
+    buttons = (interactive.get("action") or {}).get("buttons") or []
+    labels = [str((b.get("reply") or {}).get("title", "")) for b in buttons if isinstance(b, dict)]
+    return "\n\n".join([body["text"], *(f"[{label}]" for label in labels if label)])
+
+
+# Free-form message types other than text and media: type -> reader (checks the object, returns what the
+# customer reads).
+_OTHER_FREE_FORM = {"location": _read_location, "contacts": _read_contacts, "reaction": _read_reaction,
+                    "interactive": _read_interactive}
 
 
 def _media_source(media: dict, where: str) -> dict:

@@ -19,7 +19,7 @@ class ApiKeyForm(FlaskForm):
     name = StringField("Name", validators=[InputRequired(), Length(max=120)],
                        description="Who or what uses it, e.g. “Shop backend”.")
     scopes = SelectMultipleField("Scopes", choices=[SelectChoice(s, f"{s} — {SCOPE_DESCRIPTIONS[s]}") for s in SCOPES],
-                                 default=list(SCOPES), option_widget=CheckboxInput(),
+                                 option_widget=CheckboxInput(),  # none checked: an admin grants each one
                                  widget=ListWidget(prefix_label=False))
     rate_per_minute = IntegerField("Requests per minute", default=keys.DEFAULT_RATE,
                                    validators=[InputRequired(), NumberRange(1, keys.MAX_RATE)])
