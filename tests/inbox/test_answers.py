@@ -162,4 +162,4 @@ def test_staff_cannot_change_quick_answers(staff_client):
 
 def test_the_composer_previews_whatsapp_formatting(admin_client):
     fragment = post(admin_client, "/inbox/preview", {"text": "*Sale* _today_ ~not~ <script>"}).get_data(as_text=True)
-    assert "<strong>Sale</strong> <em>today</em> <s>not</s> &lt;script&gt;" in fragment
+    assert "<strong>Sale</strong> <em>today</em> <del>not</del> &lt;script&gt;" in fragment

@@ -144,14 +144,14 @@ def deliver(claimed: Claimed) -> Delivery:
                           current_app.config["RATE_MARGIN_MS"])
     while not (grant := limiter.acquire(1)).granted:
         time.sleep(min(max(grant.wait_seconds, 0.01), 0.25))  # the limiter says when its next slot frees
-    client, number = claimed.client, claimed.phone_number_id
+    client, number, callback = claimed.client, claimed.phone_number_id, f"a:{claimed.id}"
     try:
         if claimed.kind == "text":
-            return Delivery(client.send_text(number, claimed.phone, claimed.text))
+            return Delivery(client.send_text(number, claimed.phone, claimed.text, callback_data=callback))
         media_id = client.upload_media(number, claimed.media_path.read_bytes(), claimed.media_mime,
                                        claimed.media_name)
         return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id,
-                                          caption=claimed.text, filename=claimed.media_name))
+                                          caption=claimed.text, filename=claimed.media_name, callback_data=callback))
     except CloudAPIError as exc:
         return Delivery(error=exc)
     except OSError as exc:  # the stored file is gone: nothing left

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
+from webapp.cloudapi import FREE_FORM_MEDIA
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
 from webapp.inbox.errors import InboxError
@@ -22,7 +23,6 @@ from webapp.transactions import upsert
 
 PAGE_SIZE = 50
 PREVIEW_LENGTH = 200
-MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 DOWNLOAD_JOB = "jobs.inbox.download_media"
 # What staff can ask the list for; `open` (the default) leaves done conversations out.
 SHOWS = {"open": "Open", "unread": "Unread", "needs_answer": "Needs answer", "mine": "Assigned to me",
@@ -77,7 +77,7 @@ def record_inbound(session: Session, arrival: Arrival, contact_id: int | None) -
         ).execution_options(synchronize_session=False))
     conversation = session.scalar(select(Conversation).where(Conversation.contact_id == contact_id)
                                   .execution_options(populate_existing=True))
-    if arrival.media and arrival.type in MEDIA_KINDS:
+    if arrival.media and arrival.type in FREE_FORM_MEDIA:
         _expect_media(session, arrival, conversation.sender_id)
     return conversation
 

@@ -13,24 +13,14 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.cloudapi import CloudAPI, CloudAPIError
+from webapp.cloudapi import MB, MEDIA_KINDS, CloudAPI, CloudAPIError, MediaTooLarge, media_kind
 from webapp.inbox.errors import InboxError
 from webapp.inbox.models import InboundMedia
 from webapp.senders.models import Sender
 from webapp.senders.services import client_for
 
-MB = 1024 * 1024
-# What WhatsApp accepts for each kind of message, and how large (Meta's supported media types).
-KINDS = {
-    "image": ({"image/jpeg", "image/png"}, 5 * MB),
-    "video": ({"video/mp4", "video/3gpp"}, 16 * MB),
-    "audio": ({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}, 16 * MB),
-    "document": ({"application/pdf", "text/plain", "application/msword", "application/vnd.ms-excel",
-                  "application/vnd.ms-powerpoint",
-                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                  "application/vnd.openxmlformats-officedocument.presentationml.presentation"}, 100 * MB),
-}
+ANSWER_MEDIA = ("image", "video", "audio", "document")  # what staff may attach (WhatsApp's kinds, stickers aside)
+LARGEST = max(kind.max_bytes for kind in MEDIA_KINDS.values())  # read no more of an upload than this + 1
 # The first bytes a file of these types starts with: a name ending in .pdf is not enough.
 SIGNATURES = {"image/jpeg": (b"\xff\xd8\xff",), "image/png": (b"\x89PNG\r\n\x1a\n",), "application/pdf": (b"%PDF-",)}
 _EXTRA_TYPES = {".aac": "audio/aac", ".amr": "audio/amr", ".opus": "audio/ogg", ".m4a": "audio/mp4",
@@ -75,12 +65,12 @@ def check_and_store(filename: str, data: bytes) -> Attachment:
     """Store a file staff attached, once its type and size suit WhatsApp; InboxError says why not."""
     name = Path(filename or "").name
     mime = type_of(name)
-    kind = next((kind for kind, (types, _) in KINDS.items() if mime in types), None)
-    if kind is None:
+    found = media_kind(mime)
+    if found is None or found.type not in ANSWER_MEDIA:
         raise InboxError(f"WhatsApp does not take “{name or 'this file'}”: send a JPEG or PNG image, an MP4 video, "
                          "an AAC, MP3, M4A, AMR or OGG audio, or a PDF, Word, Excel, PowerPoint or text document.",
                          field="file")
-    limit = KINDS[kind][1]
+    kind, limit = found.type, found.max_bytes
     if not data:
         raise InboxError(f"“{name}” is empty.", field="file")
     if len(data) > limit:
@@ -103,8 +93,7 @@ class Fetch:
 
     inbound_message_id: int
     media_id: str
-    phone_number_id: str  # "" when no sender number is left to fetch it through
-    client: CloudAPI | None
+    client: CloudAPI | None  # None when no sender number is left to fetch it through
 
 
 @dataclass(frozen=True)
@@ -121,25 +110,24 @@ def to_fetch(session: Session, inbound_message_id: int) -> Fetch | None:
         return None
     sender = session.get(Sender, media.sender_id) if media.sender_id else \
         session.scalar(select(Sender).order_by(Sender.id).limit(1))
-    if sender is None:
-        return Fetch(inbound_message_id, media.media_id, "", None)
-    return Fetch(inbound_message_id, media.media_id, sender.phone_number_id, client_for(sender))
+    return Fetch(inbound_message_id, media.media_id, client_for(sender) if sender else None)
 
 
 def fetch(job: Fetch) -> Fetched:
-    """Fetch a customer's file through media_info + download_media and store it (no database here)."""
+    """Fetch a customer's file through media_info + download_media (streamed, stopped at the inbox's cap) and
+    store it (no database here)."""
+    if job.client is None:
+        return Fetched(error="No sender number to fetch the file through.")
+    cap = max_bytes()
     try:
-        if job.client is None:
-            raise InboxError("No sender number to fetch the file through.")
-        client, cap = job.client, max_bytes()
-        info = client.media_info(job.phone_number_id, job.media_id)
-        if int(info.get("file_size") or 0) > cap:
-            raise InboxError(f"The file is larger than the inbox's limit of {cap // MB} MB (INBOX_MEDIA_MAX_MB).")
-        data = client.download_media(job.phone_number_id, info["url"], cap)
-        if len(data) > cap:
-            raise InboxError(f"The file is larger than the inbox's limit of {cap // MB} MB (INBOX_MEDIA_MAX_MB).")
+        info = job.client.media_info(job.media_id)
+        if info.file_size > cap:
+            raise MediaTooLarge(info.mime_type)
+        data = job.client.download_media(info.url, cap)
         return Fetched(_store(data), len(data))
-    except (CloudAPIError, InboxError, KeyError, OSError) as exc:
+    except MediaTooLarge:
+        return Fetched(error=f"The file is larger than the inbox's limit of {cap // MB} MB (INBOX_MEDIA_MAX_MB).")
+    except (CloudAPIError, OSError) as exc:
         return Fetched(error=str(exc) or type(exc).__name__)
 
 

@@ -13,12 +13,12 @@ from webapp.fragments import answer, targets
 from webapp.inbox import answers, conversations, media, quick_answers, timeline, window
 from webapp.inbox.errors import InboxError
 from webapp.inbox.forms import AnswerForm, AssignForm, QuickAnswerForm
-from webapp.inbox.formatting import whatsapp_format
 from webapp.inbox.models import Conversation, InboundMedia, QuickAnswer
 from webapp.queues import enqueue, on_commit
 from webapp.timestamps import utcnow
 from webapp.url_numbers import number_arg
 from webapp.webhooks.replies import campaign_choices
+from webapp.whatsapp_text import formatted
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 POLL_SECONDS = 3  # a conversation open in a visible tab asks for new messages this often
@@ -26,7 +26,7 @@ POLL_SECONDS = 3  # a conversation open in a visible tab asks for new messages t
 
 @bp.app_template_filter("whatsapp")
 def _whatsapp(text):
-    return whatsapp_format(text)
+    return formatted(text or "")
 
 
 def _conversation(conversation_id: int) -> Conversation:
@@ -89,7 +89,7 @@ def send(conversation_id: int):
     upload = form.file.data
     try:
         if upload and upload.filename:
-            attached = media.check_and_store(upload.filename, upload.read(media.KINDS["document"][1] + 1))
+            attached = media.check_and_store(upload.filename, upload.read(media.LARGEST + 1))
             answers.answer_media(db.session, conversation, attached.kind, attached.stored_file, attached.name,
                                  attached.mime, form.text.data or "", current_user.id)
         else:
