@@ -12,7 +12,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.models import User
-from webapp.campaigns.models import BigId
+from webapp.campaigns.models import BigId, _in  # the CHECK constraints' spelling, shared
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.timestamps import UTCDateTime, utcnow
@@ -22,10 +22,6 @@ CONVERSATION_STATES = ("open", "done")
 ANSWER_STATES = ("pending", "sending", "unknown", "accepted", "sent", "delivered", "read", "failed")
 ANSWER_KINDS = ("text", "image", "video", "audio", "document", "template")
 MEDIA_STATES = ("pending", "stored", "failed")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Conversation(db.Model):
