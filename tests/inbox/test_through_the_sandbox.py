@@ -119,3 +119,48 @@ def test_an_answer_meta_finds_outside_its_window_fails_with_the_reason(admin_cli
     assert failed.error_code == 131047
     page = admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
     assert "More than 24 hours have passed since this customer last wrote." in page
+
+
+def _order_shipped():
+    from webapp.senders.models import Template
+
+    return db.session.scalar(select(Template).where(Template.name == "order_shipped"))
+
+
+def test_outside_the_window_staff_send_an_approved_template_mapped_as_compose_maps_it(admin_client, sandbox, relay):
+    conversation = customer_wrote(sandbox, relay.client, DAY + 60)
+    template = _order_shipped()
+    page = admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
+    assert "only lets an approved template reach this customer" in page and "order_shipped (en_US)" in page
+    fields = admin_client.get(f"/inbox/{conversation.id}/template-fields", query_string={"template": template.id},
+                              headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'name="var:body:1:source"' in fields and 'name="var:body:3:fallback"' in fields
+
+    mapping = {"template": template.id, "var:body:1:source": "first_name", "var:body:1:fallback": "there",
+               "var:body:2:source": "constant", "var:body:2:value": "#10423"}
+    refused = post(admin_client, f"/inbox/{conversation.id}/template", mapping)
+    assert refused.status_code == 422 and "Choose where this value comes from." in refused.get_data(as_text=True)
+    assert _answer() is None
+
+    mapping |= {"var:body:3:source": "constant", "var:body:3:value": "Friday"}
+    assert post(admin_client, f"/inbox/{conversation.id}/template", mapping).status_code == 302
+    answer = _answer()
+    assert (answer.kind, answer.template_name) == ("template", "order_shipped")
+    assert "Hi Ana, your order #10423 has shipped and should arrive on Friday." in answer.text
+    assert jobs.inbox.send_answer(answer.id) == "accepted"
+    [sent] = sandbox.messages()
+    assert sent["type"] == "template" and sent["biz_opaque_callback_data"] == f"a:{answer.id}"
+    assert relay.until(lambda: _answer().status == "read")  # templates are not bound by the window
+    shown = admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
+    assert "[Template: order_shipped]" in shown and "your order #10423 has shipped" in shown
+
+
+def test_an_opted_out_customer_is_offered_no_template_and_the_page_says_why(admin_client, sandbox, relay):
+    conversation = customer_wrote(sandbox, relay.client, DAY + 60)
+    conversation.contact.opted_out_at = utcnow()
+    db.session.commit()
+    page = admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
+    assert "no template may reach them" in page and "Send the template" not in page
+    refused = post(admin_client, f"/inbox/{conversation.id}/template",
+                   {"template": _order_shipped().id, "var:body:1:source": "name"})
+    assert refused.status_code == 422 and _answer() is None

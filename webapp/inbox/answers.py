@@ -7,8 +7,9 @@ statuses move it on by wamid (`apply_answer_statuses`, which webhook ingestion c
 machine as recipient rows (webapp/campaigns/lifecycle.py).
 
 Free-form messages go only inside the customer's 24-hour window (window.py): refused at the composer with the
-text kept, and again by the job if the window closed while the answer waited. An opted-out contact gets no
-template; only the window's answer to their own message.
+text kept, and again by the job if the window closed while the answer waited. Outside the window only an
+approved template goes (`answer_template`, its variables mapped as compose maps a campaign's), through the same
+job; an opted-out contact gets no template, only the window's answer to their own message.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns import variables
 from webapp.campaigns.lifecycle import move, note_error, report
-from webapp.cloudapi import CloudAPI, CloudAPIError, SendResult
+from webapp.cloudapi import CloudAPI, CloudAPIError, SendResult, render_template
 from webapp.inbox import window
 from webapp.inbox.conversations import preview
 from webapp.inbox.errors import InboxError
@@ -33,7 +35,7 @@ from webapp.inbox.models import Answer, Conversation
 from webapp.meta_errors import Action, MetaError
 from webapp.queues import enqueue, on_commit, redis_client
 from webapp.ratelimit import RateLimiter
-from webapp.senders.models import Sender
+from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 
@@ -75,12 +77,52 @@ def answer_media(session: Session, conversation: Conversation, kind: str, stored
     return _queue(session, conversation, answer, user_id, now)
 
 
+OPTED_OUT = ("This customer opted out, so no template may reach them; only an answer to their own message, "
+             "within 24 hours of it.")
+
+
+def answer_template(session: Session, conversation: Conversation, template: Template | None, mapping: dict,
+                    header_media_url: str, button_payloads: dict, user_id: int | None,
+                    now: datetime | None = None) -> Answer:
+    """Queue an approved template for this one contact, its variables mapped as compose maps a campaign's
+    (webapp/campaigns/variables.py); the only way to reach a customer outside the window, never an opted-out one."""
+    now = now or utcnow()
+    contact = conversation.contact
+    if contact.opted_out:
+        raise InboxError(OPTED_OUT, field="template", code="opted_out")
+    sender = sender_of(session, conversation)
+    if template is None or not template.approved or sender is None or template.waba_id != sender.waba_id:
+        raise InboxError("Choose one of the number's approved templates.", field="template")
+    components, parameter_format = template.components, template.parameter_format
+    problems = {**variables.check_mapping(components, parameter_format, mapping, header_media_url),
+                **variables.payload_problems(components, button_payloads)}
+    if problems:
+        raise InboxError("Fill in the template's variables.", field="template", problems=problems)
+    resolved = variables.resolve(components, parameter_format, mapping, header_media_url, contact.name,
+                                 contact.attributes, button_payloads)
+    if resolved.missing:
+        raise InboxError(f"This customer has no value for {', '.join(resolved.missing)}: give a fallback or a "
+                         "text.", field="template")
+    if resolved.too_long:
+        raise InboxError(f"Too long: {resolved.too_long} (Meta's error 132005).", field="template")
+    answer = Answer(kind="template", text=render_template(components, resolved.params), template_name=template.name,
+                    template_language=template.language, params=resolved.params)
+    return _queue(session, conversation, answer, user_id, now)
+
+
+def sender_of(session: Session, conversation: Conversation) -> Sender | None:
+    """The number a conversation's answers go from: the one the customer wrote to, else the first."""
+    if conversation.sender_id:
+        return session.get(Sender, conversation.sender_id)
+    return session.scalar(select(Sender).order_by(Sender.id).limit(1))
+
+
 def _queue(session: Session, conversation: Conversation, answer: Answer, user_id: int | None,
            now: datetime) -> Answer:
-    sender_id = conversation.sender_id or session.scalar(select(Sender.id).order_by(Sender.id).limit(1))
-    if sender_id is None:
+    sender = sender_of(session, conversation)
+    if sender is None:
         raise InboxError("Add a sender number in Settings first: answers go from it.", code="conflict")
-    answer.conversation_id, answer.sender_id, answer.phone = conversation.id, sender_id, conversation.contact.phone
+    answer.conversation_id, answer.sender_id, answer.phone = conversation.id, sender.id, conversation.contact.phone
     answer.sent_by_id, answer.created_at, answer.status = user_id, now, "pending"
     session.add(answer)
     session.flush()
@@ -102,6 +144,7 @@ class Claimed:
     media_path: Path | None
     media_name: str
     media_mime: str
+    template: tuple[str, str, dict | None]  # name, language, parameter snapshot (a template answer's)
     phone_number_id: str
     throughput: int
     client: CloudAPI
@@ -129,8 +172,12 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
     if sender is None:
         _fail(answer, MetaError(None, "The sender number was removed before the answer went", ""), now)
         return None
+    if answer.kind == "template" and conversation.contact.opted_out:
+        _fail(answer, MetaError(None, "The customer opted out before the template went", ""), now)
+        return None
     return Claimed(answer.id, answer.phone, answer.kind, answer.text,
                    stored_path(answer.media_file) if answer.media_file else None, answer.media_name, answer.media_mime,
+                   (answer.template_name, answer.template_language, answer.params),
                    sender.phone_number_id, sender.throughput, client_for(sender),
                    window.is_open(conversation.last_customer_message_at, now))
 
@@ -148,6 +195,8 @@ def deliver(claimed: Claimed) -> Delivery:
     try:
         if claimed.kind == "text":
             return Delivery(client.send_text(number, claimed.phone, claimed.text, callback_data=callback))
+        if claimed.kind == "template":
+            return Delivery(client.send_template(number, claimed.phone, *claimed.template, callback_data=callback))
         media_id = client.upload_media(number, claimed.media_path.read_bytes(), claimed.media_mime,
                                        claimed.media_name)
         return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField, URLField
 
 from webapp.form_parts import optional_int
 
@@ -12,6 +12,15 @@ class AnswerForm(FlaskForm):
     # No length validator here: the service's rule (answers.py) words the refusal, and keeps the text.
     text = TextAreaField("Message", render_kw={"rows": 4, "maxlength": 4096})
     file = FileField("Attach a file")
+
+
+class TemplateAnswerForm(FlaskForm):
+    """Outside the window: an approved template for this one contact; its variables' inputs (var:…, payload:…)
+    are compose's, read by webapp.campaigns.forms."""
+
+    template = SelectField("Template and language", coerce=optional_int, validate_choice=False)
+    header_media_url = URLField("Header media URL")
+    chosen_template = None  # the chosen approved template of the conversation's number, set by the view
 
 
 class AssignForm(FlaskForm):

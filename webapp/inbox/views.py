@@ -8,11 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 
 from webapp.auth.services import admin_required
+from webapp.campaigns import presenters
+from webapp.campaigns.forms import payloads_from, variables_from
+from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
 from webapp.fragments import answer, targets
 from webapp.inbox import answers, conversations, media, quick_answers, timeline, window
 from webapp.inbox.errors import InboxError
-from webapp.inbox.forms import AnswerForm, AssignForm, QuickAnswerForm
+from webapp.inbox.forms import AnswerForm, AssignForm, QuickAnswerForm, TemplateAnswerForm
 from webapp.inbox.models import Conversation, InboundMedia, QuickAnswer
 from webapp.queues import enqueue, on_commit
 from webapp.timestamps import utcnow
@@ -62,7 +65,21 @@ def messages(conversation_id: int):
                   timeline=timeline.timeline(db.session, conversation), poll=POLL_SECONDS, paged=False)
 
 
-def _page(conversation: Conversation, form: AnswerForm, status: int = 200):
+def _template_composer(conversation: Conversation, form: TemplateAnswerForm, problems: dict | None = None) -> dict:
+    """Outside the window: the number's approved templates and the chosen one's variables, as compose shows them."""
+    sender = answers.sender_of(db.session, conversation)
+    templates = presenters.approved_templates(sender.id if sender else None)
+    form.template.choices = [("", "Choose a template…")] + [(t.id, f"{t.name} ({t.language})") for t in templates]
+    form.chosen_template = next((t for t in templates if t.id == form.template.data), None)
+    mapping, payloads = variables_from(request.values), payloads_from(request.values)
+    return {"template_form": form, "templates": templates, "sources": SOURCES,
+            "slots": presenters.slot_rows(form.chosen_template, mapping, problems or {}),
+            "buttons": presenters.button_rows(form.chosen_template, payloads, problems or {}),
+            "media": presenters.media_kind(form.chosen_template)}
+
+
+def _page(conversation: Conversation, form: AnswerForm, status: int = 200, template_form=None,
+          template_error: InboxError | None = None):
     try:
         older = datetime.fromisoformat(request.args.get("before") or "")
     except ValueError:
@@ -70,14 +87,18 @@ def _page(conversation: Conversation, form: AnswerForm, status: int = 200):
     conversations.mark_read(db.session, conversation)
     db.session.commit()
     now = utcnow()
+    window_open = window.is_open(conversation.last_customer_message_at, now)
+    composer = {} if window_open or conversation.contact.opted_out else _template_composer(
+        conversation, template_form or TemplateAnswerForm(), template_error.problems if template_error else None)
     assign_form = AssignForm(assigned_to=conversation.assigned_to_id)
     assign_form.assigned_to.choices = [("", "Nobody")] + conversations.staff_choices(db.session)
     return render_template(
         "inbox/show.html", conversation=conversation, form=form, assign_form=assign_form,
         timeline=timeline.timeline(db.session, conversation, older if older and older.tzinfo else None),
-        paged=bool(older), poll=POLL_SECONDS, window_open=window.is_open(conversation.last_customer_message_at, now),
+        paged=bool(older), poll=POLL_SECONDS, window_open=window_open,
         window_left=window.describe_remaining(window.remaining(conversation.last_customer_message_at, now)),
-        quick_answers=quick_answers.all_quick_answers(db.session), max_text=answers.MAX_TEXT), status
+        quick_answers=quick_answers.all_quick_answers(db.session), max_text=answers.MAX_TEXT,
+        template_error=template_error, **composer), status
 
 
 @bp.post("/<id:conversation_id>/answer")
@@ -100,6 +121,33 @@ def send(conversation_id: int):
         return _page(conversation, form, 422)
     db.session.commit()
     return redirect(url_for("inbox.show", conversation_id=conversation.id))
+
+
+@bp.post("/<id:conversation_id>/template")
+def send_template(conversation_id: int):
+    """Outside the window: an approved template for this contact, through the same answer job."""
+    conversation = _conversation(conversation_id)
+    form = TemplateAnswerForm()
+    if not form.validate_on_submit():
+        return _page(conversation, AnswerForm(formdata=None), 400, form)
+    chosen = _template_composer(conversation, form)["template_form"].chosen_template
+    try:
+        answers.answer_template(db.session, conversation, chosen, variables_from(request.form),
+                                form.header_media_url.data or "", payloads_from(request.form), current_user.id)
+    except InboxError as exc:
+        db.session.rollback()
+        return _page(conversation, AnswerForm(formdata=None), 422, form, exc)
+    db.session.commit()
+    flash("Template queued: its status follows below.", "success")
+    return redirect(url_for("inbox.show", conversation_id=conversation.id))
+
+
+@bp.get("/<id:conversation_id>/template-fields")
+def template_fields(conversation_id: int):
+    """The chosen template's variables (htmx, when the template changes; nothing changes, so no CSRF)."""
+    form = TemplateAnswerForm(formdata=request.args, meta={"csrf": False})
+    return answer("campaigns/partials/variables.html",
+                  **{**_template_composer(_conversation(conversation_id), form), "form": form})
 
 
 @bp.post("/preview")
