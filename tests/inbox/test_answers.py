@@ -163,3 +163,16 @@ def test_staff_cannot_change_quick_answers(staff_client):
 def test_the_composer_previews_whatsapp_formatting(admin_client):
     fragment = post(admin_client, "/inbox/preview", {"text": "*Sale* _today_ ~not~ <script>"}).get_data(as_text=True)
     assert "<strong>Sale</strong> <em>today</em> <del>not</del> &lt;script&gt;" in fragment
+
+
+def test_an_answer_whose_worker_died_mid_request_becomes_unknown_by_the_scheduled_sweep(admin_client, webhook):
+    from jobs.schedule import PERIODIC
+
+    conversation = _conversation_after(admin_client, "15550000001", hours_ago=1)
+    post(admin_client, f"/inbox/{conversation.id}/answer", {"text": "On its way"})
+    [answer] = _answers()
+    answer.status, answer.sending_at = "sending", utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    assert jobs.inbox.sweep in PERIODIC and jobs.inbox.sweep() == 1
+    assert _answers()[0].status == "unknown"
+    assert "Whether this answer went is unknown" in admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
