@@ -65,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.campaigns.views import bp as campaigns_bp
     from webapp.contacts.views import bp as contacts_bp
     from webapp.dashboard.views import bp as dashboard_bp
+    from webapp.inbox.views import bp as inbox_bp
     from webapp.sandbox.views import bp as sandbox_bp
     from webapp.settings.views import bp as settings_bp
     from webapp.tracking.views import bp as tracking_bp
@@ -74,7 +75,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
     for blueprint in (auth_bp, dashboard_bp, settings_bp, contacts_bp, campaigns_bp, tracking_bp, webhooks_bp,
-                      api_bp, sandbox_bp):
+                      inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})
     register_web(app)

@@ -52,6 +52,7 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.UPLOAD_FOLDER = str(folder / "uploads")
         self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
+        self.INBOX_MEDIA_MAX_MB = env_int("INBOX_MEDIA_MAX_MB", 25)  # a customer's file the inbox keeps, at most
         # How long an upload left at its column step (or a stray file in the folder) is kept.
         self.UPLOAD_RETENTION_HOURS = env_int("UPLOAD_RETENTION_HOURS", 24)
         # A deployment served over HTTPS (docs/deploy.md): cookies travel only over HTTPS, and browsers are told

@@ -4,6 +4,7 @@ from webapp.auth.models import User
 from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
+from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
 from webapp.senders.models import Sender, Template
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
 from webapp.workspace.models import WorkspaceSettings
@@ -11,5 +12,5 @@ from webapp.workspace.models import WorkspaceSettings
 __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
-    "InboundMessage", "UnmatchedStatus", "WebhookEvent",
+    "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
 ]

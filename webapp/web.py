@@ -49,7 +49,7 @@ NAV = (  # label, endpoint, whether it is shown
     ("Dashboard", "dashboard.index", _everyone),
     ("Lists", "contacts.index", _everyone),
     ("Campaigns", "campaigns.index", _everyone),
-    ("Replies", "webhooks.replies", _everyone),
+    ("Inbox", "inbox.index", _everyone),
     ("Sandbox phone", "sandbox.phone", _with_the_sandbox),
     ("Settings", "settings.index", _admins),
 )
@@ -62,8 +62,17 @@ def _nav_items() -> list[dict]:
         if not shown():
             continue
         area = endpoint.split(".")[0]
-        items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area})
+        items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area,
+                      "badge": _unread() if area == "inbox" else 0})
     return items
+
+
+def _unread() -> int:
+    """The Inbox's badge: customers' messages nobody has read yet."""
+    from webapp.extensions import db
+    from webapp.inbox.conversations import unread_total
+
+    return unread_total(db.session)
 
 
 def _business_name() -> str:

@@ -90,3 +90,24 @@ document.querySelectorAll("input[data-browser-zone]").forEach((input) => {
     input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
   }
 });
+
+// --- Inbox (issue #16) ---
+// A conversation polls for new messages only while its tab is visible (hidden tabs skip their turns).
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (document.hidden && event.detail.elt.hasAttribute("data-poll-when-visible")) {
+    event.preventDefault();
+  }
+});
+// Choosing a quick answer fills the message box (the preview follows through its own htmx trigger).
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!select.dataset || !select.dataset.fills || !select.value) {
+    return;
+  }
+  const box = document.getElementById(select.dataset.fills);
+  if (box) {
+    box.value = select.value;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+  }
+});

@@ -256,7 +256,7 @@ def test_a_status_parked_while_the_sender_commits_its_wamid_is_still_applied_at_
     campaign, rows = accepted_campaign(1)
     row = rows[0]
     # Every status misses its row, as a lookup made a moment before the sender's commit would.
-    monkeypatch.setattr(services, "apply_statuses", lambda session, updates: list(updates))
+    monkeypatch.setattr(services, "route_statuses", lambda session, updates: list(updates))
     meta.post(client, meta.statuses(meta.status(wamid(row), "failed", T0, wa_id(row),
                                                 error=(131049, "Marketing limit", ""))))
     db.session.expire_all()

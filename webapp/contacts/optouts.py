@@ -57,7 +57,7 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
     creating one if we never imported it, so no later list brings the number back into a campaign: under `sent_to`,
     the number our messages went to when Meta reports `phone` as its wa_id. An earlier opt-out is kept as it was.
     Returns the contact (the oldest, should both forms have one)."""
-    contacts = _contacts(session, phone, sent_to, create_with_name=name)
+    contacts = contacts_of(session, phone, sent_to, create_with_name=name)
     for contact in contacts:
         if contact.opted_out_at is None:
             contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
@@ -66,13 +66,15 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
 
 def opt_in(session: Session, phone: str, at: datetime) -> None:
     """Meta's `resume`: clear an opt-out that happened before it (a later STOP still wins)."""
-    for contact in _contacts(session, phone):
+    for contact in contacts_of(session, phone):
         if contact.opted_out_at is not None and contact.opted_out_at <= at:
             contact.opted_out_at, contact.opt_out_reason = None, ""
 
 
-def _contacts(session: Session, phone: str, sent_to: str | None = None,
+def contacts_of(session: Session, phone: str, sent_to: str | None = None,
               create_with_name: str | None = None) -> list[Contact]:
+    """The contacts of a number as Meta reports it (oldest first, locked on PostgreSQL); with `create_with_name`,
+    one is created under that name when none exists (the inbox does so for a stranger's message)."""
     known = Contact.known_by(phone, sent_to)
     if create_with_name is not None and session.scalar(select(Contact.id).where(known).limit(1)) is None:
         # ON CONFLICT DO NOTHING: two webhooks about one new number must not collide on the unique phone.

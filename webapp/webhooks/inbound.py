@@ -13,6 +13,7 @@ from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
+from webapp.inbox.conversations import Arrival, record_inbound
 from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
@@ -56,6 +57,7 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                                       name=message.profile_name, sent_to=number_sent_to(session, message.phone))
             session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                             .values(contact_id=contact.id))
+        _into_conversation(session, stored_id, message, row)
     add_deltas(session, deltas)
     return new
 
@@ -86,6 +88,18 @@ def _store(session: Session, message: Inbound, row: Recipient | None, opting_out
     stmt = (upsert(session, InboundMessage.__table__).values(values)
             .on_conflict_do_nothing(index_elements=["wamid"]).returning(InboundMessage.__table__.c.id))
     return session.scalar(stmt)
+
+
+def _into_conversation(session: Session, stored_id: int, message: Inbound, row: Recipient | None) -> None:
+    """The inbox's conversation of the customer (a stranger becomes a contact, marked as from the inbox)."""
+    contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == stored_id))
+    sent_to = number_sent_to(session, message.phone) if contact_id is None else None
+    conversation = record_inbound(session, Arrival(
+        stored_id, message.phone, message.profile_name, message.type, message.text, message.at,
+        message.phone_number_id, row.campaign_id if row else None, message.media, sent_to), contact_id)
+    if contact_id is None:
+        session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
+                        .values(contact_id=conversation.contact_id))
 
 
 def _newer_reply_exists(session: Session, row_id: int, message: Inbound, stored_id: int) -> bool:

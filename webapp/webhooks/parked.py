@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import islice
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.statuses import CHUNK, StatusUpdate, apply_statuses
+from webapp.inbox.answers import apply_answer_statuses
+from webapp.inbox.models import Answer
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
@@ -22,6 +24,11 @@ from webapp.webhooks.payloads import read_status
 
 PARKED_KEPT = timedelta(days=7)  # then they are statuses of messages we never sent (the raw event stays)
 FLOWING_WITHIN = timedelta(minutes=10)
+
+
+def route_statuses(session: Session, updates: list[StatusUpdate]) -> list[StatusUpdate]:
+    """Apply statuses to campaign rows, then to inbox answers; return those of neither (to park)."""
+    return apply_answer_statuses(session, apply_statuses(session, updates))
 
 
 def park(session: Session, updates: list[StatusUpdate]) -> None:
@@ -52,7 +59,9 @@ def apply_stale_parked(session: Session, limit: int = 5000) -> int:
     """The periodic sweep: apply parked statuses whose row now carries their wamid, and forget those older
     than a week (statuses of messages we never sent). Commits; returns how many were applied."""
     begin_write(session)
-    matched = (select(UnmatchedStatus).join(Recipient, Recipient.wamid == UnmatchedStatus.wamid)
+    matched = (select(UnmatchedStatus)
+               .where(or_(exists().where(Recipient.wamid == UnmatchedStatus.wamid),
+                          exists().where(Answer.wamid == UnmatchedStatus.wamid)))
                .order_by(UnmatchedStatus.id).limit(limit))
     applied = _apply_parked(session, list(session.scalars(_locked(session, matched, of=UnmatchedStatus))))
     session.execute(delete(UnmatchedStatus).where(UnmatchedStatus.created_at < utcnow() - PARKED_KEPT))
@@ -63,7 +72,7 @@ def apply_stale_parked(session: Session, limit: int = 5000) -> int:
 def _apply_parked(session: Session, parked: list[UnmatchedStatus]) -> int:
     """Apply parked statuses through the same code as live ones; those that found their row are removed."""
     updates = {item.id: read_status(item.payload) for item in parked}
-    waiting = {id(u) for u in apply_statuses(session, [u for u in updates.values() if u])}
+    waiting = {id(u) for u in route_statuses(session, [u for u in updates.values() if u])}
     done = [item_id for item_id, u in updates.items() if u is None or id(u) not in waiting]
     for chunk in _chunks(done):
         session.execute(delete(UnmatchedStatus).where(UnmatchedStatus.id.in_(chunk)))

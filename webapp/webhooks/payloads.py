@@ -26,6 +26,8 @@ class Inbound:
     button_payload: str
     context_wamid: str  # the message they replied to or tapped a button of
     at: datetime
+    phone_number_id: str = ""  # our number they wrote to
+    media: dict | None = None  # an image, video, audio, document or sticker: {"id", "mime_type", "filename"}
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def read_changes(payload: Any) -> list[Change]:
             changes.append(Change(
                 phone_number_id=str(metadata.get("phone_number_id") or ""),
                 statuses=[s for s in map(read_status, _dicts(value.get("statuses"))) if s],
-                messages=[m for m in (read_message(m, names) for m in _dicts(value.get("messages"))) if m],
+                messages=[m for m in (read_message(m, names, str(metadata.get("phone_number_id") or ""))
+                                      for m in _dicts(value.get("messages"))) if m],
                 preferences=[p for p in map(read_preference, _dicts(value.get("user_preferences"))) if p],
                 errors=[read_error_item(e) for e in _dicts(value.get("errors"))],
             ))
@@ -85,7 +88,7 @@ def read_status(item: dict) -> StatusUpdate | None:
     )
 
 
-def read_message(item: dict, names: dict[str, str]) -> Inbound | None:
+def read_message(item: dict, names: dict[str, str], phone_number_id: str = "") -> Inbound | None:
     """One `messages[]` item from a customer."""
     wamid, sender = item.get("id"), str(item.get("from") or "")
     digits = re.sub(r"\D", "", sender)
@@ -98,6 +101,7 @@ def read_message(item: dict, names: dict[str, str]) -> Inbound | None:
         wamid=wamid, phone=f"+{digits}", profile_name=names.get(sender, "")[:200], type=kind[:16],
         text=text, button_text=button_text, button_payload=payload,
         context_wamid=str(context.get("id") or "")[:128], at=timestamp(item.get("timestamp")),
+        phone_number_id=phone_number_id, media=_media(kind, item),
     )
 
 
@@ -140,7 +144,24 @@ def _content(kind: str, item: dict) -> tuple[str, str, str]:
         return "", "", ""
     if kind == "reaction":
         return str(part.get("emoji") or ""), "", ""
+    if kind == "location":
+        place = ", ".join(str(part[key]) for key in ("name", "address") if part.get(key))
+        return f"{place} ({part.get('latitude')}, {part.get('longitude')})".strip(), "", ""
+    if kind == "contacts":
+        cards = [f"{(c.get('name') or {}).get('formatted_name', '')} "
+                 + " ".join(str(p.get("phone") or "") for p in _dicts(c.get("phones")))
+                 for c in _dicts(item.get("contacts"))]
+        return "; ".join(card.strip() for card in cards), "", ""
     return str(part.get("caption") or ""), "", ""  # media: the caption, when there is one
+
+
+def _media(kind: str, item: dict) -> dict | None:
+    """The file of a media message, for the inbox to download (its id is Meta's, valid for a while)."""
+    part = item.get(kind) if isinstance(item.get(kind), dict) else {}
+    if kind not in ("image", "video", "audio", "document", "sticker") or not part.get("id"):
+        return None
+    return {"id": str(part["id"]), "mime_type": str(part.get("mime_type") or ""),
+            "filename": str(part.get("filename") or "")}
 
 
 def _pricing(value: Any) -> Pricing | None:

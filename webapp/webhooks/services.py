@@ -17,13 +17,12 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.statuses import apply_statuses
 from webapp.senders.models import Sender
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
 from webapp.webhooks.inbound import apply_messages, apply_preferences
 from webapp.webhooks.models import WebhookEvent
-from webapp.webhooks.parked import apply_parked_statuses, park
+from webapp.webhooks.parked import apply_parked_statuses, park, route_statuses
 from webapp.webhooks.payloads import read_changes
 
 
@@ -131,7 +130,7 @@ def _apply(session: Session, payloads: list[tuple[int, dict]]) -> tuple[dict[int
         messages += [(event_id, message) for message in change.messages]
         preferences += change.preferences
         outcome.notes += [f"Meta reported error {e.code}: {e.title} {e.detail}".strip() for e in change.errors]
-    unmatched = apply_statuses(session, statuses)
+    unmatched = route_statuses(session, statuses)
     park(session, unmatched)
     for status in statuses:
         outcomes[owners[id(status)]].statuses += 1

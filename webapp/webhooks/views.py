@@ -1,15 +1,13 @@
-"""Meta's webhook endpoint (public, signed) and the staff's Replies page."""
+"""Meta's webhook endpoint (public, signed), and the old Replies page's address (now the Inbox)."""
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request, url_for
 
-from webapp.extensions import csrf, db
-from webapp.fragments import answer, targets
-from webapp.url_numbers import LARGEST, number_arg
+from webapp.extensions import csrf
+from webapp.url_numbers import number_arg
 from webapp.webhooks import ingest
-from webapp.webhooks.replies import campaign_choices, replies_page
 from webapp.webhooks.verification import app_secret, signature_valid, token_matches, verify_token
 
 bp = Blueprint("webhooks", __name__)
@@ -50,14 +48,8 @@ def receive():
 
 @bp.get("/replies")
 def replies():
-    """Customers' replies across campaigns, newest first; htmx swaps only the list when filtering."""
-    campaign_id = number_arg(request.args, "campaign")
-    before = number_arg(request.args, "before", least=0, most=LARGEST)
-    page = replies_page(db.session, campaign_id, before)
-    fragment = targets("replies-list")
-    return answer("webhooks/partials/replies_list.html" if fragment else "webhooks/replies.html", page=page,
-                  campaign_id=campaign_id, paged=before is not None,
-                  campaigns=[] if fragment else campaign_choices(db.session))
+    """The Replies page became the Inbox (one conversation per customer); old links and bookmarks land there."""
+    return redirect(url_for("inbox.index", campaign=number_arg(request.args, "campaign")), 301)
 
 
 def _plain(text: str, status: int):

@@ -1,0 +1,1 @@
+"""The Inbox: customers' conversations, answered by staff within WhatsApp's 24-hour window."""
