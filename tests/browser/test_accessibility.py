@@ -26,6 +26,7 @@ from tests.services import free_port
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
+from webapp.inbox.models import Conversation
 from webapp.meta_errors import MetaError
 from webapp.timestamps import utcnow
 from webapp.webhooks.inbound import apply_messages
@@ -51,7 +52,9 @@ PAGES = {
     "import upload": lambda w: "/imports/new",
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",
-    "replies": lambda w: "/replies",
+    "inbox": lambda w: "/inbox/",
+    "a conversation": lambda w: f"/inbox/{w['conversation']}",
+    "quick answers": lambda w: "/inbox/quick-answers",
     "settings": lambda w: "/settings/",
     "users": lambda w: "/settings/users",
     "sender numbers": lambda w: "/settings/senders",
@@ -136,7 +139,8 @@ def _data(world: dict) -> dict:
                                    phone_column=None, update_existing=True, user_id=admin.id)
     db.session.commit()
     contact = db.session.scalar(select(Contact.id).where(Contact.phone == PHONES[2]))
-    return {"admin": admin.email, "draft": draft.id, "completed": completed.id, "list": customers.id,
+    conversation = db.session.scalar(select(Conversation.id).where(Conversation.contact_id == contact))
+    return {"conversation": conversation, "admin": admin.email, "draft": draft.id, "completed": completed.id, "list": customers.id,
             "contact": contact, "uploaded": uploaded.id, "imported": imported.id, "tested": tested}
 
 
