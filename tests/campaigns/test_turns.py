@@ -55,3 +55,19 @@ def test_a_campaign_waiting_for_the_sending_worker_says_which_campaign_is_sendin
     assert "Waiting for the sending worker: campaign “Spring sale” is sending" in html
     assert "Waiting for the sending worker" not in staff_client.get(
         f"/campaigns/{first.id}/live/counters").get_data(as_text=True)
+
+
+def test_a_second_slot_does_not_hold_the_only_worker_while_slot_0_waits_behind_it_to_send_the_canary(
+        app, sandbox, sandbox_sender):
+    # A campaign just (re)started sending: no message of it was accepted yet, so slot 0 alone sends, one request
+    # at a time. With one sending worker (as `make run` starts), slot 1's job may get the worker first; slot 0 is
+    # queued behind it. Slot 1 gives the worker back at once instead of waiting a whole job for that canary.
+    campaign = launch(sandbox_sender, _people("+1555095"), name="Resumed", list_name="Resumed list")
+    started = time.monotonic()
+    assert Dispatcher(campaign.id, slot=1).run() == "continue"
+    assert time.monotonic() - started < 2
+    assert not redis_client().exists(lease_key(campaign.id, 1))
+    assert sandbox.messages() == []  # the canary is slot 0's
+
+    assert Dispatcher(campaign.id, slot=0).run() == "done"
+    assert len(sandbox.messages()) == 5

@@ -207,6 +207,11 @@ class Dispatcher:
                         slices, deadline = slices + 1, deadline + self.slice_seconds
                         self._load_settings()
                     if not self.proven and self.slot:  # slot 0 sends the canary
+                        if not Lease.alive(lease_key(self.campaign_id, 0)):
+                            # Slot 0 waits for a worker, perhaps for this one: give it back and queue up behind
+                            # it, rather than hold the worker for a whole job waiting on a canary nobody sends.
+                            self._pause(in_flight, 0.2)
+                            break
                         self._pause(in_flight, 0.1)
                         continue
                     free = (self.concurrency if self.proven else 1) - len(in_flight)
