@@ -47,7 +47,7 @@ def test_index_lists_campaigns_newest_first_with_status_and_counts(staff_client)
     assert '<span class="badge badge-ongoing">Ongoing</span>' in page
     assert '<span class="badge badge-completed">Completed</span>' in page
     assert f'href="/campaigns/{older.id}"' in page and f'href="/campaigns/{newer.id}"' in page
-    assert '<td class="num">2</td>' in page  # the older one's recipients, from its counters
+    assert '<td class="num" data-label="Recipients">2</td>' in page  # the older one's recipients, from its counters
 
 
 def test_index_filters_by_the_status_staff_read(staff_client):
