@@ -98,6 +98,9 @@ def _config(database_url: str, redis_url: str, folder: Path) -> dict:
         "UPLOAD_FOLDER": str(folder / "uploads"),
         "SECRET_KEY": "test-secret-key",
         "SANDBOX_ENABLED": False,
+        # Most tests create and log in a user: scrypt's deliberate ~0.3 s for the two would be a third of the
+        # suite. test_auth.py checks that a real configuration stores scrypt hashes.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

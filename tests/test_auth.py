@@ -157,3 +157,15 @@ def test_users_create_command_makes_an_admin(app, monkeypatch):
     assert "Created admin ops@example.com" in result.output
     again = app.test_cli_runner().invoke(args=["users", "create", "ops@example.com"])
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_a_real_configuration_stores_passwords_as_scrypt_hashes(app):
+    # The suite runs with a cheap hash (tests/conftest.py); what a deployment stores is scrypt's.
+    from webapp.auth.models import User
+    from webapp.config import Config
+
+    app.config["PASSWORD_HASH_METHOD"] = Config().PASSWORD_HASH_METHOD
+    user = User(email="real@example.com", role="staff")
+    user.set_password("a long real passphrase")
+    assert user.password_hash.startswith("scrypt:")
+    assert user.check_password("a long real passphrase") and not user.check_password("a long real passphrasE")

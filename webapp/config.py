@@ -69,6 +69,9 @@ class Config:
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.REMEMBER_COOKIE_DURATION = timedelta(days=env_int("REMEMBER_DAYS", 14))
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+        # werkzeug's method for stored passwords. scrypt costs ~0.15 s a hash, by design; the test suite, which
+        # creates and logs in a user in most of its 1,800 tests, sets a cheap one (tests/conftest.py).
+        self.PASSWORD_HASH_METHOD = "scrypt"
         self.LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_LOCK_SECONDS = env_int("LOGIN_LOCK_SECONDS", 300)
         # How many reverse proxies in front of the app append to X-Forwarded-For/-Proto; 0 trusts no such header.
