@@ -40,6 +40,7 @@ from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 
 MAX_TEXT = 4096  # Meta's limit for a text message's body
+MEDIA_ANSWERS = ("image", "video", "audio", "document")
 SEND_JOB = "jobs.inbox.send_answer"
 CALLBACK = re.compile(r"a:([0-9]{1,18})")  # what an answer carries in biz_opaque_callback_data
 STALE_CLAIM_SECONDS = 120  # a claim older than this with no answer recorded: its worker died mid-request
@@ -55,15 +56,19 @@ def check_free_form(conversation: Conversation, now: datetime) -> None:
                          field="text", code="window_closed")
 
 
-def answer_text(session: Session, conversation: Conversation, text: str, user_id: int | None,
-                now: datetime | None = None) -> Answer:
-    """Queue a text answer (sent by a job); raise InboxError with a reason for an empty, too long or late one."""
-    now = now or utcnow()
+def check_text(text: str) -> None:
     if not text.strip():
         raise InboxError("Write a message first: an empty message can't be sent.", field="text")
     if len(text) > MAX_TEXT:
         raise InboxError(f"WhatsApp takes at most {MAX_TEXT:,} characters in a message; this one has "
                          f"{len(text):,}.", field="text")
+
+
+def answer_text(session: Session, conversation: Conversation, text: str, user_id: int | None,
+                now: datetime | None = None) -> Answer:
+    """Queue a text answer (sent by a job); raise InboxError with a reason for an empty, too long or late one."""
+    now = now or utcnow()
+    check_text(text)
     check_free_form(conversation, now)
     return _queue(session, conversation, Answer(kind="text", text=text), user_id, now)
 
@@ -75,6 +80,28 @@ def answer_media(session: Session, conversation: Conversation, kind: str, stored
     check_free_form(conversation, now)
     answer = Answer(kind=kind, text=caption[:1024], media_file=stored_file, media_name=name[:255], media_mime=mime)
     return _queue(session, conversation, answer, user_id, now)
+
+
+def answer_media_ref(session: Session, conversation: Conversation, kind: str, media_ref: str, caption: str,
+                     filename: str, user_id: int | None, now: datetime | None = None) -> Answer:
+    """Queue a media answer whose file Meta already has (a media id) or fetches itself (an https link)."""
+    now = now or utcnow()
+    check_media_ref(kind, media_ref)
+    check_free_form(conversation, now)
+    answer = Answer(kind=kind, text=caption[:1024], media_ref=media_ref, media_name=filename[:255])
+    return _queue(session, conversation, answer, user_id, now)
+
+
+def check_media_ref(kind: str, media_ref: str) -> None:
+    """A media answer's kind and its media id or https link, before any row is written."""
+    if kind not in MEDIA_ANSWERS:
+        raise InboxError(f"A message is text, a template or one of {', '.join(MEDIA_ANSWERS)}.", field="type")
+    if media_ref.startswith("http://") or ("/" in media_ref and not media_ref.startswith("https://")):
+        raise InboxError("A media link must be an https:// address Meta can fetch.", field="link",
+                         code="bad_media")
+    if not media_ref or len(media_ref) > 1024:
+        raise InboxError("Give the media's id (from Meta's media upload) or an https link, of at most 1,024 "
+                         "characters.", field="link", code="bad_media")
 
 
 OPTED_OUT = ("This customer opted out, so no template may reach them; only an answer to their own message, "
@@ -119,17 +146,24 @@ def sender_of(session: Session, conversation: Conversation) -> Sender | None:
 
 def _queue(session: Session, conversation: Conversation, answer: Answer, user_id: int | None,
            now: datetime) -> Answer:
-    sender = sender_of(session, conversation)
+    stage(session, conversation, answer, sender_of(session, conversation), user_id, now)
+    conversation.needs_answer = False
+    session.flush()
+    answer_id = answer.id
+    on_commit(session, lambda: enqueue(SEND_JOB, answer_id, queue_name="dispatch"))
+    return answer
+
+
+def stage(session: Session, conversation: Conversation, answer: Answer, sender: Sender | None, user_id: int | None,
+          now: datetime) -> Answer:
+    """Write a `pending` answer into its conversation (the caller flushes, and enqueues its send on commit)."""
     if sender is None:
         raise InboxError("Add a sender number in Settings first: answers go from it.", code="conflict")
     answer.conversation_id, answer.sender_id, answer.phone = conversation.id, sender.id, conversation.contact.phone
     answer.sent_by_id, answer.created_at, answer.status = user_id, now, "pending"
     session.add(answer)
-    session.flush()
-    conversation.needs_answer, conversation.last_message_at = False, max(conversation.last_message_at, now)
+    conversation.last_message_at = max(conversation.last_message_at, now)
     conversation.last_text = preview(answer.text or answer.media_name, answer.kind)
-    answer_id = answer.id
-    on_commit(session, lambda: enqueue(SEND_JOB, answer_id, queue_name="dispatch"))
     return answer
 
 
@@ -144,6 +178,7 @@ class Claimed:
     media_path: Path | None
     media_name: str
     media_mime: str
+    media_ref: str  # a Meta media id or an https link, instead of a stored file
     template: tuple[str, str, dict | None]  # name, language, parameter snapshot (a template answer's)
     phone_number_id: str
     throughput: int
@@ -177,7 +212,7 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
         return None
     return Claimed(answer.id, answer.phone, answer.kind, answer.text,
                    stored_path(answer.media_file) if answer.media_file else None, answer.media_name, answer.media_mime,
-                   (answer.template_name, answer.template_language, answer.params),
+                   answer.media_ref, (answer.template_name, answer.template_language, answer.params),
                    sender.phone_number_id, sender.throughput, client_for(sender),
                    window.is_open(conversation.last_customer_message_at, now))
 
@@ -197,10 +232,12 @@ def deliver(claimed: Claimed) -> Delivery:
             return Delivery(client.send_text(number, claimed.phone, claimed.text, callback_data=callback))
         if claimed.kind == "template":
             return Delivery(client.send_template(number, claimed.phone, *claimed.template, callback_data=callback))
-        media_id = client.upload_media(number, claimed.media_path.read_bytes(), claimed.media_mime,
-                                       claimed.media_name)
-        return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id,
-                                          caption=claimed.text, filename=claimed.media_name, callback_data=callback))
+        link = claimed.media_ref if claimed.media_ref.startswith("https://") else None
+        media_id = None if link else claimed.media_ref or client.upload_media(
+            number, claimed.media_path.read_bytes(), claimed.media_mime, claimed.media_name)
+        return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id, link=link,
+                                          caption=claimed.text, filename=claimed.media_name or None,
+                                          callback_data=callback))
     except CloudAPIError as exc:
         return Delivery(error=exc)
     except OSError as exc:  # the stored file is gone: nothing left

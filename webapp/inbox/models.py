@@ -78,6 +78,8 @@ class Answer(db.Model):
     media_file: Mapped[str] = mapped_column(String(64), default="")  # stored name under the inbox's private folder
     media_name: Mapped[str] = mapped_column(String(255), default="")  # the file's name as staff uploaded it
     media_mime: Mapped[str] = mapped_column(String(100), default="")
+    # Or the media as the API gave it: a Meta media id, or an https link Meta fetches (nothing stored here).
+    media_ref: Mapped[str] = mapped_column(String(1024), default="")
     template_name: Mapped[str] = mapped_column(String(512), default="")
     template_language: Mapped[str] = mapped_column(String(15), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # a template's parameter snapshot (webapp/cloudapi.py)
