@@ -176,3 +176,14 @@ def test_the_list_page_offers_the_message_to_those_inside_the_window(staff_clien
     assert post(staff_client, url, {"text": "We open at 9"}).status_code == 302
     [answer] = answers()
     assert answer.phone == f"+{ANA}" and answer.text == "We open at 9" and answer.status == "pending"
+
+
+def test_a_retryable_meta_error_puts_the_answer_back_in_line_and_it_goes_once(api, inbox, sandbox):
+    sandbox.fault(status=500, count=1)
+    assert api.post("/messages", {"to": f"+{ANA}", "type": "text", "text": "Yes, in blue!"}).status_code == 202
+    [answer] = answers()
+    assert jobs.inbox.send_answer(answer.id) == "pending"  # refused by Meta: tried again after the back-off
+    [answer] = answers()
+    assert answer.attempts == 1 and answer.error_code is not None and sandbox.messages() == []
+    assert jobs.inbox.send_answer(answer.id) == "accepted"
+    assert len(sandbox.messages()) == 1 and answers()[0].attempts == 2

@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns import variables
 from webapp.campaigns.lifecycle import move, note_error, report
+from webapp.campaigns.outcomes import RESPONSES, Retries
 from webapp.cloudapi import CloudAPI, CloudAPIError, SendResult, render_template
 from webapp.inbox import window
 from webapp.inbox.conversations import preview
@@ -33,11 +34,12 @@ from webapp.inbox.errors import InboxError
 from webapp.inbox.media import stored_path
 from webapp.inbox.models import Answer, Conversation
 from webapp.meta_errors import Action, MetaError
-from webapp.queues import enqueue, on_commit, redis_client
+from webapp.queues import enqueue, on_commit, queue, redis_client
 from webapp.ratelimit import RateLimiter
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
+from webapp.workspace.models import WorkspaceSettings
 
 MAX_TEXT = 4096  # Meta's limit for a text message's body
 MEDIA_ANSWERS = ("image", "video", "audio", "document")
@@ -184,6 +186,7 @@ class Claimed:
     throughput: int
     client: CloudAPI
     window_open: bool
+    attempts: int = 1  # this one included
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,8 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
     not pending (another run of the job has it, or had it)."""
     token = uuid.uuid4().hex
     taken = session.execute(update(Answer).where(Answer.id == answer_id, Answer.status == "pending")
-                            .values(status="sending", claim_token=token, sending_at=now)
+                            .values(status="sending", claim_token=token, sending_at=now,
+                                    attempts=Answer.attempts + 1)
                             .execution_options(synchronize_session=False)).rowcount
     if not taken:
         return None
@@ -214,7 +218,7 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
                    stored_path(answer.media_file) if answer.media_file else None, answer.media_name, answer.media_mime,
                    answer.media_ref, (answer.template_name, answer.template_language, answer.params),
                    sender.phone_number_id, sender.throughput, client_for(sender),
-                   window.is_open(conversation.last_customer_message_at, now))
+                   window.is_open(conversation.last_customer_message_at, now), answer.attempts)
 
 
 def deliver(claimed: Claimed) -> Delivery:
@@ -248,7 +252,9 @@ def deliver(claimed: Claimed) -> Delivery:
 
 
 def record(session: Session, claimed: Claimed, delivery: Delivery, now: datetime) -> str:
-    """Write what the request's answer said; return the answer's status."""
+    """Write what the request's answer said; return the answer's status. A retryable Meta error (a refusal: the
+    message did not go) makes it `pending` again, its send enqueued after the campaigns' back-off, until the
+    workspace's send attempts are spent; then it fails."""
     answer = session.get(Answer, claimed.id, populate_existing=True)
     if delivery.result is not None:
         report(answer, "accepted", now, wamid=delivery.result.wamid)
@@ -257,9 +263,25 @@ def record(session: Session, claimed: Claimed, delivery: Delivery, now: datetime
         if error.delivery_unknown:
             move(answer, "unknown")
             note_error(answer, error.meta_error)
+        elif (delay := _retry_in(error.action, claimed.attempts)) is not None:
+            note_error(answer, error.meta_error)
+            answer.status, answer.claim_token = "pending", None
+            answer_id = answer.id
+            on_commit(session, lambda: queue("dispatch").enqueue_in(timedelta(seconds=delay), SEND_JOB, answer_id))
         else:
             _fail(answer, error.meta_error, now)
     return answer.status
+
+
+def _retry_in(action: Action, attempts: int) -> float | None:
+    """Seconds before a refused answer is tried again (the recipients' back-off), or None: fail it now."""
+    response = RESPONSES.get(action)
+    if not action.retryable or response is None or response.delay is None:
+        return None
+    retries = Retries(WorkspaceSettings.get().send_attempts, current_app.config["RETRY_BASE_SECONDS"], 0, False)
+    if attempts >= retries.max_attempts:  # every try counts here, throttling too: an answer is one message
+        return None
+    return max(response.delay(attempts, retries), 1.0)
 
 
 def _fail(answer: Answer, error: MetaError, now: datetime) -> None:

@@ -86,6 +86,7 @@ class Answer(db.Model):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     reached: Mapped[int] = mapped_column(SmallInteger, default=0)  # as a recipient row's: the furthest stage
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)  # sends tried (a retryable error tries again)
     wamid: Mapped[str | None] = mapped_column(String(128), unique=True)
     error_code: Mapped[int | None] = mapped_column()
     error_title: Mapped[str] = mapped_column(Text, default="")
