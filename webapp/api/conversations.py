@@ -45,7 +45,7 @@ def _contact(to: str | int) -> Contact:
 
 @api.route("GET", "/conversations", tag="Inbox", scope="inbox:read", response="ConversationPage",
            summary="Conversations, newest first",
-           query={"filter": {"type": "string", "enum": list(SHOWS), "default": "open",
+           query={"filter": {"type": "string", "enum": [s for s in SHOWS if s != "mine"], "default": "open",
                              "description": "open (default: all but done), unread, needs_answer, done or all."},
                   "assigned_to": {"type": "integer", "minimum": 1, "maximum": LARGEST_ID,
                                   "description": "Only those assigned to this staff member (a user id)."},
@@ -57,11 +57,10 @@ def _contact(to: str | int) -> Contact:
                                                                                "before."},
                   "per_page": PER_PAGE})
 def list_conversations(call: Call):
-    """One per contact, with unread counts and the 24-hour window; follow `meta.next_before` until it is null.
-    `filter=mine` has no meaning without a user: use `assigned_to`."""
+    """One per contact, with unread counts and the 24-hour window; follow `meta.next_before` until it is null."""
     query = call.query
-    show = "all" if query["filter"] == "mine" else query["filter"]
-    page = conversations.conversation_page(db.session, None, show=show, campaign_id=query.get("campaign_id"),
+    page = conversations.conversation_page(db.session, None, show=query["filter"],
+                                           campaign_id=query.get("campaign_id"),
                                            search=query.get("q", ""), before=query.get("before"),
                                            size=query["per_page"], assigned_to=query.get("assigned_to"))
     now = utcnow()
@@ -75,9 +74,9 @@ def list_conversations(call: Call):
                              "description": "The `next_before` of the page before."},
                   "per_page": PER_PAGE})
 def conversation_messages(call: Call, contact: str):
-    """`contact` is a contact's id, or its phone number starting with `+` (E.164; `%2B` in a URL). The newest page first, oldest
-    first within it: the broadcasts' messages as the customer read them, the customer's, and answers with their
-    status; follow `meta.next_before` for older ones."""
+    """`contact` is a contact's id, or its phone number starting with `+` (E.164; `%2B` in a URL). The newest page
+    first, oldest first within it: the broadcasts' messages as the customer read them, the customer's, and answers
+    with their status; follow `meta.next_before` for older ones."""
     found = _contact(int(contact) if contact.isascii() and contact.isdigit() and int(contact) <= LARGEST_ID
                      else contact)
     conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == found.id)) \

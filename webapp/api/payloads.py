@@ -152,8 +152,9 @@ def message(item) -> dict:
         found.update(type=row.kind, text=row.text or "", status=row.status, error=_error(row),
                      template={"name": row.template_name, "language": row.template_language}
                      if row.kind == "template" else None,
-                     media={"status": "sent", "mime_type": row.media_mime, "filename": row.media_name,
-                            "size": None} if row.kind not in ("text", "template") else None,
+                     media={"status": "stored" if row.media_file else "remote", "mime_type": row.media_mime,
+                            "filename": row.media_name, "size": None} if row.kind not in ("text", "template")
+                     else None,
                      sent_by=(row.sent_by.name or row.sent_by.email) if row.sent_by else None)
     return found
 

@@ -237,7 +237,10 @@ SCHEMAS: dict[str, dict] = {
         "error": {"oneOf": [ref("MessageError"), {"type": "null"}]},
         "broadcast": {"oneOf": [obj({"id": INTEGER, "name": STRING}), {"type": "null"}]},
         "template": {"oneOf": [obj({"name": STRING, "language": STRING}), {"type": "null"}]},
-        "media": {"oneOf": [obj({"status": STRING, "mime_type": STRING, "filename": STRING,
+        "media": {"oneOf": [obj({"status": {"type": "string", "description": "A customer's file: pending, stored or "
+                                                                       "failed (its download); an answer's: stored "
+                                                                       "(uploaded here) or remote (an id or link)."},
+                                 "mime_type": STRING, "filename": STRING,
                                  "size": {"type": ["integer", "null"]}}), {"type": "null"}]},
         "sent_by": {"type": ["string", "null"], "description": "The staff member who answered (null: the API)."},
     }),

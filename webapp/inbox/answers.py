@@ -98,12 +98,9 @@ def check_media_ref(kind: str, media_ref: str) -> None:
     """A media answer's kind and its media id or https link, before any row is written."""
     if kind not in MEDIA_ANSWERS:
         raise InboxError(f"A message is text, a template or one of {', '.join(MEDIA_ANSWERS)}.", field="type")
-    if media_ref.startswith("http://") or ("/" in media_ref and not media_ref.startswith("https://")):
-        raise InboxError("A media link must be an https:// address Meta can fetch.", field="link",
-                         code="bad_media")
-    if not media_ref or len(media_ref) > 1024:
-        raise InboxError("Give the media's id (from Meta's media upload) or an https link, of at most 1,024 "
-                         "characters.", field="link", code="bad_media")
+    if not media_ref or len(media_ref) > 1024 or media_ref.startswith("http://"):
+        raise InboxError("Give the media as its id from Meta's media upload, or an https:// link Meta can fetch "
+                         "(at most 1,024 characters).", field="link", code="bad_media")
 
 
 OPTED_OUT = ("This customer opted out, so no template may reach them; only an answer to their own message, "
