@@ -33,13 +33,13 @@ def _contact(to: str | int) -> Contact:
             raise ApiError("not_found", f"There is no contact {to}.")
         return found
     try:
-        phone = normalise(to, WorkspaceSettings.get().default_country).e164
-    except InvalidPhone as error:
-        raise ApiError("not_found", f"{to} is not a contact: {error.reason}.") from None
+        phone, why = normalise(to, WorkspaceSettings.get().default_country).e164, ""
+    except InvalidPhone as error:  # a contact may still have it, as Meta reported it: look it up as written
+        phone, why = to.strip(), f" ({error.reason})"
     found = db.session.scalar(select(Contact).where(Contact.phone == phone))
     if found is None:
-        raise ApiError("not_found", f"{phone} is not a contact: it becomes one when it writes to us or is added to "
-                                    "a list.")
+        raise ApiError("not_found", f"{phone} is not a contact{why}: it becomes one when it writes to us or is "
+                                    "added to a list.")
     return found
 
 
