@@ -2,15 +2,15 @@
 their 24-hour window gets it as an answer in their conversation — the same row, claim, rate limiter, at-most-once
 send and webhook statuses as staff's answers (answers.py); the others are skipped with the reason.
 
-The rows are written in one flush and sent by batch jobs of BATCH answers each (jobs.inbox.send_answers), so a
-list of 10,000 costs the request one insert and a few dozen enqueues, never a request to Meta.
+The rows are written by one INSERT … SELECT and sent by batch jobs of BATCH answers each (jobs.inbox.send_answers), so a
+list of 10,000 costs the request a few statements and a few dozen enqueues, never a request to Meta.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from webapp.contacts.models import Contact, ListMember
@@ -44,10 +44,10 @@ class ListMessage:
         elif not self.media_file:
             answers.check_media_ref(self.kind, self.media_ref)
 
-    def answer(self) -> Answer:
-        return Answer(kind=self.kind, text=self.text if self.kind == "text" else self.text[:1024],
-                      media_file=self.media_file, media_name=self.media_name[:255], media_mime=self.media_mime,
-                      media_ref=self.media_ref)
+    def fields(self) -> dict:
+        return {"kind": self.kind, "text": self.text if self.kind == "text" else self.text[:1024],
+                "media_file": self.media_file, "media_name": self.media_name[:255], "media_mime": self.media_mime,
+                "media_ref": self.media_ref}
 
 
 @dataclass(frozen=True)
@@ -91,27 +91,43 @@ def reach(session: Session, list_id: int, now: datetime) -> Reach:
 def send_to_list(session: Session, list_id: int, message: ListMessage, user_id: int | None,
                  now: datetime) -> list[Outcome]:
     """Queue the message for every member inside their window (in the caller's transaction; sent by jobs after
-    its commit); the others are skipped with the reason. Raises InboxError for a message that cannot go at all."""
+    its commit); the others are skipped with the reason. Raises InboxError for a message that cannot go at all.
+    The answers are one INSERT … SELECT and their conversations one UPDATE: no row of a member crosses the wire
+    twice, whatever the list's size."""
     message.check()
-    senders = {sender.id: sender for sender in session.scalars(select(Sender).order_by(Sender.id))}
-    first = next(iter(senders.values()), None)
-    rows = session.execute(
-        select(Contact, Conversation).join(ListMember, ListMember.contact_id == Contact.id)
+    members = session.execute(
+        select(Contact.id, Contact.phone, Contact.name, Contact.opted_out_at, Conversation.id.label("conversation_id"))
+        .select_from(ListMember).join(Contact, Contact.id == ListMember.contact_id)
         .outerjoin(Conversation, Conversation.contact_id == Contact.id)
         .where(ListMember.list_id == list_id).order_by(Contact.id)).all()
-    staged: list[tuple[Contact, Answer | None, str]] = []
-    for contact, conversation in rows:
-        if contact.opted_out:
-            staged.append((contact, None, OPTED_OUT))
-        elif conversation is None or not window.is_open(conversation.last_customer_message_at, now):
-            staged.append((contact, None, OUTSIDE))
-        else:
-            sender = senders.get(conversation.sender_id) or first
-            staged.append((contact, answers.stage(session, conversation, message.answer(), sender, user_id, now), ""))
-    session.flush()
-    ids = [answer.id for _, answer, _ in staged if answer is not None]
-    if ids:
+    eligible = (select(Conversation.id).select_from(ListMember).join(Contact, Contact.id == ListMember.contact_id)
+                .join(Conversation, Conversation.contact_id == Contact.id)
+                .where(ListMember.list_id == list_id, Contact.opted_out_at.is_(None), _inside(now)))
+    message_ids: dict[int, int] = {}  # conversation id -> answer id
+    if session.scalar(select(eligible.exists())):
+        first = session.scalar(select(Sender.id).order_by(Sender.id).limit(1))
+        fields = {**message.fields(), **answers.pending(0, first, "", user_id, now)}
+        table = Answer.__table__
+        fixed = {name: value for name, value in fields.items() if name not in ("conversation_id", "sender_id", "phone")}
+        rows = eligible.with_only_columns(
+            Conversation.id, func.coalesce(Conversation.sender_id, first), Contact.phone,
+            *(literal(value, table.c[name].type) for name, value in fixed.items()))
+        message_ids = dict(session.execute(
+            insert(table).from_select(["conversation_id", "sender_id", "phone", *fixed], rows)
+            .returning(table.c.conversation_id, table.c.id)).all())
+        session.execute(update(Conversation).where(Conversation.id.in_(eligible))
+                        .values(last_message_at=case((Conversation.last_message_at < now, now),
+                                                     else_=Conversation.last_message_at),
+                                last_text=answers.last_text(fields["text"], fields["media_name"], fields["kind"]))
+                        .execution_options(synchronize_session=False))
+        ids = sorted(message_ids.values())
         on_commit(session, lambda: [enqueue(BATCH_JOB, ids[i:i + BATCH], queue_name="dispatch")
                                     for i in range(0, len(ids), BATCH)])
-    return [Outcome(contact.id, contact.phone, contact.name or "", answer.id if answer else None, reason)
-            for contact, answer, reason in staged]
+    return [Outcome(m.id, m.phone, m.name or "", message_ids.get(m.conversation_id), _skipped(m, message_ids))
+            for m in members]
+
+
+def _skipped(member, message_ids: dict[int, int]) -> str:
+    if member.conversation_id in message_ids:
+        return ""
+    return OPTED_OUT if member.opted_out_at is not None else OUTSIDE
