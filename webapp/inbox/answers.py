@@ -156,21 +156,21 @@ def _queue(session: Session, conversation: Conversation, answer: Answer, user_id
 def stage(session: Session, conversation: Conversation, answer: Answer, sender: Sender | None, user_id: int | None,
           now: datetime) -> Answer:
     """Write a `pending` answer into its conversation (the caller flushes, and enqueues its send on commit)."""
-    for name, value in pending(conversation.id, sender.id if sender else None, conversation.contact.phone, user_id,
-                               now).items():
+    for name, value in pending(sender.id if sender else None, user_id, now).items():
         setattr(answer, name, value)
+    answer.conversation_id, answer.phone = conversation.id, conversation.contact.phone
     session.add(answer)
     conversation.last_message_at = max(conversation.last_message_at, now)
     conversation.last_text = last_text(answer.text, answer.media_name, answer.kind)
     return answer
 
 
-def pending(conversation_id: int, sender_id: int | None, phone: str, user_id: int | None, now: datetime) -> dict:
-    """The fields of an answer waiting for its send (list_messages.py writes many at once with them)."""
+def pending(sender_id: int | None, user_id: int | None, now: datetime) -> dict:
+    """The fields of an answer waiting for its send, besides its conversation and number (list_messages.py writes
+    many at once with them)."""
     if sender_id is None:
         raise InboxError("Add a sender number in Settings first: answers go from it.", code="conflict")
-    return {"conversation_id": conversation_id, "sender_id": sender_id, "phone": phone, "sent_by_id": user_id,
-            "created_at": now, "status": "pending"}
+    return {"sender_id": sender_id, "sent_by_id": user_id, "created_at": now, "status": "pending"}
 
 
 def last_text(text: str, media_name: str, kind: str) -> str:

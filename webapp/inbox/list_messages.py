@@ -106,9 +106,10 @@ def send_to_list(session: Session, list_id: int, message: ListMessage, user_id: 
     message_ids: dict[int, int] = {}  # conversation id -> answer id
     if session.scalar(select(eligible.exists())):
         first = session.scalar(select(Sender.id).order_by(Sender.id).limit(1))
-        fields = {**message.fields(), **answers.pending(0, first, "", user_id, now)}
+        fields = message.fields()
+        fixed = {**fields, **answers.pending(first, user_id, now)}
+        del fixed["sender_id"]  # each conversation's own number, else the first
         table = Answer.__table__
-        fixed = {name: value for name, value in fields.items() if name not in ("conversation_id", "sender_id", "phone")}
         rows = eligible.with_only_columns(
             Conversation.id, func.coalesce(Conversation.sender_id, first), Contact.phone,
             *(literal(value, table.c[name].type) for name, value in fixed.items()))
