@@ -22,6 +22,16 @@ def send_answer(answer_id: int) -> str:
     return status
 
 
+def send_answers(answer_ids: list[int]) -> dict[str, int]:
+    """A batch of a list's answers (webapp/inbox/list_messages.py), each sent as send_answer sends one: its own
+    claim, the number's limiter, at most once; a second run finds them claimed and sends none again."""
+    sent: dict[str, int] = {}
+    for answer_id in answer_ids:
+        status = send_answer(answer_id)
+        sent[status] = sent.get(status, 0) + 1
+    return sent
+
+
 def download_media(inbound_message_id: int) -> str:
     job = media.to_fetch(db.session, inbound_message_id)
     db.session.commit()

@@ -56,7 +56,7 @@ def _path(operation) -> str:
 
 @pytest.mark.parametrize("operation", [op for op in declared.operations if op.scope], ids=lambda op: op.name)
 def test_every_endpoint_refuses_a_key_without_its_scope(api_as, new_key, operation):
-    implied_by = {"lists:read": "lists:write", "broadcasts:read": "broadcasts:send"}
+    implied_by = {"lists:read": "lists:write", "broadcasts:read": "broadcasts:send", "inbox:read": "inbox:send"}
     others = [s for s in SCOPES if s not in (operation.scope, implied_by.get(operation.scope))]
     client = api_as(new_key(others))
 

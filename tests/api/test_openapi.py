@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from openapi_spec_validator import validate
+from sqlalchemy import select
 
 from tests import factories
 from tests.api.conftest import SEEN
 from webapp.api.views import api as declared
+from webapp.contacts.models import Contact
 from webapp.extensions import db
+from webapp.inbox.models import Conversation
 from webapp.timestamps import utcnow
 
 
@@ -28,6 +31,8 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     """One successful call of each endpoint, in the order a client would make them; conftest checks each answer."""
     customers = factories.contact_list("Customers", [("+14155550100", "Ana", {})])
     done = factories.campaign(status="sending", sender=sender, phones=["+14155550109"], started_at=utcnow())
+    ana = db.session.scalar(select(Contact).where(Contact.phone == "+14155550100"))
+    db.session.add(Conversation(contact_id=ana.id, last_message_at=utcnow(), last_customer_message_at=utcnow()))
     db.session.commit()
     SEEN.clear()
 
@@ -59,6 +64,10 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     other = api.post("/broadcasts", {"template_name": "order_update"}).get_json()["data"]["id"]
     api.delete(f"/broadcasts/{other}")
     api.get("/dashboard")
+    api.get("/conversations")
+    api.post("/messages", {"to": "+14155550100", "type": "text", "text": "Yes, in blue"})
+    api.get("/conversations/+14155550100/messages")
+    api.post(f"/lists/{customers.id}/messages", {"type": "text", "text": "We open at 9"})
     api.get("/senders")
     api.get("/templates")
     api.get("/openapi.json", key=None)

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.campaigns.errors import CampaignError
 from webapp.contacts.errors import ContactsError
+from webapp.inbox.errors import InboxError
 
 # Every code the API answers with, and its HTTP status: clients branch on the code, people read the message.
 CODES = {
@@ -23,6 +24,9 @@ CODES = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "unprocessable": 422,
+    "outside_window": 422,
+    "opted_out": 422,
+    "bad_media": 422,
     "idempotency_key_reused": 422,
     "rate_limited": 429,
     "internal_error": 500,
@@ -44,9 +48,15 @@ class ApiError(Exception):
         return CODES[self.code]
 
 
-def from_domain(error: CampaignError | ContactsError) -> ApiError:
-    """A service's refusal: a wrong state is 409, anything else a semantic error (422) naming its field."""
-    code = "conflict" if error.code == "conflict" else "not_found" if error.code == "not_found" else "unprocessable"
+# The inbox's refusals the API names with codes of their own (InboxError.code → API code).
+INBOX_CODES = {"window_closed": "outside_window", "opted_out": "opted_out", "bad_media": "bad_media"}
+DOMAIN_ERRORS = (CampaignError, ContactsError, InboxError)
+
+
+def from_domain(error: CampaignError | ContactsError | InboxError) -> ApiError:
+    """A service's refusal: a wrong state is 409, the inbox's window, opt-out and media refusals their own codes,
+    anything else a semantic error (422) naming its field."""
+    code = error.code if error.code in ("conflict", "not_found") else INBOX_CODES.get(error.code, "unprocessable")
     details = {"field": error.field} if error.field else None
     problems = getattr(error, "problems", None)
     if problems:
@@ -65,8 +75,8 @@ def response(error: ApiError):
 def register(bp) -> None:
     """JSON for every error raised under the blueprint, so no HTML page ever answers an API client."""
     bp.register_error_handler(ApiError, response)
-    bp.register_error_handler(CampaignError, lambda error: response(from_domain(error)))
-    bp.register_error_handler(ContactsError, lambda error: response(from_domain(error)))
+    for domain in DOMAIN_ERRORS:
+        bp.register_error_handler(domain, lambda error: response(from_domain(error)))
     bp.register_error_handler(HTTPException, _http)
     bp.register_error_handler(Exception, _unexpected)
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.extensions import db
 from webapp.timestamps import UTCDateTime, utcnow
 
-SCOPES = ("lists:read", "lists:write", "broadcasts:read", "broadcasts:send")
+SCOPES = ("lists:read", "lists:write", "broadcasts:read", "broadcasts:send", "inbox:read", "inbox:send")
 
 
 class ApiKey(db.Model):

@@ -9,6 +9,9 @@ from webapp.campaigns.variables import slots
 from webapp.cloudapi import template_variables
 from webapp.contacts.models import Contact
 from webapp.extensions import db
+from webapp.inbox import window
+from webapp.inbox.timeline import Item
+from webapp.meta_errors import explain
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import iso
 from webapp.tracking.columns import API_COLUMNS, MOMENT
@@ -100,3 +103,71 @@ def template(row: Template) -> dict:
             "category": row.category, "parameter_format": row.parameter_format, "header": needs.header,
             "parameters": [{"key": s.key, "label": s.label} for s in slots(row.components, row.parameter_format)],
             "quick_replies": [{"index": index, "text": label} for index, label in needs.quick_replies]}
+
+
+# --- The Inbox -------------------------------------------------------------------------------------
+
+def conversation(listed, now) -> dict:
+    """A conversation of the list (webapp/inbox/conversations.py's `Listed`), with its window."""
+    found = listed.conversation
+    return {"id": found.id,
+            "contact": {"id": found.contact_id, "phone_number": listed.phone, "name": listed.name,
+                        "opted_out": listed.opted_out},
+            "status": found.status, "unread": found.unread, "needs_answer": found.needs_answer,
+            "assigned_to": {"id": found.assigned_to_id, "name": listed.assigned_name}
+            if found.assigned_to_id else None,
+            "campaign_id": found.campaign_id, "last_text": found.last_text,
+            "last_message_at": iso(found.last_message_at),
+            "last_customer_message_at": iso(found.last_customer_message_at),
+            "window": _window(found.last_customer_message_at, now)}
+
+
+def _window(last_customer_message_at, now) -> dict:
+    return {"open": window.is_open(last_customer_message_at, now), "closes_at": iso(window.closes_at(
+        last_customer_message_at))}
+
+
+def _error(row) -> dict | None:
+    if row.status not in ("failed", "unknown"):
+        return None
+    return {"code": row.error_code, "title": row.error_title or "", "reason": explain(row.error_code).summary}
+
+
+def message(item) -> dict:
+    """One message of a conversation (webapp/inbox/timeline.py's `Item`): a campaign's, the customer's, or an
+    answer, with its status."""
+    row = item.message
+    found = {"id": row.id, "at": iso(item.at), "source": SOURCES[item.kind],
+             "direction": "in" if item.kind == "inbound" else "out", "status": None, "error": None,
+             "broadcast": None, "template": None, "media": None, "sent_by": None}
+    if item.kind == "campaign":
+        found.update(type="template", text=item.rendered.text, status=row.status, error=_error(row),
+                     broadcast={"id": row.campaign_id, "name": item.campaign_name})
+    elif item.kind == "inbound":
+        media = item.media
+        found.update(type=row.type, text=row.text or "", media={
+            "status": media.status, "mime_type": media.mime_type, "filename": media.filename,
+            "size": media.size} if media else None)
+    else:
+        found.update(type=row.kind, text=row.text or "", status=row.status, error=_error(row),
+                     template={"name": row.template_name, "language": row.template_language}
+                     if row.kind == "template" else None,
+                     media={"status": "stored" if row.media_file else "remote", "mime_type": row.media_mime,
+                            "filename": row.media_name, "size": None} if row.kind not in ("text", "template")
+                     else None,
+                     sent_by=(row.sent_by.name or row.sent_by.email) if row.sent_by else None)
+    return found
+
+
+def answer(row) -> dict:
+    """An answer just queued, as its conversation will show it."""
+    return message(Item(row.created_at, "answer", row))
+
+
+SOURCES = {"campaign": "broadcast", "inbound": "customer", "answer": "answer"}
+
+
+def list_outcome(outcome) -> dict:
+    return {"contact_id": outcome.contact_id, "phone_number": outcome.phone, "name": outcome.name,
+            "status": "skipped" if outcome.skipped else "queued", "message_id": outcome.message_id,
+            "reason": outcome.skipped or None}

@@ -18,10 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from webapp.api import auth, idempotency
-from webapp.api.errors import ApiError, from_domain, response
+from webapp.api.errors import DOMAIN_ERRORS, ApiError, from_domain, response
 from webapp.api.schemas import MAX_RECIPIENTS, SCHEMAS, root
-from webapp.campaigns.errors import CampaignError
-from webapp.contacts.errors import ContactsError
 from webapp.extensions import db
 from webapp.url_numbers import LARGEST
 
@@ -119,7 +117,7 @@ def _handler(operation: Operation, view: Callable) -> Callable:
         try:
             call = Call(_query(operation, query_validators), *_body(operation, body_validator))
             answer = _json(view(call, **path_args), operation.ok)
-        except (ApiError, CampaignError, ContactsError) as error:
+        except (ApiError, *DOMAIN_ERRORS) as error:
             db.session.rollback()
             answer = response(error if isinstance(error, ApiError) else from_domain(error))
         except Exception:

@@ -9,6 +9,8 @@ from webapp.api.models import SCOPES
 from webapp.campaigns.audience import OUTCOMES
 from webapp.campaigns.models import CAMPAIGN_STATES
 from webapp.campaigns.variables import SOURCES
+from webapp.inbox.answers import MAX_TEXT, MEDIA_ANSWERS
+from webapp.inbox.models import CONVERSATION_STATES
 from webapp.timestamps import ISO_SCHEMA
 from webapp.tracking.columns import API_COLUMNS
 from webapp.url_numbers import LARGEST_ID
@@ -202,6 +204,79 @@ SCHEMAS: dict[str, dict] = {
                      "quick_replies": {"type": "array", "items": obj({"index": INTEGER, "text": STRING}),
                                        "description": "Its quick-reply buttons: a broadcast's `button_payloads` "
                                                       "name them by index."}}),
+    # --- The Inbox ---
+    "Conversation": obj({
+        "id": INTEGER,
+        "contact": obj({"id": INTEGER, "phone_number": STRING, "name": STRING, "opted_out": {"type": "boolean"}}),
+        "status": {"type": "string", "enum": list(CONVERSATION_STATES)},
+        "unread": COUNT, "needs_answer": {"type": "boolean"},
+        "assigned_to": {"oneOf": [obj({"id": INTEGER, "name": STRING}), {"type": "null"}]},
+        "campaign_id": {"type": ["integer", "null"], "description": "The broadcast the customer last answered."},
+        "last_text": STRING, "last_message_at": WHEN, "last_customer_message_at": WHEN,
+        "window": ref("Window"),
+    }),
+    "Window": obj({"open": {"type": "boolean", "description": "Free-form messages may go (24 hours from the "
+                                                             "customer's last message); else only a template."},
+                   "closes_at": WHEN}),
+    "KeysetMeta": obj({"per_page": {"type": "integer", "minimum": 1},
+                       "next_before": {"type": ["string", "null"],
+                                       "description": "Pass as `before` for the next (older) page; null on the "
+                                                      "last page."}}),
+    "MessageError": obj({"code": {"type": ["integer", "null"], "description": "Meta's error code."},
+                         "title": STRING, "reason": {"type": "string", "description": "In plain words."}}),
+    "Message": obj({
+        "id": {"type": "integer", "description": "Unique within its `source`."},
+        "at": WHEN,
+        "source": {"type": "string", "enum": ["broadcast", "customer", "answer"]},
+        "direction": {"type": "string", "enum": ["in", "out"]},
+        "type": {"type": "string", "description": "text, image, video, audio, document, template; a customer's "
+                                                  "may also be location, contacts, button, reaction…"},
+        "text": {"type": "string", "description": "The text, a caption, or a template as the customer read it."},
+        "status": {"type": ["string", "null"], "description": "Ours only: pending, sending, unknown, accepted, "
+                                                            "sent, delivered, read or failed."},
+        "error": {"oneOf": [ref("MessageError"), {"type": "null"}]},
+        "broadcast": {"oneOf": [obj({"id": INTEGER, "name": STRING}), {"type": "null"}]},
+        "template": {"oneOf": [obj({"name": STRING, "language": STRING}), {"type": "null"}]},
+        "media": {"oneOf": [obj({"status": {"type": "string", "description": "A customer's file: pending, stored or "
+                                                                       "failed (its download); an answer's: stored "
+                                                                       "(uploaded here) or remote (an id or link)."},
+                                 "mime_type": STRING, "filename": STRING,
+                                 "size": {"type": ["integer", "null"]}}), {"type": "null"}]},
+        "sent_by": {"type": ["string", "null"], "description": "The staff member who answered (null: the API)."},
+    }),
+    "MessageSend": obj({
+        "to": {"oneOf": [PHONE_IN, ID], "description": "A contact's phone number, or its id."},
+        "type": {"type": "string", "enum": ["text", *MEDIA_ANSWERS, "template"]},
+        "text": {"type": "string", "maxLength": MAX_TEXT, "description": "The text, or a media message's caption."},
+        "media_id": {"type": "string", "minLength": 1, "maxLength": 1024,
+                     "description": "A media id from Meta's media upload."},
+        "link": {"type": "string", "pattern": "^https://", "maxLength": 1024,
+                 "description": "Or an https link Meta fetches the file from."},
+        "filename": {"type": "string", "maxLength": 255, "description": "A document's name, as the customer sees "
+                                                                        "it."},
+        "template_name": {"type": "string", "minLength": 1},
+        "language": {"type": "string", "description": "Default en_US (or the template's only language)."},
+        "template_parameters": ref("TemplateParameters"),
+        "header_url": STRING,
+        "button_payloads": ref("ButtonPayloads"),
+    }, required=("to", "type")),
+    "ListMessageSend": obj({
+        "type": {"type": "string", "enum": ["text", *MEDIA_ANSWERS]},
+        "text": {"type": "string", "maxLength": MAX_TEXT, "description": "The text, or a media message's caption."},
+        "media_id": {"type": "string", "minLength": 1, "maxLength": 1024},
+        "link": {"type": "string", "pattern": "^https://", "maxLength": 1024},
+        "filename": {"type": "string", "maxLength": 255},
+    }, required=("type",)),
+    "ListMessageResult": obj({
+        "contact_id": INTEGER, "phone_number": STRING, "name": STRING,
+        "status": {"type": "string", "enum": ["queued", "skipped"]},
+        "message_id": {"type": ["integer", "null"], "description": "The answer's id in the contact's conversation "
+                                                                   "(its status follows there)."},
+        "reason": {"type": ["string", "null"], "description": "Why it was skipped: outside the 24-hour window — "
+                                                              "needs a template, or opted out."},
+    }),
+    "ListMessages": obj({"list_id": INTEGER, "queued": COUNT, "skipped": COUNT,
+                         "results": {"type": "array", "items": ref("ListMessageResult")}}),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
     "Deleted": data(obj({"id": INTEGER, "deleted": {"const": True}})),
 }
@@ -219,6 +294,10 @@ RESPONSES = {
     "DashboardOne": data(ref("Dashboard")),
     "SenderList": data({"type": "array", "items": ref("Sender")}),
     "TemplateList": data({"type": "array", "items": ref("Template")}),
+    "ConversationPage": data({"type": "array", "items": ref("Conversation")}, meta=ref("KeysetMeta")),
+    "MessagePage": data({"type": "array", "items": ref("Message")}, meta=ref("KeysetMeta")),
+    "MessageOne": data(ref("Message")),
+    "ListMessagesOne": data(ref("ListMessages")),
 }
 SCHEMAS.update(RESPONSES)
 
@@ -228,6 +307,9 @@ SCOPE_DESCRIPTIONS = {
     "broadcasts:read": "Read broadcasts, their recipients' log, the dashboard, senders and templates.",
     "broadcasts:send": "Create, change, send, pause, resume, cancel and delete broadcasts (includes "
                        "broadcasts:read).",
+    "inbox:read": "Read the Inbox: conversations and their messages.",
+    "inbox:send": "Send messages to one contact, and free-form messages to a list's members inside their 24-hour "
+                  "window (includes inbox:read).",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from webapp.api import broadcasts, lists, payloads
+from webapp.api import conversations  # noqa: F401 - the Inbox's endpoints
 from webapp.api import reference  # noqa: F401 - the readable reference page, for staff
 from webapp.api.blueprint import api, bp
 from webapp.api.broadcasts import when

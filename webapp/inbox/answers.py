@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns import variables
 from webapp.campaigns.lifecycle import move, note_error, report
+from webapp.campaigns.outcomes import RESPONSES, Retries
 from webapp.cloudapi import CloudAPI, CloudAPIError, SendResult, render_template
 from webapp.inbox import window
 from webapp.inbox.conversations import preview
@@ -33,13 +34,15 @@ from webapp.inbox.errors import InboxError
 from webapp.inbox.media import stored_path
 from webapp.inbox.models import Answer, Conversation
 from webapp.meta_errors import Action, MetaError
-from webapp.queues import enqueue, on_commit, redis_client
+from webapp.queues import enqueue, on_commit, queue, redis_client
 from webapp.ratelimit import RateLimiter
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
+from webapp.workspace.models import WorkspaceSettings
 
 MAX_TEXT = 4096  # Meta's limit for a text message's body
+MEDIA_ANSWERS = ("image", "video", "audio", "document")
 SEND_JOB = "jobs.inbox.send_answer"
 CALLBACK = re.compile(r"a:([0-9]{1,18})")  # what an answer carries in biz_opaque_callback_data
 STALE_CLAIM_SECONDS = 120  # a claim older than this with no answer recorded: its worker died mid-request
@@ -55,15 +58,19 @@ def check_free_form(conversation: Conversation, now: datetime) -> None:
                          field="text", code="window_closed")
 
 
-def answer_text(session: Session, conversation: Conversation, text: str, user_id: int | None,
-                now: datetime | None = None) -> Answer:
-    """Queue a text answer (sent by a job); raise InboxError with a reason for an empty, too long or late one."""
-    now = now or utcnow()
+def check_text(text: str) -> None:
     if not text.strip():
         raise InboxError("Write a message first: an empty message can't be sent.", field="text")
     if len(text) > MAX_TEXT:
         raise InboxError(f"WhatsApp takes at most {MAX_TEXT:,} characters in a message; this one has "
                          f"{len(text):,}.", field="text")
+
+
+def answer_text(session: Session, conversation: Conversation, text: str, user_id: int | None,
+                now: datetime | None = None) -> Answer:
+    """Queue a text answer (sent by a job); raise InboxError with a reason for an empty, too long or late one."""
+    now = now or utcnow()
+    check_text(text)
     check_free_form(conversation, now)
     return _queue(session, conversation, Answer(kind="text", text=text), user_id, now)
 
@@ -75,6 +82,25 @@ def answer_media(session: Session, conversation: Conversation, kind: str, stored
     check_free_form(conversation, now)
     answer = Answer(kind=kind, text=caption[:1024], media_file=stored_file, media_name=name[:255], media_mime=mime)
     return _queue(session, conversation, answer, user_id, now)
+
+
+def answer_media_ref(session: Session, conversation: Conversation, kind: str, media_ref: str, caption: str,
+                     filename: str, user_id: int | None, now: datetime | None = None) -> Answer:
+    """Queue a media answer whose file Meta already has (a media id) or fetches itself (an https link)."""
+    now = now or utcnow()
+    check_media_ref(kind, media_ref)
+    check_free_form(conversation, now)
+    answer = Answer(kind=kind, text=caption[:1024], media_ref=media_ref, media_name=filename[:255])
+    return _queue(session, conversation, answer, user_id, now)
+
+
+def check_media_ref(kind: str, media_ref: str) -> None:
+    """A media answer's kind and its media id or https link, before any row is written."""
+    if kind not in MEDIA_ANSWERS:
+        raise InboxError(f"A message is text, a template or one of {', '.join(MEDIA_ANSWERS)}.", field="type")
+    if not media_ref or len(media_ref) > 1024 or media_ref.startswith("http://"):
+        raise InboxError("Give the media as its id from Meta's media upload, or an https:// link Meta can fetch "
+                         "(at most 1,024 characters).", field="link", code="bad_media")
 
 
 OPTED_OUT = ("This customer opted out, so no template may reach them; only an answer to their own message, "
@@ -119,18 +145,37 @@ def sender_of(session: Session, conversation: Conversation) -> Sender | None:
 
 def _queue(session: Session, conversation: Conversation, answer: Answer, user_id: int | None,
            now: datetime) -> Answer:
-    sender = sender_of(session, conversation)
-    if sender is None:
-        raise InboxError("Add a sender number in Settings first: answers go from it.", code="conflict")
-    answer.conversation_id, answer.sender_id, answer.phone = conversation.id, sender.id, conversation.contact.phone
-    answer.sent_by_id, answer.created_at, answer.status = user_id, now, "pending"
-    session.add(answer)
+    stage(session, conversation, answer, sender_of(session, conversation), user_id, now)
+    conversation.needs_answer = False
     session.flush()
-    conversation.needs_answer, conversation.last_message_at = False, max(conversation.last_message_at, now)
-    conversation.last_text = preview(answer.text or answer.media_name, answer.kind)
     answer_id = answer.id
     on_commit(session, lambda: enqueue(SEND_JOB, answer_id, queue_name="dispatch"))
     return answer
+
+
+def stage(session: Session, conversation: Conversation, answer: Answer, sender: Sender | None, user_id: int | None,
+          now: datetime) -> Answer:
+    """Write a `pending` answer into its conversation (the caller flushes, and enqueues its send on commit)."""
+    for name, value in pending(sender.id if sender else None, user_id, now).items():
+        setattr(answer, name, value)
+    answer.conversation_id, answer.phone = conversation.id, conversation.contact.phone
+    session.add(answer)
+    conversation.last_message_at = max(conversation.last_message_at, now)
+    conversation.last_text = last_text(answer.text, answer.media_name, answer.kind)
+    return answer
+
+
+def pending(sender_id: int | None, user_id: int | None, now: datetime) -> dict:
+    """The fields of an answer waiting for its send, besides its conversation and number (list_messages.py writes
+    many at once with them)."""
+    if sender_id is None:
+        raise InboxError("Add a sender number in Settings first: answers go from it.", code="conflict")
+    return {"sender_id": sender_id, "sent_by_id": user_id, "created_at": now, "status": "pending"}
+
+
+def last_text(text: str, media_name: str, kind: str) -> str:
+    """What the conversation list shows of an answer."""
+    return preview(text or media_name, kind)
 
 
 # --- the send: claim (commit), deliver (no database), record (commit) ----------------------------
@@ -144,11 +189,13 @@ class Claimed:
     media_path: Path | None
     media_name: str
     media_mime: str
+    media_ref: str  # a Meta media id or an https link, instead of a stored file
     template: tuple[str, str, dict | None]  # name, language, parameter snapshot (a template answer's)
     phone_number_id: str
     throughput: int
     client: CloudAPI
     window_open: bool
+    attempts: int = 1  # this one included
 
 
 @dataclass(frozen=True)
@@ -162,7 +209,8 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
     not pending (another run of the job has it, or had it)."""
     token = uuid.uuid4().hex
     taken = session.execute(update(Answer).where(Answer.id == answer_id, Answer.status == "pending")
-                            .values(status="sending", claim_token=token, sending_at=now)
+                            .values(status="sending", claim_token=token, sending_at=now,
+                                    attempts=Answer.attempts + 1)
                             .execution_options(synchronize_session=False)).rowcount
     if not taken:
         return None
@@ -177,9 +225,9 @@ def claim(session: Session, answer_id: int, now: datetime) -> Claimed | None:
         return None
     return Claimed(answer.id, answer.phone, answer.kind, answer.text,
                    stored_path(answer.media_file) if answer.media_file else None, answer.media_name, answer.media_mime,
-                   (answer.template_name, answer.template_language, answer.params),
+                   answer.media_ref, (answer.template_name, answer.template_language, answer.params),
                    sender.phone_number_id, sender.throughput, client_for(sender),
-                   window.is_open(conversation.last_customer_message_at, now))
+                   window.is_open(conversation.last_customer_message_at, now), answer.attempts)
 
 
 def deliver(claimed: Claimed) -> Delivery:
@@ -197,10 +245,12 @@ def deliver(claimed: Claimed) -> Delivery:
             return Delivery(client.send_text(number, claimed.phone, claimed.text, callback_data=callback))
         if claimed.kind == "template":
             return Delivery(client.send_template(number, claimed.phone, *claimed.template, callback_data=callback))
-        media_id = client.upload_media(number, claimed.media_path.read_bytes(), claimed.media_mime,
-                                       claimed.media_name)
-        return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id,
-                                          caption=claimed.text, filename=claimed.media_name, callback_data=callback))
+        link = claimed.media_ref if claimed.media_ref.startswith("https://") else None
+        media_id = None if link else claimed.media_ref or client.upload_media(
+            number, claimed.media_path.read_bytes(), claimed.media_mime, claimed.media_name)
+        return Delivery(client.send_media(number, claimed.phone, claimed.kind, media_id=media_id, link=link,
+                                          caption=claimed.text, filename=claimed.media_name or None,
+                                          callback_data=callback))
     except CloudAPIError as exc:
         return Delivery(error=exc)
     except OSError as exc:  # the stored file is gone: nothing left
@@ -211,7 +261,9 @@ def deliver(claimed: Claimed) -> Delivery:
 
 
 def record(session: Session, claimed: Claimed, delivery: Delivery, now: datetime) -> str:
-    """Write what the request's answer said; return the answer's status."""
+    """Write what the request's answer said; return the answer's status. A retryable Meta error (a refusal: the
+    message did not go) makes it `pending` again, its send enqueued after the campaigns' back-off, until the
+    workspace's send attempts are spent; then it fails."""
     answer = session.get(Answer, claimed.id, populate_existing=True)
     if delivery.result is not None:
         report(answer, "accepted", now, wamid=delivery.result.wamid)
@@ -220,9 +272,25 @@ def record(session: Session, claimed: Claimed, delivery: Delivery, now: datetime
         if error.delivery_unknown:
             move(answer, "unknown")
             note_error(answer, error.meta_error)
+        elif (delay := _retry_in(error.action, claimed.attempts)) is not None:
+            note_error(answer, error.meta_error)
+            answer.status, answer.claim_token = "pending", None
+            answer_id = answer.id
+            on_commit(session, lambda: queue("dispatch").enqueue_in(timedelta(seconds=delay), SEND_JOB, answer_id))
         else:
             _fail(answer, error.meta_error, now)
     return answer.status
+
+
+def _retry_in(action: Action, attempts: int) -> float | None:
+    """Seconds before a refused answer is tried again (the recipients' back-off), or None: fail it now."""
+    response = RESPONSES.get(action)
+    if not action.retryable or response is None or response.delay is None:
+        return None
+    retries = Retries(WorkspaceSettings.get().send_attempts, current_app.config["RETRY_BASE_SECONDS"], 0, False)
+    if attempts >= retries.max_attempts:  # every try counts here, throttling too: an answer is one message
+        return None
+    return max(response.delay(attempts, retries), 1.0)
 
 
 def _fail(answer: Answer, error: MetaError, now: datetime) -> None:

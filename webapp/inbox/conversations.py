@@ -58,10 +58,7 @@ def record_inbound(session: Session, arrival: Arrival, contact_id: int | None) -
     sender_id = session.scalar(select(Sender.id).where(Sender.phone_number_id == arrival.phone_number_id)) \
         if arrival.phone_number_id else None
     table = Conversation.__table__
-    session.execute(upsert(session, table).on_conflict_do_nothing(index_elements=["contact_id"]),
-                    [{"contact_id": contact_id, "last_message_at": arrival.at, "unread": 0, "needs_answer": False,
-                      "status": "open", "last_text": "", "from_inbox": from_inbox, "sender_id": sender_id,
-                      "created_at": arrival.at}])
+    _start(session, contact_id, arrival.at, from_inbox, sender_id)
     newest = or_(table.c.last_customer_message_at.is_(None), table.c.last_customer_message_at <= arrival.at)
     latest = table.c.last_message_at <= arrival.at
     session.execute(
@@ -91,6 +88,23 @@ def _expect_media(session: Session, arrival: Arrival, sender_id: int | None) -> 
     on_commit(session, lambda: enqueue(DOWNLOAD_JOB, inbound_id, queue_name="default"))
 
 
+def of_contact(session: Session, contact_id: int, now: datetime) -> Conversation:
+    """The contact's conversation, started (empty, window closed) when we write first: a template to a contact
+    who never wrote."""
+    _start(session, contact_id, now)
+    return session.scalar(select(Conversation).where(Conversation.contact_id == contact_id)
+                          .execution_options(populate_existing=True))
+
+
+def _start(session: Session, contact_id: int, at: datetime, from_inbox: bool = False,
+           sender_id: int | None = None) -> None:
+    """An empty conversation for the contact, unless it has one."""
+    session.execute(upsert(session, Conversation.__table__).on_conflict_do_nothing(index_elements=["contact_id"]),
+                    [{"contact_id": contact_id, "last_message_at": at, "unread": 0, "needs_answer": False,
+                      "status": "open", "last_text": "", "from_inbox": from_inbox, "sender_id": sender_id,
+                      "created_at": at}])
+
+
 def preview(text: str, kind: str) -> str:
     """A message as one short line for the list."""
     shown = " ".join((text or "").split()) or f"[{kind}]"
@@ -114,8 +128,9 @@ class ConversationPage:
     older_than: str | None  # the keyset of the next (older) page, when there is one
 
 
-def conversation_page(session: Session, user_id: int, *, show: str = "open", campaign_id: int | None = None,
-                      search: str = "", before: str | None = None, size: int | None = None) -> ConversationPage:
+def conversation_page(session: Session, user_id: int | None, *, show: str = "open", campaign_id: int | None = None,
+                      search: str = "", before: str | None = None, size: int | None = None,
+                      assigned_to: int | None = None) -> ConversationPage:
     """Newest first, keyset-paginated on (last_message_at, id): each filter has its index, so a page costs the
     same at 100,000 conversations as at ten."""
     size = size or PAGE_SIZE
@@ -124,6 +139,8 @@ def conversation_page(session: Session, user_id: int, *, show: str = "open", cam
              .outerjoin(User, User.id == Conversation.assigned_to_id)
              .order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(size + 1))
     query = query.where(*_filters(show, user_id, campaign_id))
+    if assigned_to is not None:
+        query = query.where(Conversation.assigned_to_id == assigned_to)
     if search := search.strip():
         query = query.where(_matching(search))
     if cursor := _cursor(before):
@@ -140,7 +157,7 @@ def conversation_page(session: Session, user_id: int, *, show: str = "open", cam
     return ConversationPage(listed, older)
 
 
-def _filters(show: str, user_id: int, campaign_id: int | None) -> list:
+def _filters(show: str, user_id: int | None, campaign_id: int | None) -> list:
     filters = {
         "open": [Conversation.status == "open"],
         "unread": [Conversation.unread > 0],

@@ -1,4 +1,5 @@
-"""The domain error of the inbox: views show it on the composer or as a flash, the API (later) as a JSON error."""
+"""The domain error of the inbox: views show it on the composer or as a flash, the API as a JSON error
+(webapp/api/errors.py names its codes)."""
 
 
 class InboxError(ValueError):
@@ -7,5 +8,5 @@ class InboxError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
-        self.code = code  # a stable code for the API: invalid, window_closed, opted_out, conflict, not_found
+        self.code = code  # a stable code: invalid, window_closed, opted_out, bad_media, conflict, not_found
         self.problems = problems or {}  # a template answer's, by variable slot key (campaigns/variables.py)

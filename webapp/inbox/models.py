@@ -78,12 +78,15 @@ class Answer(db.Model):
     media_file: Mapped[str] = mapped_column(String(64), default="")  # stored name under the inbox's private folder
     media_name: Mapped[str] = mapped_column(String(255), default="")  # the file's name as staff uploaded it
     media_mime: Mapped[str] = mapped_column(String(100), default="")
+    # Or the media as the API gave it: a Meta media id, or an https link Meta fetches (nothing stored here).
+    media_ref: Mapped[str] = mapped_column(String(1024), default="")
     template_name: Mapped[str] = mapped_column(String(512), default="")
     template_language: Mapped[str] = mapped_column(String(15), default="")
     params: Mapped[dict | None] = mapped_column(JSON)  # a template's parameter snapshot (webapp/cloudapi.py)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     reached: Mapped[int] = mapped_column(SmallInteger, default=0)  # as a recipient row's: the furthest stage
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)  # sends tried (a retryable error tries again)
     wamid: Mapped[str | None] = mapped_column(String(128), unique=True)
     error_code: Mapped[int | None] = mapped_column()
     error_title: Mapped[str] = mapped_column(Text, default="")

@@ -46,8 +46,9 @@ def timeline(session: Session, conversation: Conversation, before: datetime | No
     before = before or FAR_FUTURE
     contact = conversation.contact
     numbers = {contact.phone, contact.reported_number}
-    items = _campaign_messages(session, numbers, before, size) + _inbound(session, numbers, before, size) \
-        + _answers(session, conversation.id, before, size)
+    fetched = size + 1  # one more of each source tells whether an older page exists
+    items = _campaign_messages(session, numbers, before, fetched) + _inbound(session, numbers, before, fetched) \
+        + _answers(session, conversation.id, before, fetched)
     items.sort(key=lambda item: item.at, reverse=True)
     shown = items[:size]
     older = shown[-1].at if len(items) > size else None

@@ -13,7 +13,8 @@ from webapp.campaigns.forms import payloads_from, variables_from
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
 from webapp.fragments import answer, targets
-from webapp.inbox import answers, conversations, media, quick_answers, timeline, window
+from webapp.contacts.models import ContactList
+from webapp.inbox import answers, conversations, list_messages, media, quick_answers, timeline, window
 from webapp.inbox.errors import InboxError
 from webapp.inbox.forms import AnswerForm, AssignForm, QuickAnswerForm, TemplateAnswerForm
 from webapp.inbox.models import Conversation, InboundMedia, QuickAnswer
@@ -215,6 +216,44 @@ def retry(inbound_id: int):
         db.session.commit()
         flash("Downloading the file again.", "success")
     return redirect(request.referrer or url_for("inbox.index"))
+
+
+# --- a free-form message to a list -----------------------------------------------------------------
+
+@bp.route("/lists/<id:list_id>/message", methods=["GET", "POST"])
+def list_message(list_id: int):
+    """Message a list's members who wrote in the last 24 hours (the count shown first); the others are skipped."""
+    contact_list = db.session.get(ContactList, list_id) or abort(404)
+    form = AnswerForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            message = _list_message(form)
+            outcomes = list_messages.send_to_list(db.session, list_id, message, current_user.id, utcnow())
+        except InboxError as exc:
+            db.session.rollback()
+            form[exc.field if exc.field in ("text", "file") else "text"].errors.append(exc.message)
+            status = 422
+        else:
+            db.session.commit()
+            queued = sum(1 for outcome in outcomes if outcome.message_id)
+            flash(f"Sending to {queued:,} contact{'' if queued == 1 else 's'}; {len(outcomes) - queued:,} skipped "
+                  f"({list_messages.OUTSIDE}, or opted out). Each answer's status shows in its conversation.",
+                  "success")
+            return redirect(url_for("contacts.show_list", list_id=list_id))
+    elif request.method == "POST":
+        status = 400
+    reach = list_messages.reach(db.session, list_id, utcnow())
+    page = "inbox/partials/list_message.html" if targets("list-message") else "inbox/list_message.html"
+    return answer(page, status, contact_list=contact_list, reach=reach, form=form)
+
+
+def _list_message(form: AnswerForm) -> list_messages.ListMessage:
+    upload, text = form.file.data, form.text.data or ""
+    if upload and upload.filename:
+        attached = media.check_and_store(upload.filename, upload.read(media.LARGEST + 1))
+        return list_messages.ListMessage(attached.kind, text, attached.stored_file, attached.name, attached.mime)
+    return list_messages.ListMessage("text", text)
 
 
 # --- quick answers (admins) -----------------------------------------------------------------------
