@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import post
+from webapp.api.models import SCOPES
 
 
 def _checkboxes(page: str) -> list[str]:
@@ -16,7 +17,8 @@ def test_no_scope_is_checked_and_the_scopes_are_a_group(admin_client):
     page = admin_client.get("/settings/api-keys").get_data(as_text=True)
 
     boxes = _checkboxes(page)
-    assert len(boxes) == 4 and not [box for box in boxes if "checked" in box]
+    assert [re.search(r'value="([^"]+)"', box).group(1) for box in boxes] == list(SCOPES)  # one box per scope
+    assert not [box for box in boxes if "checked" in box]
     assert re.search(r'<fieldset class="field checkbox-group[^"]*"[^>]*>\s*<legend>Scopes</legend>', page)
     assert "<ul" not in page.split("<legend>Scopes</legend>", 1)[1].split("</fieldset>", 1)[0]
 
