@@ -5,6 +5,9 @@ import pytest
 
 from tests.conftest import PASSWORD, csrf_token, login, post
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 PAGES_FOR_STAFF = ["/", "/settings/", "/settings/users"]
 
 

@@ -8,6 +8,9 @@ import pytest
 
 from tests.conftest import PASSWORD, _config, csrf_token, login, post
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 OWNER, STRANGER, PROXY = "198.51.100.7", "203.0.113.9", "127.0.0.1"
 
 

@@ -6,6 +6,9 @@ import pytest
 from tests.conftest import PASSWORD, login, post
 from webapp.auth.passwords import weakness
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 EMAIL = "maria.gonzalez@example.com"
 
 

@@ -8,6 +8,9 @@ import pytest
 
 from tests.conftest import PASSWORD, _config, csrf_token, login, post
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 NEW_PASSWORD = "tangerine kayak melody"
 
 

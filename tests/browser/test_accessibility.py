@@ -23,6 +23,7 @@ from tests import factories
 from tests.campaigns.conftest import sending_sandbox  # noqa: F401 - fixture
 from tests.conftest import PASSWORD, _config, _empty_tables
 from tests.services import free_port
+from webapp.api.models import SCOPES
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
@@ -282,7 +283,7 @@ def test_a_new_api_key_is_created_with_no_scope_chosen_for_you_and_copied_with_i
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.goto(f"{built['url']}/settings/api-keys")
     scopes = page.get_by_role("group", name="Scopes")
-    expect(scopes.get_by_role("checkbox")).to_have_count(4)
+    expect(scopes.get_by_role("checkbox")).to_have_count(len(SCOPES))
     for box in scopes.get_by_role("checkbox").all():
         expect(box).not_to_be_checked()
 

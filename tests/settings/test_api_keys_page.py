@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import post
 from webapp.api.models import SCOPES
+
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
 
 
 def _checkboxes(page: str) -> list[str]:

@@ -1,12 +1,16 @@
 """Settings → Sender numbers: admins add and edit the numbers campaigns send from; the token stays secret."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests import factories
 from tests.conftest import post
 from webapp.extensions import db
 from webapp.senders.models import Sender
+
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
 
 NEW = {"label": "Shop Santiago", "phone_number_id": "106540352242922", "waba_id": "102290129340398",
        "display_phone_number": "+56 9 1234 5678", "access_token": "EAAG-secret-token-123",

@@ -1,12 +1,16 @@
 """Settings → Templates: sync from the Graph API (the real sandbox), see status and variables, or why it failed."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests import factories
 from tests.conftest import post
 from webapp.extensions import db
 from webapp.senders.models import Template
+
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
 
 
 def test_sync_fetches_the_accounts_templates_and_says_what_changed(admin_client, sandbox):

@@ -9,6 +9,9 @@ from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import UnknownZone, resolve_zone
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 
 @pytest.mark.parametrize("typed, zone", [
     ("America/New_York", "America/New_York"),

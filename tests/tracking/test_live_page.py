@@ -19,6 +19,9 @@ from webapp.timestamps import utcnow
 from webapp.tracking.services import poll_seconds
 from webapp.workspace.models import WorkspaceSettings
 
+# Pages and forms: their queries are the services' that other tests run on both databases.
+pytestmark = pytest.mark.only_on("sqlite")
+
 HTMX = {"HX-Request": "true", "HX-Target": "campaign-poll"}
 
 
