@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, case, cast, false, func, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.recipients import Candidate
 from webapp.campaigns.variables import NAME_SOURCES, slots
+from webapp.contacts.export import attribute_pairs
 from webapp.contacts.models import Contact, ListMember
-from webapp.transactions import is_sqlite
 
 # Retarget outcomes: what staff pick on the compose page, and what the API accepts.
 OUTCOMES = {
@@ -112,16 +111,9 @@ class Attribute:
     of: int                     # contacts in the audience
 
 
-def _attribute_pairs(session: Session):
-    """Each contact's attributes as rows (key, value): SQLite's json_each, PostgreSQL's jsonb_each_text."""
-    if is_sqlite(session):
-        return func.json_each(Contact.attributes).table_valued("key", "value", name="attribute")
-    return func.jsonb_each_text(cast(Contact.attributes, JSONB)).table_valued("key", "value", name="attribute")
-
-
 def attributes(session: Session, audience: Mapping) -> list[Attribute]:
     """The attributes the audience's contacts have, by name, from one GROUP BY over their keys."""
-    pairs = _attribute_pairs(session)
+    pairs = attribute_pairs(session)
     has_value = func.count(case((func.trim(pairs.c.value) != "", 1)))
     rows = session.execute(_members(audience, pairs.c.key, func.count(), has_value)
                            .join(pairs, true()).group_by(pairs.c.key)).all()
@@ -139,7 +131,7 @@ def attributes(session: Session, audience: Mapping) -> list[Attribute]:
 def _has_attribute(session: Session, audience: Mapping, name: str) -> bool:
     """Whether a contact of the audience has this attribute: stops at the first one found, so it is cheap when
     the answer is yes. SQL's lower() may fold fewer letters than Python's casefold(): a no is checked again."""
-    pairs = _attribute_pairs(session)
+    pairs = attribute_pairs(session)
     return session.scalar(_members(audience, literal(1)).join(pairs, true())
                           .where(func.lower(pairs.c.key) == name.lower()).limit(1)) is not None
 

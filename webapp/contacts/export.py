@@ -36,12 +36,17 @@ def ours(headers: list[str]) -> set[int]:
     return found
 
 
+def attribute_pairs(session: Session):
+    """Each contact's attributes as rows (key, value), to join to contacts: SQLite's json_each, PostgreSQL's
+    jsonb_each_text."""
+    if is_sqlite(session):
+        return func.json_each(Contact.attributes).table_valued("key", "value", name="attribute")
+    return func.jsonb_each_text(cast(Contact.attributes, JSONB)).table_valued("key", "value", name="attribute")
+
+
 def attribute_keys(session: Session, list_id: int) -> list[str]:
     """Every attribute name the list's contacts have, in the order the list first met them."""
-    if is_sqlite(session):
-        pairs = func.json_each(Contact.attributes).table_valued("key", name="attribute")
-    else:
-        pairs = func.jsonb_each_text(cast(Contact.attributes, JSONB)).table_valued("key", name="attribute")
+    pairs = attribute_pairs(session)
     return list(session.scalars(
         select(pairs.c.key).select_from(ListMember).join(Contact, Contact.id == ListMember.contact_id)
         .join(pairs, true()).where(ListMember.list_id == list_id)
