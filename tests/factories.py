@@ -1,6 +1,7 @@
 """Test data built the way the product builds it."""
 from __future__ import annotations
 
+import phonenumbers
 from sqlalchemy import insert
 
 from webapp.campaigns.lifecycle import add_counts
@@ -49,7 +50,9 @@ def campaign(status: str = "sending", phones=(), **fields) -> Campaign:
 
 
 def contact_list(name: str = "Customers", people=()) -> "ContactList":
-    """A list with contacts given as (phone, name, attributes) tuples or phone strings."""
+    """A list with contacts given as (phone, name, attributes) tuples or phone strings; their attributes are known
+    to the workspace with the types an import would infer, and filters can read them."""
+    from webapp.contacts import fields
     from webapp.contacts.models import Contact, ContactList, ListMember
 
     row = ContactList(name=name)
@@ -59,9 +62,17 @@ def contact_list(name: str = "Customers", people=()) -> "ContactList":
         phone, person_name, attributes = (person, "", {}) if isinstance(person, str) else person
         contact = db.session.query(Contact).filter_by(phone=phone).one_or_none()
         if contact is None:
-            contact = Contact(phone=phone, name=person_name, attributes=attributes)
+            region = phonenumbers.region_code_for_country_code(phonenumbers.parse(phone).country_code)
+            contact = Contact(phone=phone, name=person_name, attributes=attributes,
+                              country=region if len(region) == 2 else "")
             db.session.add(contact)
             db.session.flush()
+            fields.write(db.session, [(contact.id, attributes)])
         db.session.add(ListMember(list_id=row.id, contact_id=contact.id))
+    named: dict[str, list[str]] = {}
+    for person in people:
+        for key, value in ({} if isinstance(person, str) else person[2]).items():
+            named.setdefault(key, []).append(str(value))
+    fields.remember(db.session, {key: fields.infer(values) for key, values in named.items()})
     db.session.commit()
     return row

@@ -1,9 +1,11 @@
 """Every model in one import, for Alembic and for the shell; each lives with its area."""
 from webapp.api.models import ApiKey, IdempotentResponse
+from webapp.audience.models import Segment
 from webapp.auth.models import User
 from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
-from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ListMember
+from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
+                                    ImportRejection, ListMember, Tag)
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
 from webapp.senders.models import Sender, Template
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
@@ -13,4 +15,5 @@ __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
+    "AttributeField", "ContactValue", "Tag", "ContactTag", "Segment",
 ]

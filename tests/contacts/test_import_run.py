@@ -9,12 +9,20 @@ from sqlalchemy import func, select, update
 
 from tests import factories
 from tests.contacts.conftest import write_csv
-from webapp.contacts import import_run, imports
+from webapp.audience.conditions import compile_filter
+from webapp.contacts import fields, import_run, imports
 from webapp.contacts.columns import Columns
 from webapp.contacts.models import Contact, ContactList, Import, ImportRejection, ImportRow, ListMember
 from webapp.contacts.phones import SPREADSHEET_MANGLED
 from webapp.extensions import db
 from webapp.timestamps import utcnow
+
+
+def matching(name: str, op: str, value: str) -> list[str]:
+    """The phones an attribute filter finds (webapp/audience/conditions.py reads what the import stored for it)."""
+    condition = {"field": "attribute", "name": name, "op": op, "value": value}
+    where = compile_filter(db.session, {"conditions": [condition]}).where
+    return sorted(db.session.scalars(select(Contact.phone).where(where)))
 
 
 def members(list_name: str = "Customers") -> dict[str, Contact]:
@@ -174,9 +182,24 @@ def test_existing_contacts_are_updated_only_where_the_file_changes_them(imported
     assert counts(first)["added"] == 6 and counts(first)["updated"] == 1
     assert contact.name == "José Álvarez"
     assert contact.attributes == {"city": "Nueva York", "vip": "yes"}  # merged, not replaced
+    assert "+12125550100" in matching("City", "equals", "nueva york") and not matching("city", "equals", "Paris")
+    assert matching("vip", "is_yes", "") == ["+12125550100"]
     again = imported("utf8.csv")
     assert counts(again) == {"rows": 6, "added": 0, "updated": 0, "already_in_list": 6, "duplicates": 0,
                              "invalid": 0}
+
+
+def test_attribute_types_are_inferred_from_the_whole_file_and_filters_compare_them(imported, tmp_path):
+    path = write_csv(tmp_path / "typed.csv", ["phone", "Spent", "Joined", "Member", "Code"], [
+        ["+12125550100", "1,250.50", "2024-02-01", "yes", "A1"],
+        ["+12125550101", "80", "03/15/2025", "No", "42"],
+        ["+12125550102", "", "", "", "7"]])
+    imported(path, chunk_rows=2)  # the type of a column is read across chunks
+    assert {key: field.type for key, field in fields.known(db.session).items()} == {
+        "spent": "number", "joined": "date", "member": "yes_no", "code": "text"}
+    assert matching("spent", "greater_than", "100") == ["+12125550100"]
+    assert matching("joined", "after", "2025-01-01") == ["+12125550101"]
+    assert matching("code", "equals", "a1") == ["+12125550100"]
 
 
 def test_keep_leaves_existing_contacts_as_they_are_and_still_adds_them_to_the_list(imported):
@@ -184,6 +207,7 @@ def test_keep_leaves_existing_contacts_as_they_are_and_still_adds_them_to_the_li
     record = imported("utf8.csv", update_existing=False)
     contact = members()["+12125550100"]
     assert (contact.name, contact.attributes) == ("Old name", {"city": "Paris"})
+    assert matching("city", "equals", "Paris") == ["+12125550100"]
     assert counts(record)["added"] == 6 and counts(record)["updated"] == 0
 
 

@@ -103,6 +103,8 @@ class Recipient(db.Model):
         Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
         Index("ix_recipients_campaign_id_id", "campaign_id", "id"),
         Index("ix_recipients_phone_id", "phone", "id"),
+        # A contact's history, and filters on it: "received a campaign in the last 7 days" (webapp/audience).
+        Index("ix_recipients_contact_id_accepted_at", "contact_id", "accepted_at"),
         Index("ix_recipients_wa_id_id", "wa_id", "id", postgresql_where=text("wa_id IS NOT NULL"),
               sqlite_where=text("wa_id IS NOT NULL")),
         # At most one row, hence at most one message, per number and campaign.

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import (
     ARRAY, JSON, Boolean, String, and_, bindparam, case, cast, delete, func, literal, literal_column, or_, select,
-    update,
+    true, update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from webapp.contacts import services
+from webapp.contacts import fields, services
 from webapp.contacts.columns import Columns
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, Import, ImportRejection, ImportRow, ListMember
@@ -140,6 +140,7 @@ class _ChunkReader:
         self.phone = columns.phone
         self.name, self.last_name = columns.name, columns.last_name
         self.keys = [(index, headers[index]) for index in columns.attributes]
+        self.types = {key: fields.TypeGuess() for _, key in self.keys}  # each attribute's type, read as we go
         self.country = country
         self.delimiter = delimiter
 
@@ -148,7 +149,7 @@ class _ChunkReader:
 
         The hot loop of an import: a million rows pass through here, hence the plain tuples.
         """
-        import_id, phone_index, country, keys = self.import_id, self.phone, self.country, self.keys
+        import_id, phone_index, country, keys, types = self.import_id, self.phone, self.country, self.keys, self.types
         staged: dict[str, tuple] = {}
         read_rows: dict[str, list[str]] = {}
         rejected: list[tuple] = []
@@ -174,6 +175,8 @@ class _ChunkReader:
             values = [unquoted(value) if value[:1] == "'" else value for value in values]
             # A blank cell is not a value: it never erases what an earlier import stored.
             attributes = {key: values[index] for index, key in keys if values[index]}
+            for key, value in attributes.items():
+                types[key].add(value)
             staged[phone] = (import_id, phone, line, number.region if len(number.region) == 2 else "",
                              self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}")
         return staged, read_rows, rejected, invalid
@@ -249,6 +252,7 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
                 processed_rows=read, total_rows=max(read, table.estimated_rows() or 0),
                 invalid=invalid, duplicates=duplicates))
             session.commit()
+    fields.remember(session, {key: guess.type for key, guess in reader.types.items()})
     session.execute(update(Import).where(Import.id == import_id)
                     .values(processed_rows=read, total_rows=read, rows_read_at=utcnow()))
     session.commit()
@@ -300,12 +304,24 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
             .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone)).where(mine))
         .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
         .execution_options(preserve_rowcount=True)).rowcount  # an INSERT's rowcount is not kept otherwise
+    _write_values(session, record, mine, now)
     session.execute(delete(staged).where(mine))
     session.execute(update(Import).where(Import.id == import_id).values(
         list_id=record.list_id, added=Import.added + added, updated=Import.updated + updated,
         already_in_list=Import.already_in_list + unique - added, merge_started_at=record.merge_started_at or now))
     session.commit()
     return True
+
+
+def _write_values(session: Session, record: Import, mine, now: datetime) -> None:
+    """The piece's attribute values as filters read them (contacts/fields.py), for the contacts it added and, when
+    the import updates existing contacts, for those too: the same values the merge just wrote."""
+    staged, contacts = ImportRow.__table__, Contact.__table__
+    changed = true() if record.options.get("update_existing") else contacts.c.created_at == literal(now, UTCDateTime())
+    rows = session.execute(select(contacts.c.id, staged.c.attributes)
+                           .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone))
+                           .where(mine, cast(staged.c.attributes, String) != "{}", changed)).all()
+    fields.write(session, rows, month_first=record.options.get("country") in fields.MONTH_FIRST)
 
 
 def _update_existing(session: Session, mine, now: datetime):

@@ -1,9 +1,10 @@
 """Contacts (one per phone number), the lists staff keep them in, and the imports that fill lists."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, or_, text
+from sqlalchemy import (JSON, CheckConstraint, ColumnElement, Date, Double, ForeignKey, Index, String, Text, or_,
+                        text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -64,6 +65,62 @@ class ListMember(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     contact: Mapped[Contact] = relationship(lazy="joined")
+
+
+ATTRIBUTE_TYPES = {"text": "Text", "number": "Number", "date": "Date", "yes_no": "Yes/no"}
+
+
+class AttributeField(db.Model):
+    """An attribute name the workspace knows, whatever its spelling in contacts' files ("City", "city"), and the type
+    its values are compared as in filters: inferred by the import that first brought it, editable by admins."""
+
+    __tablename__ = "attribute_fields"
+    __table_args__ = (CheckConstraint("type IN ('text', 'number', 'date', 'yes_no')", name="type"),)
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)  # the name casefolded: "city"
+    name: Mapped[str] = mapped_column(String(100))  # as first met: "City"
+    type: Mapped[str] = mapped_column(String(8), default="text")
+    type_set_by_hand: Mapped[bool] = mapped_column(default=False)  # an import no longer infers it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactValue(db.Model):
+    """A contact's attribute value as filters compare it, one column per type, each indexed by attribute: the
+    text casefolded, and the number, date and yes/no it reads as (None when it does not). Written with the
+    contact's `attributes` (the values as given, which templates use) by webapp/contacts/fields.py only."""
+
+    __tablename__ = "contact_values"
+    __table_args__ = (
+        Index("ix_contact_values_text", "key", "as_text"),
+        Index("ix_contact_values_number", "key", "as_number"),
+        Index("ix_contact_values_date", "key", "as_date"),
+    )
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    as_text: Mapped[str] = mapped_column(String(255))
+    as_number: Mapped[float | None] = mapped_column(Double)
+    as_date: Mapped[date | None] = mapped_column(Date)
+    as_flag: Mapped[bool | None] = mapped_column()
+
+
+class Tag(db.Model):
+    """A free label on contacts ("vip"), one per name whatever its case."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)  # casefolded
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactTag(db.Model):
+    __tablename__ = "contact_tags"
+
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 IMPORT_STATES = ("uploaded", "queued", "running", "done", "failed")
