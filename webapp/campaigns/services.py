@@ -18,6 +18,7 @@ from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.state_log import announce
 from webapp.campaigns.variables import Resolved, check_mapping, payload_problems, payloads_of, resolve
+from webapp.campaigns.windows import SendingWindow, clock
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.contacts.phones import InvalidPhone, normalise
@@ -46,6 +47,8 @@ class Draft:
     header_media_url: str = ""
     button_payloads: Mapping | None = None  # {"<button index>": payload} of its quick-reply buttons
     direct: bool = False  # recipients added one by one (the API), each with its own values
+    window_opens: str = ""   # the sending window, "09:00" to "20:00" in each recipient's time (both blank: none)
+    window_closes: str = ""
 
     @property
     def direct_only(self) -> bool:
@@ -57,7 +60,9 @@ def draft_of(campaign: Campaign) -> Draft:
     retarget = campaign.audience.get("retarget") or {}
     return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
                  retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url,
-                 campaign.button_payloads, bool(campaign.audience.get("direct")))
+                 campaign.button_payloads, bool(campaign.audience.get("direct")),
+                 *(clock(minutes) if minutes is not None else "" for minutes in (campaign.window_opens,
+                                                                                 campaign.window_closes)))
 
 
 def audience_of(draft: Draft) -> dict:
@@ -104,6 +109,7 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
         problems = {**attribute_problems(db.session, audience_of(draft), template.components,
                                          template.parameter_format, draft.variables or {}), **problems}
     problems.update(payload_problems(template.components, draft.button_payloads or {}))
+    SendingWindow.parse(draft.window_opens, draft.window_closes)
     if problems:
         key, message = next(iter(problems.items()))
         error = CampaignError(message, field=key if key.startswith("payload:") else f"var:{key}")
@@ -128,6 +134,8 @@ def save_draft(draft: Draft, campaign: Campaign | None = None, user_id: int | No
     campaign.variables = dict(draft.variables or {})
     campaign.header_media_url = draft.header_media_url.strip()
     campaign.button_payloads = payloads_of(draft.button_payloads)
+    window = SendingWindow.parse(draft.window_opens, draft.window_closes)
+    campaign.window_opens, campaign.window_closes = (window.opens, window.closes) if window else (None, None)
     campaign.notice, campaign.notice_code = "", None
     db.session.flush()
     return campaign
