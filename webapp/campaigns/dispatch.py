@@ -161,7 +161,7 @@ class Dispatcher:
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
-        self.marketing = is_marketing(campaign)
+        self.marketing = is_marketing(campaign.template)
         self.client = client_for(sender)
         self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms,
                                    breaker_quiet_seconds=self.breaker_quiet)

@@ -22,8 +22,10 @@ from webapp.senders.models import Template
 MAX_DAYS = 90
 
 
-def is_marketing(campaign: Campaign) -> bool:
-    return campaign.template is None or campaign.template.category.upper() == "MARKETING"
+def is_marketing(template: Template | None) -> bool:
+    """Whether a campaign's template is capped (and Meta's per-user marketing limit holds its contacts): a deleted
+    template counts as marketing."""
+    return template is None or template.category.upper() == "MARKETING"
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def snapshot(campaign_id: int) -> str:
         except CampaignError as exc:
             return _back_to_draft(campaign, exc.message)
         db.session.commit()
-    cap = Cap.of(WorkspaceSettings.get()) if is_marketing(campaign) else None
+    cap = Cap.of(WorkspaceSettings.get()) if is_marketing(campaign.template) else None
     while True:
         begin_write(db.session)
         campaign = db.session.get(Campaign, campaign_id, populate_existing=True)

@@ -10,15 +10,16 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from webapp.campaigns.audience import (
-    OUTCOMES, Attribute, Person, Summary, all_people, attribute_problems, first_with_fallback, summary,
+    OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed, summary,
 )
 from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.state_log import announce
 from webapp.campaigns.variables import Resolved, check_mapping, payload_problems, payloads_of, resolve
-from webapp.campaigns.windows import SendingWindow, clock
+from webapp.campaigns.windows import SendingWindow, clock, finish
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.contacts.phones import InvalidPhone, normalise
@@ -31,6 +32,7 @@ from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
 from webapp.workspace.models import WorkspaceSettings
+from webapp.workspace.zone import workspace_zone
 
 
 @dataclass
@@ -141,11 +143,23 @@ def save_draft(draft: Draft, campaign: Campaign | None = None, user_id: int | No
     return campaign
 
 
+@dataclass(frozen=True)
+class Timing:
+    """When a campaign with a sending window sends: where its recipients are, and when the last message goes."""
+
+    window: SendingWindow
+    placed: Placed
+    start: datetime
+    finish: datetime | None  # None: past windows.HORIZON_DAYS
+
+
 @dataclass
 class Forecast:
     summary: Summary
     seconds: float
     daily_room: int | None  # None: unlimited
+    timing: Timing | None = None  # with a sending window
+    cap: Cap | None = None  # the frequency cap, when it applies to this campaign
 
     @property
     def fits_today(self) -> bool:
@@ -154,9 +168,14 @@ class Forecast:
 
 def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Forecast:
     """What the send will look like: who gets it, who is skipped and why, who gets a fallback, how long, and
-    whether today has room. `known`: the audience's attributes, when the caller has them already."""
+    whether today has room, and — with a sending window — when it ends. `known`: the audience's attributes, when
+    the caller has them already."""
+    now = utcnow()
+    template = campaign.template or (db.session.get(Template, campaign.template_id) if campaign.template_id else None)
+    cap = Cap.of(WorkspaceSettings.get()) if is_marketing(template) else None
     found = summary(db.session, campaign.audience, campaign.template_components, campaign.parameter_format,
-                    campaign.variables or {}, known)
+                    campaign.variables or {}, known, capped=(lambda contact_id: cap.reached(contact_id, now)) if cap
+                    else None)
     sender = campaign.sender
     room = None
     if sender.messaging_limit is not None:
@@ -165,7 +184,20 @@ def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Foreca
             select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
             .where(Campaign.sender_id == sender.id, Recipient.accepted_at > since)) or 0
         room = max(0, sender.messaging_limit - used)
-    return Forecast(found, found.sendable / max(sender.throughput, 1), room)
+    return Forecast(found, found.sendable / max(sender.throughput, 1), room, _timing(campaign, found, now), cap)
+
+
+def _timing(campaign: Campaign, found: Summary, now: datetime) -> Timing | None:
+    """The window's forecast: each zone's share of who will be sent (those skipped are assumed spread evenly over
+    the zones), drained at the number's rate while their window is open (windows.finish)."""
+    window = SendingWindow.of(campaign)
+    if window is None or not found.sendable:
+        return None
+    where = placed(db.session, campaign.audience, workspace_zone().key)
+    reachable = sum(where.per_zone.values()) or 1
+    start = max(campaign.scheduled_at or now, now)
+    share = {zone: count * found.sendable / reachable for zone, count in where.per_zone.items()}
+    return Timing(window, where, start, finish(window, share, max(campaign.sender.throughput, 1), start))
 
 
 def _resolved(campaign: Campaign, person: Person) -> Resolved:

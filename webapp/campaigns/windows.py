@@ -170,7 +170,11 @@ def country_name(phone: str) -> str:
         number = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
         return "its country"
-    return geocoder.country_name_for_number(number, "en") or f"+{number.country_code}"
+    # country_name_for_number answers "" for a calling code several regions share (+61: Australia, Christmas
+    # Island, Cocos): the number's own region names it.
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code)
+    return geocoder._region_display_name(region, "en") or f"+{number.country_code}"  # noqa: SLF001 - no public twin
 
 
 # --- When a windowed campaign ends -------------------------------------------------------------------
