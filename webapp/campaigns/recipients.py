@@ -120,9 +120,10 @@ def place(session: Session, campaign: Campaign) -> int:
     had a window); return how many. The caller owns the transaction."""
     fallback = workspace_zone().key
     placed = 0
-    while rows := session.execute(
-            select(Recipient.id, Recipient.phone, Contact.attributes).outerjoin(Contact, Contact.id == Recipient.contact_id)
-            .where(Recipient.campaign_id == campaign.id, Recipient.zone.is_(None)).limit(CHUNK)).all():
+    unplaced = (select(Recipient.id, Recipient.phone, Contact.attributes)
+                .outerjoin(Contact, Contact.id == Recipient.contact_id)
+                .where(Recipient.campaign_id == campaign.id, Recipient.zone.is_(None)).limit(CHUNK))
+    while rows := session.execute(unplaced).all():
         session.execute(update(Recipient), [
             {"id": row.id, "zone": zone_of(row.phone, attribute_zone(row.attributes or {}), fallback).zone}
             for row in rows])
