@@ -1,4 +1,4 @@
-"""attribute_fields, contact_values, tags, contact_tags, segments: attributes with types and values filters can
+"""attribute_fields, contact_values (and import_values, staged), tags, contact_tags, segments: attributes with types and values filters can
 compare with an index, free tags on contacts, saved filters (segments)
 
 Revision ID: f2c9a4e7b1d3
@@ -42,8 +42,21 @@ def upgrade():
         sa.PrimaryKeyConstraint('contact_id', 'key', name=op.f('pk_contact_values')),
     )
     op.create_index('ix_contact_values_text', 'contact_values', ['key', 'as_text'])
-    op.create_index('ix_contact_values_number', 'contact_values', ['key', 'as_number'])
-    op.create_index('ix_contact_values_date', 'contact_values', ['key', 'as_date'])
+    op.create_index('ix_contact_values_number', 'contact_values', ['key', 'as_number'],
+                    postgresql_where=sa.text('as_number IS NOT NULL'), sqlite_where=sa.text('as_number IS NOT NULL'))
+    op.create_index('ix_contact_values_date', 'contact_values', ['key', 'as_date'],
+                    postgresql_where=sa.text('as_date IS NOT NULL'), sqlite_where=sa.text('as_date IS NOT NULL'))
+    op.create_table(
+        'import_values',
+        sa.Column('import_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('phone', sa.String(length=20), nullable=False),
+        sa.Column('key', sa.String(length=100), nullable=False),
+        sa.Column('as_text', sa.String(length=255), nullable=False),
+        sa.Column('as_number', sa.Double(), nullable=True),
+        sa.Column('as_date', sa.Date(), nullable=True),
+        sa.Column('as_flag', sa.Boolean(), nullable=True),
+        sa.PrimaryKeyConstraint('import_id', 'phone', 'key', name=op.f('pk_import_values')),
+    )
     op.create_table(
         'tags',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -88,5 +101,6 @@ def downgrade():
     op.drop_index('ix_contact_values_date', table_name='contact_values')
     op.drop_index('ix_contact_values_number', table_name='contact_values')
     op.drop_index('ix_contact_values_text', table_name='contact_values')
+    op.drop_table('import_values')
     op.drop_table('contact_values')
     op.drop_table('attribute_fields')

@@ -19,14 +19,16 @@ VARIABLES = {"body:1": {"source": "name", "fallback": "friend"},
 
 
 def launch(sender, people, variables=VARIABLES, template="order_shipped", opted_out=(), name="Autumn",
-           list_name="Customers", language=None, button_payloads=None):
-    """A campaign of `template` to a new list of `people` ((phone, name, attributes) tuples), snapshotted."""
+           list_name="Customers", language=None, button_payloads=None, window=("", "")):
+    """A campaign of `template` to a new list of `people` ((phone, name, attributes) tuples), snapshotted;
+    `window`: its sending window's ("09:00", "20:00")."""
     customers = factories.contact_list(list_name, people)
     db.session.execute(update(Contact).where(Contact.phone.in_(opted_out)).values(opted_out_at=utcnow()))
     chosen = db.session.scalar(select(Template).where(Template.name == template,
                                                       Template.language == (language or Template.language)))
     campaign = services.save_draft(services.Draft(name, sender.id, chosen.id, [customers.id], variables=variables,
-                                                  button_payloads=button_payloads))
+                                                  button_payloads=button_payloads, window_opens=window[0],
+                                                  window_closes=window[1]))
     campaign.status = "queued"
     db.session.commit()
     assert snapshot(campaign.id) == "sending"

@@ -90,6 +90,9 @@ def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | Non
         changes["button_payloads"] = {}  # another template's buttons: each is sent with its own text
     if "list_ids" in body:
         changes["list_ids"] = list(body["list_ids"])
+    if "sending_window" in body:
+        window = body["sending_window"] or {}
+        changes.update(window_opens=window.get("from", ""), window_closes=window.get("to", ""))
     if "retarget" in body:
         retarget = body["retarget"] or {}
         changes.update(retarget_campaign_id=retarget.get("broadcast_id"), retarget_outcome=retarget.get("engagement"))

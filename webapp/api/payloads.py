@@ -6,6 +6,7 @@ from webapp.api.recipients import Report
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.variables import slots
+from webapp.campaigns.windows import clock
 from webapp.cloudapi import template_variables
 from webapp.contacts.models import Contact
 from webapp.extensions import db
@@ -40,6 +41,8 @@ def broadcast(campaign: Campaign) -> dict:
                      "direct": bool(audience.get("direct"))},
         "variables": campaign.variables or {}, "button_payloads": campaign.button_payloads or {},
         "header_url": campaign.header_media_url or "",
+        "sending_window": {"from": clock(campaign.window_opens), "to": clock(campaign.window_closes)}
+        if campaign.window_opens is not None else None,
         "origin": campaign.origin, "notice": campaign.notice or None,
         "counts": counts(db.session, campaign.id),
         "rates": {RATE_NAMES[f.name]: f.percent for f in found.rates},

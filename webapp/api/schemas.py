@@ -131,6 +131,12 @@ SCHEMAS: dict[str, dict] = {
         "header_filename": STRING,
     }, required=("phone_number",))]},
     "Retarget": obj({"broadcast_id": ID, "engagement": {"type": "string", "enum": sorted(OUTCOMES)}}),
+    "SendingWindow": {**obj({"from": {"type": "string", "description": "HH:MM", "examples": ["09:00"]},
+                             "to": {"type": "string", "description": "HH:MM; before `from`: spans midnight"}},
+                            required=("from", "to")),
+                      "description": "Send only between these hours of each recipient's own time (their contact's "
+                                     "`timezone` attribute, else their number's zone); messages wait outside them. "
+                                     "null: any hour."},
     "BroadcastCreate": obj({
         "name": {"type": "string", "maxLength": 200, "description": "Default: the template's name and the date."},
         "sender_id": {**ID, "description": "Default: the first sender number."},
@@ -142,6 +148,7 @@ SCHEMAS: dict[str, dict] = {
         "header_url": {"type": "string", "description": "The header media of everyone without their own."},
         "list_ids": {"type": "array", "items": ID},
         "retarget": ref("Retarget"),
+        "sending_window": {"oneOf": [ref("SendingWindow"), {"type": "null"}]},
         "recipients": {"type": "array", "items": ref("RecipientIn"), "maxItems": MAX_RECIPIENTS},
         "schedule_at": {"type": "string", "format": "date-time", "description": "UTC, ISO 8601, in the future."},
         "send": {"type": "boolean", "description": "Launch at once (202) instead of saving a draft (201)."},
@@ -152,6 +159,7 @@ SCHEMAS: dict[str, dict] = {
         "variables": ref("Variables"), "template_parameters": ref("TemplateParameters"),
         "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
         "list_ids": {"type": "array", "items": ID}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
+        "sending_window": {"oneOf": [ref("SendingWindow"), {"type": "null"}]},
         "schedule_at": {"type": ["string", "null"], "format": "date-time",
                         "description": "A time schedules the draft; null takes the schedule off."},
     }, required=(), minProperties=1),
@@ -168,6 +176,7 @@ SCHEMAS: dict[str, dict] = {
                          "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
                          "direct": {"type": "boolean", "description": "Recipients were added one by one."}}),
         "variables": {"type": "object"}, "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
+        "sending_window": {"oneOf": [ref("SendingWindow"), {"type": "null"}]},
         "origin": STRING,
         "notice": {"type": ["string", "null"], "description": "Why it is paused, waiting or back to draft."},
         "counts": COUNTS,

@@ -5,15 +5,17 @@ Every figure here is one aggregate query, whatever the audience's size.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.recipients import Candidate
 from webapp.campaigns.variables import NAME_SOURCES, slots
+from webapp.campaigns.windows import ZONE_ATTRIBUTE, country_name, zone_of
 from webapp.contacts.export import attribute_pairs
 from webapp.contacts.models import Contact, ListMember
 
@@ -171,10 +173,11 @@ class Summary:
     missing: int        # lack a variable that has no fallback
     missing_what: list[str]
     fallbacks: list[Fallback] = field(default_factory=list)
+    capped: int = 0     # over the workspace's frequency cap (campaigns/frequency.py)
 
     @property
     def sendable(self) -> int:
-        return self.total - self.opted_out - self.missing
+        return self.total - self.opted_out - self.capped - self.missing
 
 
 def _blank(value) -> ColumnElement[bool]:
@@ -236,22 +239,27 @@ def _flag(condition: ColumnElement[bool], name: str):
 
 
 def summary(session: Session, audience: Mapping, components: list, parameter_format: str,
-            variables: Mapping, known: list[Attribute] | None = None) -> Summary:
+            variables: Mapping, known: list[Attribute] | None = None,
+            capped: Callable[[ColumnElement], ColumnElement[bool]] | None = None) -> Summary:
     """Who the send reaches, who it skips and why, and who gets which fallback: one aggregate query, over one
-    row of flags per person (so each attribute is read once a person, however many figures use it)."""
+    row of flags per person (so each attribute is read once a person, however many figures use it). `capped`
+    says, of a contact id, whether the frequency cap skips them; as at launch, opted out comes first, then the cap."""
     gaps = _gaps(session, audience, components, parameter_format, variables, known)
     skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
     flags = _members(audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
+                     _flag(capped(Contact.id) if capped else false(), "capped"),
                      *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
     reachable = flags.c.opted_out == 0
+    uncapped = and_(reachable, flags.c.capped == 0)
     row = session.execute(select(
-        func.count(), func.sum(flags.c.opted_out), func.sum(case((reachable, flags.c.skipped), else_=0)),
-        *(func.sum(case((and_(reachable, flags.c.skipped == 0), flags.c[f"lacks_{i}"]), else_=0))
+        func.count(), func.sum(flags.c.opted_out), func.sum(case((uncapped, flags.c.skipped), else_=0)),
+        func.sum(case((reachable, flags.c.capped), else_=0)),
+        *(func.sum(case((and_(uncapped, flags.c.skipped == 0), flags.c[f"lacks_{i}"]), else_=0))
           for i in range(len(gaps.covered))))).one()
-    total, opted_out, missing, *fallen_back = (int(n or 0) for n in row)
+    total, opted_out, missing, over_cap, *fallen_back = (int(n or 0) for n in row)
     return Summary(total, opted_out, missing, [label for label, _ in gaps.skipped],
                    [Fallback(label, fallback, count) for (label, fallback, _), count in zip(gaps.covered, fallen_back)
-                    if count])
+                    if count], over_cap)
 
 
 def first_with_fallback(session: Session, audience: Mapping, components: list, parameter_format: str,
@@ -264,3 +272,39 @@ def first_with_fallback(session: Session, audience: Mapping, components: list, p
     found = people(session, audience, 0, 1, where=and_(~_opted_out(), ~skipped,
                                                         or_(*(lacks for _, _, lacks in gaps.covered))))
     return found[0] if found else None
+
+
+# --- Where the audience is: a sending window's forecast ----------------------------------------------
+
+@dataclass
+class Placed:
+    """The audience's reachable people by the zone launch will give them (campaigns/windows.py)."""
+
+    per_zone: Counter = field(default_factory=Counter)
+    several: Counter = field(default_factory=Counter)  # (country, zones its numbers name, zone used) → people
+    workspace: int = 0      # numbers without zone data: the workspace's zone
+    bad_attribute: int = 0  # a `timezone` attribute that names no zone: their number's stood in
+
+
+def placed(session: Session, audience: Mapping, fallback: str) -> Placed:
+    """Group the audience by what decides a zone (the attribute's value, the number's first digits and length),
+    then place each group as launch places its people: two queries, and a zone lookup per group."""
+    pairs = attribute_pairs(session)
+    spellings = session.scalars(_members(audience, pairs.c.key).join(pairs, true())
+                                .where(func.lower(pairs.c.key) == ZONE_ATTRIBUTE).distinct()).all()
+    named = func.coalesce(*(Contact.attributes[key].as_string() for key in spellings), "") if spellings \
+        else literal("")
+    phone = Recipient.phone if "retarget" in audience else Contact.phone
+    who = _members(audience, named.label("named"), phone.label("phone")).where(~_opted_out()).subquery()
+    prefix = func.substr(who.c.phone, literal_column("1"), literal_column("10"))
+    rows = session.execute(select(who.c.named, func.count(), func.min(who.c.phone))
+                           .group_by(who.c.named, prefix, func.length(who.c.phone))).all()
+    found = Placed()
+    for attribute, count, sample in rows:
+        zoned = zone_of(sample, (attribute or "").strip(), fallback)
+        found.per_zone[zoned.zone] += count
+        if zoned.how == "first":
+            found.several[(country_name(sample), zoned.choices, zoned.zone)] += count
+        found.workspace += count if zoned.how == "workspace" else 0
+        found.bad_attribute += count if zoned.bad_attribute else 0
+    return found

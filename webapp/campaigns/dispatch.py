@@ -14,6 +14,9 @@ alone sends, one request at a time, each recorded before the next: a dead token 
 request, not a burst. When every row left waits longer than WAIT_OFF_WORKER (a retry, a contact held by Meta's
 per-user marketing limit), the campaign waits (`waiting_until`, with a banner) and the worker is free.
 
+A campaign with a sending window (campaigns/windows.py) claims only rows whose recipient's zone is open now; when
+the rows left are all in closed zones, it waits the same way until the first of those zones opens.
+
 SIGTERM (Ctrl-C of `make run`, a service manager's stop) ends the loop as a pause does: the requests in flight
 finish and are recorded, the rows still buffered go back to `pending`, nothing new starts, and the job asks to go
 on (the tick starts it again once a worker serves the dispatch queue).
@@ -30,15 +33,18 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.frequency import is_marketing
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.orphans import ClaimLedger, lease_key, resolve
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
+from webapp.campaigns.windows import SendingWindow, open_zones
 from webapp.cloudapi import CloudAPIError, SendResult
 from webapp.contacts.whatsapp_ids import learn, other_form
 from webapp.extensions import db
@@ -50,6 +56,7 @@ from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
 from webapp.workspace.models import WorkspaceSettings
+from webapp.workspace.zone import localtime, workspace_zone
 
 RECORD_EVERY = 0.25  # seconds between result commits (and at most RECORD_BATCH results each)
 RECORD_BATCH = 200
@@ -144,6 +151,7 @@ class Dispatcher:
         self.retry_base = config["RETRY_BASE_SECONDS"]
         self.margin_ms = config["RATE_MARGIN_MS"]
         self.breaker_quiet = config["BREAKER_QUIET_SECONDS"]
+        self.window_closed_until: datetime | None = None  # set when only closed zones have rows left
         self._load_settings()
 
     def _load_settings(self) -> None:
@@ -153,14 +161,25 @@ class Dispatcher:
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
-        self.marketing = campaign.template is None or campaign.template.category.upper() == "MARKETING"
+        self.marketing = is_marketing(campaign.template)
         self.client = client_for(sender)
         self.limiter = RateLimiter(redis_client(), sender.phone_number_id, sender.throughput, self.margin_ms,
                                    breaker_quiet_seconds=self.breaker_quiet)
         self.cap = DailyCap(redis_client(), sender.phone_number_id, sender.messaging_limit)
         self.claim_ahead = max(self.limiter.burst, -(-sender.throughput // 10))  # 100 ms of sending, or more
         self.max_attempts = WorkspaceSettings.get().send_attempts
+        self.window = SendingWindow.of(campaign)
+        self.zones = self._pending_zones() if self.window else []  # read again each slice: they only ever shrink
         db.session.commit()
+
+    def _pending_zones(self) -> list[str]:
+        """The zones of the campaign's rows still to send (few: one query)."""
+        return list(db.session.scalars(select(Recipient.zone).where(
+            Recipient.campaign_id == self.campaign_id, Recipient.status == "pending").distinct()))
+
+    def _open_zones(self) -> list[str] | None:
+        """The zones where the window is open now (None: the campaign has no window, every row may go)."""
+        return open_zones(self.window, self.zones, utcnow()) if self.window else None
 
     # --- the loop ---
 
@@ -225,7 +244,8 @@ class Dispatcher:
                         break
                     if len(buffer) < self.claim_ahead:
                         buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
-                                            utcnow(), marketing=self.marketing, token=self.lease.token))
+                                            utcnow(), marketing=self.marketing, token=self.lease.token,
+                                            zones=self._open_zones()))
                         db.session.commit()
                     if not buffer:
                         if not in_flight and not finished:
@@ -300,11 +320,22 @@ class Dispatcher:
         return found.status if found else None
 
     def _next_due(self) -> float | None:
-        """Seconds until the next pending row is due (0 if one is due now), or None when none is pending."""
-        row = db.session.execute(
-            select(func.count(), func.min(Recipient.next_attempt_at))
-            .where(Recipient.campaign_id == self.campaign_id, Recipient.status.in_(("pending", "sending")))
-        ).one()
+        """Seconds until the next pending row is due (0 if one is due now), or None when none is pending. With a
+        window, a row in a closed zone is due when its zone opens (and `window_closed_until` says so)."""
+        self.window_closed_until = None
+        zones = self._open_zones()
+        left = Recipient.status.in_(("pending", "sending")) if zones is None else \
+            or_(Recipient.status == "sending", and_(Recipient.status == "pending", Recipient.zone.in_(zones)))
+        row = db.session.execute(select(func.count(), func.min(Recipient.next_attempt_at))
+                                 .where(Recipient.campaign_id == self.campaign_id, left)).one()
+        if not row[0] and zones is not None:
+            now = utcnow()
+            self.zones = self._pending_zones()
+            openings = [self.window.next_opening(now, ZoneInfo(zone)) for zone in self.zones]
+            db.session.commit()
+            if openings:
+                self.window_closed_until = min(openings)
+                return max(0.0, (self.window_closed_until - now).total_seconds())
         db.session.commit()
         if not row[0]:
             return None
@@ -345,6 +376,14 @@ class Dispatcher:
     def _wait_for_due_rows(self, seconds: float) -> None:
         """Leave the worker until the first waiting row is due (the tick enqueues the dispatchers again then),
         with a banner saying why the rows wait."""
+        if self.window_closed_until is not None:
+            db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
+                waiting_until=self.window_closed_until,
+                notice=f"Outside the sending window ({self.window}, recipients' time): sending resumes by itself "
+                       f"at {localtime(self.window_closed_until)} ({workspace_zone().key}), when it opens for the "
+                       "next recipients."))
+            db.session.commit()
+            return
         held = db.session.scalar(select(func.count()).where(
             Recipient.campaign_id == self.campaign_id, Recipient.status == "pending",
             Recipient.error_code == HELD.code)) or 0

@@ -18,6 +18,7 @@ from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import EDITABLE_STATES, Campaign
 from webapp.campaigns.services import Draft
 from webapp.campaigns.variables import NAME_SOURCES
+from webapp.campaigns.windows import clock
 from webapp.extensions import db
 from webapp.form_parts import optional_int, strip
 from webapp.senders.models import Template
@@ -86,6 +87,8 @@ class ComposeForm(FlaskForm):
     variables = VariablesField()
     button_payloads = ButtonPayloadsField()
     header_media_url = URLField("Header media URL", filters=[strip])
+    window_opens = StringField("Send only from", filters=[strip], render_kw={"placeholder": "09:00"})
+    window_closes = StringField("to", filters=[strip], render_kw={"placeholder": "20:00"})
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -122,6 +125,7 @@ class ComposeForm(FlaskForm):
             retarget_outcome=self.retarget_outcome.data if self.retargeting else None,
             variables=self.variables.data, button_payloads=self.button_payloads.data,
             header_media_url=(self.header_media_url.data or "") if presenters.media_kind(self.chosen_template) else "",
+            window_opens=self.window_opens.data or "", window_closes=self.window_closes.data or "",
         )
 
     def show(self, error: CampaignError) -> None:
@@ -144,7 +148,7 @@ class ComposeForm(FlaskForm):
         """Every problem of the form in the order of the page, as (id of the input to fix, what to fix)."""
         items = [("compose-form", message) for message in self.form_errors]
         order = [self.name, self.sender, self.template, self.audience, self.lists, self.retarget_campaign,
-                 self.retarget_outcome]
+                 self.retarget_outcome, self.window_opens, self.window_closes]
         for field in order:
             target = field.id
             if field is self.audience:
@@ -167,6 +171,9 @@ def initial(campaign: Campaign) -> dict:
         "retarget_outcome": retarget["outcome"] if retarget else None,
         "variables": campaign.variables or {}, "header_media_url": campaign.header_media_url or "",
         "button_payloads": campaign.button_payloads or {},
+        **{name: clock(minutes) for name, minutes in (("window_opens", campaign.window_opens),
+                                                       ("window_closes", campaign.window_closes))
+           if minutes is not None},
     }
 
 

@@ -2,20 +2,24 @@
 
 The snapshot commits in chunks and records how far it got (Campaign.snapshot_cursor) in the same
 transaction as each chunk, so a launch job that dies half-way resumes where it stopped and never writes
-a row twice; the unique (campaign, phone) constraint backs that up.
+a row twice; the unique (campaign, phone) constraint backs that up. A marketing campaign skips the contacts over
+the workspace's frequency cap (campaigns/frequency.py), found with one query per chunk.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from webapp.campaigns.audience import people
+from webapp.campaigns.audience import Person, people
 from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.recipients import write
+from webapp.campaigns.recipients import Skip, mapped_params, place, write
+from webapp.campaigns.windows import SendingWindow
 from webapp.extensions import db
 from webapp.senders.models import Template
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
+from webapp.workspace.models import WorkspaceSettings
 
 CHUNK = 2000  # people read, written and committed per step
 
@@ -45,6 +49,7 @@ def snapshot(campaign_id: int) -> str:
         except CampaignError as exc:
             return _back_to_draft(campaign, exc.message)
         db.session.commit()
+    cap = Cap.of(WorkspaceSettings.get()) if is_marketing(campaign.template) else None
     while True:
         begin_write(db.session)
         campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
@@ -54,8 +59,11 @@ def snapshot(campaign_id: int) -> str:
         batch = people(db.session, campaign.audience, campaign.snapshot_cursor, CHUNK)
         if not batch:
             break
-        write(db.session, campaign, batch)
+        write(db.session, campaign, batch, _capped(cap, batch))
         campaign.snapshot_cursor = batch[-1].key
+        db.session.commit()
+    if SendingWindow.of(campaign):  # rows the API added before the window was set have no zone yet
+        place(db.session, campaign)
         db.session.commit()
     total = db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign_id))
     if not total:
@@ -66,6 +74,17 @@ def snapshot(campaign_id: int) -> str:
     campaign.notice, campaign.notice_code = "", None
     db.session.commit()
     return "sending"
+
+
+def _capped(cap: Cap | None, batch: list[Person]):
+    """The parameters of each row, or Skip for a contact over the frequency cap (one query for the batch)."""
+    over = cap.over(db.session, (person.contact_id for person in batch), utcnow()) if cap else {}
+
+    def params(campaign: Campaign, person: Person) -> dict:
+        if person.contact_id in over:
+            raise Skip(cap.reason(over[person.contact_id]))
+        return mapped_params(campaign, person)
+    return params
 
 
 def _back_to_draft(campaign: Campaign, message: str) -> str:

@@ -158,14 +158,15 @@ class Claimed:
 
 
 def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False,
-          token: str | None = None) -> list[Claimed]:
+          token: str | None = None, zones: list[str] | None = None) -> list[Claimed]:
     """Mark up to `limit` due pending rows `sending` under the claimer's token (its lease's, so that a row names
     its owner: campaigns/orphans.py), or a fresh one, in the caller's transaction.
 
     Only while the campaign is `sending`: a pause or cancel committed before this statement means no row
     is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
     skipped instead, never sent; in a `marketing` campaign, a row whose contact Meta's per-user marketing
-    limit holds waits for the hold's end. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    limit holds waits for the hold's end. With `zones` (a sending window's open zones), only rows in those zones
+    are claimed. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
     token = token or uuid.uuid4().hex
     due = (
@@ -175,6 +176,8 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, mark
         .order_by(Recipient.id)
         .limit(limit)
     )
+    if zones is not None:
+        due = due.where(Recipient.zone.in_(zones))
     if not is_sqlite(session):
         due = due.with_for_update(skip_locked=True)
     candidates = session.execute(due).all()

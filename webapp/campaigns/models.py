@@ -39,6 +39,10 @@ class Campaign(db.Model):
     __tablename__ = "campaigns"
     __table_args__ = (
         CheckConstraint(_in("status", CAMPAIGN_STATES), name="status"),
+        # A sending window has both ends, apart (campaigns/windows.py); no window: neither.
+        CheckConstraint("(window_opens IS NULL AND window_closes IS NULL) OR (window_opens BETWEEN 0 AND 1439 "
+                        "AND window_closes BETWEEN 0 AND 1439 AND window_opens <> window_closes)",
+                        name="sending_window"),
         Index("ix_campaigns_status_scheduled_at", "status", "scheduled_at"),
     )
 
@@ -60,6 +64,10 @@ class Campaign(db.Model):
     # one is sent with its text as the payload.
     button_payloads: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft")
+    # The sending window, in minutes after midnight of each recipient's local time (campaigns/windows.py): rows
+    # are sent only between these hours where their recipient is; closes < opens spans midnight. None: any time.
+    window_opens: Mapped[int | None] = mapped_column(SmallInteger)
+    window_closes: Mapped[int | None] = mapped_column(SmallInteger)
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why a campaign is paused or waiting, as the banner on its page says it.
     notice: Mapped[str] = mapped_column(Text, default="")
@@ -103,7 +111,8 @@ class Recipient(db.Model):
         Index("ix_recipients_campaign_status_id", "campaign_id", "status", "id"),
         Index("ix_recipients_campaign_id_id", "campaign_id", "id"),
         Index("ix_recipients_phone_id", "phone", "id"),
-        # A contact's history, and filters on it: "received a campaign in the last 7 days" (webapp/audience).
+        # A contact's history, the frequency cap's count of its recent messages (campaigns/frequency.py) and filters
+        # on it: "received a campaign in the last 7 days" (webapp/audience).
         Index("ix_recipients_contact_id_accepted_at", "contact_id", "accepted_at"),
         Index("ix_recipients_wa_id_id", "wa_id", "id", postgresql_where=text("wa_id IS NOT NULL"),
               sqlite_where=text("wa_id IS NOT NULL")),
@@ -119,6 +128,8 @@ class Recipient(db.Model):
     wa_id: Mapped[str | None] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="")
+    # The recipient's IANA time zone, fixed at launch when the campaign has a sending window (campaigns/windows.py).
+    zone: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict | None] = mapped_column(JSON)  # the normalised parameters (webapp/cloudapi.py)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     # The furthest stage reached (1 accepted by the API, then as Meta reports: 2 sent, 3 delivered, 4 read,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -13,8 +14,10 @@ from webapp.campaigns import services
 from webapp.campaigns.audience import (
     COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
 )
+from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
+from webapp.campaigns.windows import HORIZON_DAYS, SendingWindow
 from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
 from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
 from webapp.contacts.models import ContactList, ListMember
@@ -22,6 +25,7 @@ from webapp.extensions import db
 from webapp.queues import redis_client
 from webapp.ratelimit import Breaker
 from webapp.senders.models import Sender, Template
+from webapp.workspace.zone import localtime, workspace_zone
 
 PER_PAGE = 25
 
@@ -235,7 +239,16 @@ def draft_campaign(draft: services.Draft) -> Campaign | None:
                     template_language=template.language, template_components=template.components,
                     parameter_format=template.parameter_format, audience=audience,
                     variables=dict(draft.variables or {}), header_media_url=draft.header_media_url.strip(),
-                    button_payloads=dict(draft.button_payloads or {}))
+                    button_payloads=dict(draft.button_payloads or {}), **_window_of(draft))
+
+
+def _window_of(draft: services.Draft) -> dict:
+    """The draft's window as the campaign's columns; one that cannot be is left out of the preview (saving says why)."""
+    try:
+        window = SendingWindow.parse(draft.window_opens, draft.window_closes)
+    except CampaignError:
+        window = None
+    return {"window_opens": window.opens, "window_closes": window.closes} if window else {}
 
 
 @dataclass(frozen=True)
@@ -257,6 +270,7 @@ class Preview:
     duration: str
     throughput: int
     unmapped: list[str]  # variables without a source yet: until they have one, the forecast cannot be known
+    window_notes: list[str] = field(default_factory=list)  # where the recipients are, as the window reads them
 
     @property
     def mapped(self) -> bool:
@@ -279,8 +293,45 @@ def preview(campaign: Campaign, known: list[Attribute] | None = None) -> Preview
     forecast = services.forecast(campaign, known)
     labels = [slot.label for slot in slots(campaign.template_components, campaign.parameter_format)
               if slot.key in unmapped]
-    return Preview(messages, forecast, human_duration(forecast.seconds, forecast.summary.sendable),
-                   campaign.sender.throughput, labels)
+    duration = human_duration(forecast.seconds, forecast.summary.sendable)
+    if forecast.timing is not None:
+        duration = window_duration(forecast.timing, campaign.sender.throughput)
+    return Preview(messages, forecast, duration, campaign.sender.throughput, labels,
+                   window_notes(forecast.timing) if forecast.timing else [])
+
+
+def window_duration(timing: services.Timing, throughput: int) -> str:
+    """When a windowed campaign ends: "About 3 days: 09:00–20:00 each day, recipients' time, at 80 messages per
+    second; ends about 2027-01-12 14:10 (Europe/Paris)"."""
+    each_day = f"{timing.window} each day, recipients' time, at {throughput} messages per second"
+    if timing.finish is None:
+        return f"More than {HORIZON_DAYS} days: {each_day}"
+    ends = f"ends about {localtime(timing.finish)} ({workspace_zone().key})"
+    days = math.ceil((timing.finish - timing.start) / timedelta(days=1))
+    if days > 1:
+        return f"About {days} days: {each_day}; {ends}"
+    return f"{ends[0].upper()}{ends[1:]}: sent within {timing.window}, recipients' time, at {throughput} messages " \
+           "per second"
+
+
+def window_notes(timing: services.Timing) -> list[str]:
+    """What the forecast assumed of where recipients are, when it had to choose."""
+    where = timing.placed
+    notes = [f"{country} has {zones} time zones: {count:,} recipient{'s' if count != 1 else ''} get {zone}'s hours"
+             for (country, zones, zone), count in sorted(where.several.items())]
+    if where.workspace:
+        notes.append(f"{where.workspace:,} number{'s have' if where.workspace != 1 else ' has'} no time-zone data "
+                     f"(non-geographic): they get the workspace's hours ({workspace_zone().key})")
+    if where.bad_attribute:
+        notes.append(f"{where.bad_attribute:,} contact{'s have' if where.bad_attribute != 1 else ' has'} a timezone "
+                     "attribute that names no time zone: their number's zone stands in")
+    return notes
+
+
+def sending_window(campaign: Campaign) -> str | None:
+    """The campaign's window as its page says it: "09:00–20:00, recipients' time"."""
+    window = SendingWindow.of(campaign)
+    return f"{window}, recipients' time" if window else None
 
 
 def _unfilled_as_variables(params: Mapping) -> dict:

@@ -11,13 +11,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import add_counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.variables import resolve
+from webapp.campaigns.windows import SendingWindow, attribute_zone, zone_of
+from webapp.contacts.models import Contact
 from webapp.timestamps import utcnow
 from webapp.transactions import upsert
+from webapp.workspace.zone import workspace_zone
 
 OPTED_OUT = "Opted out"
 CHUNK = 2000  # rows per INSERT statement
@@ -69,10 +73,12 @@ def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
 
     Opted-out candidates are skipped before anything else. `params` makes the others' parameter snapshot:
     by default from the campaign's mapping (raising Skip); a source whose candidates bring their own values
-    passes its own, which raises Refused for values that cannot make a message.
+    passes its own, which raises Refused for values that cannot make a message. When the campaign has a sending
+    window, each row gets its recipient's zone (campaigns/windows.py).
     """
     written = Written()
     now = utcnow()
+    fallback_zone = workspace_zone().key if SendingWindow.of(campaign) else None
     seen: set[str] = set()
     rows: dict[str, tuple[Candidate, dict]] = {}
     for candidate in candidates:
@@ -82,7 +88,9 @@ def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
         seen.add(candidate.phone)
         row = {"campaign_id": campaign.id, "contact_id": candidate.contact_id, "phone": candidate.phone,
                "name": candidate.name[:200], "country": candidate.country, "status": "pending", "params": None,
-               "skip_reason": "", "created_at": now}
+               "skip_reason": "", "created_at": now, "zone": None}
+        if fallback_zone:
+            row["zone"] = zone_of(candidate.phone, attribute_zone(candidate.attributes), fallback_zone).zone
         if candidate.opted_out:
             row.update(status="skipped", skip_reason=OPTED_OUT)
         else:
@@ -105,3 +113,19 @@ def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
     written.duplicates += len(values) - len(written.stored)
     add_counts(session, campaign.id, {"total": len(written.stored), **by_status})
     return written
+
+
+def place(session: Session, campaign: Campaign) -> int:
+    """Give each of the campaign's rows without a zone its recipient's (rows the API added before the campaign
+    had a window); return how many. The caller owns the transaction."""
+    fallback = workspace_zone().key
+    placed = 0
+    unplaced = (select(Recipient.id, Recipient.phone, Contact.attributes)
+                .outerjoin(Contact, Contact.id == Recipient.contact_id)
+                .where(Recipient.campaign_id == campaign.id, Recipient.zone.is_(None)).limit(CHUNK))
+    while rows := session.execute(unplaced).all():
+        session.execute(update(Recipient), [
+            {"id": row.id, "zone": zone_of(row.phone, attribute_zone(row.attributes or {}), fallback).zone}
+            for row in rows])
+        placed += len(rows)
+    return placed

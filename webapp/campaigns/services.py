@@ -10,14 +10,16 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from webapp.campaigns.audience import (
-    OUTCOMES, Attribute, Person, Summary, all_people, attribute_problems, first_with_fallback, summary,
+    OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed, summary,
 )
 from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
 from webapp.campaigns.state_log import announce
 from webapp.campaigns.variables import Resolved, check_mapping, payload_problems, payloads_of, resolve
+from webapp.campaigns.windows import SendingWindow, clock, finish
 from webapp.cloudapi import CloudAPIError
 from webapp.contacts.models import ContactList
 from webapp.contacts.phones import InvalidPhone, normalise
@@ -30,6 +32,7 @@ from webapp.senders.services import client_for
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
 from webapp.workspace.models import WorkspaceSettings
+from webapp.workspace.zone import workspace_zone
 
 
 @dataclass
@@ -46,6 +49,8 @@ class Draft:
     header_media_url: str = ""
     button_payloads: Mapping | None = None  # {"<button index>": payload} of its quick-reply buttons
     direct: bool = False  # recipients added one by one (the API), each with its own values
+    window_opens: str = ""   # the sending window, "09:00" to "20:00" in each recipient's time (both blank: none)
+    window_closes: str = ""
 
     @property
     def direct_only(self) -> bool:
@@ -57,7 +62,9 @@ def draft_of(campaign: Campaign) -> Draft:
     retarget = campaign.audience.get("retarget") or {}
     return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
                  retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url,
-                 campaign.button_payloads, bool(campaign.audience.get("direct")))
+                 campaign.button_payloads, bool(campaign.audience.get("direct")),
+                 *(clock(minutes) if minutes is not None else "" for minutes in (campaign.window_opens,
+                                                                                 campaign.window_closes)))
 
 
 def audience_of(draft: Draft) -> dict:
@@ -104,6 +111,7 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
         problems = {**attribute_problems(db.session, audience_of(draft), template.components,
                                          template.parameter_format, draft.variables or {}), **problems}
     problems.update(payload_problems(template.components, draft.button_payloads or {}))
+    SendingWindow.parse(draft.window_opens, draft.window_closes)
     if problems:
         key, message = next(iter(problems.items()))
         error = CampaignError(message, field=key if key.startswith("payload:") else f"var:{key}")
@@ -128,9 +136,21 @@ def save_draft(draft: Draft, campaign: Campaign | None = None, user_id: int | No
     campaign.variables = dict(draft.variables or {})
     campaign.header_media_url = draft.header_media_url.strip()
     campaign.button_payloads = payloads_of(draft.button_payloads)
+    window = SendingWindow.parse(draft.window_opens, draft.window_closes)
+    campaign.window_opens, campaign.window_closes = (window.opens, window.closes) if window else (None, None)
     campaign.notice, campaign.notice_code = "", None
     db.session.flush()
     return campaign
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a campaign with a sending window sends: where its recipients are, and when the last message goes."""
+
+    window: SendingWindow
+    placed: Placed
+    start: datetime
+    finish: datetime | None  # None: past windows.HORIZON_DAYS
 
 
 @dataclass
@@ -138,6 +158,8 @@ class Forecast:
     summary: Summary
     seconds: float
     daily_room: int | None  # None: unlimited
+    timing: Timing | None = None  # with a sending window
+    cap: Cap | None = None  # the frequency cap, when it applies to this campaign
 
     @property
     def fits_today(self) -> bool:
@@ -146,9 +168,14 @@ class Forecast:
 
 def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Forecast:
     """What the send will look like: who gets it, who is skipped and why, who gets a fallback, how long, and
-    whether today has room. `known`: the audience's attributes, when the caller has them already."""
+    whether today has room, and — with a sending window — when it ends. `known`: the audience's attributes, when
+    the caller has them already."""
+    now = utcnow()
+    template = campaign.template or (db.session.get(Template, campaign.template_id) if campaign.template_id else None)
+    cap = Cap.of(WorkspaceSettings.get()) if is_marketing(template) else None
     found = summary(db.session, campaign.audience, campaign.template_components, campaign.parameter_format,
-                    campaign.variables or {}, known)
+                    campaign.variables or {}, known, capped=(lambda contact_id: cap.reached(contact_id, now)) if cap
+                    else None)
     sender = campaign.sender
     room = None
     if sender.messaging_limit is not None:
@@ -157,7 +184,20 @@ def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Foreca
             select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
             .where(Campaign.sender_id == sender.id, Recipient.accepted_at > since)) or 0
         room = max(0, sender.messaging_limit - used)
-    return Forecast(found, found.sendable / max(sender.throughput, 1), room)
+    return Forecast(found, found.sendable / max(sender.throughput, 1), room, _timing(campaign, found, now), cap)
+
+
+def _timing(campaign: Campaign, found: Summary, now: datetime) -> Timing | None:
+    """The window's forecast: each zone's share of who will be sent (those skipped are assumed spread evenly over
+    the zones), drained at the number's rate while their window is open (windows.finish)."""
+    window = SendingWindow.of(campaign)
+    if window is None or not found.sendable:
+        return None
+    where = placed(db.session, campaign.audience, workspace_zone().key)
+    reachable = sum(where.per_zone.values()) or 1
+    start = max(campaign.scheduled_at or now, now)
+    share = {zone: count * found.sendable / reachable for zone, count in where.per_zone.items()}
+    return Timing(window, where, start, finish(window, share, max(campaign.sender.throughput, 1), start))
 
 
 def _resolved(campaign: Campaign, person: Person) -> Resolved:

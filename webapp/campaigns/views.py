@@ -25,8 +25,9 @@ def _campaign(campaign_id: int) -> Campaign:
 
 @bp.app_context_processor
 def _send_again():
-    """For templates/campaigns/partials/send_again.html, wherever a finished campaign's actions are drawn."""
-    return {"send_again_choices": presenters.send_again_choices}
+    """For templates/campaigns/partials/send_again.html, wherever a finished campaign's actions are drawn, and the
+    sending window of the campaign's facts."""
+    return {"send_again_choices": presenters.send_again_choices, "sending_window": presenters.sending_window}
 
 
 # --- Index ---------------------------------------------------------------------------------------

@@ -19,13 +19,15 @@ from webapp.contacts.models import ATTRIBUTE_TYPES, AttributeField, ContactValue
 from webapp.transactions import upsert
 
 MAX_NAME = 100
+VALUE_COLUMNS = ("as_text", "as_number", "as_date", "as_flag")
 MONTH_FIRST = {"US", "PH"}  # countries whose dates read month/day/year: an import with them as its default country
 MAX_TEXT = 255  # what filters compare of a text; the whole value stays in the contact's attributes
 
 _NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$|^[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$")
 _DAY_MONTH = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-YES = {"yes", "y", "true", "si", "sí", "oui", "ja", "sim", "x", "✓"}
+_DIGITS_AND_SIGNS = frozenset("0123456789+-")
+YES = {"yes", "y", "true", "si", "sí", "oui", "ja", "sim", "x", "✓"}  # no digit: "1"/"0" are numbers
 NO = {"no", "n", "false", "non", "nein", "não", "nao"}
 
 
@@ -73,7 +75,15 @@ def as_flag(value: str) -> bool | None:
     return True if word in YES else False if word in NO else None
 
 
-_READS = {"yes_no": as_flag, "number": as_number, "date": as_date}
+TYPES_READ = ("number", "date", "yes_no")  # the order of a value's readings in `readings`, after its text
+
+
+def readings(value: str, month_first: bool = False) -> tuple[str, float | None, date | None, bool | None]:
+    """A non-blank value as filters compare it: its text casefolded, and the number, date and yes/no it reads as."""
+    text = value.strip()
+    if text[:1] in _DIGITS_AND_SIGNS:  # only these can be numbers or dates: most text is tried no further
+        return text.casefold()[:MAX_TEXT], as_number(text), as_date(text, month_first), None
+    return text.casefold()[:MAX_TEXT], None, None, as_flag(text)
 
 
 class TypeGuess:
@@ -84,9 +94,14 @@ class TypeGuess:
         self.seen = False
 
     def add(self, value: str) -> None:
-        if self.possible and value.strip():
-            self.seen = True
-            self.possible -= {kind for kind in self.possible if _READS[kind](value) is None}
+        if value.strip():
+            self.see(readings(value))
+
+    def see(self, read: tuple) -> None:
+        """Narrow by a value's `readings`."""
+        self.seen = True
+        if self.possible:
+            self.possible -= {kind for kind, reading in zip(TYPES_READ, read[1:]) if reading is None}
 
     @property
     def type(self) -> str:
@@ -105,10 +120,9 @@ def infer(values: Iterable[str]) -> str:
 
 def row(contact_id: int, name: str, value: str, month_first: bool = False) -> dict | None:
     """The contact_values row of one attribute value, or None for a blank value (which is no value)."""
-    if not (text := value.strip()):
+    if not value.strip():
         return None
-    return {"contact_id": contact_id, "key": key(name), "as_text": text.casefold()[:MAX_TEXT],
-            "as_number": as_number(text), "as_date": as_date(text, month_first), "as_flag": as_flag(text)}
+    return dict(zip(("contact_id", "key", *VALUE_COLUMNS), (contact_id, key(name), *readings(value, month_first))))
 
 
 def write(session: Session, values: Iterable[tuple[int, Mapping[str, str]]], month_first: bool = False,
@@ -132,7 +146,7 @@ def write(session: Session, values: Iterable[tuple[int, Mapping[str, str]]], mon
         statement = upsert(session, ContactValue.__table__)
         session.execute(statement.on_conflict_do_update(
             index_elements=["contact_id", "key"],
-            set_={column: statement.excluded[column] for column in ("as_text", "as_number", "as_date", "as_flag")}),
+            set_={column: statement.excluded[column] for column in VALUE_COLUMNS}),
             rows)
 
 

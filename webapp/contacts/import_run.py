@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from webapp.contacts import fields, services
 from webapp.contacts.columns import Columns
 from webapp.contacts.errors import ContactsError
-from webapp.contacts.models import Contact, Import, ImportRejection, ImportRow, ListMember
+from webapp.contacts.models import Contact, ContactValue, Import, ImportRejection, ImportRow, ImportValue, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.contacts.tabular import MAX_COLUMNS, FileRejected, open_table
 from webapp.spreadsheet import unquoted
@@ -41,6 +41,7 @@ OUT_OF_MEMORY = ("Reading this file took more memory than an import may use, so 
 CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
 MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
 STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes")
+VALUE_COLUMNS = ("import_id", "phone", "key", *fields.VALUE_COLUMNS)
 REJECTION_COLUMNS = ("import_id", "line", "value", "reason", "cells")
 
 
@@ -110,7 +111,8 @@ def fail(session: Session, import_id: int, message: str) -> bool:
                              or_(Import.merge_started_at.is_(None), Import.list_id.is_(None)))
         .values(status="failed", error=message[:2000], finished_at=utcnow(), added=0, updated=0,
                 already_in_list=0, duplicates=0, invalid=0)).rowcount
-    if failed:
+    if failed:  # in the same transaction: an import seen as failed has nothing staged left
+        _drop_staged(session, import_id)
         _clear_rejections(session, import_id)
     session.commit()
     return bool(failed)
@@ -119,11 +121,15 @@ def fail(session: Session, import_id: int, message: str) -> bool:
 def _clear(session: Session, import_id: int, rejections: bool = False) -> None:
     """Drop an import's staged rows (and its rejections), by Core DELETEs: the ORM's would fetch every deleted
     row back (RETURNING) to update its session."""
-    staged = ImportRow.__table__
-    session.execute(delete(staged).where(staged.c.import_id == import_id))
+    _drop_staged(session, import_id)
     if rejections:
         _clear_rejections(session, import_id)
     session.commit()
+
+
+def _drop_staged(session: Session, import_id: int) -> None:
+    for staged in (ImportRow.__table__, ImportValue.__table__):
+        session.execute(delete(staged).where(staged.c.import_id == import_id))
 
 
 def _clear_rejections(session: Session, import_id: int) -> None:
@@ -140,16 +146,25 @@ class _ChunkReader:
         self.phone = columns.phone
         self.name, self.last_name = columns.name, columns.last_name
         self.keys = [(index, headers[index]) for index in columns.attributes]
-        self.types = {key: fields.TypeGuess() for _, key in self.keys}  # each attribute's type, read as we go
+        # Each attribute's key for filters (the first column of a name, whatever its case) and its type, read as we go.
+        self.folded: dict[int, str] = {}
+        for index, name in self.keys:
+            if (folded := fields.key(name)) and folded not in self.folded.values():
+                self.folded[index] = folded
+        self.types = {index: fields.TypeGuess() for index in self.folded}
+        self.month_first = country in fields.MONTH_FIRST
         self.country = country
         self.delimiter = delimiter
 
     def read(self, chunk: list) -> tuple[dict[str, tuple], dict[str, list[str]], list[tuple], int]:
-        """(staged rows by phone, their rows as read, rejections, invalid count) for one chunk.
+        """(staged rows by phone, their rows as read, rejections, invalid count) for one chunk; the staged rows'
+        typed values are in `self.typed`, by phone, as tuples in the order of VALUE_COLUMNS.
 
         The hot loop of an import: a million rows pass through here, hence the plain tuples.
         """
-        import_id, phone_index, country, keys, types = self.import_id, self.phone, self.country, self.keys, self.types
+        import_id, phone_index, country, keys = self.import_id, self.phone, self.country, self.keys
+        folded, types, month_first, readings = self.folded.items(), self.types, self.month_first, fields.readings
+        self.typed = typed = {}
         staged: dict[str, tuple] = {}
         read_rows: dict[str, list[str]] = {}
         rejected: list[tuple] = []
@@ -175,8 +190,12 @@ class _ChunkReader:
             values = [unquoted(value) if value[:1] == "'" else value for value in values]
             # A blank cell is not a value: it never erases what an earlier import stored.
             attributes = {key: values[index] for index, key in keys if values[index]}
-            for key, value in attributes.items():
-                types[key].add(value)
+            typed[phone] = rows = []
+            for index, key in folded:
+                if (value := values[index]).strip():
+                    read = readings(value, month_first)
+                    types[index].see(read)
+                    rows.append((import_id, phone, key, *read))
             staged[phone] = (import_id, phone, line, number.region if len(number.region) == 2 else "",
                              self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}")
         return staged, read_rows, rejected, invalid
@@ -242,6 +261,9 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
                     rejected.append(reader.duplicate(row[2], read_rows[phone], first_line))
             if staged:
                 _insert_rows(session, ImportRow.__tablename__, STAGED_COLUMNS, list(staged.values()))
+                typed = [row for phone in staged for row in reader.typed[phone]]
+                if typed:
+                    _insert_rows(session, ImportValue.__tablename__, VALUE_COLUMNS, typed)
             if rejected:
                 rejected.sort(key=lambda rejection: rejection[1])  # by line, so ids follow the file's order
                 _insert_rows(session, ImportRejection.__tablename__, REJECTION_COLUMNS, rejected)
@@ -252,7 +274,7 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
                 processed_rows=read, total_rows=max(read, table.estimated_rows() or 0),
                 invalid=invalid, duplicates=duplicates))
             session.commit()
-    fields.remember(session, {key: guess.type for key, guess in reader.types.items()})
+    fields.remember(session, {table.headers[index]: guess.type for index, guess in reader.types.items()})
     session.execute(update(Import).where(Import.id == import_id)
                     .values(processed_rows=read, total_rows=read, rows_read_at=utcnow()))
     session.commit()
@@ -283,6 +305,8 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
     last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id)
                           .order_by(staged.c.phone).offset(merge_rows - 1).limit(1))
     mine = and_(staged.c.import_id == import_id, staged.c.phone <= last) if last else staged.c.import_id == import_id
+    typed = ImportValue.__table__
+    typed_mine = and_(typed.c.import_id == import_id, typed.c.phone <= last) if last else typed.c.import_id == import_id
     unique = session.scalar(select(func.count()).select_from(staged).where(mine))
     if not unique:
         session.commit()
@@ -304,8 +328,9 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
             .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone)).where(mine))
         .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
         .execution_options(preserve_rowcount=True)).rowcount  # an INSERT's rowcount is not kept otherwise
-    _write_values(session, record, mine, now)
+    _write_values(session, typed_mine, now, record.options.get("update_existing"))
     session.execute(delete(staged).where(mine))
+    session.execute(delete(typed).where(typed_mine))
     session.execute(update(Import).where(Import.id == import_id).values(
         list_id=record.list_id, added=Import.added + added, updated=Import.updated + updated,
         already_in_list=Import.already_in_list + unique - added, merge_started_at=record.merge_started_at or now))
@@ -313,15 +338,19 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
     return True
 
 
-def _write_values(session: Session, record: Import, mine, now: datetime) -> None:
-    """The piece's attribute values as filters read them (contacts/fields.py), for the contacts it added and, when
-    the import updates existing contacts, for those too: the same values the merge just wrote."""
-    staged, contacts = ImportRow.__table__, Contact.__table__
-    changed = true() if record.options.get("update_existing") else contacts.c.created_at == literal(now, UTCDateTime())
-    rows = session.execute(select(contacts.c.id, staged.c.attributes)
-                           .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone))
-                           .where(mine, cast(staged.c.attributes, String) != "{}", changed)).all()
-    fields.write(session, rows, month_first=record.options.get("country") in fields.MONTH_FIRST)
+def _write_values(session: Session, mine, now: datetime, update_existing: bool) -> None:
+    """The piece's attribute values as filters read them (contacts/fields.py), typed while the file was read: for
+    the contacts it added and, when the import updates existing contacts, for those too (the values the merge just
+    wrote into their attributes)."""
+    typed, contacts, values = ImportValue.__table__, Contact.__table__, ContactValue.__table__
+    changed = true() if update_existing else contacts.c.created_at == literal(now, UTCDateTime())
+    statement = upsert(session, values).from_select(
+        ["contact_id", "key", *fields.VALUE_COLUMNS],
+        select(contacts.c.id, typed.c.key, *(typed.c[column] for column in fields.VALUE_COLUMNS))
+        .select_from(typed.join(contacts, contacts.c.phone == typed.c.phone)).where(mine, changed))
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["contact_id", "key"],
+        set_={column: statement.excluded[column] for column in fields.VALUE_COLUMNS}))
 
 
 def _update_existing(session: Session, mine, now: datetime):

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from webapp.form_parts import country_choices
 from webapp.workspace.forms import TimeZoneField
@@ -14,6 +14,11 @@ class WorkspaceForm(FlaskForm):
                                          "Times are shown, scheduled and exported in this zone.")
     attribution_hours = IntegerField("Reply attribution window (hours)", validators=[NumberRange(1, 720)])
     send_attempts = IntegerField("Attempts for a message that meets a temporary error", validators=[NumberRange(1, 20)])
+    cap_messages = IntegerField("Frequency cap: at most this many marketing messages per contact",
+                                validators=[Optional(), NumberRange(1, 1000, "At least 1 message (leave both "
+                                                                             "blank to turn the cap off).")])
+    cap_days = IntegerField("… per this many days",
+                            validators=[Optional(), NumberRange(1, 90, "Between 1 and 90 days.")])
     opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
     meta_app_secret = PasswordField("Meta app secret (leave blank to keep)")
     meta_verify_token = StringField("Webhook verify token", validators=[Length(max=256)])
@@ -21,6 +26,17 @@ class WorkspaceForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_country.choices = country_choices()
+
+    def validate(self, extra_validators=None) -> bool:
+        """The frequency cap has both parts or neither (off)."""
+        valid = super().validate(extra_validators)
+        halves = (self.cap_messages, self.cap_days)
+        if valid and (halves[0].data is None) != (halves[1].data is None):
+            blank = halves[0] if halves[0].data is None else halves[1]
+            blank.errors = [*blank.errors, "Give both the number of messages and the days, or leave both blank to "
+                                           "turn the cap off."]
+            return False
+        return valid
 
 
 class NewUserForm(FlaskForm):

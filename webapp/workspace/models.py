@@ -30,6 +30,9 @@ class WorkspaceSettings(db.Model):
     attribution_hours: Mapped[int] = mapped_column(default=72)
     opt_out_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_OUT_KEYWORDS)
     send_attempts: Mapped[int] = mapped_column(default=5)
+    # The frequency cap: at most `cap_messages` marketing messages per contact per `cap_days` days (None: off).
+    cap_messages: Mapped[int | None] = mapped_column()
+    cap_days: Mapped[int | None] = mapped_column()
 
     @classmethod
     def get(cls) -> "WorkspaceSettings":
