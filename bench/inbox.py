@@ -89,8 +89,8 @@ def seed_conversation(db, d: Dialect, phone: str, total: int, sender_id: int) ->
 
     db.session.execute(text(f"""INSERT INTO contacts (phone, country, name, attributes, opt_out_reason, created_at,
                                                       updated_at)
-                                VALUES (:phone, 'US', 'Busy ' || :phone, '{{}}', '', {d.at('0')}, {d.at('0')})"""),
-                       {"phone": phone})
+                                VALUES (:phone, 'US', :name, '{{}}', '', {d.at('0')}, {d.at('0')})"""),
+                       {"phone": phone, "name": f"Busy {phone}"})
     contact_id = db.session.scalar(text("SELECT id FROM contacts WHERE phone = :phone"), {"phone": phone})
     end = 10_000_000  # after every seeded conversation: the newest
     db.session.execute(text(f"""
@@ -121,21 +121,21 @@ def seed_conversation(db, d: Dialect, phone: str, total: int, sender_id: int) ->
     db.session.execute(text(f"""{prefix}
         INSERT INTO inbound_messages (wamid, phone, profile_name, contact_id, type, text, button_payload,
                                       context_wamid, is_opt_out, sent_at, received_at)
-        SELECT 'wamid.in.' || :phone || '.' || n, :phone, 'Busy', :contact, 'text',
+        SELECT :wamid || n, :phone, 'Busy', :contact, 'text',
                'Question ' || n || ': is the *blue* one in stock?', '', '', false, {d.at(minute('n'))},
                {d.at(minute('n'))}
         FROM {source} WHERE n % 20 <> 0 AND n % 2 = 0"""),
-        {"phone": phone, "contact": contact_id})
+        {"phone": phone, "contact": contact_id, "wamid": f"wamid.in.{phone}."})
     db.session.execute(text(f"""{prefix}
         INSERT INTO outbound_messages (conversation_id, sender_id, phone, kind, text, media_file, media_name,
                                        media_mime, media_ref, template_name, template_language, status, reached,
                                        attempts, wamid, error_title, error_detail, created_at, accepted_at, sent_at,
                                        delivered_at, read_at)
         SELECT :conversation, :sender, :phone, 'text', 'Answer ' || n || ': yes, _in blue_.', '', '', '', '', '', '',
-               'read', 4, 1, 'wamid.out.' || :phone || '.' || n, '', '', {d.at(minute('n'))}, {d.at(minute('n'))},
+               'read', 4, 1, :wamid || n, '', '', {d.at(minute('n'))}, {d.at(minute('n'))},
                {d.at(minute('n'))}, {d.at(minute('n'))}, {d.at(minute('n'))}
         FROM {source} WHERE n % 2 = 1"""),
-        {"conversation": conversation_id, "sender": sender_id, "phone": phone})
+        {"conversation": conversation_id, "sender": sender_id, "phone": phone, "wamid": f"wamid.out.{phone}."})
     db.session.commit()
     return conversation_id
 
