@@ -63,16 +63,16 @@ def _nav_items() -> list[dict]:
             continue
         area = endpoint.split(".")[0]
         items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area,
-                      "badge": _unread() if area == "inbox" else 0})
+                      "badge": _unread() if area == "inbox" else ""})
     return items
 
 
-def _unread() -> int:
-    """The Inbox's badge: customers' messages nobody has read yet."""
+def _unread() -> str:
+    """The Inbox's badge: customers' messages nobody has read yet ("99+" beyond 99)."""
     from webapp.extensions import db
-    from webapp.inbox.conversations import unread_total
+    from webapp.inbox.conversations import unread_badge
 
-    return unread_total(db.session)
+    return unread_badge(db.session)
 
 
 def _business_name() -> str:

@@ -16,7 +16,7 @@ from tests.webhooks import meta
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.inbox.list_messages import OUTSIDE
-from webapp.inbox.models import Answer
+from webapp.inbox.models import Answer, Conversation
 from webapp.timestamps import utcnow
 
 ANA, BEN, CID, DAN = "15550000001", "15550000002", "15550000003", "15550000004"
@@ -44,6 +44,32 @@ def inbox(app, client, sandbox, sandbox_sender, webhook):
     wrote(client, BEN, 25, "Hello?")
     wrote(client, ANA, 1)
     return client
+
+
+def test_messages_sharing_one_timestamp_page_back_without_loss_or_repeat(api, inbox):
+    """A burst of the customer's messages and staff's answers stamped the same instant (a webhook batch, a list
+    message): the cursor carries the time, the source and the id, so every page picks up where the last ended."""
+    at = utcnow().replace(microsecond=0) - timedelta(minutes=5)
+    for n in range(5):
+        assert meta.post(inbox, meta.message(f"wamid.SAME.{n}", ANA, at, f"Question {n}")).status_code == 200
+    conversation = db.session.scalar(select(Conversation.id).join(Contact).where(Contact.phone == f"+{ANA}"))
+    db.session.add_all(Answer(conversation_id=conversation, sender_id=None, phone=f"+{ANA}", text=f"Answer {n}",
+                              status="read", created_at=at) for n in range(4))
+    db.session.commit()
+
+    seen, before = [], None
+    while True:
+        page = api.get(f"/conversations/%2B{ANA}/messages", per_page=2,
+                       **({"before": before} if before else {})).get_json()
+        seen[:0] = [(m["source"], m["text"]) for m in page["data"]]
+        before = page["meta"]["next_before"]
+        if before is None:
+            break
+
+    assert seen == [("customer", "Is it in stock?")] + [("customer", f"Question {n}") for n in range(5)] \
+        + [("answer", f"Answer {n}") for n in range(4)]  # at one instant: the customer's, then the answers
+    refused = api.get(f"/conversations/%2B{ANA}/messages", before="2026-01-01T00:00:00Z")
+    assert refused.status_code == 400 and "next_before" in refused.get_json()["error"]["message"]
 
 
 def test_keys_without_the_inbox_scopes_get_the_apis_403(admin_client, api_as, inbox):

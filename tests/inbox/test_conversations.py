@@ -43,6 +43,17 @@ def test_conversations_are_listed_newest_first_with_unread_counts_and_a_badge(ad
     assert re.search(r'class="nav-badge"[^>]*>3<', page)  # the navigation's badge: three unread messages
 
 
+def test_beyond_99_unread_messages_the_badge_says_99_plus(admin_client):
+    now = utcnow()
+    contacts = [Contact(phone=f"+1555000{n:04d}", name=f"C{n}") for n in range(60)]
+    db.session.add_all(contacts)
+    db.session.flush()
+    db.session.add_all(Conversation(contact_id=c.id, last_message_at=now, unread=2, created_at=now) for c in contacts)
+    db.session.commit()
+    page = admin_client.get("/").get_data(as_text=True)  # 120 unread: every page's badge reads 100 at most
+    assert re.search(r'class="nav-badge" aria-label="99\+ unread">99\+<', page)
+
+
 def test_opening_a_conversation_reads_it_and_the_badge_goes_down(admin_client, webhook):
     _write(admin_client, "15550000001", "Hello?", name="Ana")
     _write(admin_client, "15550000002", "Hi", name="Ben")

@@ -70,8 +70,8 @@ def list_conversations(call: Call):
 
 @api.route("GET", "/conversations/<contact>/messages", tag="Inbox", scope="inbox:read", response="MessagePage",
            errors=(404,), summary="A conversation's messages, in time order",
-           query={"before": {"type": "string", "format": "date-time", "maxLength": 64,
-                             "description": "The `next_before` of the page before."},
+           query={"before": {"type": "string", "maxLength": 64,
+                             "description": "The `next_before` of the page before (opaque)."},
                   "per_page": PER_PAGE})
 def conversation_messages(call: Call, contact: str):
     """`contact` is a contact's id, or its phone number starting with `+` (E.164; `%2B` in a URL). The newest page
@@ -81,16 +81,13 @@ def conversation_messages(call: Call, contact: str):
                      else contact)
     conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == found.id)) \
         or Conversation(contact=found)  # never wrote, never answered: the broadcasts' messages only
-    shown = timeline.timeline(db.session, conversation, _moment(call.query.get("before")), call.query["per_page"])
+    before = call.query.get("before")
+    if before is not None and timeline.Cursor.read(before) is None:
+        raise ApiError("invalid_request", "before is not a `meta.next_before` this API handed out.",
+                       [{"field": "before", "message": "not a cursor of this list"}])
+    shown = timeline.timeline(db.session, conversation, before, call.query["per_page"])
     return {"data": [payloads.message(item) for item in shown.items],
-            "meta": {"per_page": call.query["per_page"],
-                     "next_before": shown.older_than.isoformat() if shown.older_than else None}}
-
-
-def _moment(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return broadcasts.when(value.replace(" ", "+"), "before")  # a `+` unescaped in a query string reads " "
+            "meta": {"per_page": call.query["per_page"], "next_before": shown.older_than}}
 
 
 @api.route("POST", "/messages", tag="Inbox", scope="inbox:send", ok=202, response="MessageOne", body="MessageSend",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from webapp.auth.models import User
@@ -22,6 +22,11 @@ from webapp.senders.models import Sender
 from webapp.transactions import upsert
 
 PAGE_SIZE = 50
+BADGE_MOST = 99
+# The partial indexes' own predicates, written as literals: a bound parameter (`unread > ?`) keeps SQLite from
+# using an index whose WHERE it cannot then prove.
+UNREAD = text("conversations.unread > 0")
+NEEDS_ANSWER = text("conversations.needs_answer")
 PREVIEW_LENGTH = 200
 DOWNLOAD_JOB = "jobs.inbox.download_media"
 # What staff can ask the list for; `open` (the default) leaves done conversations out.
@@ -160,8 +165,8 @@ def conversation_page(session: Session, user_id: int | None, *, show: str = "ope
 def _filters(show: str, user_id: int | None, campaign_id: int | None) -> list:
     filters = {
         "open": [Conversation.status == "open"],
-        "unread": [Conversation.unread > 0],
-        "needs_answer": [Conversation.needs_answer.is_(True)],
+        "unread": [UNREAD],
+        "needs_answer": [NEEDS_ANSWER],
         "mine": [Conversation.assigned_to_id == user_id],
         "done": [Conversation.status == "done"],
     }.get(show, [])
@@ -187,8 +192,16 @@ def _cursor(before: str | None) -> tuple[datetime, int] | None:
 
 
 def unread_total(session: Session) -> int:
-    """The navigation's badge: unread messages across conversations (only conversations with some are read)."""
-    return int(session.scalar(select(func.sum(Conversation.unread)).where(Conversation.unread > 0)) or 0)
+    """Unread messages across conversations, counted in at most BADGE_MOST + 1 of them: every page shows the
+    navigation's badge, so it reads a bounded slice of the unread index, however large the inbox."""
+    some = select(Conversation.unread).where(UNREAD).limit(BADGE_MOST + 1).subquery()
+    return int(session.scalar(select(func.sum(some.c.unread))) or 0)
+
+
+def unread_badge(session: Session) -> str:
+    """The navigation's badge: "", "7", or "99+" beyond BADGE_MOST."""
+    total = unread_total(session)
+    return "" if not total else f"{BADGE_MOST}+" if total > BADGE_MOST else str(total)
 
 
 # --- team work -----------------------------------------------------------------------------------

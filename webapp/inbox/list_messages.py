@@ -3,26 +3,36 @@ their 24-hour window gets it as an answer in their conversation — the same row
 send and webhook statuses as staff's answers (answers.py); the others are skipped with the reason.
 
 The rows are written by one INSERT … SELECT and sent by batch jobs of BATCH answers each (jobs.inbox.send_answers), so a
-list of 10,000 costs the request a few statements and a few dozen enqueues, never a request to Meta.
+list of 10,000 costs the request a few statements and a few dozen enqueues, never a request to Meta. A file staff
+attached is uploaded to Meta once per sender number by a job (jobs.inbox.upload_list_media) before the batches go,
+and every answer is sent its media id: one upload for the whole list, not one per recipient.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from rq import Retry
 from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from webapp.cloudapi import CloudAPI, CloudAPIError
 from webapp.contacts.models import Contact, ListMember
 from webapp.inbox import answers, window
+from webapp.inbox.media import stored_path
 from webapp.inbox.models import Answer, Conversation
+from webapp.meta_errors import MetaError
 from webapp.queues import enqueue, on_commit
 from webapp.senders.models import Sender
+from webapp.senders.services import client_for
 
 OUTSIDE = "outside the 24-hour window — needs a template"
 OPTED_OUT = "opted out — only an answer to their own message may reach them"
 BATCH = 200  # answers per send job
 BATCH_JOB = "jobs.inbox.send_answers"
+UPLOAD_JOB = "jobs.inbox.upload_list_media"
+UPLOAD_RETRY = Retry(max=2, interval=[2, 10])  # a refused upload (5xx, throttling) is tried again, then fails
 
 
 @dataclass(frozen=True)
@@ -122,8 +132,11 @@ def send_to_list(session: Session, list_id: int, message: ListMessage, user_id: 
                                 last_text=answers.last_text(fields["text"], fields["media_name"], fields["kind"]))
                         .execution_options(synchronize_session=False))
         ids = sorted(message_ids.values())
-        on_commit(session, lambda: [enqueue(BATCH_JOB, ids[i:i + BATCH], queue_name="dispatch")
-                                    for i in range(0, len(ids), BATCH)])
+        if message.media_file:  # uploaded once, then sent by id
+            on_commit(session, lambda: enqueue(UPLOAD_JOB, message.media_file, ids, queue_name="dispatch",
+                                               retry=UPLOAD_RETRY))
+        else:
+            on_commit(session, lambda: enqueue_batches(ids))
     return [Outcome(m.id, m.phone, m.name or "", message_ids.get(m.conversation_id), _skipped(m, message_ids))
             for m in members]
 
@@ -132,3 +145,61 @@ def _skipped(member, message_ids: dict[int, int]) -> str:
     if member.conversation_id in message_ids:
         return ""
     return OPTED_OUT if member.opted_out_at is not None else OUTSIDE
+
+
+def enqueue_batches(answer_ids: list[int]) -> None:
+    for i in range(0, len(answer_ids), BATCH):
+        enqueue(BATCH_JOB, answer_ids[i:i + BATCH], queue_name="dispatch")
+
+
+# --- a list's file, uploaded once per number: read (commit), upload (no database), record (commit) -----------
+
+@dataclass(frozen=True)
+class Upload:
+    media_file: str
+    sender_id: int
+    phone_number_id: str
+    client: CloudAPI
+    path: Path
+    name: str
+    mime: str
+
+
+def uploads_needed(session: Session, media_file: str) -> list[Upload]:
+    """One upload per sender number whose pending answers still carry the stored file rather than a media id."""
+    rows = session.execute(
+        select(Answer.sender_id, Answer.media_name, Answer.media_mime)
+        .where(Answer.media_file == media_file, Answer.media_ref == "", Answer.status == "pending")
+        .group_by(Answer.sender_id, Answer.media_name, Answer.media_mime)).all()
+    uploads = []
+    for sender_id, name, mime in rows:
+        sender = session.get(Sender, sender_id)
+        if sender is not None:  # a removed number: its answers fail when claimed, as any answer's would
+            uploads.append(Upload(media_file, sender.id, sender.phone_number_id, client_for(sender),
+                                  stored_path(media_file), name, mime))
+    return uploads
+
+
+def upload(job: Upload) -> str:
+    """The media id Meta gives the file (raises CloudAPIError, or OSError when the stored file is gone)."""
+    return job.client.upload_media(job.phone_number_id, job.path.read_bytes(), job.mime, job.name)
+
+
+def record_upload(session: Session, job: Upload, media_id: str) -> int:
+    """Every pending answer of this file from this number is sent the media id; returns how many."""
+    return session.execute(
+        update(Answer).where(Answer.media_file == job.media_file, Answer.sender_id == job.sender_id,
+                             Answer.media_ref == "", Answer.status == "pending")
+        .values(media_ref=media_id).execution_options(synchronize_session=False)).rowcount
+
+
+def fail_upload(session: Session, job: Upload, exc: CloudAPIError | OSError, now: datetime) -> int:
+    """The file could not be uploaded: its pending answers from this number fail with the reason (none was sent)."""
+    error = exc.meta_error if isinstance(exc, CloudAPIError) else MetaError(None, f"The file could not be read: {exc}")
+    return session.execute(
+        update(Answer).where(Answer.media_file == job.media_file, Answer.sender_id == job.sender_id,
+                             Answer.media_ref == "", Answer.status == "pending")
+        .values(status="failed", failed_at=now, error_code=error.code,
+                error_title=f"The file could not be uploaded to WhatsApp: {error.title}"[:1000],
+                error_detail=error.detail)
+        .execution_options(synchronize_session=False)).rowcount

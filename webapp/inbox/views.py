@@ -2,8 +2,6 @@
 the quick answers' settings. Views read the form, call a service, and render or redirect."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
@@ -81,10 +79,7 @@ def _template_composer(conversation: Conversation, form: TemplateAnswerForm, pro
 
 def _page(conversation: Conversation, form: AnswerForm, status: int = 200, template_form=None,
           template_error: InboxError | None = None):
-    try:
-        older = datetime.fromisoformat(request.args.get("before") or "")
-    except ValueError:
-        older = None
+    older = timeline.Cursor.read(request.args.get("before"))
     conversations.mark_read(db.session, conversation)
     db.session.commit()
     now = utcnow()
@@ -95,7 +90,7 @@ def _page(conversation: Conversation, form: AnswerForm, status: int = 200, templ
     assign_form.assigned_to.choices = [("", "Nobody")] + conversations.staff_choices(db.session)
     return render_template(
         "inbox/show.html", conversation=conversation, form=form, assign_form=assign_form,
-        timeline=timeline.timeline(db.session, conversation, older if older and older.tzinfo else None),
+        timeline=timeline.timeline(db.session, conversation, str(older) if older else None),
         paged=bool(older), poll=POLL_SECONDS, window_open=window_open,
         window_left=window.describe_remaining(window.remaining(conversation.last_customer_message_at, now)),
         quick_answers=quick_answers.all_quick_answers(db.session), max_text=answers.MAX_TEXT,

@@ -255,7 +255,7 @@ async def verify_webhook(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    return web.json_response(state.ledger.stats(state.throughput.busiest))
+    return web.json_response({**state.ledger.stats(state.throughput.busiest), "media_uploads": state.media.uploads})
 
 
 async def reset(request: web.Request) -> web.Response:

@@ -148,6 +148,7 @@ async def upload_media(request: web.Request) -> web.Response:
         raise GraphError(100, "The parameter file is required.")
     mime_type, filename, data, size = upload
     media = state.media.add(phone_number_id, data, checked(mime_type or fields.get("type", ""), size), filename)
+    state.media.uploads += 1
     return web.json_response({"id": media.id})
 
 

@@ -71,6 +71,7 @@ class MediaStore:
 
     def clear(self) -> None:
         self.files: dict[str, StoredMedia] = {}
+        self.uploads = 0  # files the business uploaded through the Graph endpoint (stats' media_uploads)
 
     def add(self, phone_number_id: str, data: bytes, mime_type: str, filename: str | None = None) -> StoredMedia:
         media = StoredMedia(str(next(self._ids)), phone_number_id, mime_type, data, filename,
