@@ -277,6 +277,49 @@ SCHEMAS: dict[str, dict] = {
     }),
     "ListMessages": obj({"list_id": INTEGER, "queued": COUNT, "skipped": COUNT,
                          "results": {"type": "array", "items": ref("ListMessageResult")}}),
+    # --- Contacts and tags ---
+    "Contact": obj({
+        "id": INTEGER, "phone_number": STRING, "name": STRING,
+        "country": {"type": "string", "description": "The number's country (ISO 3166), \"\" for non-geographic "
+                                                    "numbers."},
+        "attributes": {"type": "object", "description": "As given (imports, the API); templates read them."},
+        "tags": {"type": "array", "items": STRING},
+        "lists": {"type": "array", "items": obj({"id": INTEGER, "name": STRING})},
+        "opted_out": {"type": "boolean"}, "opted_out_at": WHEN, "created_at": WHEN, "updated_at": WHEN,
+    }),
+    "ContactCursorMeta": obj({
+        "per_page": {"type": "integer", "minimum": 1},
+        "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on "
+                                                                   "the last page."},
+        "notes": {"type": "array", "items": STRING,
+                  "description": "What the filter could not find, e.g. a tag nobody has (not errors)."}}),
+    "ContactIn": obj({
+        "phone_number": PHONE_IN,
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "How to read a number without its country code (default: the request's "
+                                   "`country`, else the workspace's)."},
+        "name": {"type": "string", "maxLength": 200, "description": "Replaces the contact's name."},
+        "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                       "description": "Merged into the contact's: \"\" or null removes one; names are one whatever "
+                                      "their case. A name new to the workspace gets the type its values read as."},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 20, "description": "Added."},
+        "lists": {"type": "array", "items": ID, "description": "List ids the contact is added to."},
+    }, required=("phone_number",)),
+    "ContactsSave": obj({
+        "contacts": {"type": "array", "items": ref("ContactIn"), "minItems": 1, "maxItems": MAX_RECIPIENTS},
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "The default country of this request's numbers."}}, required=("contacts",)),
+    "ContactResult": obj({
+        "index": {"type": "integer", "minimum": 0, "description": "Position in the request's `contacts`."},
+        "status": {"type": "string", "enum": ["created", "updated", "error"]},
+        "id": {"type": ["integer", "null"]}, "phone_number": {"type": ["string", "null"], "description": "E.164"},
+        "error": {"oneOf": [obj({"code": {"type": "string", "enum": ["invalid", "duplicate", "not_found"]},
+                                 "message": STRING}), {"type": "null"}]}}),
+    "ContactsWrittenReport": obj({"created": COUNT, "updated": COUNT, "errors": COUNT,
+                            "results": {"type": "array", "items": ref("ContactResult")}}),
+    "TagsAdd": obj({"tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                             "maxItems": 20}}),
+    "TagCount": obj({"id": INTEGER, "name": STRING, "contact_count": COUNT}),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
     "Deleted": data(obj({"id": INTEGER, "deleted": {"const": True}})),
 }
@@ -298,6 +341,10 @@ RESPONSES = {
     "MessagePage": data({"type": "array", "items": ref("Message")}, meta=ref("KeysetMeta")),
     "MessageOne": data(ref("Message")),
     "ListMessagesOne": data(ref("ListMessages")),
+    "ContactPage": data({"type": "array", "items": ref("Contact")}, meta=ref("ContactCursorMeta")),
+    "ContactOne": data(ref("Contact")),
+    "ContactsWritten": data(ref("ContactsWrittenReport")),
+    "TagList": data({"type": "array", "items": ref("TagCount")}),
 }
 SCHEMAS.update(RESPONSES)
 
@@ -310,6 +357,10 @@ SCOPE_DESCRIPTIONS = {
     "inbox:read": "Read the Inbox: conversations and their messages.",
     "inbox:send": "Send messages to one contact, and free-form messages to a list's members inside their 24-hour "
                   "window (includes inbox:read).",
+    "contacts:read": "Read contacts (with their attributes, tags and lists) and the tags in use.",
+    "contacts:write": "Create and update contacts in batches, tag and untag them (includes contacts:read).",
+    "segments:read": "Read segments and count who they match.",
+    "segments:write": "Create, change and delete segments (includes segments:read).",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
 

@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1: lists, broadcasts, their recipients' log, the dashboard, senders and templates.
+"""The JSON API under /api/v1: lists, broadcasts, their recipients' log, the dashboard, senders and templates
+(contacts, tags and the Inbox have modules of their own: contacts.py, conversations.py).
 
 Each view reads the parsed request, calls a service and shapes the answer; webapp/api/routing.py does
 the key, scope, rate, idempotency and validation for all of them alike. Importing this module brings
@@ -12,6 +13,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from webapp.api import broadcasts, lists, payloads
+from webapp.api import contacts as contacts_api  # noqa: F401 - contacts and tags
 from webapp.api import conversations  # noqa: F401 - the Inbox's endpoints
 from webapp.api import reference  # noqa: F401 - the readable reference page, for staff
 from webapp.api.blueprint import api, bp
