@@ -74,6 +74,16 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     api.post("/contacts/+14155550105/tags", {"tags": ["gold"]})
     api.delete("/contacts/+14155550105/tags/gold")
     api.get("/tags")
+    segment = api.post("/segments", {"name": "VIP", "definition": {"conditions": [
+        {"field": "tag", "op": "has", "value": "vip"}]}}).get_json()["data"]["id"]
+    api.get("/segments")
+    api.get(f"/segments/{segment}")
+    api.patch(f"/segments/{segment}", {"name": "VIPs"})
+    api.get(f"/segments/{segment}/count")
+    api.post("/segments/count", {"definition": {"match": "any", "conditions": []}})
+    api.post("/broadcasts", {"template_name": "order_update", "template_parameters": ["a", "b"],
+                             "segment_id": segment})
+    api.delete(f"/segments/{segment}")
     api.get("/senders")
     api.get("/templates")
     api.get("/openapi.json", key=None)
