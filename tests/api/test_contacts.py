@@ -87,6 +87,17 @@ def test_a_batch_of_1001_is_refused_whole(api):
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
 
+def test_a_retried_batch_with_its_idempotency_key_is_answered_again_and_writes_nothing_new(api):
+    batch = {"contacts": [{"phone_number": "+14155550100", "tags": ["vip"]}]}
+    first = api.post("/contacts", batch, headers={"Idempotency-Key": "import-7"})
+    api.delete("/contacts/+14155550100/tags/vip")
+
+    again = api.post("/contacts", batch, headers={"Idempotency-Key": "import-7"})
+
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    assert api.get("/contacts/+14155550100").get_json()["data"]["tags"] == []
+
+
 def test_an_item_naming_one_attribute_twice_is_refused_and_changes_nothing(api):
     answer = api.post("/contacts", {"contacts": [{"phone_number": "+14155550100",
                                                   "attributes": {"City": "Lyon", "city": "Paris"}}]})

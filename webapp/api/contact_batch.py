@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from webapp.contacts import fields, tags
@@ -35,7 +35,7 @@ class Item:
     attributes: dict[str, str]       # as given, values as text ("" removes)
     tags: list[str]
     lists: list[int]
-    contact: Contact | None = None
+    contact_id: int = 0
     created: bool = False
 
 
@@ -73,7 +73,7 @@ def save(session: Session, items: list, item_errors: Mapping[int, str], default_
         _write_lists(session, valid)
         for item in valid:
             batch.results.append({"index": item.index, "status": "created" if item.created else "updated",
-                                  "id": item.contact.id, "phone_number": item.phone, "error": None})
+                                  "id": item.contact_id, "phone_number": item.phone, "error": None})
     batch.results.sort(key=lambda result: result["index"])
     return batch
 
@@ -127,32 +127,34 @@ def _attribute_problem(attributes: Mapping[str, str]) -> str | None:
         if len(name) > fields.MAX_NAME:
             return f"an attribute name has at most {fields.MAX_NAME} characters."
         if (other := spelled.setdefault(fields.key(name), name)) != name:
-            return f"“{other}” and “{name}” are one attribute (names are compared whatever their case); give it once."
+            return f"“{other}” and “{name}” are one attribute (names are one whatever their case); give it once."
     return None
 
 
 def _write_contacts(session: Session, valid: list[Item]) -> None:
     """Insert the new numbers (a concurrent request may insert one first: then it is ours to update), then set
-    names and merge attributes on every contact of the batch."""
+    names and merge attributes, in one UPDATE statement run for every contact that changes."""
     now = utcnow()
+    table = Contact.__table__
     inserted = set(session.scalars(
-        upsert(session, Contact.__table__).on_conflict_do_nothing(index_elements=["phone"])
-        .returning(Contact.__table__.c.phone),
+        upsert(session, table).on_conflict_do_nothing(index_elements=["phone"]).returning(table.c.phone),
         [{"phone": item.phone, "country": item.country, "name": "", "attributes": {}, "opt_out_reason": "",
           "created_at": now, "updated_at": now} for item in valid]))
-    found = {contact.phone: contact for contact in session.scalars(
-        select(Contact).where(Contact.phone.in_([item.phone for item in valid]))
-        .execution_options(populate_existing=True))}
+    found = {row.phone: row for row in session.execute(
+        select(table.c.id, table.c.phone, table.c.name, table.c.attributes)
+        .where(table.c.phone.in_([item.phone for item in valid])))}
+    changes = []
     for item in valid:
-        item.contact = contact = found[item.phone]
-        item.created = item.phone in inserted
-        if item.name is not None and item.name != contact.name:
-            contact.name = item.name
-        if item.attributes:
-            merged = merge(contact.attributes or {}, item.attributes)
-            if merged != (contact.attributes or {}):
-                contact.attributes = merged
-    session.flush()
+        row = found[item.phone]
+        item.contact_id, item.created = row.id, item.phone in inserted
+        name = row.name if item.name is None else item.name
+        attributes = merge(row.attributes or {}, item.attributes)
+        if name != row.name or attributes != (row.attributes or {}):
+            changes.append({"contact": row.id, "new_name": name, "new_attributes": attributes})
+    if changes:
+        session.execute(update(table).where(table.c.id == bindparam("contact"))
+                        .values(name=bindparam("new_name"), attributes=bindparam("new_attributes"), updated_at=now),
+                        changes)
 
 
 def merge(current: Mapping[str, str], given: Mapping[str, str]) -> dict[str, str]:
@@ -171,7 +173,7 @@ def merge(current: Mapping[str, str], given: Mapping[str, str]) -> dict[str, str
 def _write_attributes(session: Session, valid: list[Item], month_first: bool) -> None:
     """The values as filters read them, and the types of names the workspace did not know yet (guessed from every
     value this request gives them)."""
-    given = [(item.contact.id, item.attributes) for item in valid if item.attributes]
+    given = [(item.contact_id, item.attributes) for item in valid if item.attributes]
     if not given:
         return
     values: dict[str, list[str]] = defaultdict(list)
@@ -188,13 +190,13 @@ def _write_tags(session: Session, valid: list[Item]) -> None:
     by_tag: dict[str, tuple[str, list[int]]] = {}
     for item in valid:
         for name in item.tags:
-            by_tag.setdefault(name.casefold(), (name, []))[1].append(item.contact.id)
+            by_tag.setdefault(name.casefold(), (name, []))[1].append(item.contact_id)
     for name, contact_ids in by_tag.values():
         tags.add(session, select(Contact.id).where(Contact.id.in_(contact_ids)), [name])
 
 
 def _write_lists(session: Session, valid: list[Item]) -> None:
-    rows = [{"list_id": list_id, "contact_id": item.contact.id, "added_at": utcnow()}
+    rows = [{"list_id": list_id, "contact_id": item.contact_id, "added_at": utcnow()}
             for item in valid for list_id in item.lists]
     if rows:
         session.execute(upsert(session, ListMember.__table__)
