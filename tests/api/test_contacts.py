@@ -34,18 +34,20 @@ def test_a_batch_creates_and_updates_with_a_result_per_item_and_applies_the_good
         {"phone_number": "+14155550102", "lists": [999]},
         {"name": "no number"},
         {"phone_number": "06 12 34 56 78", "country": "FR"},
+        {"phone_number": "06 12 34 56 79", "country": "XX"},
     ]})
 
     body = answer.get_json()["data"]
     assert answer.status_code == 200
-    assert (body["created"], body["updated"], body["errors"]) == (2, 1, 4)
+    assert (body["created"], body["updated"], body["errors"]) == (2, 1, 5)
     assert [(r["index"], r["status"], (r["error"] or {}).get("code")) for r in body["results"]] == [
         (0, "updated", None), (1, "created", None), (2, "error", "invalid"), (3, "error", "duplicate"),
-        (4, "error", "not_found"), (5, "error", "invalid"), (6, "created", None)]
+        (4, "error", "not_found"), (5, "error", "invalid"), (6, "created", None), (7, "error", "invalid")]
     assert "letters" in body["results"][2]["error"]["message"]
     assert "index 1" in body["results"][3]["error"]["message"]
     assert "phone_number" in body["results"][5]["error"]["message"]
     assert body["results"][6]["phone_number"] == "+33612345678"
+    assert "XX is not a country code" in body["results"][7]["error"]["message"]
     ana, ben = _contact("+14155550100"), _contact("+14155550101")
     assert ana.attributes == {"City": "Lyon", "orders": "12"}  # merged, its spelling kept, a blank removed
     assert ben.name == "Ben"
@@ -80,10 +82,14 @@ def test_an_opted_out_contact_stays_opted_out(api):
     assert _contact("+14155550100").opted_out and _contact("+14155550100").name == "Ana"
 
 
-def test_a_batch_of_1001_is_refused_whole(api):
+def test_a_batch_of_1001_or_with_an_unknown_country_is_refused_whole(api):
     answer = api.post("/contacts", {"contacts": [{"phone_number": f"+1415555{i:04d}"} for i in range(1001)]})
 
+    unknown_country = api.post("/contacts", {"country": "XX", "contacts": [{"phone_number": "0612345678"}]})
+
     assert (answer.status_code, answer.get_json()["error"]["code"]) == (413, "payload_too_large")
+    assert (unknown_country.status_code, unknown_country.get_json()["error"]["details"][0]["field"]) == \
+        (400, "country")
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
 

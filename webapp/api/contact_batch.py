@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from phonenumbers import SUPPORTED_REGIONS
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
@@ -90,8 +91,12 @@ def _checked(session: Session, items: list, item_errors: Mapping[int, str], defa
         if index in item_errors:
             batch.error(index, "invalid", item_errors[index])
             continue
+        country = (item.get("country") or default_country).upper()
+        if problem := country_problem(country):
+            batch.error(index, "invalid", problem)
+            continue
         try:
-            phone = normalise(item["phone_number"], item.get("country") or default_country)
+            phone = normalise(item["phone_number"], country)
         except InvalidPhone as error:
             batch.error(index, "invalid", f"phone_number: {sentence(error.reason)}")
             continue
@@ -117,6 +122,12 @@ def _checked(session: Session, items: list, item_errors: Mapping[int, str], defa
                           " ".join(item["name"].split())[:200] if "name" in item else None, attributes, labels,
                           list(dict.fromkeys(item.get("lists") or []))))
     return valid
+
+
+def country_problem(country: str) -> str | None:
+    if country.upper() in SUPPORTED_REGIONS:
+        return None
+    return f"country: {country} is not a country code (two letters, like FR or BR)."
 
 
 def _attribute_problem(attributes: Mapping[str, str]) -> str | None:

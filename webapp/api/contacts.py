@@ -191,8 +191,10 @@ def save_contacts(call: Call):
     and a message — and a bad item changes nothing while the others are applied. An opted-out contact stays
     opted out. More than 1,000 items is refused whole (413)."""
     body = call.body
-    batch = contact_batch.save(db.session, body["contacts"], call.item_errors,
-                               body.get("country") or default_country())
+    country = (body.get("country") or default_country()).upper()
+    if problem := contact_batch.country_problem(country):
+        raise ApiError("invalid_request", problem, [{"field": "country", "message": "not a country code"}])
+    batch = contact_batch.save(db.session, body["contacts"], call.item_errors, country)
     db.session.commit()
     return {"data": {"created": batch.count("created"), "updated": batch.count("updated"),
                      "errors": batch.count("error"), "results": batch.results}}
