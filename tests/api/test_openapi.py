@@ -25,6 +25,11 @@ def test_the_document_is_valid_openapi_3_1_and_public(client):
     assert create["x-scope"] == "broadcasts:send"
     assert set(create["responses"]) >= {"201", "202", "400", "401", "403", "409", "413", "422", "429"}
     assert "Retry-After" in create["responses"]["429"]["headers"]
+    assert {"/contacts", "/contacts/{contact}", "/contacts/{contact}/tags", "/contacts/{contact}/tags/{tag}", "/tags",
+            "/segments", "/segments/{segment_id}", "/segments/{segment_id}/count", "/segments/count"} <= \
+        set(document["paths"])
+    assert document["paths"]["/contacts"]["post"]["x-scope"] == "contacts:write"
+    assert "413" in document["paths"]["/contacts"]["post"]["responses"]
 
 
 def test_every_operation_answers_as_the_document_says(api, templates, sender):
