@@ -39,7 +39,7 @@ def test_a_draft_needs_only_a_template_name_and_takes_its_defaults(api, template
     assert broadcast["status"] == "draft" and broadcast["name"].startswith("order_update ")
     assert broadcast["template"] == {"name": "order_update", "language": "en_US"}
     assert broadcast["sender"]["id"] == templates["positional"].id or broadcast["sender"]["label"] == "Test number"
-    assert broadcast["audience"] == {"lists": [], "retarget": None, "direct": True}
+    assert broadcast["audience"] == {"lists": [], "segment": None, "retarget": None, "direct": True}
     assert (body["accepted"], body["rejected"], body["recipients"], body["forecast"]) == (0, 0, None, None)
     assert _campaign(broadcast["id"]).origin == "api"
 
@@ -156,7 +156,8 @@ def test_list_audience_and_the_forecast(api, templates):
     body = api.post("/broadcasts", {"template_name": "order_update", "list_ids": [customers.id, customers.id + 1],
                                     "variables": VARIABLES}).get_json()
 
-    assert body["data"]["audience"] == {"lists": [customers.id, customers.id + 1], "retarget": None, "direct": False}
+    assert body["data"]["audience"] == {"lists": [customers.id, customers.id + 1], "segment": None, "retarget": None,
+                                        "direct": False}
     assert body["forecast"] == {"total": 3, "sendable": 2, "opted_out": 1, "missing_values": 0}
     assert (body["accepted"], body["rejected"]) == (2, 1)
 

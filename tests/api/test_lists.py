@@ -67,7 +67,7 @@ def test_one_list_with_a_page_of_its_members(api):
     found = api.get(f"/lists/{customers.id}", q="Customer 59").get_json()
 
     assert first["data"]["recipient_count"] == 60 and len(first["data"]["recipients"]) == 50
-    assert first["data"]["recipients"][0] == {"phone_number": "+14155550000", "name": "Customer 0", "country": "",
+    assert first["data"]["recipients"][0] == {"phone_number": "+14155550000", "name": "Customer 0", "country": "US",
                                               "opted_out": False, "attributes": {"city": "Lima"}}
     assert len(second["data"]["recipients"]) == 10 and first["meta"]["pages"] == 2
     assert [m["name"] for m in found["data"]["recipients"]] == ["Customer 59"]

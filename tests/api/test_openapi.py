@@ -25,6 +25,11 @@ def test_the_document_is_valid_openapi_3_1_and_public(client):
     assert create["x-scope"] == "broadcasts:send"
     assert set(create["responses"]) >= {"201", "202", "400", "401", "403", "409", "413", "422", "429"}
     assert "Retry-After" in create["responses"]["429"]["headers"]
+    assert {"/contacts", "/contacts/{contact}", "/contacts/{contact}/tags", "/contacts/{contact}/tags/{tag}", "/tags",
+            "/segments", "/segments/{segment_id}", "/segments/{segment_id}/count", "/segments/count"} <= \
+        set(document["paths"])
+    assert document["paths"]["/contacts"]["post"]["x-scope"] == "contacts:write"
+    assert "413" in document["paths"]["/contacts"]["post"]["responses"]
 
 
 def test_every_operation_answers_as_the_document_says(api, templates, sender):
@@ -68,6 +73,22 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     api.post("/messages", {"to": "+14155550100", "type": "text", "text": "Yes, in blue"})
     api.get("/conversations/+14155550100/messages")
     api.post(f"/lists/{customers.id}/messages", {"type": "text", "text": "We open at 9"})
+    api.post("/contacts", {"contacts": [{"phone_number": "+14155550105", "tags": ["vip"]}]})
+    api.get("/contacts")
+    api.get("/contacts/+14155550105")
+    api.post("/contacts/+14155550105/tags", {"tags": ["gold"]})
+    api.delete("/contacts/+14155550105/tags/gold")
+    api.get("/tags")
+    segment = api.post("/segments", {"name": "VIP", "definition": {"conditions": [
+        {"field": "tag", "op": "has", "value": "vip"}]}}).get_json()["data"]["id"]
+    api.get("/segments")
+    api.get(f"/segments/{segment}")
+    api.patch(f"/segments/{segment}", {"name": "VIPs"})
+    api.get(f"/segments/{segment}/count")
+    api.post("/segments/count", {"definition": {"match": "any", "conditions": []}})
+    api.post("/broadcasts", {"template_name": "order_update", "template_parameters": ["a", "b"],
+                             "segment_id": segment})
+    api.delete(f"/segments/{segment}")
     api.get("/senders")
     api.get("/templates")
     api.get("/openapi.json", key=None)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from webapp.api.errors import ApiError
 from webapp.api.parameters import ParameterError, as_variables
 from webapp.api.recipients import Report
+from webapp.audience.models import Segment
 from webapp.campaigns import services
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
 from webapp.campaigns.models import (
@@ -22,6 +23,7 @@ from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, is_sqlite
 
 DEFAULT_LANGUAGE = "en_US"
+AUDIENCES = ("lists", "segment", "retarget")  # a campaign's audiences besides recipients added one by one
 
 
 # --- From a request to a Draft -------------------------------------------------------------------
@@ -88,6 +90,18 @@ def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | Non
         changes["button_payloads"] = dict(body["button_payloads"])
     elif changes.get("template_id", draft.template_id) != draft.template_id:
         changes["button_payloads"] = {}  # another template's buttons: each is sent with its own text
+    changes.update(audience_changes(body))
+    return replace(draft, **changes)
+
+
+def audience_changes(body: Mapping) -> dict:
+    """The Draft fields a request's audience sets: lists, a segment, or a retarget — one kind; naming one clears
+    the others (a PATCH may change a broadcast's audience from lists to a segment)."""
+    given = [name for name in ("list_ids", "segment_id", "retarget") if body.get(name)]
+    if len(given) > 1:
+        raise ApiError("invalid_request", f"Give one audience: {' or '.join(given)}, not both.",
+                       [{"field": name, "message": "one audience kind at a time"} for name in given[1:]])
+    changes: dict = {}
     if "list_ids" in body:
         changes["list_ids"] = list(body["list_ids"])
     if "sending_window" in body:
@@ -96,7 +110,15 @@ def apply_request(draft: services.Draft, body: Mapping, campaign: Campaign | Non
     if "retarget" in body:
         retarget = body["retarget"] or {}
         changes.update(retarget_campaign_id=retarget.get("broadcast_id"), retarget_outcome=retarget.get("engagement"))
-    return replace(draft, **changes)
+    if "segment_id" in body:
+        if body["segment_id"] is not None and db.session.get(Segment, body["segment_id"]) is None:
+            raise ApiError("unprocessable", f"There is no segment {body['segment_id']}; GET /segments lists them.",
+                           {"field": "segment_id"})
+        changes.update(segment_id=body["segment_id"], kept_segment=None)
+    if given:
+        cleared = {"list_ids": [], "segment_id": None, "retarget_campaign_id": None, "retarget_outcome": None}
+        changes = {**{name: value for name, value in cleared.items() if name not in changes}, **changes}
+    return changes
 
 
 def default_name(template: Template) -> str:
@@ -148,7 +170,7 @@ class Acceptance:
 def acceptance(campaign: Campaign, report: Report | None = None) -> Acceptance:
     """Who is taken, before launch: rows stored so far, and the list or retarget audience as forecast."""
     audience = campaign.audience or {}
-    forecast = services.forecast(campaign) if audience.get("lists") or audience.get("retarget") else None
+    forecast = services.forecast(campaign) if any(audience.get(kind) for kind in AUDIENCES) else None
     stored = counts(db.session, campaign.id)
     accepted = stored["pending"] + (forecast.summary.sendable if forecast else 0)
     rejected = stored["skipped"] + (len(report.errors) if report else 0) + \

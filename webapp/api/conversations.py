@@ -9,38 +9,18 @@ from sqlalchemy import select
 
 from webapp.api import broadcasts, lists, payloads
 from webapp.api.blueprint import api
+from webapp.api.contacts import find as find_contact
 from webapp.api.errors import ApiError
 from webapp.api.parameters import ParameterError, as_variables
 from webapp.api.routing import Call
-from webapp.contacts.models import Contact
-from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
 from webapp.inbox import answers, conversations, list_messages, timeline
 from webapp.inbox.conversations import SHOWS
 from webapp.inbox.models import Conversation
 from webapp.timestamps import utcnow
 from webapp.url_numbers import LARGEST_ID
-from webapp.workspace.models import WorkspaceSettings
 
 PER_PAGE = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
-
-
-def _contact(to: str | int) -> Contact:
-    """A contact by id (an integer), or by phone number in any written form (E.164 is safest)."""
-    if isinstance(to, int):
-        found = db.session.get(Contact, to)
-        if found is None:
-            raise ApiError("not_found", f"There is no contact {to}.")
-        return found
-    try:
-        phone, why = normalise(to, WorkspaceSettings.get().default_country).e164, ""
-    except InvalidPhone as error:  # a contact may still have it, as Meta reported it: look it up as written
-        phone, why = to.strip(), f" ({error.reason})"
-    found = db.session.scalar(select(Contact).where(Contact.phone == phone))
-    if found is None:
-        raise ApiError("not_found", f"{phone} is not a contact{why}: it becomes one when it writes to us or is "
-                                    "added to a list.")
-    return found
 
 
 @api.route("GET", "/conversations", tag="Inbox", scope="inbox:read", response="ConversationPage",
@@ -77,8 +57,7 @@ def conversation_messages(call: Call, contact: str):
     """`contact` is a contact's id, or its phone number starting with `+` (E.164; `%2B` in a URL). The newest page
     first, oldest first within it: the broadcasts' messages as the customer read them, the customer's, and answers
     with their status; follow `meta.next_before` for older ones."""
-    found = _contact(int(contact) if contact.isascii() and contact.isdigit() and int(contact) <= LARGEST_ID
-                     else contact)
+    found = find_contact(contact)
     conversation = db.session.scalar(select(Conversation).where(Conversation.contact_id == found.id)) \
         or Conversation(contact=found)  # never wrote, never answered: the broadcasts' messages only
     before = call.query.get("before")
@@ -99,7 +78,7 @@ def send_message(call: Call):
     202 at once: the message is sent through the number's rate limiter, and its status follows in GET
     /conversations/{contact}/messages."""
     body = call.body
-    contact = _contact(body["to"])
+    contact = find_contact(body["to"])
     now = utcnow()
     conversation = conversations.of_contact(db.session, contact.id, now)
     kind = body["type"]

@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
+from webapp.audience.errors import FilterError
 from webapp.campaigns.errors import CampaignError
 from webapp.contacts.errors import ContactsError
 from webapp.inbox.errors import InboxError
@@ -50,18 +51,29 @@ class ApiError(Exception):
 
 # The inbox's refusals the API names with codes of their own (InboxError.code → API code).
 INBOX_CODES = {"window_closed": "outside_window", "opted_out": "opted_out", "bad_media": "bad_media"}
-DOMAIN_ERRORS = (CampaignError, ContactsError, InboxError)
+DOMAIN_ERRORS = (CampaignError, ContactsError, InboxError, FilterError)
 
 
-def from_domain(error: CampaignError | ContactsError | InboxError) -> ApiError:
+def from_domain(error: CampaignError | ContactsError | InboxError | FilterError) -> ApiError:
     """A service's refusal: a wrong state is 409, the inbox's window, opt-out and media refusals their own codes,
-    anything else a semantic error (422) naming its field."""
+    anything else a semantic error (422) naming its field — and a filter's, the index of its condition (a list a
+    condition names that does not exist is the condition's fault, 422, not a missing resource)."""
+    if isinstance(error, FilterError):
+        return _filter_error(error)
     code = error.code if error.code in ("conflict", "not_found") else INBOX_CODES.get(error.code, "unprocessable")
     details = {"field": error.field} if error.field else None
     problems = getattr(error, "problems", None)
     if problems:
         details = {"field": error.field, "fields": dict(problems)}
     return ApiError(code, error.message, details)
+
+
+def _filter_error(error: FilterError) -> ApiError:
+    if error.condition is not None:
+        return ApiError("unprocessable", error.message, {"condition": error.condition})
+    code = error.code if error.code in ("conflict", "not_found") else "unprocessable"
+    field = getattr(error, "field", None)
+    return ApiError(code, error.message, {"field": field} if field else None)
 
 
 def response(error: ApiError):

@@ -22,7 +22,8 @@ DEFAULT_RATE = 600  # requests per minute
 MAX_RATE = 100_000
 LAST_USED_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often, not on every request
 # A scope that allows writing also allows reading what it writes.
-IMPLIED = {"lists:write": ("lists:read",), "broadcasts:send": ("broadcasts:read",), "inbox:send": ("inbox:read",)}
+IMPLIED = {"lists:write": ("lists:read",), "broadcasts:send": ("broadcasts:read",), "inbox:send": ("inbox:read",),
+           "contacts:write": ("contacts:read",), "segments:write": ("segments:read",)}
 _FORMAT = re.compile(r"bk_([0-9a-f]{8})_[A-Za-z0-9_-]{20,100}")
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.extensions import db
 from webapp.timestamps import UTCDateTime, utcnow
 
-SCOPES = ("lists:read", "lists:write", "broadcasts:read", "broadcasts:send", "inbox:read", "inbox:send")
+SCOPES = ("lists:read", "lists:write", "broadcasts:read", "broadcasts:send", "inbox:read", "inbox:send",
+          "contacts:read", "contacts:write", "segments:read", "segments:write")
 
 
 class ApiKey(db.Model):

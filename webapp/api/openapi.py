@@ -17,12 +17,12 @@ Each key has scopes and a request rate per minute; past it the answer is 429 wit
 Every error is `{{"error": {{"code", "message", "details"}}}}` with a stable `code`: {", ".join(sorted(CODES))}.
 A POST with an `{idempotency.HEADER}` header is done once: the same key and body within 24 hours gets the first
 answer again (header `Idempotent-Replayed: true`); the same key with another body is refused (422).
-Requests carry at most {MAX_RECIPIENTS:,} recipients (413 beyond). Times are UTC, ISO 8601."""
+Requests carry at most {MAX_RECIPIENTS:,} recipients or contacts (413 beyond). Times are UTC, ISO 8601."""
 
 _STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Malformed JSON or invalid fields",
                 401: "No API key, or not a valid one", 403: "The key lacks the scope", 404: "Not found",
                 405: "Method not allowed", 409: "Wrong state, or the Idempotency-Key is in use",
-                413: f"More than {MAX_RECIPIENTS:,} recipients", 415: "Not JSON",
+                413: f"More than {MAX_RECIPIENTS:,} items (recipients, contacts)", 415: "Not JSON",
                 422: "Understood but not possible (or Idempotency-Key reused)", 429: "Rate limited"}
 
 

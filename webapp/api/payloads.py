@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from webapp.api.broadcasts import Acceptance
 from webapp.api.recipients import Report
+from webapp.audience.models import Segment
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.variables import slots
@@ -35,7 +36,7 @@ def broadcast(campaign: Campaign) -> dict:
         "sender": {"id": campaign.sender.id, "label": campaign.sender.label,
                    "phone_number": campaign.sender.display_phone_number},
         "template": {"name": campaign.template_name, "language": campaign.template_language},
-        "audience": {"lists": list(audience.get("lists") or []),
+        "audience": {"lists": list(audience.get("lists") or []), "segment": _segment(audience.get("segment")),
                      "retarget": {"broadcast_id": retarget["campaign_id"], "engagement": retarget["outcome"]}
                      if retarget else None,
                      "direct": bool(audience.get("direct"))},
@@ -51,6 +52,12 @@ def broadcast(campaign: Campaign) -> dict:
         "scheduled_at": iso(campaign.scheduled_at), "launched_at": iso(campaign.launched_at),
         "started_at": iso(campaign.started_at), "completed_at": iso(campaign.completed_at),
     }
+
+
+def _segment(kept: dict | None) -> dict | None:
+    if not kept:
+        return None
+    return {"id": kept["id"], "name": kept["name"], "deleted": db.session.get(Segment, kept["id"]) is None}
 
 
 def report(found: Report, total: int) -> dict:

@@ -65,6 +65,13 @@ def _phone_and_fields(item) -> tuple[str, Mapping]:
     return (item, {}) if isinstance(item, str) else (item.get("phone_number", ""), item)
 
 
+def _contact_id(item) -> int | None:
+    """The contact a recipient names by id (an integer, or an object with `contact_id`); None for a number."""
+    if isinstance(item, int):
+        return item
+    return item.get("contact_id") if isinstance(item, Mapping) else None
+
+
 @dataclass(frozen=True)
 class _Given(Candidate):
     """A recipient of the request: a candidate that brings its own values."""
@@ -86,9 +93,20 @@ def add(session: Session, campaign: Campaign, items: list, item_errors: Mapping[
     """Store the valid recipients of one request on a draft (the caller holds its row lock and commits)."""
     report = Report()
     found: list[tuple[int, object, Mapping, str, str]] = []
+    wanted = {_contact_id(item) for index, item in enumerate(items) if index not in item_errors} - {None}
+    by_id = dict(session.execute(select(Contact.id, Contact.phone).where(Contact.id.in_(wanted))).all())
     for index, item in enumerate(items):
         if index in item_errors:
             report.refuse(index, item, item_errors[index])
+            continue
+        if isinstance(item, Mapping) and ("phone_number" in item) == ("contact_id" in item):
+            report.refuse(index, item, "Give phone_number or contact_id (one of them).")
+            continue
+        if (contact_id := _contact_id(item)) is not None:
+            if contact_id not in by_id:
+                report.refuse(index, item, f"There is no contact {contact_id}.")
+            else:
+                found.append((index, item, {} if isinstance(item, int) else item, by_id[contact_id], ""))
             continue
         raw, fields = _phone_and_fields(item)
         try:

@@ -122,14 +122,17 @@ SCHEMAS: dict[str, dict] = {
                                          "(0-9), the same for everyone (at most 256 characters). A button without "
                                          "one is sent with its text.",
         "propertyNames": {"pattern": "^[0-9]$"}, "additionalProperties": {"type": "string"}},
-    "RecipientIn": {"oneOf": [PHONE_IN, obj({
-        "phone_number": PHONE_IN, "name": {"type": "string", "maxLength": 200},
+    "RecipientIn": {"oneOf": [PHONE_IN, {**ID, "description": "A contact's id (GET /contacts)."}, obj({
+        "phone_number": PHONE_IN,
+        "contact_id": {**ID, "description": "Instead of `phone_number`: a contact's id."},
+        "name": {"type": "string", "maxLength": 200},
         "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number", "null"]},
                        "description": "Values a `variables` mapping of source `attribute` can read."},
         "template_parameters": ref("TemplateParameters"),
         "header_url": {"type": "string", "description": "This recipient's header image, video or document."},
         "header_filename": STRING,
-    }, required=("phone_number",))]},
+    }, required=())],
+        "description": "A phone number, a contact's id, or an object with either and this recipient's own values."},
     "Retarget": obj({"broadcast_id": ID, "engagement": {"type": "string", "enum": sorted(OUTCOMES)}}),
     "SendingWindow": {**obj({"from": {"type": "string", "description": "HH:MM", "examples": ["09:00"]},
                              "to": {"type": "string", "description": "HH:MM; before `from`: spans midnight"}},
@@ -147,6 +150,7 @@ SCHEMAS: dict[str, dict] = {
         "button_payloads": ref("ButtonPayloads"),
         "header_url": {"type": "string", "description": "The header media of everyone without their own."},
         "list_ids": {"type": "array", "items": ID},
+        "segment_id": {**ID, "description": "A segment (GET /segments): its contacts when the broadcast launches."},
         "retarget": ref("Retarget"),
         "sending_window": {"oneOf": [ref("SendingWindow"), {"type": "null"}]},
         "recipients": {"type": "array", "items": ref("RecipientIn"), "maxItems": MAX_RECIPIENTS},
@@ -160,6 +164,7 @@ SCHEMAS: dict[str, dict] = {
         "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
         "list_ids": {"type": "array", "items": ID}, "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
         "sending_window": {"oneOf": [ref("SendingWindow"), {"type": "null"}]},
+        "segment_id": {"oneOf": [ID, {"type": "null"}]},
         "schedule_at": {"type": ["string", "null"], "format": "date-time",
                         "description": "A time schedules the draft; null takes the schedule off."},
     }, required=(), minProperties=1),
@@ -173,6 +178,9 @@ SCHEMAS: dict[str, dict] = {
         "sender": obj({"id": INTEGER, "label": STRING, "phone_number": STRING}),
         "template": obj({"name": STRING, "language": STRING}),
         "audience": obj({"lists": {"type": "array", "items": INTEGER},
+                         "segment": {"oneOf": [obj({"id": INTEGER, "name": STRING, "deleted": {
+                             "type": "boolean", "description": "Deleted since: the broadcast keeps its conditions."}}),
+                             {"type": "null"}]},
                          "retarget": {"oneOf": [ref("Retarget"), {"type": "null"}]},
                          "direct": {"type": "boolean", "description": "Recipients were added one by one."}}),
         "variables": {"type": "object"}, "button_payloads": ref("ButtonPayloads"), "header_url": STRING,
@@ -191,7 +199,8 @@ SCHEMAS: dict[str, dict] = {
                              "errors": {"type": "array", "items": ref("RecipientError")},
                              "total_recipients": COUNT}),
     "Forecast": obj({"total": COUNT, "sendable": COUNT, "opted_out": COUNT, "missing_values": COUNT},
-                    description="The list or retarget audience as it stands; its rows are written when it launches."),
+                    description="The list, segment or retarget audience as it stands; its rows are written when it "
+                                "launches."),
     "BroadcastAccepted": obj({"data": ref("Broadcast"), "accepted": COUNT, "rejected": COUNT,
                               "recipients": {"oneOf": [ref("RecipientsReport"), {"type": "null"}]},
                               "forecast": {"oneOf": [ref("Forecast"), {"type": "null"}]}}),
@@ -286,6 +295,76 @@ SCHEMAS: dict[str, dict] = {
     }),
     "ListMessages": obj({"list_id": INTEGER, "queued": COUNT, "skipped": COUNT,
                          "results": {"type": "array", "items": ref("ListMessageResult")}}),
+    # --- Contacts and tags ---
+    "Contact": obj({
+        "id": INTEGER, "phone_number": STRING, "name": STRING,
+        "country": {"type": "string", "description": "The number's country (ISO 3166), \"\" for non-geographic "
+                                                    "numbers."},
+        "attributes": {"type": "object", "description": "As given (imports, the API); templates read them."},
+        "tags": {"type": "array", "items": STRING},
+        "lists": {"type": "array", "items": obj({"id": INTEGER, "name": STRING})},
+        "opted_out": {"type": "boolean"}, "opted_out_at": WHEN, "created_at": WHEN, "updated_at": WHEN,
+    }),
+    "ContactCursorMeta": obj({
+        "per_page": {"type": "integer", "minimum": 1},
+        "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on "
+                                                                   "the last page."},
+        "notes": {"type": "array", "items": STRING,
+                  "description": "What the filter could not find, e.g. a tag nobody has (not errors)."}}),
+    "ContactIn": obj({
+        "phone_number": PHONE_IN,
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "How to read a number without its country code (default: the request's "
+                                   "`country`, else the workspace's)."},
+        "name": {"type": "string", "maxLength": 200, "description": "Replaces the contact's name."},
+        "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                       "description": "Merged into the contact's: \"\" or null removes one; names are one whatever "
+                                      "their case. A name new to the workspace gets the type its values read as."},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 20, "description": "Added."},
+        "lists": {"type": "array", "items": ID, "description": "List ids the contact is added to."},
+    }, required=("phone_number",)),
+    "ContactsSave": obj({
+        "contacts": {"type": "array", "items": ref("ContactIn"), "minItems": 1, "maxItems": MAX_RECIPIENTS},
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "The default country of this request's numbers."}}, required=("contacts",)),
+    "ContactResult": obj({
+        "index": {"type": "integer", "minimum": 0, "description": "Position in the request's `contacts`."},
+        "status": {"type": "string", "enum": ["created", "updated", "error"]},
+        "id": {"type": ["integer", "null"]}, "phone_number": {"type": ["string", "null"], "description": "E.164"},
+        "error": {"oneOf": [obj({"code": {"type": "string", "enum": ["invalid", "duplicate", "not_found"]},
+                                 "message": STRING}), {"type": "null"}]}}),
+    "ContactsWrittenReport": obj({"created": COUNT, "updated": COUNT, "errors": COUNT,
+                            "results": {"type": "array", "items": ref("ContactResult")}}),
+    "TagsAdd": obj({"tags": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,
+                             "maxItems": 20}}),
+    "TagCount": obj({"id": INTEGER, "name": STRING, "contact_count": COUNT}),
+    # --- Segments ---
+    "SegmentDefinition": {
+        "type": "object", "required": ["conditions"],
+        "description": "Conditions combined with `match` all (default) or any. Each is {field, op, value}: "
+                       "`attribute` (with `name`; text: equals, not_equals, contains, one_of; number: equals, "
+                       "greater_than, less_than; date: on, before, after; yes/no: is_yes, is_no; any type: "
+                       "is_empty, is_not_empty), `tag` (has, has_not), `list` (in, not_in a list id), `opted_out` "
+                       "(yes, no), `country` (one_of, not_one_of codes), `received` and `replied` (within_days, "
+                       "not_within_days), `read` (never), `failed` (with_code, any). E.g. {\"match\": \"all\", "
+                       "\"conditions\": [{\"field\": \"attribute\", \"name\": \"city\", \"op\": \"equals\", "
+                       "\"value\": \"Lyon\"}, {\"field\": \"tag\", \"op\": \"has\", \"value\": \"vip\"}, "
+                       "{\"field\": \"received\", \"op\": \"not_within_days\", \"value\": 7}]}.",
+        "properties": {"match": {"type": "string", "enum": ["all", "any"]},
+                       "conditions": {"type": "array", "items": {"type": "object"}}}},
+    "SegmentCreate": obj({"name": {"type": "string", "minLength": 1, "maxLength": 120},
+                          "definition": ref("SegmentDefinition")}),
+    "SegmentUpdate": obj({"name": {"type": "string", "minLength": 1, "maxLength": 120},
+                          "definition": ref("SegmentDefinition")}, required=(), minProperties=1),
+    "SegmentCountOf": obj({"definition": ref("SegmentDefinition")}),
+    "Segment": obj({"id": INTEGER, "name": STRING,
+                    "definition": {"type": "object", "description": "As saved: normalised (attribute names as the "
+                                                                    "workspace spells them, with their `type`)."},
+                    "described": {"type": "array", "items": STRING, "description": "Each condition in words."},
+                    "created_at": WHEN, "updated_at": WHEN}),
+    "SegmentCounted": obj({"count": COUNT, "definition": {"type": "object", "description": "As normalised."},
+                           "notes": {"type": "array", "items": STRING,
+                                     "description": "What matches nobody, e.g. an attribute no contact has."}}),
     "OpenApiDocument": {"type": "object", "required": ["openapi", "info", "paths", "components"]},
     "Deleted": data(obj({"id": INTEGER, "deleted": {"const": True}})),
 }
@@ -307,6 +386,13 @@ RESPONSES = {
     "MessagePage": data({"type": "array", "items": ref("Message")}, meta=ref("KeysetMeta")),
     "MessageOne": data(ref("Message")),
     "ListMessagesOne": data(ref("ListMessages")),
+    "ContactPage": data({"type": "array", "items": ref("Contact")}, meta=ref("ContactCursorMeta")),
+    "ContactOne": data(ref("Contact")),
+    "ContactsWritten": data(ref("ContactsWrittenReport")),
+    "TagList": data({"type": "array", "items": ref("TagCount")}),
+    "SegmentList": data({"type": "array", "items": ref("Segment")}),
+    "SegmentOne": data(ref("Segment")),
+    "SegmentCount": data(ref("SegmentCounted")),
 }
 SCHEMAS.update(RESPONSES)
 
@@ -319,6 +405,10 @@ SCOPE_DESCRIPTIONS = {
     "inbox:read": "Read the Inbox: conversations and their messages.",
     "inbox:send": "Send messages to one contact, and free-form messages to a list's members inside their 24-hour "
                   "window (includes inbox:read).",
+    "contacts:read": "Read contacts (with their attributes, tags and lists) and the tags in use.",
+    "contacts:write": "Create and update contacts in batches, tag and untag them (includes contacts:read).",
+    "segments:read": "Read segments and count who they match.",
+    "segments:write": "Create, change and delete segments (includes segments:read).",
 }
 assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
 

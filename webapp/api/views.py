@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1: lists, broadcasts, their recipients' log, the dashboard, senders and templates.
+"""The JSON API under /api/v1: lists, broadcasts, their recipients' log, the dashboard, senders and templates
+(contacts and tags, segments, and the Inbox have modules of their own: contacts.py, segments.py, conversations.py).
 
 Each view reads the parsed request, calls a service and shapes the answer; webapp/api/routing.py does
 the key, scope, rate, idempotency and validation for all of them alike. Importing this module brings
@@ -12,7 +13,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from webapp.api import broadcasts, lists, payloads
+from webapp.api import contacts as contacts_api  # noqa: F401 - contacts and tags
 from webapp.api import conversations  # noqa: F401 - the Inbox's endpoints
+from webapp.api import segments as segments_api  # noqa: F401 - segments and their counts
 from webapp.api import reference  # noqa: F401 - the readable reference page, for staff
 from webapp.api.blueprint import api, bp
 from webapp.api.broadcasts import when
@@ -168,7 +171,7 @@ def _create(body: dict, item_errors: dict):
     if body.get("send") and body.get("schedule_at"):
         raise ApiError("invalid_request", "Give `send` or `schedule_at`, not both.",
                        [{"field": "schedule_at", "message": "cannot be combined with send"}])
-    direct = "recipients" in body or not (body.get("list_ids") or body.get("retarget"))
+    direct = "recipients" in body or not (body.get("list_ids") or body.get("segment_id") or body.get("retarget"))
     draft = broadcasts.apply_request(services.Draft("", None, None, [], direct=direct), body)
     campaign = services.save_draft(draft, origin="api")
     report = None
@@ -207,10 +210,11 @@ def list_broadcasts(call: Call):
            also_ok={202: "BroadcastAccepted"}, body="BroadcastCreate", items="recipients", errors=(409, 422),
            summary="Create a broadcast: a draft (201), or launched at once with send: true (202)")
 def create_broadcast(call: Call):
-    """The audience is `list_ids`, a `retarget` of an earlier broadcast by engagement, and/or inline
-    `recipients` (up to 1,000; add more with POST /broadcasts/{id}/recipients). Values come from
-    `template_parameters` (everyone's, or each recipient's own) or a `variables` mapping for list contacts.
-    `accepted`/`rejected` count inline recipients stored now plus the list audience as forecast."""
+    """The audience is `list_ids`, a `segment_id` (its contacts when the broadcast launches), or a `retarget` of
+    an earlier broadcast by engagement — one of them — and/or inline `recipients`: phone numbers or contact ids
+    (up to 1,000; add more with POST /broadcasts/{id}/recipients; an unknown number or id is an error for its
+    index). Values come from `template_parameters` (everyone's, or each recipient's own) or a `variables` mapping
+    for contacts. `accepted`/`rejected` count inline recipients stored now plus the audience as forecast."""
     return _create(call.body, call.item_errors)
 
 
@@ -261,8 +265,9 @@ def delete_broadcast(call: Call, broadcast_id: int):
            response="RecipientsAdded", body="RecipientsAdd", items="recipients", errors=(404, 409),
            summary="Add up to 1,000 recipients to a draft")
 def add_broadcast_recipients(call: Call, broadcast_id: int):
-    """Each with its own `template_parameters` (checked against the template now), or the broadcast's
-    values. A number already in the broadcast is a duplicate; an opted-out contact is stored as skipped and
+    """A phone number, a contact's id, or an object with `phone_number` or `contact_id` and its own
+    `template_parameters` (checked against the template now); else the broadcast's values. A number already in
+    the broadcast is a duplicate; an opted-out contact is stored as skipped and
     never sent; anything else wrong is an error with the recipient's index and reason."""
     campaign = broadcasts.locked(broadcast_id)
     if not campaign.is_editable:

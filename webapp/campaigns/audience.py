@@ -1,5 +1,5 @@
-"""Who a campaign goes to: the contacts of its lists, or an earlier campaign's recipients by outcome; and what
-the compose page says of them — the attributes they have, who would be skipped, who would get a fallback.
+"""Who a campaign goes to: the contacts of its lists or of a segment, or an earlier campaign's recipients by outcome;
+and what the compose page says of them — the attributes they have, who would be skipped, who would get a fallback.
 
 Every figure here is one aggregate query, whatever the audience's size.
 """
@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
+from webapp.audience.conditions import compile_filter
+from webapp.audience.errors import FilterError
+from webapp.audience.models import Segment
+from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.recipients import Candidate
 from webapp.campaigns.variables import NAME_SOURCES, slots
@@ -63,14 +67,42 @@ class Person(Candidate):
     key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
-def _members(audience: Mapping, *columns) -> Select:
-    """SELECT `columns` over the audience: its lists' contacts, or the retargeted recipients (with their contact)."""
+def _members(session: Session, audience: Mapping, *columns) -> Select:
+    """SELECT `columns` over the audience: its lists' contacts, the contacts its segment's conditions match, or the
+    retargeted recipients (with their contact)."""
     if "retarget" in audience:
         source = audience["retarget"]
         return (select(*columns).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
                 .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
+    if "segment" in audience:
+        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"]))
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
     return select(*columns).select_from(Contact).where(Contact.id.in_(members))
+
+
+# --- Segments ------------------------------------------------------------------------------------
+
+def segment_copy(segment: Segment) -> dict:
+    """What a campaign keeps of its segment: the conditions as they were, so that deleting the segment changes
+    nothing of a campaign composed for it."""
+    return {"id": segment.id, "name": segment.name, "definition": segment.definition}
+
+
+def segment_condition(session: Session, copy: Mapping):
+    """The SQL condition of a segment audience's conditions; a refusal (an attribute's type changed since) names
+    the segment."""
+    try:
+        return compile_filter(session, copy.get("definition")).where
+    except FilterError as error:
+        raise CampaignError(f"Segment “{copy.get('name')}”: {error.message}", field="audience") from None
+
+
+def refreshed(session: Session, audience: Mapping) -> dict:
+    """The audience with its segment's conditions as they are now, at launch (a deleted segment's copy stays)."""
+    if "segment" not in audience:
+        return dict(audience)
+    segment = session.get(Segment, audience["segment"].get("id"))
+    return {**audience, "segment": segment_copy(segment)} if segment is not None else dict(audience)
 
 
 def _name(audience: Mapping):
@@ -83,12 +115,12 @@ def people(session: Session, audience: Mapping, after: int, size: int,
     """The next `size` people of the audience after cursor `after` (and matching `where`), in a stable order."""
     condition = true() if where is None else where
     if "retarget" in audience:
-        rows = session.execute(_members(audience, Recipient, Contact).where(Recipient.id > after, condition)
-                               .order_by(Recipient.id).limit(size)).all()
+        rows = session.execute(_members(session, audience, Recipient, Contact)
+                               .where(Recipient.id > after, condition).order_by(Recipient.id).limit(size)).all()
         return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
-    contacts = session.scalars(_members(audience, Contact).where(Contact.id > after, condition)
+    contacts = session.scalars(_members(session, audience, Contact).where(Contact.id > after, condition)
                                .order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
@@ -117,13 +149,13 @@ def attributes(session: Session, audience: Mapping) -> list[Attribute]:
     """The attributes the audience's contacts have, by name, from one GROUP BY over their keys."""
     pairs = attribute_pairs(session)
     has_value = func.count(case((func.trim(pairs.c.value) != "", 1)))
-    rows = session.execute(_members(audience, pairs.c.key, func.count(), has_value)
+    rows = session.execute(_members(session, audience, pairs.c.key, func.count(), has_value)
                            .join(pairs, true()).group_by(pairs.c.key)).all()
     by_name: dict[str, list] = {}
     # The most common spelling names the attribute; on a tie, the lower-case one.
     for key, having, filled in sorted(rows, key=lambda row: (-row[1], row[0] != row[0].casefold(), row[0])):
         by_name.setdefault(key.casefold(), []).append((key, filled))
-    total = session.scalar(_members(audience, func.count())) or 0
+    total = session.scalar(_members(session, audience, func.count())) or 0
     # A contact with two spellings of one attribute is counted twice: rare, and never past the whole audience.
     found = [Attribute(spelled[0][0], tuple(key for key, _ in spelled), min(total, sum(n for _, n in spelled)), total)
              for spelled in by_name.values()]
@@ -134,7 +166,7 @@ def _has_attribute(session: Session, audience: Mapping, name: str) -> bool:
     """Whether a contact of the audience has this attribute: stops at the first one found, so it is cheap when
     the answer is yes. SQL's lower() may fold fewer letters than Python's casefold(): a no is checked again."""
     pairs = attribute_pairs(session)
-    return session.scalar(_members(audience, literal(1)).join(pairs, true())
+    return session.scalar(_members(session, audience, literal(1)).join(pairs, true())
                           .where(func.lower(pairs.c.key) == name.lower()).limit(1)) is not None
 
 
@@ -150,6 +182,7 @@ def attribute_problems(session: Session, audience: Mapping, components: list, pa
     known = attributes(session, audience)
     names = {attribute.name.casefold() for attribute in known}
     who = ("No contact among these recipients" if "retarget" in audience
+           else "No contact of this segment" if "segment" in audience
            else "No contact in this list" if len(audience.get("lists") or []) == 1 else "No contact in these lists")
     listed = (f"Known: {', '.join(a.name for a in known)}." if known
               else "Its contacts have no attributes: import a file with more columns than phone and name.")
@@ -246,7 +279,7 @@ def summary(session: Session, audience: Mapping, components: list, parameter_for
     says, of a contact id, whether the frequency cap skips them; as at launch, opted out comes first, then the cap."""
     gaps = _gaps(session, audience, components, parameter_format, variables, known)
     skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
-    flags = _members(audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
+    flags = _members(session, audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
                      _flag(capped(Contact.id) if capped else false(), "capped"),
                      *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
     reachable = flags.c.opted_out == 0
@@ -290,12 +323,12 @@ def placed(session: Session, audience: Mapping, fallback: str) -> Placed:
     """Group the audience by what decides a zone (the attribute's value, the number's first digits and length),
     then place each group as launch places its people: two queries, and a zone lookup per group."""
     pairs = attribute_pairs(session)
-    spellings = session.scalars(_members(audience, pairs.c.key).join(pairs, true())
+    spellings = session.scalars(_members(session, audience, pairs.c.key).join(pairs, true())
                                 .where(func.lower(pairs.c.key) == ZONE_ATTRIBUTE).distinct()).all()
     named = func.coalesce(*(Contact.attributes[key].as_string() for key in spellings), "") if spellings \
         else literal("")
     phone = Recipient.phone if "retarget" in audience else Contact.phone
-    who = _members(audience, named.label("named"), phone.label("phone")).where(~_opted_out()).subquery()
+    who = _members(session, audience, named.label("named"), phone.label("phone")).where(~_opted_out()).subquery()
     prefix = func.substr(who.c.phone, literal_column("1"), literal_column("10"))
     rows = session.execute(select(who.c.named, func.count(), func.min(who.c.phone))
                            .group_by(who.c.named, prefix, func.length(who.c.phone))).all()

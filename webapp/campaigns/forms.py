@@ -78,7 +78,9 @@ class ComposeForm(FlaskForm):
     template = SelectField("Template and language", coerce=optional_int, validate_choice=False)
     audience = RadioField("Send to", default="lists", validate_choice=False,
                           choices=[SelectChoice("lists", "Contacts of one or more lists"),
-                                   SelectChoice("retarget", "Recipients of an earlier campaign")])
+                                   SelectChoice("retarget", "Recipients of an earlier campaign"),
+                                   SelectChoice("segment", "Contacts of a segment")])
+    segment = SelectField("Segment", coerce=optional_int, validate_choice=False)
     lists = SelectMultipleField("Lists", coerce=int, validate_choice=False,
                                 widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
     retarget_campaign = SelectField("Earlier campaign", coerce=optional_int, validate_choice=False)
@@ -90,8 +92,9 @@ class ComposeForm(FlaskForm):
     window_opens = StringField("Send only from", filters=[strip], render_kw={"placeholder": "09:00"})
     window_closes = StringField("to", filters=[strip], render_kw={"placeholder": "20:00"})
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, kept_segment: dict | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.kept_segment = kept_segment  # the copy an edited campaign kept of its segment
         self.variable_errors: dict[str, str] = {}  # by slot key, or payload:<button index>
         self.sender.choices = [SelectChoice("", "Choose a sender number…")] + [
             SelectChoice(str(s.id), f"{s.label} ({s.display_phone_number})" if s.display_phone_number else s.label)
@@ -103,6 +106,8 @@ class ComposeForm(FlaskForm):
         self.lists.choices = [SelectChoice(str(c.id), c.name) for c in self.list_choices]
         self.retarget_campaign.choices = [SelectChoice("", "Choose a campaign…")] + [
             SelectChoice(str(c.id), c.name) for c in presenters.retarget_choices()]
+        self.segment.choices = [SelectChoice("", "Choose a segment…")] + [
+            SelectChoice(str(segment_id), name) for segment_id, name in presenters.segment_choices(kept_segment)]
 
     @property
     def chosen_template(self) -> Template | None:
@@ -113,16 +118,25 @@ class ComposeForm(FlaskForm):
     def retargeting(self) -> bool:
         return self.audience.data == "retarget"
 
+    @property
+    def to_segment(self) -> bool:
+        return self.audience.data == "segment"
+
     def validate_retarget_campaign(self, field) -> None:
         if self.retargeting and not field.data:
             raise ValidationError("Choose the earlier campaign whose recipients to send to.")
 
+    def validate_segment(self, field) -> None:
+        if self.to_segment and not field.data:
+            raise ValidationError("Choose the segment whose contacts to send to.")
+
     def draft(self) -> Draft:
         return Draft(
             name=self.name.data or "", sender_id=self.sender.data, template_id=self.template.data,
-            list_ids=[] if self.retargeting else list(self.lists.data or []),
+            list_ids=[] if self.retargeting or self.to_segment else list(self.lists.data or []),
             retarget_campaign_id=self.retarget_campaign.data if self.retargeting else None,
             retarget_outcome=self.retarget_outcome.data if self.retargeting else None,
+            segment_id=self.segment.data if self.to_segment else None, kept_segment=self.kept_segment,
             variables=self.variables.data, button_payloads=self.button_payloads.data,
             header_media_url=(self.header_media_url.data or "") if presenters.media_kind(self.chosen_template) else "",
             window_opens=self.window_opens.data or "", window_closes=self.window_closes.data or "",
@@ -148,11 +162,11 @@ class ComposeForm(FlaskForm):
         """Every problem of the form in the order of the page, as (id of the input to fix, what to fix)."""
         items = [("compose-form", message) for message in self.form_errors]
         order = [self.name, self.sender, self.template, self.audience, self.lists, self.retarget_campaign,
-                 self.retarget_outcome, self.window_opens, self.window_closes]
+                 self.retarget_outcome, self.segment, self.window_opens, self.window_closes]
         for field in order:
             target = field.id
             if field is self.audience:
-                target = "retarget_campaign" if self.retargeting else "lists-0"
+                target = "retarget_campaign" if self.retargeting else "segment" if self.to_segment else "lists-0"
             items += [(target, f"{field.label.text}: {message}") for message in field.errors]
         items += [(row.error_target, f"{row.slot.label}: {row.error}") for row in slot_rows if row.error]
         items += [(row.id, f"Payload of “{row.label}”: {row.error}") for row in button_rows if row.error]
@@ -164,9 +178,11 @@ class ComposeForm(FlaskForm):
 def initial(campaign: Campaign) -> dict:
     """A saved campaign as the compose form's data."""
     retarget = (campaign.audience or {}).get("retarget")
+    segment = (campaign.audience or {}).get("segment")
     return {
         "name": campaign.name, "sender": campaign.sender_id, "template": campaign.template_id,
-        "audience": "retarget" if retarget else "lists", "lists": (campaign.audience or {}).get("lists") or [],
+        "audience": "retarget" if retarget else "segment" if segment else "lists",
+        "lists": (campaign.audience or {}).get("lists") or [], "segment": segment["id"] if segment else None,
         "retarget_campaign": retarget["campaign_id"] if retarget else None,
         "retarget_outcome": retarget["outcome"] if retarget else None,
         "variables": campaign.variables or {}, "header_media_url": campaign.header_media_url or "",

@@ -1,4 +1,5 @@
-"""Launch: freeze the template, snapshot the audience into recipient rows in bulk, then start sending.
+"""Launch: freeze the template (and a segment's conditions), snapshot the audience into recipient rows in bulk, then
+start sending.
 
 The snapshot commits in chunks and records how far it got (Campaign.snapshot_cursor) in the same
 transaction as each chunk, so a launch job that dies half-way resumes where it stopped and never writes
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from webapp.campaigns.audience import Person, people
+from webapp.campaigns.audience import Person, people, refreshed, segment_condition
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.models import Campaign, Recipient
@@ -38,6 +39,14 @@ def freeze_template(campaign: Campaign) -> None:
     campaign.parameter_format = template.parameter_format
 
 
+def freeze_segment(campaign: Campaign) -> None:
+    """A segment audience takes its segment's conditions as they are now (a deleted segment's copy stays), and
+    the snapshot reads those, as it reads a list's members as they are now."""
+    campaign.audience = refreshed(db.session, campaign.audience or {})
+    if "segment" in campaign.audience:
+        segment_condition(db.session, campaign.audience["segment"])
+
+
 def snapshot(campaign_id: int) -> str:
     """Write the recipient rows of a `queued` campaign; return what happened ("sending", "draft", "skipped")."""
     campaign = db.session.get(Campaign, campaign_id)
@@ -46,6 +55,7 @@ def snapshot(campaign_id: int) -> str:
     if campaign.snapshot_cursor == 0:
         try:
             freeze_template(campaign)
+            freeze_segment(campaign)
         except CampaignError as exc:
             return _back_to_draft(campaign, exc.message)
         db.session.commit()
@@ -67,8 +77,11 @@ def snapshot(campaign_id: int) -> str:
         db.session.commit()
     total = db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign_id))
     if not total:
-        return _back_to_draft(campaign, "The audience has no one to send to: its lists are empty and no "
-                                        "recipient was added. Add contacts, then send again.")
+        segment = (campaign.audience or {}).get("segment")
+        why = (f"No contact matches the segment “{segment['name']}” now: change its conditions or add contacts"
+               if segment else "The audience has no one to send to: its lists are empty and no recipient was "
+                               "added. Add contacts")
+        return _back_to_draft(campaign, f"{why}, then send again.")
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

@@ -10,9 +10,13 @@ from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import func, select
 
+from webapp.audience import segments
+from webapp.audience.conditions import describe
+from webapp.audience.models import Segment
 from webapp.campaigns import services
 from webapp.campaigns.audience import (
     COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
+    segment_condition,
 )
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
@@ -128,15 +132,31 @@ def retarget_choices() -> list[Campaign]:
                                    .order_by(Campaign.id.desc()).limit(200)))
 
 
+def segment_choices(kept: Mapping | None = None) -> list[tuple[int, str]]:
+    """Every segment by name; and the segment an edited campaign kept a copy of, if it has been deleted since."""
+    choices = [(segment.id, segment.name) for segment in segments.all_segments(db.session)]
+    if kept and kept.get("id") not in {segment_id for segment_id, _ in choices}:
+        choices.append((kept["id"], f"{kept.get('name')} (deleted: its conditions as they were)"))
+    return choices
+
+
 def outcome_choices() -> list[tuple[str, str]]:
     return [(key, OUTCOMES[key][0]) for key in COMPOSE_OUTCOMES]
 
 
 def _chosen_audience(draft: services.Draft) -> dict | None:
-    """The compose form's audience once it names someone to send to: lists, or an outcome of a campaign."""
+    """The compose form's audience once it names someone to send to: lists, a segment whose conditions read, or an
+    outcome of a campaign."""
     audience = services.audience_of(draft)
     if "retarget" in audience:
         if audience["retarget"]["outcome"] not in OUTCOMES or not db.session.get(Campaign, draft.retarget_campaign_id):
+            return None
+    elif "segment" in audience:
+        if audience["segment"] is None:
+            return None
+        try:
+            segment_condition(db.session, audience["segment"])
+        except CampaignError:  # the form says why when it is saved
             return None
     elif not audience["lists"]:
         return None
@@ -374,9 +394,22 @@ def audience_words(campaign: Campaign) -> str:
         source = db.session.get(Campaign, audience["retarget"]["campaign_id"])
         outcome = OUTCOMES.get(audience["retarget"]["outcome"], ("?",))[0]
         return f"{outcome} recipients of “{source.name if source else 'a deleted campaign'}”"
+    if "segment" in audience:
+        return segment_words(audience["segment"])
     names = list(db.session.scalars(select(ContactList.name).where(ContactList.id.in_(audience.get("lists") or []))
                                     .order_by(ContactList.name)))
     added = " and recipients added through the API" if audience.get("direct") else ""
     if not names:
         return "Recipients added through the API" if added else "No list (the chosen lists were deleted)"
     return ("List " if len(names) == 1 else "Lists ") + ", ".join(names) + added
+
+
+def segment_words(copy: Mapping) -> str:
+    """“Segment “VIPs Lyon”: city is “Lyon”, has tag “vip”.”, and a word when the segment has been deleted since."""
+    conditions = copy.get("definition") or {}
+    joined = " and " if conditions.get("match", "all") == "all" else " or "
+    words = joined.join(describe(db.session, conditions)) or "every contact"
+    said = f"Segment “{copy.get('name')}”: {words}."
+    if db.session.get(Segment, copy.get("id")) is None:
+        said += f" Segment “{copy.get('name')}” was deleted; this campaign uses its conditions as they were."
+    return said

@@ -9,8 +9,10 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import func, select, update
 
+from webapp.audience.models import Segment
 from webapp.campaigns.audience import (
-    OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed, summary,
+    OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed,
+    segment_condition, segment_copy, summary,
 )
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
@@ -51,27 +53,43 @@ class Draft:
     direct: bool = False  # recipients added one by one (the API), each with its own values
     window_opens: str = ""   # the sending window, "09:00" to "20:00" in each recipient's time (both blank: none)
     window_closes: str = ""
+    segment_id: int | None = None
+    kept_segment: Mapping | None = None  # the copy a campaign kept of its segment, which stands if it is deleted
 
     @property
     def direct_only(self) -> bool:
-        return self.direct and not self.list_ids and not self.retarget_campaign_id
+        return self.direct and not self.list_ids and not self.retarget_campaign_id and not self.segment_id
 
 
 def draft_of(campaign: Campaign) -> Draft:
     """A saved campaign as the Draft it was made from, to validate it again before it goes out."""
     retarget = campaign.audience.get("retarget") or {}
+    segment = campaign.audience.get("segment") or {}
     return Draft(campaign.name, campaign.sender_id, campaign.template_id, campaign.audience.get("lists") or [],
                  retarget.get("campaign_id"), retarget.get("outcome"), campaign.variables, campaign.header_media_url,
                  campaign.button_payloads, bool(campaign.audience.get("direct")),
                  *(clock(minutes) if minutes is not None else "" for minutes in (campaign.window_opens,
-                                                                                 campaign.window_closes)))
+                                                                                 campaign.window_closes)),
+                 segment.get("id"), segment or None)
 
 
 def audience_of(draft: Draft) -> dict:
+    """The audience a campaign saves: a segment's is a copy of its conditions as they are now."""
     direct = {"direct": True} if draft.direct else {}
     if draft.retarget_campaign_id:
         return {"retarget": {"campaign_id": draft.retarget_campaign_id, "outcome": draft.retarget_outcome}, **direct}
+    if draft.segment_id:
+        return {"segment": segment_of(draft), **direct}
     return {"lists": sorted(set(draft.list_ids)), **direct}
+
+
+def segment_of(draft: Draft) -> dict | None:
+    """The draft's segment as a campaign keeps it: the segment as it is, or the kept copy of a deleted one."""
+    segment = db.session.get(Segment, draft.segment_id) if draft.segment_id else None
+    if segment is not None:
+        return segment_copy(segment)
+    kept = draft.kept_segment or {}
+    return dict(kept) if draft.segment_id and kept.get("id") == draft.segment_id else None
 
 
 def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
@@ -95,6 +113,11 @@ def validate(draft: Draft, outcomes=OUTCOMES) -> tuple[Sender, Template]:
             raise CampaignError("Retarget a campaign that has been sent.", field="audience")
         if draft.retarget_outcome not in outcomes:
             raise CampaignError("Choose which of its recipients to send to.", field="audience")
+    elif draft.segment_id:
+        segment = segment_of(draft)
+        if segment is None:
+            raise CampaignError("That segment no longer exists (it was deleted): choose another.", field="audience")
+        segment_condition(db.session, segment)  # its conditions still read (an attribute's type may have changed)
     elif draft.list_ids:
         found = db.session.scalar(select(func.count()).where(ContactList.id.in_(draft.list_ids)))
         if found != len(set(draft.list_ids)):

@@ -70,9 +70,10 @@ def edit(campaign_id: int):
         flash(f"“{campaign.name}” is {campaign.label.lower()}: only draft or scheduled campaigns can be edited.",
               "error")
         return redirect(url_for("campaigns.show", campaign_id=campaign.id))
+    kept = (campaign.audience or {}).get("segment")
     if request.method == "GET":
-        return _compose(ComposeForm(data=initial(campaign)), campaign)
-    form = ComposeForm()
+        return _compose(ComposeForm(data=initial(campaign), kept_segment=kept), campaign)
+    form = ComposeForm(kept_segment=kept)
     if form.validate_on_submit():
         try:
             services.save_draft(form.draft(), campaign)

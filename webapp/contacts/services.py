@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.contacts import optouts
@@ -122,14 +122,21 @@ def members_page(session: Session, list_id: int, search: str = "", page: int = 1
     """One page of a list's contacts in contact id order (the index order: no sort), filtered by name or number."""
     query = (select(Contact).join(ListMember, ListMember.contact_id == Contact.id)
              .where(ListMember.list_id == list_id).order_by(ListMember.contact_id))
-    search = _SPACES.sub(" ", search).strip()
-    if search:
-        matches = [func.lower(Contact.name).contains(search.lower(), autoescape=True)]
-        digits = re.sub(r"\D", "", search)
-        if len(digits) >= 3:  # "(212) 555" finds +1212555…; fewer digits would match nearly everyone
-            matches.append(Contact.phone.contains(digits, autoescape=True))
-        query = query.where(or_(*matches))
+    if (searched := search_condition(search)) is not None:
+        query = query.where(searched)
     return db.paginate(query, page=page, per_page=MEMBERS_PER_PAGE, error_out=False)
+
+
+def search_condition(search: str) -> ColumnElement[bool] | None:
+    """Contacts whose name contains the search, or whose number contains its digits (3 or more); None for none."""
+    search = _SPACES.sub(" ", search).strip()
+    if not search:
+        return None
+    matches = [func.lower(Contact.name).contains(search.lower(), autoescape=True)]
+    digits = re.sub(r"\D", "", search)
+    if len(digits) >= 3:  # "(212) 555" finds +1212555…; fewer digits would match nearly everyone
+        matches.append(Contact.phone.contains(digits, autoescape=True))
+    return or_(*matches)
 
 
 def add_member(session: Session, contact_list: ContactList, raw_phone: str, name: str,

@@ -1,0 +1,80 @@
+"""Segments as a service (the pages and the API call it): saved under a unique name with their conditions
+normalised, counted and previewed in SQL, refused with a clear error that changes nothing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests import factories
+from webapp.audience import segments
+from webapp.audience.errors import FilterError
+from webapp.audience.models import Segment
+from webapp.contacts import tags
+from webapp.contacts.models import Contact
+from webapp.extensions import db
+
+LYON_VIP = {"match": "all", "conditions": [
+    {"field": "attribute", "name": "CITY", "op": "equals", "value": "lyon"},
+    {"field": "tag", "op": "has", "value": "VIP"}]}
+
+
+@pytest.fixture
+def people(app):
+    factories.contact_list("Customers", [
+        ("+33612345601", "Ana", {"city": "Lyon", "age": "34"}),
+        ("+33612345602", "Bea", {"city": "Lyon", "age": "19"}),
+        ("+33612345603", "Cid", {"city": "Paris", "age": "52"}),
+    ])
+    tags.add(db.session, select(Contact.id).where(Contact.name.in_(["Ana", "Cid"])), ["vip"])
+    db.session.commit()
+
+
+def test_a_segment_is_saved_with_its_conditions_normalised_and_counts_its_contacts(people):
+    segment = segments.create(db.session, "  VIPs   Lyon ", LYON_VIP, None)
+    db.session.commit()
+    assert segment.name == "VIPs Lyon"
+    assert segment.definition["conditions"][0] == {"field": "attribute", "name": "city", "type": "text",
+                                                   "op": "equals", "value": "lyon"}
+    assert segment.definition["conditions"][1] == {"field": "tag", "op": "has", "value": "vip"}
+    counted = segments.count(db.session, segment.definition)
+    assert (counted.total, counted.notes) == (1, [])
+    assert [c.name for c in segments.preview(db.session, {"conditions": []}, 2)] == ["Ana", "Bea"]
+
+
+def test_a_name_taken_whatever_its_case_is_a_conflict_and_nothing_is_saved(people):
+    segments.create(db.session, "VIPs Lyon", LYON_VIP, None)
+    with pytest.raises(FilterError) as error:
+        segments.create(db.session, "vips lyon", LYON_VIP, None)
+    assert (error.value.code, error.value.field) == ("conflict", "name")
+    assert "already a segment called “vips lyon”" in error.value.message
+    other = segments.create(db.session, "Others", None, None)
+    with pytest.raises(FilterError):
+        segments.update(db.session, other.id, name="VIPS LYON")
+    assert db.session.get(Segment, other.id).name == "Others"
+
+
+def test_a_bad_condition_names_itself_and_an_update_keeps_the_old_conditions(people):
+    segment = segments.create(db.session, "Adults", {"conditions": [
+        {"field": "attribute", "name": "age", "op": "greater_than", "value": "18"}]}, None)
+    with pytest.raises(FilterError) as error:
+        segments.update(db.session, segment.id, name="Renamed", definition={"conditions": [
+            {"field": "tag", "op": "has", "value": "vip"},
+            {"field": "attribute", "name": "age", "op": "greater_than", "value": "old"}]})
+    assert error.value.condition == 1
+    assert "“age” is a number; “old” is not a number" in error.value.message
+    assert (segment.name, segment.definition["conditions"][0]["value"]) == ("Adults", 18.0)
+
+
+def test_an_unknown_segment_is_not_found(people):
+    for call in (lambda: segments.update(db.session, 999, name="x"), lambda: segments.delete(db.session, 999),
+                 lambda: segments.get(db.session, 999)):
+        with pytest.raises(FilterError) as error:
+            call()
+        assert error.value.code == "not_found"
+
+
+def test_a_condition_on_an_attribute_nobody_has_counts_zero_and_says_so(people):
+    counted = segments.count(db.session, {"conditions": [
+        {"field": "attribute", "name": "shoe size", "op": "equals", "value": "42"}]})
+    assert counted.total == 0
+    assert counted.notes == ["No contact has an attribute “shoe size”: a condition on it matches nobody."]
