@@ -1,4 +1,5 @@
-"""contact_events (a contact's opt-out history), import_rows.tags (the tags of a staged row, applied at merge)
+"""contact_events (a contact's opt-out history), import_rows.tags (the tags of a staged row, applied at merge),
+and the indexes of the Contacts page's sorts
 
 Revision ID: c7d1e5a9f3b2
 Revises: f2c9a4e7b1d3
@@ -17,6 +18,9 @@ depends_on = None
 
 
 def upgrade():
+    op.create_index('ix_contacts_lower_name_id', 'contacts', [sa.text('lower(name)'), 'id'])
+    op.create_index('ix_contacts_created_at_id', 'contacts', ['created_at', 'id'])
+    op.create_index('ix_contacts_updated_at_id', 'contacts', ['updated_at', 'id'])
     op.create_table(
         'contact_events',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -35,6 +39,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_contacts_updated_at_id', table_name='contacts')
+    op.drop_index('ix_contacts_created_at_id', table_name='contacts')
+    op.drop_index('ix_contacts_lower_name_id', table_name='contacts')
     with op.batch_alter_table('import_rows') as batch:
         batch.drop_column('tags')
     op.drop_index('ix_contact_events_contact_id_at', table_name='contact_events')

@@ -14,7 +14,11 @@ from webapp.timestamps import UTCDateTime, utcnow
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (Index("ix_contacts_wa_id", "wa_id", postgresql_where=text("wa_id IS NOT NULL"),
-                            sqlite_where=text("wa_id IS NOT NULL")),)
+                            sqlite_where=text("wa_id IS NOT NULL")),
+                      # The Contacts page's sorts, each with the id that breaks its ties (webapp/audience/directory.py).
+                      Index("ix_contacts_lower_name_id", text("lower(name)"), "id"),
+                      Index("ix_contacts_created_at_id", "created_at", "id"),
+                      Index("ix_contacts_updated_at_id", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, with +

@@ -9,7 +9,7 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
-from webapp.contacts import optouts
+from webapp.contacts import fields, optouts
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
@@ -181,6 +181,35 @@ def lists_of(session: Session, contact: Contact) -> list[ContactList]:
     """The lists a contact is in, by name."""
     return list(session.scalars(select(ContactList).join(ListMember, ListMember.list_id == ContactList.id)
                                 .where(ListMember.contact_id == contact.id).order_by(func.lower(ContactList.name))))
+
+
+MAX_VALUE = 2000  # characters of one attribute value typed on a contact's page
+
+
+def set_attribute(session: Session, contact: Contact, name: str, value: str) -> str:
+    """An admin's change of one of a contact's attributes, kept as written (its type only changes how filters
+    compare it: "soon" stays in a date attribute and matches no date comparison); a blank value removes it. The
+    name keeps the spelling the contact or the workspace already has. Returns that spelling."""
+    name, value = _SPACES.sub(" ", name or "").strip(), (value or "").strip()
+    if not name:
+        raise ContactsError("Name the attribute.", field="name")
+    if len(name) > fields.MAX_NAME:
+        raise ContactsError(f"Attribute names have at most {fields.MAX_NAME} characters.", field="name")
+    if len(value) > MAX_VALUE:
+        raise ContactsError(f"A value has at most {MAX_VALUE:,} characters.", field="value")
+    attributes = dict(contact.attributes or {})
+    known = fields.known(session).get(fields.key(name))
+    spelled = next((key for key in attributes if fields.key(key) == fields.key(name)), known.name if known else name)
+    if value:
+        attributes[spelled] = value
+        fields.remember(session, {spelled: fields.infer([value])})
+    elif spelled not in attributes:
+        raise ContactsError(f"This contact has no attribute “{name}” to remove.", field="value")
+    else:
+        del attributes[spelled]
+    contact.attributes = attributes
+    fields.write(session, [(contact.id, {spelled: value})])
+    return spelled
 
 
 def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: str = "", by: str = "") -> None:
