@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from tests import factories
 from tests.conftest import post
 from webapp.contacts import tags
-from webapp.contacts.models import Contact, ContactEvent, ContactTag, ListMember
+from webapp.contacts.models import AttributeField, Contact, ContactEvent, ContactTag, ListMember
 from webapp.extensions import db
 from webapp.workspace.models import WorkspaceSettings
 
@@ -196,3 +196,32 @@ def test_export_streams_the_matching_contacts_as_safe_csv(staff_client, people):
     assert rows[0][:2] == ["phone", "name"] and "City" in rows[0]
     assert sorted(row[0] for row in rows[1:]) == sorted(p for p in people if p.startswith("+33"))
     assert "'=HYPERLINK(1)" in [row[1] for row in rows]
+
+
+# --- The attributes page -------------------------------------------------------------------------------------------
+
+def _row(page: str, name: str) -> str:
+    return page.split(f'<td data-label="Attribute">{name}</td>')[1].split("</tr>")[0]
+
+
+def test_the_attributes_page_lists_each_attribute_with_its_type_and_how_many_have_it(staff_client, people):
+    page = staff_client.get("/contacts/attributes").get_data(as_text=True)
+    assert "Number" in _row(page, "age") and '<td class="num" data-label="Contacts">3</td>' in _row(page, "age")
+    assert "Text" in _row(page, "City") and '<td class="num" data-label="Contacts">4</td>' in _row(page, "City")
+    assert "<select" not in page and "Only admins can change a type." in page
+    assert post(staff_client, "/contacts/attributes/type", {"name": "age", "type": "text"}).status_code == 403
+    assert db.session.get(AttributeField, "age").type == "number"
+
+
+def test_an_admin_changes_a_type_and_filters_compare_by_it(admin_client, people):
+    response = post(admin_client, "/contacts/attributes/type", {"name": "AGE", "type": "text"})
+    assert "“age” is compared as text in filters" in admin_client.get(response.location).get_data(as_text=True)
+    field = db.session.get(AttributeField, "age", populate_existing=True)
+    assert (field.type, field.type_set_by_hand) == ("text", True)
+    assert _phones(_page(admin_client, attribute="age", op="contains", value="9")) == ["+33612345602"]
+
+    for form, message in (({"name": "age", "type": "colour"}, "“colour” is not a type"),
+                          ({"name": "shoe size", "type": "number"}, "No contact has an attribute “shoe size”.")):
+        response = post(admin_client, "/contacts/attributes/type", form)
+        assert message in admin_client.get(response.location).get_data(as_text=True)
+    assert db.session.get(AttributeField, "age", populate_existing=True).type == "text"
