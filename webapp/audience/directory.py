@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.audience.conditions import compile_filter
@@ -73,20 +73,19 @@ def matching(session: Session, search: str, definition: Mapping | None, default_
 
 
 def _search(text: str, default_country: str) -> ColumnElement[bool]:
-    """A name containing the text, or a number: the whole number typed any way ("+33 6 12 34 56 78",
-    "06 12 34 56 78" read with the workspace's country), or three digits or more of it."""
+    """A name containing the text; or, for digits, the whole number typed any way ("+33 6 12 34 56 78", "06 12 34
+    56 78" read with the workspace's country: one index lookup), else three digits or more of it."""
     text = " ".join(text.split())
     if not text:
         return true()
-    found = [func.lower(Contact.name).contains(text.lower(), autoescape=True)]
+    if re.search(r"[^\d\s+().-]", text):
+        return func.lower(Contact.name).contains(text.lower(), autoescape=True)
     try:
-        found.append(Contact.phone == normalise(text, default_country).e164)
+        return Contact.phone == normalise(text, default_country).e164
     except (InvalidPhone, ValueError):
         pass
     digits = re.sub(r"\D", "", text).lstrip("0")  # a national number's trunk 0 is not in its E.164 form
-    if len(digits) >= 3:
-        found.append(Contact.phone.contains(digits, autoescape=True))
-    return or_(*found)
+    return Contact.phone.contains(digits, autoescape=True) if len(digits) >= 3 else false()
 
 
 def count(session: Session, matching: Matching) -> int:

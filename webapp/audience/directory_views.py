@@ -54,13 +54,17 @@ def index():
         page = directory.page(db.session, matching, sort, descending, after=number_arg(request.args, "after"),
                               before=number_arg(request.args, "before"))
         total, notes = directory.count(db.session, matching), matching.notes
-    template = "audience/partials/contacts_table.html" if targets("contacts") else "audience/contacts.html"
-    return answer(template, http_status=status, args=args, filters={k: v for k, v in args.items() if v}, sort=sort, descending=descending, page=page,
-                  total=total, notes=notes, error=error, sorts=directory.SORTS,
-                  lists=db.session.execute(select(ContactList.id, ContactList.name)
-                                           .order_by(func.lower(ContactList.name))).all(),
-                  tags=[tag for tag, _ in tags.in_use(db.session)], attributes=fields.known(db.session).values(),
-                  attribute_ops=ATTRIBUTE_OP_LABELS)
+    results = {"args": args, "filters": {name: value for name, value in args.items() if value}, "sort": sort,
+               "descending": descending, "page": page, "total": total, "notes": notes, "error": error,
+               "sorts": directory.SORTS, "lists": _lists()}
+    if targets("contacts"):  # the search, the filters and the pager swap just the results
+        return answer("audience/partials/contacts_table.html", http_status=status, **results)
+    return answer("audience/contacts.html", http_status=status, tags=tags.every(db.session),
+                  attributes=fields.known(db.session).values(), attribute_ops=ATTRIBUTE_OP_LABELS, **results)
+
+
+def _lists() -> list:
+    return db.session.execute(select(ContactList.id, ContactList.name).order_by(func.lower(ContactList.name))).all()
 
 
 @bp.post("/contacts/bulk")

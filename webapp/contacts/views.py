@@ -194,7 +194,7 @@ def _contact(contact_id: int) -> Contact:
 
 def _tag_parts(found: Contact, error: str = "") -> dict:
     return {"contact": found, "tags": tags.of_contact(db.session, found.id), "tag_error": error,
-            "all_tags": [tag for tag, _ in tags.in_use(db.session)]}
+            "all_tags": tags.every(db.session)}
 
 
 @bp.post("/contacts/<id:contact_id>/tags")
