@@ -32,16 +32,16 @@ PASSWORD = "contacts under load 9"
 
 
 def _contacts_sql(dialect: str) -> str:
-    """One contact per n: +1 and ten digits, one of 5,000 names, added a second apart."""
+    """One contact per n: a valid New York number (+1 212 200-0000 on), one of 5,000 names, added a second apart."""
     if dialect == "sqlite":
         return """WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < :count - 1)
             INSERT INTO contacts (phone, country, name, attributes, opt_out_reason, created_at, updated_at)
-            SELECT '+1212' || printf('%07d', n), 'US', 'Customer ' || (n % 5000), '{}', '',
+            SELECT '+1212' || (2000000 + n), 'US', 'Customer ' || (n % 5000), '{}', '',
                    strftime('%Y-%m-%d %H:%M:%S', '2026-01-01 00:00:00', '+' || n || ' seconds') || '.000000',
                    strftime('%Y-%m-%d %H:%M:%S', '2026-01-01 00:00:00', '+' || n || ' seconds') || '.000000'
             FROM seq"""
     return """INSERT INTO contacts (phone, country, name, attributes, opt_out_reason, created_at, updated_at)
-        SELECT '+1212' || lpad(n::text, 7, '0'), 'US', 'Customer ' || (n % 5000), '{}', '',
+        SELECT '+1212' || (2000000 + n), 'US', 'Customer ' || (n % 5000), '{}', '',
                timestamptz '2026-01-01 00:00:00+00' + n * interval '1 second',
                timestamptz '2026-01-01 00:00:00+00' + n * interval '1 second'
         FROM generate_series(0, :count - 1) AS n"""
@@ -59,8 +59,8 @@ def seed(count: int) -> dict:
     db.session.execute(text("ANALYZE"))
     db.session.commit()
     middle = db.session.scalar(text("SELECT id FROM contacts WHERE phone = :phone"),
-                               {"phone": f"+1212{count // 2:07d}"})
-    digits = f"{count // 3:07d}"
+                               {"phone": f"+1212{2000000 + count // 2}"})
+    digits = str(2000000 + count // 3)
     return {"middle": middle, "phone": f"(212) {digits[:3]}-{digits[3:]}"}
 
 

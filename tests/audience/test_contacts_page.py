@@ -79,7 +79,8 @@ def test_filters_by_list_tag_country_opt_out_and_attribute(staff_client, people)
 
 def test_a_bad_filter_says_what_is_wrong_and_a_filter_on_nothing_known_says_so(staff_client, people):
     response = staff_client.get("/contacts/", query_string={"attribute": "age", "op": "greater_than", "value": "old"})
-    assert response.status_code == 422 and "“age” is a number; “old” is not a number." in response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "“age” is a number; “old” is not a number." in response.get_data(as_text=True)
     page = _page(staff_client, tag="nobody-has-it")
     assert "<strong>0</strong> contacts match" in page and "No contact has the tag “nobody-has-it”." in page
 

@@ -157,7 +157,8 @@ def opt_out(session: Session, contacts: Select, reason: str, by: str) -> str:
         raise ContactsError("Say why these contacts are opted out (it is kept in each one's history).",
                             field="reason")
     opted = optouts.opt_out_all(session, contacts, utcnow(), f"{reason} (by {by})")
-    return f"{opted:,} contact{_s(opted)} opted out: no marketing campaign will message {'it' if opted == 1 else 'them'}."
+    them = "it" if opted == 1 else "them"
+    return f"{opted:,} contact{_s(opted)} opted out: no marketing campaign will message {them}."
 
 
 def _tags(text: str) -> list[str]:

@@ -141,7 +141,8 @@ class _ChunkReader:
         self.name, self.last_name = columns.name, columns.last_name
         self.keys = [(index, headers[index]) for index in columns.attributes]
         self.types = {key: fields.TypeGuess() for _, key in self.keys}  # each attribute's type, read as we go
-        self.tags, self.file_tags, self.file_tags_text = columns.tags, list(columns.file_tags), ",".join(columns.file_tags)
+        self.tags, self.file_tags = columns.tags, list(columns.file_tags)
+        self.file_tags_text = ",".join(self.file_tags)
         self.country = country
         self.delimiter = delimiter
 

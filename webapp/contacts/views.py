@@ -260,7 +260,8 @@ def opt_out(contact_id: int):
 @admin_required
 def opt_in(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
-    services.set_opted_out(db.session, found, False, by=current_user.email)  # the CSRF check already ran, for every POST
+    # The CSRF check already ran, for every POST.
+    services.set_opted_out(db.session, found, False, by=current_user.email)
     db.session.commit()
     flash(f"{found.phone} is opted back in.", "success")
     return redirect(url_for("contacts.contact", contact_id=contact_id))
