@@ -343,11 +343,15 @@ def _tag(session: Session, mine, now: datetime) -> None:
     """Tag the piece's contacts (new and existing alike, as they join the list) with their staged tags: one
     INSERT … SELECT per tag spelling the piece has, matching it in the staged rows' comma-joined tags."""
     staged, contacts = ImportRow.__table__, Contact.__table__
-    spellings = {name for (text,) in session.execute(select(staged.c.tags).where(mine, staged.c.tags != "").distinct())
-                 for name in text.split(",")}
+    # In the file's order, so that a new tag keeps the spelling of its first row.
+    spellings = dict.fromkeys(name for (text,) in session.execute(
+        select(staged.c.tags).where(mine, staged.c.tags != "").order_by(staged.c.line)) for name in text.split(","))
     if not spellings:
         return
-    ensured = {tag.key: tag.id for tag in tags.ensure(session, {name.casefold(): name for name in spellings}.values())}
+    first = {}
+    for name in spellings:
+        first.setdefault(name.casefold(), name)
+    ensured = {tag.key: tag.id for tag in tags.ensure(session, first.values())}
     listed = literal(",") + staged.c.tags + literal(",")
     for name in spellings:
         pattern = "%," + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ",%"
