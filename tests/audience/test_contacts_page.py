@@ -188,6 +188,17 @@ def test_an_admin_opts_out_all_matching_with_a_reason_kept_in_each_history(admin
     assert len(events) == 3 and {e.kind for e in events} == {"opted_out"}
 
 
+def test_opting_out_in_bulk_also_opts_out_the_other_form_meta_reports_the_number_by(admin_client, app):
+    factories.contact_list("São Paulo", ["+5511987654321", "+551187654321", "+5511987650000"])
+    db.session.execute(update(Contact).where(Contact.phone == "+5511987654321").values(wa_id="551187654321"))
+    db.session.commit()
+    ticked = db.session.scalar(select(Contact.id).where(Contact.phone == "+5511987654321"))
+    response = _bulk(admin_client, action="opt_out", scope="selected", ids=[ticked], reason="Asked by phone")
+    assert "2 contacts opted out" in admin_client.get(response.location).get_data(as_text=True)
+    assert set(db.session.scalars(select(Contact.phone).where(Contact.opted_out_at.is_not(None)))) == \
+        {"+5511987654321", "+551187654321"}
+
+
 def test_export_streams_the_matching_contacts_as_safe_csv(staff_client, people):
     db.session.execute(update(Contact).where(Contact.phone == "+33612345601").values(name="=HYPERLINK(1)"))
     db.session.commit()

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import Select, insert, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from webapp.contacts.models import Contact, ContactEvent
 from webapp.timestamps import UTCDateTime
@@ -67,15 +67,20 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
 
 
 def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -> int:
-    """Opt out every contact `contacts` selects (ids) that is not already, in two statements whatever their
-    number (the Contacts page's bulk action); how many were opted out. Each gets its history line."""
+    """Opt out every contact `contacts` selects (ids), and the contacts of the same numbers as Meta reports them
+    (as `opt_out` does, one by one), that is not already: two statements whatever their number (the Contacts
+    page's bulk action). How many were opted out; each gets its history line."""
     reason = reason[:2000]
-    newly = select(Contact.id).where(Contact.id.in_(contacts), Contact.opted_out_at.is_(None))
+    chosen = aliased(Contact)
+    reported = case((chosen.wa_id.is_not(None), literal("+") + chosen.wa_id), else_=chosen.phone)
+    theirs = or_(Contact.id.in_(contacts),
+                 Contact.phone.in_(select(reported).where(chosen.id.in_(contacts))),
+                 Contact.wa_id.in_(select(func.substr(reported, 2)).where(chosen.id.in_(contacts))))
+    newly = and_(theirs, Contact.opted_out_at.is_(None))
     session.execute(insert(ContactEvent).from_select(
         ["contact_id", "kind", "reason", "at"],
-        select(newly.subquery().c.id, literal("opted_out"), literal(reason), literal(at, UTCDateTime()))))
-    return session.execute(update(Contact).where(Contact.id.in_(contacts), Contact.opted_out_at.is_(None))
-                           .values(opted_out_at=at, opt_out_reason=reason, updated_at=at)
+        select(Contact.id, literal("opted_out"), literal(reason), literal(at, UTCDateTime())).where(newly)))
+    return session.execute(update(Contact).where(newly).values(opted_out_at=at, opt_out_reason=reason, updated_at=at)
                            .execution_options(synchronize_session=False)).rowcount
 
 
