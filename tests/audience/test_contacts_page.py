@@ -135,7 +135,7 @@ def test_tagging_the_ticked_contacts_or_all_matching_the_filter(staff_client, pe
     assert _tagged("vip") == set()
 
 
-def test_adding_all_matching_to_a_list_is_one_statement_and_says_how_many(staff_client, people):
+def test_adding_all_matching_to_a_list_says_how_many_joined_it(staff_client, people):
     target = factories.contact_list("Lyon people")
     response = _bulk(staff_client, action="add_to_list", scope="all", list_id=target.id, q="lyon-nobody")
     assert db.session.scalar(select(func.count()).where(ListMember.list_id == target.id)) == 0
