@@ -22,6 +22,7 @@ PAGES = [  # (path, status) — {campaign} and {list} are real ones
     (f"/campaigns/{{campaign}}/log?before={HUGE}", 400), ("/campaigns/{campaign}/log?after=-1", 400),
     (f"/inbox/?campaign={HUGE}", 400), (f"/inbox/?before={HUGE}-{HUGE}", 200), (f"/inbox/?before={INT64}-1", 200),
     (f"/campaigns/new?retarget={HUGE}", 400), (f"/imports/new?list_id={HUGE}", 400),
+    (f"/contacts/?after={HUGE}", 400), (f"/contacts/?before={INT64}", 400), (f"/contacts/?after={INT32}", 200),
 ]
 PAGES_WITH_IDS = ["/campaigns/{}", "/campaigns/{}/edit", "/campaigns/{}/log", "/campaigns/{}/log.csv",
                   "/campaigns/{}/live/counters", "/lists/{}", "/lists/{}/rename", "/lists/{}/export.csv",
@@ -30,7 +31,8 @@ PAGES_WITH_IDS = ["/campaigns/{}", "/campaigns/{}/edit", "/campaigns/{}/log", "/
                   "/inbox/files/{}"]
 FORMS_WITH_IDS = ["/campaigns/{}/pause", "/campaigns/{}/delete", "/lists/{}/members/{}/remove",
                   "/contacts/{}/opt-out", "/settings/users/{}/toggle", "/settings/api-keys/{}/revoke",
-                  "/inbox/{}/done", "/inbox/{}/answer", "/inbox/files/{}/retry", "/inbox/quick-answers/{}/delete"]
+                  "/inbox/{}/done", "/inbox/{}/answer", "/inbox/files/{}/retry", "/inbox/quick-answers/{}/delete",
+                  "/contacts/{}/tags", "/contacts/{}/tags/remove", "/contacts/{}/attributes"]
 API_IDS = ["/broadcasts/{}", "/broadcasts/{}/recipients", "/broadcasts/{campaign}/recipients/{}", "/lists/{}"]
 API_QUERIES = [("/broadcasts", {"page": "1e30"}), ("/broadcasts", {"page": HUGE}), ("/broadcasts", {"page": INT64}),
                ("/lists", {"page": INT64}), ("/recipients", {"phone_number": "+15550001234", "after": HUGE}),

@@ -50,6 +50,8 @@ PAGES = {
     "lists": lambda w: "/lists/",
     "a list": lambda w: f"/lists/{w['list']}",
     "a contact": lambda w: f"/contacts/{w['contact']}",
+    "contacts": lambda w: "/contacts/",
+    "contact attributes": lambda w: "/contacts/attributes",
     "import upload": lambda w: "/imports/new",
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",

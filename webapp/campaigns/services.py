@@ -402,14 +402,3 @@ def settle_unknown(campaign: Campaign, resend: bool) -> int:
     return len(rows)
 
 
-@dataclass(frozen=True)
-class Received:
-    campaign: Campaign
-    recipient: Recipient
-
-
-def received_by(phone: str, limit: int = 100) -> list[Received]:
-    """The campaigns that had a recipient row for this number, newest first (a contact's page)."""
-    rows = db.session.execute(select(Campaign, Recipient).join(Recipient, Recipient.campaign_id == Campaign.id)
-                              .where(Recipient.phone == phone).order_by(Recipient.id.desc()).limit(limit))
-    return [Received(*row) for row in rows]

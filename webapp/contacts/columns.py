@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from webapp.contacts import tags
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.export import ours
 from webapp.contacts.tabular import ColumnGuess, guess_columns, open_table
@@ -22,29 +23,38 @@ class Columns:
     name: int | None = None
     last_name: int | None = None  # joined to `name` when the file splits first and last names
     attributes: tuple[int, ...] = ()  # kept on the contact under their header
+    tags: int | None = None  # a column of tags ("vip, lyon"; commas or semicolons), each row's tags
+    file_tags: tuple[str, ...] = ()  # tags for every contact of the file (not a column)
 
     def as_options(self) -> dict:
         return {"phone": self.phone, "name": self.name, "last_name": self.last_name,
-                "attributes": list(self.attributes)}
+                "attributes": list(self.attributes), "tags": self.tags, "file_tags": list(self.file_tags)}
 
     @classmethod
     def from_options(cls, data: dict) -> Columns:
-        return cls(data["phone"], data.get("name"), data.get("last_name"), tuple(data.get("attributes") or ()))
+        return cls(data["phone"], data.get("name"), data.get("last_name"), tuple(data.get("attributes") or ()),
+                   data.get("tags"), tuple(data.get("file_tags") or ()))
 
     def checked(self, headers: Sequence[str]) -> Columns:
-        """These columns, if they make sense for `headers`; attributes never repeat the phone or name."""
+        """These columns, if they make sense for `headers`; attributes never repeat the phone, name or tags."""
         width = len(headers)
         if not 0 <= self.phone < width:
             raise ContactsError("Choose the column that holds the phone numbers.", field="phone")
-        for field, index in (("name", self.name), ("last_name", self.last_name)):
+        for field, index in (("name", self.name), ("last_name", self.last_name), ("tags", self.tags)):
             if index is not None and not 0 <= index < width:
                 raise ContactsError("Choose one of the file's columns.", field=field)
             if index is not None and index == self.phone:
-                raise ContactsError("The phone column can't also be the name.", field=field)
-        taken = {self.phone, self.name, self.last_name}
+                raise ContactsError(f"The phone column can't also be the {field.replace('_', ' ')}.", field=field)
+        if self.tags is not None and self.tags in (self.name, self.last_name):
+            raise ContactsError("The name column can't also be the tags.", field="tags")
+        try:
+            file_tags = tuple(tags.names(self.file_tags))
+        except ContactsError as error:
+            raise ContactsError(error.message, field="file_tags") from None
+        taken = {self.phone, self.name, self.last_name, self.tags}
         attributes = tuple(sorted({i for i in self.attributes if 0 <= i < width and i not in taken}))
         last_name = self.last_name if self.name is not None and self.last_name != self.name else None
-        return Columns(self.phone, self.name, last_name, attributes)
+        return Columns(self.phone, self.name, last_name, attributes, self.tags, file_tags)
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,10 @@ class Preview:
         if self.guess.phone is None:
             return None
         attributes = tuple(index for index in range(len(self.headers)) if index not in ours(self.headers))
-        return Columns(self.guess.phone, self.guess.name, self.guess.last_name, attributes).checked(self.headers)
+        tagged = next((index for index, header in enumerate(self.headers) if header.strip().casefold() == "tags"), None)
+        return Columns(self.guess.phone, self.guess.name, self.guess.last_name, attributes,
+                       tagged if tagged not in (self.guess.phone, self.guess.name, self.guess.last_name) else None
+                       ).checked(self.headers)
 
 
 def inspect(path: str | Path, filename: str) -> Preview:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import cast, func, select, true
+from sqlalchemy import Select, cast, func, select, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from webapp.timestamps import utcnow
 from webapp.transactions import is_sqlite
 from webapp.workspace.zone import spreadsheet_time, zone_heading
 
-__all__ = ["REJECTION_NOTES", "TIME_COLUMNS", "attribute_keys", "csv_stream", "list_csv", "ours"]
+__all__ = ["REJECTION_NOTES", "TIME_COLUMNS", "attribute_keys", "contacts_csv", "csv_stream", "list_csv", "ours"]
 
 BATCH = 2000  # contacts per query and per chunk sent
 TIME_COLUMNS = ("opted_out_at", "added_at")  # headed "added_at (America/New_York, UTC−05:00)"
@@ -44,32 +44,44 @@ def attribute_pairs(session: Session):
     return func.jsonb_each_text(cast(Contact.attributes, JSONB)).table_valued("key", "value", name="attribute")
 
 
-def attribute_keys(session: Session, list_id: int) -> list[str]:
-    """Every attribute name the list's contacts have, in the order the list first met them."""
+def attribute_keys(session: Session, contact_ids: Select) -> list[str]:
+    """Every attribute name the contacts `contact_ids` selects have, in the order they were first met."""
     pairs = attribute_pairs(session)
     return list(session.scalars(
-        select(pairs.c.key).select_from(ListMember).join(Contact, Contact.id == ListMember.contact_id)
-        .join(pairs, true()).where(ListMember.list_id == list_id)
-        .group_by(pairs.c.key).order_by(func.min(ListMember.contact_id), pairs.c.key)))
+        select(pairs.c.key).select_from(Contact).join(pairs, true()).where(Contact.id.in_(contact_ids))
+        .group_by(pairs.c.key).order_by(func.min(Contact.id), pairs.c.key)))
 
 
 def list_csv(session: Session, list_id: int, zone: ZoneInfo) -> Iterator[str]:
     """The list's contacts as CSV: phone, name, one column per attribute, opted out (and when), when added to the
-    list; in keyset batches. Times are wall-clock times of `zone`; their headers name it with its offsets over
-    the last year (a contact may have opted out any time)."""
-    keys = attribute_keys(session, list_id)
+    list."""
+    rows = (select(ListMember.contact_id, Contact.phone, Contact.name, Contact.attributes, Contact.opted_out_at,
+                   ListMember.added_at)
+            .join(Contact, Contact.id == ListMember.contact_id).where(ListMember.list_id == list_id))
+    members = select(ListMember.contact_id).where(ListMember.list_id == list_id)
+    return _contacts_csv(session, members, rows, ListMember.contact_id, zone)
+
+
+def contacts_csv(session: Session, contact_ids: Select, zone: ZoneInfo) -> Iterator[str]:
+    """The contacts `contact_ids` selects, as a list's CSV (the Contacts page's export): added is when each
+    became a contact."""
+    rows = select(Contact.id, Contact.phone, Contact.name, Contact.attributes, Contact.opted_out_at,
+                  Contact.created_at).where(Contact.id.in_(contact_ids))
+    return _contacts_csv(session, contact_ids, rows, Contact.id, zone)
+
+
+def _contacts_csv(session: Session, contact_ids: Select, rows: Select, order, zone: ZoneInfo) -> Iterator[str]:
+    """`rows` (id, phone, name, attributes, opted out at, added at) as CSV in keyset batches on `order`. Times are
+    wall-clock times of `zone`; their headers name it with its offsets over the last year (a contact may have
+    opted out any time)."""
+    keys = attribute_keys(session, contact_ids)
     now = utcnow()
     heading = zone_heading(zone, now - timedelta(days=366), now)
 
-    def rows() -> Iterator[list[str]]:
+    def lines() -> Iterator[list[str]]:
         after = 0
         while True:
-            batch = session.execute(
-                select(ListMember.contact_id, Contact.phone, Contact.name, Contact.attributes, Contact.opted_out_at,
-                       ListMember.added_at)
-                .join(Contact, Contact.id == ListMember.contact_id)
-                .where(ListMember.list_id == list_id, ListMember.contact_id > after)
-                .order_by(ListMember.contact_id).limit(BATCH)).all()
+            batch = session.execute(rows.where(order > after).order_by(order).limit(BATCH)).all()
             if not batch:
                 return
             for _, phone, name, attributes, opted_out_at, added_at in batch:
@@ -77,10 +89,10 @@ def list_csv(session: Session, list_id: int, zone: ZoneInfo) -> Iterator[str]:
                 yield [phone, name, *(_text(attributes.get(key)) for key in keys),
                        "yes" if opted_out_at else "no", spreadsheet_time(opted_out_at, zone),
                        spreadsheet_time(added_at, zone)]
-            after = batch[-1].contact_id
+            after = batch[-1][0]
 
     times = [f"{column} ({heading})" for column in TIME_COLUMNS]
-    return csv_stream(["phone", "name", *keys, "opted_out", *times], rows())
+    return csv_stream(["phone", "name", *keys, "opted_out", *times], lines())
 
 
 def csv_stream(header: list[str], rows: Iterable[list[str]]) -> Iterator[str]:

@@ -105,17 +105,22 @@ class ColumnsForm(ShowsErrors, FlaskForm):
     attributes = MultiCheckboxField("Keep as attributes", coerce=int,
                                     description="Kept on each contact under the column's name, "
                                                 "for the variables of your message templates.")
+    tags = SelectField("Tags", coerce=optional_int,
+                       description="A column of tags, several separated by commas or semicolons (vip, lyon).")
+    file_tags = StringField("Tag every contact of this file", filters=[strip], validators=[Length(max=1000)],
+                            description="Optional, several separated by commas: for example spring-fair-2026.")
 
     def __init__(self, preview: Preview, *args, **kwargs):
         columns = preview.default_columns()
         if columns is not None and "formdata" not in kwargs:
-            kwargs.setdefault("data", {"phone": columns.phone, "name": columns.name,
-                                       "last_name": columns.last_name, "attributes": list(columns.attributes)})
+            kwargs.setdefault("data", {"phone": columns.phone, "name": columns.name, "last_name": columns.last_name,
+                                       "attributes": list(columns.attributes), "tags": columns.tags})
         super().__init__(*args, **kwargs)
         headers = _header_choices(preview.headers)
         self.phone.choices = [SelectChoice("", "Choose the phone column…"), *headers]
         self.name.choices = [SelectChoice("", "No name column"), *headers]
         self.last_name.choices = [SelectChoice("", "No last name column"), *headers]
+        self.tags.choices = [SelectChoice("", "No tags column"), *headers]
         self.attributes.choices = headers
 
     def validate_phone(self, field) -> None:
@@ -123,4 +128,5 @@ class ColumnsForm(ShowsErrors, FlaskForm):
             raise ValidationError("Choose the column that holds the phone numbers.")
 
     def columns(self) -> Columns:
-        return Columns(self.phone.data, self.name.data, self.last_name.data, tuple(self.attributes.data or ()))
+        return Columns(self.phone.data, self.name.data, self.last_name.data, tuple(self.attributes.data or ()),
+                       self.tags.data, tuple((self.file_tags.data or "").replace(";", ",").split(",")))

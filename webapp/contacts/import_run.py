@@ -24,10 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from webapp.contacts import fields, services
+from webapp.contacts import fields, services, tags
 from webapp.contacts.columns import Columns
 from webapp.contacts.errors import ContactsError
-from webapp.contacts.models import Contact, ContactValue, Import, ImportRejection, ImportRow, ImportValue, ListMember
+from webapp.contacts.models import (Contact, ContactTag, ContactValue, Import, ImportRejection, ImportRow, ImportValue,
+                                    ListMember)
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.contacts.tabular import MAX_COLUMNS, FileRejected, open_table
 from webapp.spreadsheet import unquoted
@@ -40,7 +41,7 @@ OUT_OF_MEMORY = ("Reading this file took more memory than an import may use, so 
                  "the list. Split the file into smaller ones and import them one by one.")
 CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
 MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
-STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes")
+STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes", "tags")
 VALUE_COLUMNS = ("import_id", "phone", "key", *fields.VALUE_COLUMNS)
 REJECTION_COLUMNS = ("import_id", "line", "value", "reason", "cells")
 
@@ -153,6 +154,8 @@ class _ChunkReader:
                 self.folded[index] = folded
         self.types = {index: fields.TypeGuess() for index in self.folded}
         self.month_first = country in fields.MONTH_FIRST
+        self.tags, self.file_tags = columns.tags, list(columns.file_tags)
+        self.file_tags_text = ",".join(self.file_tags)
         self.country = country
         self.delimiter = delimiter
 
@@ -186,6 +189,12 @@ class _ChunkReader:
             if first is not None:
                 rejected.append(self.duplicate(line, values, first[2]))
                 continue
+            try:
+                tagged = self.tags_of(values)
+            except ContactsError as error:
+                rejected.append((import_id, line, values[self.tags][:500], error.message, _cells(values)))
+                invalid += 1
+                continue
             read_rows[phone] = values
             values = [unquoted(value) if value[:1] == "'" else value for value in values]
             # A blank cell is not a value: it never erases what an earlier import stored.
@@ -197,8 +206,14 @@ class _ChunkReader:
                     types[index].see(read)
                     rows.append((import_id, phone, key, *read))
             staged[phone] = (import_id, phone, line, number.region if len(number.region) == 2 else "",
-                             self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}")
+                             self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}", tagged)
         return staged, read_rows, rejected, invalid
+
+    def tags_of(self, values: list[str]) -> str:
+        """The row's tags (its tags cell's and the file's), checked, joined by commas as staged."""
+        if self.tags is None or not values[self.tags].strip():
+            return self.file_tags_text
+        return ",".join(tags.names(tags.names(values[self.tags]) + self.file_tags))
 
     def name_of(self, values: list[str]) -> str:
         if self.name is None:
@@ -329,6 +344,7 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
         .on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
         .execution_options(preserve_rowcount=True)).rowcount  # an INSERT's rowcount is not kept otherwise
     _write_values(session, typed_mine, now, record.options.get("update_existing"))
+    _tag(session, mine, now)
     session.execute(delete(staged).where(mine))
     session.execute(delete(typed).where(typed_mine))
     session.execute(update(Import).where(Import.id == import_id).values(
@@ -351,6 +367,30 @@ def _write_values(session: Session, mine, now: datetime, update_existing: bool) 
     session.execute(statement.on_conflict_do_update(
         index_elements=["contact_id", "key"],
         set_={column: statement.excluded[column] for column in fields.VALUE_COLUMNS}))
+
+
+def _tag(session: Session, mine, now: datetime) -> None:
+    """Tag the piece's contacts (new and existing alike, as they join the list) with their staged tags: one
+    INSERT … SELECT per tag spelling the piece has, matching it in the staged rows' comma-joined tags."""
+    staged, contacts = ImportRow.__table__, Contact.__table__
+    # In the file's order, so that a new tag keeps the spelling of its first row.
+    spellings = dict.fromkeys(name for (text,) in session.execute(
+        select(staged.c.tags).where(mine, staged.c.tags != "").order_by(staged.c.line)) for name in text.split(","))
+    if not spellings:
+        return
+    first = {}
+    for name in spellings:
+        first.setdefault(name.casefold(), name)
+    ensured = {tag.key: tag.id for tag in tags.ensure(session, first.values())}
+    listed = literal(",") + staged.c.tags + literal(",")
+    for name in spellings:
+        pattern = "%," + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ",%"
+        session.execute(upsert(session, ContactTag.__table__).from_select(
+            ["contact_id", "tag_id", "added_at"],
+            select(contacts.c.id, literal(ensured[name.casefold()]), literal(now, UTCDateTime()))
+            .select_from(staged.join(contacts, contacts.c.phone == staged.c.phone))
+            .where(mine, listed.like(pattern, escape="\\")))
+            .on_conflict_do_nothing(index_elements=["contact_id", "tag_id"]))
 
 
 def _update_existing(session: Session, mine, now: datetime):

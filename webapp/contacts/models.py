@@ -14,7 +14,11 @@ from webapp.timestamps import UTCDateTime, utcnow
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (Index("ix_contacts_wa_id", "wa_id", postgresql_where=text("wa_id IS NOT NULL"),
-                            sqlite_where=text("wa_id IS NOT NULL")),)
+                            sqlite_where=text("wa_id IS NOT NULL")),
+                      # The Contacts page's sorts, each with the id that breaks its ties (webapp/audience/directory.py).
+                      Index("ix_contacts_lower_name_id", text("lower(name)"), "id"),
+                      Index("ix_contacts_created_at_id", "created_at", "id"),
+                      Index("ix_contacts_updated_at_id", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, with +
@@ -107,6 +111,24 @@ class ContactValue(db.Model):
     as_flag: Mapped[bool | None] = mapped_column()
 
 
+CONTACT_EVENTS = ("opted_out", "opted_in")
+
+
+class ContactEvent(db.Model):
+    """A moment of a contact's opt-out history: when and why it opted out or back in (contacts/optouts.py writes
+    them; the contact keeps only its current state)."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (CheckConstraint("kind IN ('opted_out', 'opted_in')", name="kind"),
+                      Index("ix_contact_events_contact_id_at", "contact_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Tag(db.Model):
     """A free label on contacts ("vip"), one per name whatever its case."""
 
@@ -193,6 +215,8 @@ class ImportRow(db.Model):
     country: Mapped[str] = mapped_column(String(2), default="")  # "" for non-geographic numbers (+800…)
     name: Mapped[str] = mapped_column(String(200), default="")
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Its tags (a "tags" column's and the whole file's), checked, joined by commas: tagged at merge.
+    tags: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ImportValue(db.Model):

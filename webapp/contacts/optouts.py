@@ -6,10 +6,11 @@ import re
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
-from webapp.contacts.models import Contact
+from webapp.contacts.models import Contact, ContactEvent
+from webapp.timestamps import UTCDateTime
 from webapp.transactions import is_sqlite, upsert
 
 STOPPED_MARKETING = "Meta: user stopped marketing messages"
@@ -61,14 +62,41 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
     for contact in contacts:
         if contact.opted_out_at is None:
             contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
+            session.add(ContactEvent(contact_id=contact.id, kind="opted_out", reason=reason[:2000], at=at))
     return contacts[0]
 
 
-def opt_in(session: Session, phone: str, at: datetime) -> None:
-    """Meta's `resume`: clear an opt-out that happened before it (a later STOP still wins)."""
+def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -> int:
+    """Opt out every contact `contacts` selects (ids), and the contacts of the same numbers as Meta reports them
+    (as `opt_out` does, one by one), that is not already: two statements whatever their number (the Contacts
+    page's bulk action). How many were opted out; each gets its history line."""
+    reason = reason[:2000]
+    chosen = aliased(Contact)
+    reported = case((chosen.wa_id.is_not(None), literal("+") + chosen.wa_id), else_=chosen.phone)
+    theirs = or_(Contact.id.in_(contacts),
+                 Contact.phone.in_(select(reported).where(chosen.id.in_(contacts))),
+                 Contact.wa_id.in_(select(func.substr(reported, 2)).where(chosen.id.in_(contacts))))
+    newly = and_(theirs, Contact.opted_out_at.is_(None))
+    session.execute(insert(ContactEvent).from_select(
+        ["contact_id", "kind", "reason", "at"],
+        select(Contact.id, literal("opted_out"), literal(reason), literal(at, UTCDateTime())).where(newly)))
+    return session.execute(update(Contact).where(newly).values(opted_out_at=at, opt_out_reason=reason, updated_at=at)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def opt_in(session: Session, phone: str, at: datetime, reason: str = "Meta: user resumed marketing messages") -> None:
+    """Meta's `resume` (or an admin's opt-in): clear an opt-out that happened before it (a later STOP still
+    wins)."""
     for contact in contacts_of(session, phone):
         if contact.opted_out_at is not None and contact.opted_out_at <= at:
             contact.opted_out_at, contact.opt_out_reason = None, ""
+            session.add(ContactEvent(contact_id=contact.id, kind="opted_in", reason=reason[:2000], at=at))
+
+
+def history(session: Session, contact_id: int, limit: int = 50) -> list[ContactEvent]:
+    """When and why a contact opted out and back in, newest first."""
+    return list(session.scalars(select(ContactEvent).where(ContactEvent.contact_id == contact_id)
+                                .order_by(ContactEvent.at.desc(), ContactEvent.id.desc()).limit(limit)))
 
 
 def contacts_of(session: Session, phone: str, sent_to: str | None = None,

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
-from webapp.contacts import optouts
+from webapp.contacts import fields, optouts
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
-from webapp.timestamps import utcnow
+from webapp.timestamps import UTCDateTime, utcnow
 from webapp.transactions import upsert
 
 MAX_LIST_NAME = 120
@@ -163,6 +163,19 @@ def add_member(session: Session, contact_list: ContactList, raw_phone: str, name
     return contact, bool(added)
 
 
+def add_members(session: Session, list_id: int | None, contacts: Select) -> int:
+    """Put the contacts whose ids `contacts` selects into a list, in one statement whatever their number; how many
+    were not in it yet."""
+    if list_id is None or session.get(ContactList, list_id) is None:
+        raise ContactsError("Choose a list (that one may have been deleted).", field="list_id", code="not_found")
+    statement = upsert(session, ListMember.__table__).from_select(
+        ["list_id", "contact_id", "added_at"],
+        # SQLite reads "ON CONFLICT" after a SELECT without WHERE as a join's ON: the WHERE says where it ends.
+        select(literal(list_id), contacts.subquery().c[0], literal(utcnow(), UTCDateTime())).where(true()))
+    return session.execute(statement.on_conflict_do_nothing(index_elements=["list_id", "contact_id"])
+                           .execution_options(preserve_rowcount=True)).rowcount
+
+
 def remove_member(session: Session, list_id: int, contact_id: int) -> bool:
     removed = session.execute(db.delete(ListMember).where(ListMember.list_id == list_id,
                                                           ListMember.contact_id == contact_id)).rowcount
@@ -177,6 +190,35 @@ def lists_of(session: Session, contact: Contact) -> list[ContactList]:
                                 .where(ListMember.contact_id == contact.id).order_by(func.lower(ContactList.name))))
 
 
+MAX_VALUE = 2000  # characters of one attribute value typed on a contact's page
+
+
+def set_attribute(session: Session, contact: Contact, name: str, value: str) -> str:
+    """An admin's change of one of a contact's attributes, kept as written (its type only changes how filters
+    compare it: "soon" stays in a date attribute and matches no date comparison); a blank value removes it. The
+    name keeps the spelling the contact or the workspace already has. Returns that spelling."""
+    name, value = _SPACES.sub(" ", name or "").strip(), (value or "").strip()
+    if not name:
+        raise ContactsError("Name the attribute.", field="name")
+    if len(name) > fields.MAX_NAME:
+        raise ContactsError(f"Attribute names have at most {fields.MAX_NAME} characters.", field="name")
+    if len(value) > MAX_VALUE:
+        raise ContactsError(f"A value has at most {MAX_VALUE:,} characters.", field="value")
+    attributes = dict(contact.attributes or {})
+    known = fields.known(session).get(fields.key(name))
+    spelled = next((key for key in attributes if fields.key(key) == fields.key(name)), known.name if known else name)
+    if value:
+        attributes[spelled] = value
+        fields.remember(session, {spelled: fields.infer([value])})
+    elif spelled not in attributes:
+        raise ContactsError(f"This contact has no attribute “{name}” to remove.", field="value")
+    else:
+        del attributes[spelled]
+    contact.attributes = attributes
+    fields.write(session, [(contact.id, {spelled: value})])
+    return spelled
+
+
 def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: str = "", by: str = "") -> None:
     """An admin opts a contact out (with why and who) or back in; the webhook rules decide the details."""
     now = utcnow()
@@ -184,4 +226,5 @@ def set_opted_out(session: Session, contact: Contact, opted_out: bool, reason: s
         reason = _SPACES.sub(" ", reason).strip() or "Opted out by hand"
         optouts.opt_out(session, contact.reported_number, now, f"{reason} (by {by})" if by else reason)
     else:  # every form of the number: a STOP from the other would otherwise come back with Meta's next answer
-        optouts.opt_in(session, contact.reported_number, now)  # changes `contact` itself: one object per row
+        # Changes `contact` itself: one object per row.
+        optouts.opt_in(session, contact.reported_number, now, f"Opted back in (by {by})" if by else "Opted back in")

@@ -71,6 +71,11 @@ def of_contact(session: Session, contact_id: int) -> list[Tag]:
                                 .where(ContactTag.contact_id == contact_id).order_by(func.lower(Tag.name))))
 
 
+def every(session: Session) -> list[Tag]:
+    """Every tag, by name (for a choice of tags; in_use counts their contacts too)."""
+    return list(session.scalars(select(Tag).order_by(func.lower(Tag.name))))
+
+
 def in_use(session: Session) -> list[tuple[Tag, int]]:
     """Every tag with how many contacts have it, by name."""
     count = func.count(ContactTag.contact_id)

@@ -6,19 +6,20 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
 from webapp.auth.services import admin_required
-from webapp.campaigns import services as campaign_services
-from webapp.contacts import export, imports, services
+from webapp.contacts import export, fields, imports, optouts, services, tags
 from webapp.contacts.cli import import_command
 from webapp.contacts.errors import ContactsError
 from webapp.contacts.forms import ColumnsForm, ListNameForm, MemberForm, OptOutForm, UploadForm
 from webapp.contacts.import_jobs import enqueue_import, settle
-from webapp.contacts.models import Contact, ContactList, Import
+from webapp.contacts.models import ATTRIBUTE_TYPES, Contact, ContactList, Import
 from webapp.contacts.tabular import FileRejected
 from webapp.extensions import db
-from webapp.fragments import answer, targets
-from webapp.url_numbers import number_arg, page_arg
+from webapp.fragments import answer, target, targets
+from webapp.inbox import contact_history
+from webapp.url_numbers import LARGEST, number_arg, page_arg
 from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import workspace_zone
 
@@ -171,9 +172,74 @@ def _csv(lines, filename: str) -> Response:
 
 @bp.get("/contacts/<id:contact_id>")
 def contact(contact_id: int):
-    found = db.session.get(Contact, contact_id) or abort(404)
-    return render_template("contacts/contact.html", contact=found, lists=services.lists_of(db.session, found),
-                           received=campaign_services.received_by(found.phone), form=OptOutForm(formdata=None))
+    """A contact's page; the Older links of its two histories swap just their section."""
+    found = _contact(contact_id)
+    sent = contact_history.campaign_messages(db.session, found, number_arg(request.args, "sent_before", most=LARGEST))
+    heard = contact_history.messages_from(db.session, found, number_arg(request.args, "heard_before", most=LARGEST))
+    fragments = {"contact-campaigns": "contacts/partials/contact_campaigns.html",
+                 "contact-messages": "contacts/partials/contact_messages.html"}
+    known = fields.known(db.session)
+    return answer(fragments.get(target(), "contacts/contact.html"),
+                  lists=services.lists_of(db.session, found), sent=sent, heard=heard,
+                  conversation=contact_history.conversation_of(db.session, found),
+                  attributes=[(name, value, known.get(fields.key(name))) for name, value in
+                              (found.attributes or {}).items()],
+                  known=known.values(), types=ATTRIBUTE_TYPES, optout_history=optouts.history(db.session, found.id),
+                  form=OptOutForm(formdata=None), **_tag_parts(found))
+
+
+def _contact(contact_id: int) -> Contact:
+    return db.session.get(Contact, contact_id) or abort(404)
+
+
+def _tag_parts(found: Contact, error: str = "") -> dict:
+    return {"contact": found, "tags": tags.of_contact(db.session, found.id), "tag_error": error,
+            "all_tags": tags.every(db.session)}
+
+
+@bp.post("/contacts/<id:contact_id>/tags")
+def tag_contact(contact_id: int):
+    """Add tags by hand (staff and admins); htmx swaps the tags section, a plain form comes back to the page."""
+    return _change_tags(_contact(contact_id), tags.add, request.form.get("tags", ""))
+
+
+@bp.post("/contacts/<id:contact_id>/tags/remove")
+def untag_contact(contact_id: int):
+    return _change_tags(_contact(contact_id), tags.remove, request.form.get("tag", ""))
+
+
+def _change_tags(found: Contact, change, text: str):
+    error = ""
+    try:
+        names = tags.names(text)
+        if not names:
+            raise ContactsError("Write a tag (several: separated by commas).", field="tags")
+        change(db.session, select(Contact.id).where(Contact.id == found.id), names)
+    except ContactsError as problem:
+        db.session.rollback()
+        error = problem.message
+    else:
+        db.session.commit()
+    if targets("contact-tags"):
+        return answer("contacts/partials/contact_tags.html", http_status=422 if error else 200,
+                      **_tag_parts(found, error))
+    flash(error or "Tags saved.", "error" if error else "success")
+    return redirect(url_for("contacts.contact", contact_id=found.id))
+
+
+@bp.post("/contacts/<id:contact_id>/attributes")
+@admin_required
+def set_attribute(contact_id: int):
+    found = _contact(contact_id)
+    try:
+        name = services.set_attribute(db.session, found, request.form.get("name", ""), request.form.get("value", ""))
+    except ContactsError as problem:
+        db.session.rollback()
+        flash(f"Nothing was changed: {problem.message}", "error")
+    else:
+        db.session.commit()
+        flash(f"“{name}” saved." if request.form.get("value", "").strip() else f"“{name}” removed.", "success")
+    return redirect(url_for("contacts.contact", contact_id=contact_id))
 
 
 @bp.post("/contacts/<id:contact_id>/opt-out")
@@ -194,7 +260,8 @@ def opt_out(contact_id: int):
 @admin_required
 def opt_in(contact_id: int):
     found = db.session.get(Contact, contact_id) or abort(404)
-    services.set_opted_out(db.session, found, False)  # the CSRF check already ran, for every POST
+    # The CSRF check already ran, for every POST.
+    services.set_opted_out(db.session, found, False, by=current_user.email)
     db.session.commit()
     flash(f"{found.phone} is opted back in.", "success")
     return redirect(url_for("contacts.contact", contact_id=contact_id))
