@@ -48,6 +48,7 @@ def _with_the_sandbox() -> bool:
 NAV = (  # label, endpoint, whether it is shown
     ("Dashboard", "dashboard.index", _everyone),
     ("Lists", "contacts.index", _everyone),
+    ("Segments", "audience.index", _everyone),
     ("Campaigns", "campaigns.index", _everyone),
     ("Inbox", "inbox.index", _everyone),
     ("Sandbox phone", "sandbox.phone", _with_the_sandbox),
