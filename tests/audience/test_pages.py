@@ -15,7 +15,8 @@ from webapp.extensions import db
 
 pytestmark = pytest.mark.only_on("sqlite")
 
-PEOPLE = [("+33612345601", "Ana", {"city": "Lyon", "age": "34"}), ("+33612345602", "Bea", {"city": "Lyon", "age": "19"}),
+PEOPLE = [("+33612345601", "Ana", {"city": "Lyon", "age": "34"}),
+          ("+33612345602", "Bea", {"city": "Lyon", "age": "19"}),
           ("+33612345603", "Cid", {"city": "Paris", "age": "52"})]
 
 
