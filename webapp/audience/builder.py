@@ -76,6 +76,12 @@ class Row:
         return _VALUE_KINDS.get(self.field)
 
     @property
+    def op_changes_inputs(self) -> bool:
+        """Whether choosing another operator may take the value input away or bring it back (the row is drawn
+        again then)."""
+        return any(op in _NO_VALUE for op in self.ops)
+
+    @property
     def unknown_attribute(self) -> bool:
         """A name the workspace does not know (yet): still offered, so an edited segment keeps its condition."""
         return bool(self.name) and fields.key(self.name) not in (self.choices.attributes if self.choices else {})
@@ -136,7 +142,9 @@ def from_form(formdata, choices: Choices) -> Builder:
     removed = formdata.get("remove")
     rows = [row for row in rows if str(row.index) != removed]
     if "add" in formdata and len(rows) < MAX_CONDITIONS:
-        rows.append(_row(max((row.index for row in rows), default=-1) + 1, {}, choices))
+        rows.append(_row(len(rows), {}, choices))
+    for position, row in enumerate(rows):  # numbered as shown: "Condition 2" is the second row
+        row.index = position
     match = formdata.get("match") if formdata.get("match") in ("all", "any") else "all"
     return Builder(formdata.get("name", "").strip(), match, rows)
 

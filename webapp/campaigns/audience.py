@@ -118,8 +118,10 @@ def people(session: Session, audience: Mapping, after: int, size: int,
         return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
-    contacts = session.scalars(_members(session, audience, Contact).where(Contact.id > after, condition)
-                               .order_by(Contact.id).limit(size)).all()
+    # Columns, not Contact objects: a launch reads a million of them.
+    contacts = session.execute(_members(session, audience, Contact.id, Contact.phone, Contact.name, Contact.country,
+                                        Contact.attributes, Contact.opted_out_at)
+                               .where(Contact.id > after, condition).order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
 
