@@ -12,8 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import JSON, BigInteger, Text, bindparam, cast, func, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import JSON, BigInteger, Text, bindparam, cast, column, func, literal, select
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import add_counts
@@ -108,26 +107,26 @@ def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
     return written
 
 
-_COLUMNS = ("campaign_id", "contact_id", "phone", "name", "country", "status", "params", "skip_reason", "created_at")
-_ARRAY_TYPES = {"campaign_id": BigInteger, "contact_id": BigInteger, "created_at": UTCDateTime}
+_JSON_COLUMNS = {"contact_id": BigInteger, "phone": Text, "name": Text, "country": Text, "status": Text,
+                 "params": JSON, "skip_reason": Text}
 
 
 def _store(session: Session, values: list[dict]) -> list[tuple[str, str]]:
     """INSERT the rows a number the campaign already has is not among; (phone, status) of each one stored.
 
-    On PostgreSQL the rows go as one array per column, unnested by the server: a statement with a placeholder per
-    value costs the driver more to build than the database to run (a launch to a million contacts writes a
-    million rows). SQLite takes the rows as they are."""
+    On PostgreSQL the rows go as one JSON document that the server reads as a table (json_to_recordset): a
+    statement with a placeholder per value costs the driver more to build than the database to run, and a launch
+    to a million contacts writes a million rows. SQLite takes the rows as they are."""
     stmt = upsert(session, _table)
-    if session.get_bind().dialect.name == "postgresql":
-        arrays = func.unnest(*(bindparam(name, [row[name] for row in values],
-                                         type_=ARRAY(_ARRAY_TYPES.get(name, Text)))
-                               for name in _COLUMNS if name != "params"),
-                             bindparam("params", [None if row["params"] is None else json.dumps(row["params"])
-                                                  for row in values], type_=ARRAY(Text)))
-        rows = arrays.table_valued(*(name for name in _COLUMNS if name != "params"), "params").render_derived()
-        stmt = stmt.from_select(list(_COLUMNS), select(*(cast(rows.c.params, JSON) if name == "params"
-                                                         else rows.c[name] for name in _COLUMNS)))
+    if session.get_bind().dialect.name == "postgresql" and values:
+        document = json.dumps([{name: row[name] for name in _JSON_COLUMNS} for row in values])
+        rows = (func.json_to_recordset(cast(bindparam("rows", document, type_=Text), JSON))
+                .table_valued(*(column(name, kind) for name, kind in _JSON_COLUMNS.items()))
+                .render_derived(with_types=True))
+        first = values[0]
+        stmt = stmt.from_select(["campaign_id", "created_at", *_JSON_COLUMNS], select(
+            literal(first["campaign_id"], BigInteger), literal(first["created_at"], UTCDateTime),
+            *(rows.c[name] for name in _JSON_COLUMNS)))
         values = None
     stmt = stmt.on_conflict_do_nothing(index_elements=["campaign_id", "phone"]).returning(_table.c.phone,
                                                                                        _table.c.status)

@@ -90,10 +90,11 @@ class ContactValue(db.Model):
     contact's `attributes` (the values as given, which templates use) by webapp/contacts/fields.py only."""
 
     __tablename__ = "contact_values"
+    # Each index ends with the contact id: a filter reads the ids from the index alone, in contact order.
     __table_args__ = (
-        Index("ix_contact_values_text", "key", "as_text"),
-        Index("ix_contact_values_number", "key", "as_number"),
-        Index("ix_contact_values_date", "key", "as_date"),
+        Index("ix_contact_values_text", "key", "as_text", "contact_id"),
+        Index("ix_contact_values_number", "key", "as_number", "contact_id"),
+        Index("ix_contact_values_date", "key", "as_date", "contact_id"),
     )
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
@@ -117,9 +118,11 @@ class Tag(db.Model):
 
 class ContactTag(db.Model):
     __tablename__ = "contact_tags"
+    # A tag's contacts in contact order, from the index alone (a segment merges them with its other conditions).
+    __table_args__ = (Index("ix_contact_tags_tag_id", "tag_id", "contact_id"),)
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
-    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
