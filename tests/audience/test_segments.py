@@ -78,3 +78,18 @@ def test_a_condition_on_an_attribute_nobody_has_counts_zero_and_says_so(people):
         {"field": "attribute", "name": "shoe size", "op": "equals", "value": "42"}]})
     assert counted.total == 0
     assert counted.notes == ["No contact has an attribute “shoe size”: a condition on it matches nobody."]
+
+
+def test_the_campaigns_composed_for_a_segment_are_found(people):
+    vip = segments.create(db.session, "VIPs", {"conditions": [{"field": "tag", "op": "has", "value": "vip"}]}, None)
+    other = segments.create(db.session, "Others", None, None)
+    sender = factories.sender()
+    for name, segment in (("First", vip), ("Second", vip), ("Elsewhere", other)):
+        factories.campaign("draft", name=name, sender=sender,
+                           audience={"segment": {"id": segment.id, "name": segment.name, "definition": {}}})
+    factories.campaign("draft", name="To a list", sender=sender, audience={"lists": [1]})
+
+    used = segments.used_by(db.session, [vip.id, other.id])
+
+    assert {key: [c.name for c in found] for key, found in used.items()} == {
+        vip.id: ["Second", "First"], other.id: ["Elsewhere"]}

@@ -50,6 +50,7 @@ PAGES = {
     "lists": lambda w: "/lists/",
     "a list": lambda w: f"/lists/{w['list']}",
     "a contact": lambda w: f"/contacts/{w['contact']}",
+    "segment builder": lambda w: "/segments/new",
     "import upload": lambda w: "/imports/new",
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",
