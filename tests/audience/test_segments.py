@@ -93,3 +93,17 @@ def test_the_campaigns_composed_for_a_segment_are_found(people):
 
     assert {key: [c.name for c in found] for key, found in used.items()} == {
         vip.id: ["Second", "First"], other.id: ["Elsewhere"]}
+
+
+def test_a_filter_read_past_an_id_finds_the_same_contacts_past_it(people):
+    from webapp.audience.conditions import compile_filter
+
+    definition = {"match": "any", "conditions": [*LYON_VIP["conditions"],
+                                                 {"field": "received", "op": "not_within_days", "value": 7}]}
+    first = db.session.scalar(select(Contact.id).order_by(Contact.id))
+
+    def names(after):
+        where = compile_filter(db.session, definition, after).where
+        return sorted(db.session.scalars(select(Contact.name).where(where, Contact.id > first)))
+
+    assert names(first) == names(0) == ["Bea", "Cid"]
