@@ -107,3 +107,12 @@ def test_a_filter_read_past_an_id_finds_the_same_contacts_past_it(people):
         return sorted(db.session.scalars(select(Contact.name).where(where, Contact.id > first)))
 
     assert names(first) == names(0) == ["Bea", "Cid"]
+
+
+def test_a_number_or_a_date_left_blank_asks_for_a_value(people):
+    for name in ("age", "city"):
+        with pytest.raises(FilterError) as error:
+            segments.count(db.session, {"conditions": [
+                {"field": "attribute", "name": name, "op": "greater_than" if name == "age" else "equals",
+                 "value": " "}]})
+        assert error.value.message == f"Condition 1: give a value for “{name}” (or choose “is empty”)."

@@ -215,9 +215,7 @@ def _text_test(op: str, value, name: str):
         if not items:
             raise FilterError(f"give the values of “{name}” to match, separated by commas.")
         return items, ContactValue.as_text.in_([item.casefold()[:fields.MAX_TEXT] for item in items])
-    text = str(value if value is not None else "").strip()
-    if not text:
-        raise FilterError(f"give a value for “{name}” (or choose “is empty”).")
+    text = _given(value, name)
     folded = text.casefold()
     if op == "contains":
         escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -225,8 +223,15 @@ def _text_test(op: str, value, name: str):
     return text, ContactValue.as_text == folded[:fields.MAX_TEXT]
 
 
+def _given(value, name: str) -> str:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise FilterError(f"give a value for “{name}” (or choose “is empty”).")
+    return text
+
+
 def _number_test(op: str, value, name: str):
-    number = fields.as_number(str(value if value is not None else ""))
+    number = fields.as_number(_given(value, name))
     if number is None:
         raise FilterError(f"“{name}” is a number; “{value}” is not a number.")
     column = ContactValue.as_number
@@ -235,7 +240,7 @@ def _number_test(op: str, value, name: str):
 
 
 def _date_test(op: str, value, name: str):
-    day = fields.as_date(str(value if value is not None else ""))
+    day = fields.as_date(_given(value, name))
     if day is None:
         raise FilterError(f"“{name}” is a date; “{value}” is not a date we can read: write it as 2026-03-31.")
     column = ContactValue.as_date
