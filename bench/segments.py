@@ -59,19 +59,22 @@ def _sql(dialect: str) -> dict[str, str]:
         source, phone = "seq", "'+336' || printf('%08d', n)"
         joined = "date('2020-01-01', '+' || (n % 2000) || ' days')"
         json_of = lambda body: body  # noqa: E731 - a JSON column is text in SQLite
-        now, since = "strftime('%Y-%m-%d %H:%M:%f', 'now')", "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || :days || ' days')"
+        now = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+        since = "strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || :days || ' days')"
     else:
         series, source, phone = "", "generate_series(0, :count - 1) AS n", "'+336' || lpad(n::text, 8, '0')"
         joined = "(date '2020-01-01' + (n % 2000))"
         json_of = lambda body: f"({body})::json"  # noqa: E731
         now, since = "now()", "now() - :days * interval '1 day'"
     city = "CASE n % 8 " + " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(CITIES)) + " END"
-    attributes = json_of(f"""'{{"city": "' || {city} || '", "age": "' || (18 + n % 60) || '", "joined": "' || {joined} || '"}}'""")
+    attributes = json_of(f"""'{{"city": "' || {city} || '", "age": "' || (18 + n % 60) || '", "joined": "'
+                             || {joined} || '"}}'""")
     by_id = "(SELECT id, id - 1 AS n FROM contacts) AS c"
     values = "INSERT INTO contact_values (contact_id, key, as_text, as_number, as_date, as_flag) "
     return {
         "contacts": f"""{series} INSERT INTO contacts (phone, country, name, attributes, opt_out_reason, created_at,
-                         updated_at) SELECT {phone}, 'FR', 'Customer ' || n, {attributes}, '', {now}, {now} FROM {source}""",
+                         updated_at)
+                         SELECT {phone}, 'FR', 'Customer ' || n, {attributes}, '', {now}, {now} FROM {source}""",
         "city": values + f"SELECT id, 'city', lower({city}), NULL, NULL, NULL FROM {by_id}",
         "age": values + f"SELECT id, 'age', CAST(18 + n % 60 AS TEXT), 18 + n % 60, NULL, NULL FROM {by_id}",
         "joined": values + f"SELECT id, 'joined', CAST({joined} AS TEXT), NULL, {joined}, NULL FROM {by_id}",
@@ -191,7 +194,8 @@ def launch_seconds() -> tuple[float, int]:
     sender, template = db.session.scalar(select(Sender)), db.session.scalar(select(Template))
     campaign = services.save_draft(services.Draft(
         "Bench launch", sender.id, template.id, [], segment_id=everyone.id,
-        variables={"body:1": {"source": "name", "fallback": "vous"}, "body:2": {"source": "attribute", "value": "city"}}))
+        variables={"body:1": {"source": "name", "fallback": "vous"},
+                   "body:2": {"source": "attribute", "value": "city"}}))
     db.session.commit()
     services.launch(campaign)
     db.session.commit()
