@@ -62,6 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp import models  # noqa: F401 - every model registered before anything queries
     from webapp.api.views import bp as api_bp
     from webapp.audience.directory_views import bp as directory_bp
+    from webapp.audience.views import bp as audience_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.campaigns.views import bp as campaigns_bp
     from webapp.contacts.views import bp as contacts_bp
@@ -75,8 +76,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.webhooks.views import bp as webhooks_bp
 
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
-    for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, campaigns_bp, tracking_bp,
-                      webhooks_bp, inbox_bp, api_bp, sandbox_bp):
+    for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
+                      tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})
     register_web(app)

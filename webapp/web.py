@@ -49,6 +49,7 @@ NAV = (  # label, endpoint, whether it is shown
     ("Dashboard", "dashboard.index", _everyone),
     ("Lists", "contacts.index", _everyone),
     ("Contacts", "directory.index", _everyone),
+    ("Segments", "audience.index", _everyone),
     ("Campaigns", "campaigns.index", _everyone),
     ("Inbox", "inbox.index", _everyone),
     ("Sandbox phone", "sandbox.phone", _with_the_sandbox),

@@ -78,3 +78,41 @@ def test_a_condition_on_an_attribute_nobody_has_counts_zero_and_says_so(people):
         {"field": "attribute", "name": "shoe size", "op": "equals", "value": "42"}]})
     assert counted.total == 0
     assert counted.notes == ["No contact has an attribute “shoe size”: a condition on it matches nobody."]
+
+
+def test_the_campaigns_composed_for_a_segment_are_found(people):
+    vip = segments.create(db.session, "VIPs", {"conditions": [{"field": "tag", "op": "has", "value": "vip"}]}, None)
+    other = segments.create(db.session, "Others", None, None)
+    sender = factories.sender()
+    for name, segment in (("First", vip), ("Second", vip), ("Elsewhere", other)):
+        factories.campaign("draft", name=name, sender=sender,
+                           audience={"segment": {"id": segment.id, "name": segment.name, "definition": {}}})
+    factories.campaign("draft", name="To a list", sender=sender, audience={"lists": [1]})
+
+    used = segments.used_by(db.session, [vip.id, other.id])
+
+    assert {key: [c.name for c in found] for key, found in used.items()} == {
+        vip.id: ["Second", "First"], other.id: ["Elsewhere"]}
+
+
+def test_a_filter_read_past_an_id_finds_the_same_contacts_past_it(people):
+    from webapp.audience.conditions import compile_filter
+
+    definition = {"match": "any", "conditions": [*LYON_VIP["conditions"],
+                                                 {"field": "received", "op": "not_within_days", "value": 7}]}
+    first = db.session.scalar(select(Contact.id).order_by(Contact.id))
+
+    def names(after):
+        where = compile_filter(db.session, definition, after).where
+        return sorted(db.session.scalars(select(Contact.name).where(where, Contact.id > first)))
+
+    assert names(first) == names(0) == ["Bea", "Cid"]
+
+
+def test_a_number_or_a_date_left_blank_asks_for_a_value(people):
+    for name in ("age", "city"):
+        with pytest.raises(FilterError) as error:
+            segments.count(db.session, {"conditions": [
+                {"field": "attribute", "name": name, "op": "greater_than" if name == "age" else "equals",
+                 "value": " "}]})
+        assert error.value.message == f"Condition 1: give a value for “{name}” (or choose “is empty”)."

@@ -52,6 +52,7 @@ PAGES = {
     "a contact": lambda w: f"/contacts/{w['contact']}",
     "contacts": lambda w: "/contacts/",
     "contact attributes": lambda w: "/contacts/attributes",
+    "segment builder": lambda w: "/segments/new",
     "import upload": lambda w: "/imports/new",
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",

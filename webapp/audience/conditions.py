@@ -68,9 +68,10 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
 
 
-def compile_filter(session: Session, definition: Mapping | None) -> Compiled:
+def compile_filter(session: Session, definition: Mapping | None, after: int = 0) -> Compiled:
     """Check a definition and build its condition; FilterError names the first bad condition. No condition at all
-    is every contact."""
+    is every contact. `after`: only contacts past this id will be asked for (a launch reads them in id order, a
+    chunk at a time); each subquery is told too, so the database starts its index scans there."""
     definition = definition or {}
     if not isinstance(definition, Mapping):
         raise FilterError("A filter is an object with “match” and “conditions”.")
@@ -82,7 +83,7 @@ def compile_filter(session: Session, definition: Mapping | None) -> Compiled:
         raise FilterError("“conditions” is a list.")
     if len(conditions) > MAX_CONDITIONS:
         raise FilterError(f"A filter has at most {MAX_CONDITIONS} conditions.")
-    context = _Context(session)
+    context = _Context(session, after)
     clauses, normalised = [], []
     for index, condition in enumerate(conditions):
         try:
@@ -124,8 +125,9 @@ def _shown(value) -> str:
 class _Context:
     """What compiling one filter reads once: the workspace's attribute types and tags."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, after: int = 0) -> None:
         self.session = session
+        self.after = after
         self.notes: list[str] = []
         self._fields: dict[str, AttributeField] | None = None
 
@@ -154,15 +156,21 @@ def _condition(context: _Context, condition) -> tuple[ColumnElement[bool], dict]
     return clause, clean
 
 
-def _in(column, *where) -> ColumnElement[bool]:
+def _in(context: _Context, column, *where) -> ColumnElement[bool]:
     """Contacts with a row in `column`'s table matching `where`: a semi-join."""
-    return Contact.id.in_(select(column).where(*where))
+    return Contact.id.in_(select(column).where(*where, *_past(context, column)))
 
 
-def _not_in(column, *where) -> ColumnElement[bool]:
+def _not_in(context: _Context, column, *where) -> ColumnElement[bool]:
     """Contacts with no such row: NOT EXISTS, which PostgreSQL runs as an anti-join (NOT IN could not be, and
     would match nobody once the subquery met a NULL, as a recipient whose contact was deleted has)."""
-    return ~select(column).where(column == Contact.id, *where).exists()
+    return ~select(column).where(column == Contact.id, *where, *_past(context, column)).exists()
+
+
+def _past(context: _Context, column) -> tuple:
+    """`column > after` when only contacts past an id are asked for: the same rows, but PostgreSQL does not carry
+    a range from one side of a join to the other, and would read each subquery from its first contact."""
+    return (column > context.after,) if context.after else ()
 
 
 # --- Attributes --------------------------------------------------------------------------------------------------
@@ -185,15 +193,15 @@ def _attribute(context: _Context, condition: Mapping) -> tuple[ColumnElement[boo
                      + ("every contact." if op == "is_empty" else "nobody." if op != "not_equals"
                         else "every contact."))
     if op == "is_empty":
-        return _not_in(ContactValue.contact_id, has), clean
+        return _not_in(context, ContactValue.contact_id, has), clean
     if op == "is_not_empty":
-        return _in(ContactValue.contact_id, has), clean
+        return _in(context, ContactValue.contact_id, has), clean
     value, test = _ATTRIBUTE_TESTS[kind](op, condition.get("value"), known.name if known else name)
     if value is not None:
         clean["value"] = value
     if op == "not_equals":
-        return _not_in(ContactValue.contact_id, has, test), clean
-    return _in(ContactValue.contact_id, has, test), clean
+        return _not_in(context, ContactValue.contact_id, has, test), clean
+    return _in(context, ContactValue.contact_id, has, test), clean
 
 
 def _a(kind: str) -> str:
@@ -207,9 +215,7 @@ def _text_test(op: str, value, name: str):
         if not items:
             raise FilterError(f"give the values of “{name}” to match, separated by commas.")
         return items, ContactValue.as_text.in_([item.casefold()[:fields.MAX_TEXT] for item in items])
-    text = str(value if value is not None else "").strip()
-    if not text:
-        raise FilterError(f"give a value for “{name}” (or choose “is empty”).")
+    text = _given(value, name)
     folded = text.casefold()
     if op == "contains":
         escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -217,8 +223,15 @@ def _text_test(op: str, value, name: str):
     return text, ContactValue.as_text == folded[:fields.MAX_TEXT]
 
 
+def _given(value, name: str) -> str:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise FilterError(f"give a value for “{name}” (or choose “is empty”).")
+    return text
+
+
 def _number_test(op: str, value, name: str):
-    number = fields.as_number(str(value if value is not None else ""))
+    number = fields.as_number(_given(value, name))
     if number is None:
         raise FilterError(f"“{name}” is a number; “{value}” is not a number.")
     column = ContactValue.as_number
@@ -227,7 +240,7 @@ def _number_test(op: str, value, name: str):
 
 
 def _date_test(op: str, value, name: str):
-    day = fields.as_date(str(value if value is not None else ""))
+    day = fields.as_date(_given(value, name))
     if day is None:
         raise FilterError(f"“{name}” is a date; “{value}” is not a date we can read: write it as 2026-03-31.")
     column = ContactValue.as_date
@@ -253,7 +266,8 @@ def _tag(context: _Context, op: str, value):
         context.note(f"No contact has the tag “{name}”.")
         return (false() if op == "has" else true()), name
     tagged = ContactTag.tag_id == tag.id
-    return (_in(ContactTag.contact_id, tagged) if op == "has" else _not_in(ContactTag.contact_id, tagged)), tag.name
+    return (_in(context, ContactTag.contact_id, tagged) if op == "has"
+            else _not_in(context, ContactTag.contact_id, tagged)), tag.name
 
 
 def _list(context: _Context, op: str, value):
@@ -264,7 +278,8 @@ def _list(context: _Context, op: str, value):
     if context.session.get(ContactList, list_id) is None:
         raise FilterError("that list does not exist (it may have been deleted).", code="not_found")
     member = ListMember.list_id == list_id
-    return (_in(ListMember.contact_id, member) if op == "in" else _not_in(ListMember.contact_id, member)), list_id
+    return (_in(context, ListMember.contact_id, member) if op == "in"
+            else _not_in(context, ListMember.contact_id, member)), list_id
 
 
 def _opted_out(context: _Context, op: str, value):
@@ -299,31 +314,31 @@ def _days(value) -> int:
 def _received(context: _Context, op: str, value):
     days = _days(value)
     recent = Recipient.accepted_at >= utcnow() - timedelta(days=days)
-    return (_in(Recipient.contact_id, recent) if op == "within_days"
-            else _not_in(Recipient.contact_id, recent)), days
+    return (_in(context, Recipient.contact_id, recent) if op == "within_days"
+            else _not_in(context, Recipient.contact_id, recent)), days
 
 
 def _replied(context: _Context, op: str, value):
     days = _days(value)
     recent = Conversation.last_customer_message_at >= utcnow() - timedelta(days=days)
-    return (_in(Conversation.contact_id, recent) if op == "within_days"
-            else _not_in(Conversation.contact_id, recent)), days
+    return (_in(context, Conversation.contact_id, recent) if op == "within_days"
+            else _not_in(context, Conversation.contact_id, recent)), days
 
 
 def _never_read(context: _Context, op: str, value):
     received, read = Recipient.reached >= 1, Recipient.reached >= 4
-    return and_(_in(Recipient.contact_id, received), _not_in(Recipient.contact_id, read)), None
+    return and_(_in(context, Recipient.contact_id, received), _not_in(context, Recipient.contact_id, read)), None
 
 
 def _failed(context: _Context, op: str, value):
     failed = Recipient.status == "failed"
     if op == "any":
-        return _in(Recipient.contact_id, failed), None
+        return _in(context, Recipient.contact_id, failed), None
     try:
         code = int(str(value).strip())
     except (TypeError, ValueError):
         raise FilterError("give Meta's error code, a number such as 131026.") from None
-    return _in(Recipient.contact_id, failed, Recipient.error_code == code), code
+    return _in(context, Recipient.contact_id, failed, Recipient.error_code == code), code
 
 
 _BUILDERS: dict[str, Callable] = {"tag": _tag, "list": _list, "opted_out": _opted_out, "country": _country,

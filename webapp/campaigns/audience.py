@@ -67,15 +67,15 @@ class Person(Candidate):
     key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
-def _members(session: Session, audience: Mapping, *columns) -> Select:
+def _members(session: Session, audience: Mapping, *columns, after: int = 0) -> Select:
     """SELECT `columns` over the audience: its lists' contacts, the contacts its segment's conditions match, or the
-    retargeted recipients (with their contact)."""
+    retargeted recipients (with their contact). `after`: the caller reads contacts past this id only."""
     if "retarget" in audience:
         source = audience["retarget"]
         return (select(*columns).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
                 .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
     if "segment" in audience:
-        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"]))
+        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"], after))
     members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
     return select(*columns).select_from(Contact).where(Contact.id.in_(members))
 
@@ -88,11 +88,11 @@ def segment_copy(segment: Segment) -> dict:
     return {"id": segment.id, "name": segment.name, "definition": segment.definition}
 
 
-def segment_condition(session: Session, copy: Mapping):
-    """The SQL condition of a segment audience's conditions; a refusal (an attribute's type changed since) names
-    the segment."""
+def segment_condition(session: Session, copy: Mapping, after: int = 0):
+    """The SQL condition of a segment audience's conditions (for contacts past `after`); a refusal (an attribute's
+    type changed since) names the segment."""
     try:
-        return compile_filter(session, copy.get("definition")).where
+        return compile_filter(session, copy.get("definition"), after).where
     except FilterError as error:
         raise CampaignError(f"Segment “{copy.get('name')}”: {error.message}", field="audience") from None
 
@@ -120,8 +120,10 @@ def people(session: Session, audience: Mapping, after: int, size: int,
         return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
-    contacts = session.scalars(_members(session, audience, Contact).where(Contact.id > after, condition)
-                               .order_by(Contact.id).limit(size)).all()
+    # Columns, not Contact objects: a launch reads a million of them.
+    contacts = session.execute(_members(session, audience, Contact.id, Contact.phone, Contact.name, Contact.country,
+                                        Contact.attributes, Contact.opted_out_at, after=after)
+                               .where(Contact.id > after, condition).order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
 

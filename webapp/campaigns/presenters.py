@@ -405,7 +405,7 @@ def audience_words(campaign: Campaign) -> str:
 
 
 def segment_words(copy: Mapping) -> str:
-    """“Segment “VIPs Lyon”: city is “Lyon”, has tag “vip”.”, and a word when the segment has been deleted since."""
+    """Segment “VIPs Lyon”: city is “Lyon” and has tag “vip”. — and a word when the segment was deleted since."""
     conditions = copy.get("definition") or {}
     joined = " and " if conditions.get("match", "all") == "all" else " or "
     words = joined.join(describe(db.session, conditions)) or "every contact"

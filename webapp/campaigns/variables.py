@@ -38,7 +38,36 @@ class Slot:
     label: str   # what the compose form calls it
 
 
+@dataclass(frozen=True)
+class _Read:
+    """What resolving reads of a template, for every recipient alike."""
+
+    components: list
+    parameter_format: str
+    needs: object  # cloudapi.TemplateVariables
+    slots: list[Slot]
+
+
+_read: dict[tuple[int, str], _Read] = {}
+
+
+def _read_once(components: list, parameter_format: str) -> _Read:
+    """The template read once per components object: a launch resolves a million recipients with the same one."""
+    found = _read.get((id(components), parameter_format))
+    if found is None or found.components is not components or found.parameter_format != parameter_format:
+        if len(_read) > 256:
+            _read.clear()
+        found = _Read(components, parameter_format, template_variables(components, parameter_format),
+                      _slots(components, parameter_format))
+        _read[(id(components), parameter_format)] = found
+    return found
+
+
 def slots(components: list, parameter_format: str) -> list[Slot]:
+    return _read_once(components, parameter_format).slots
+
+
+def _slots(components: list, parameter_format: str) -> list[Slot]:
     needs = template_variables(components, parameter_format)
     found = []
     if needs.header == "text":
@@ -104,12 +133,13 @@ def resolve(components: list, parameter_format: str, variables: Mapping, header_
             name: str = "", attributes: Mapping | None = None, button_payloads: Mapping | None = None) -> Resolved:
     """The parameter snapshot for one contact, with what is missing or too long."""
     attributes = attributes or {}
-    needs = template_variables(components, parameter_format)
+    read = _read_once(components, parameter_format)
+    needs = read.needs
     params: dict = {}
     missing: list[str] = []
     fallbacks: list[tuple[str, str]] = []
     values = {}
-    for slot in slots(components, parameter_format):
+    for slot in read.slots:
         spec = variables.get(slot.key) or {}
         value = _own_value(spec, name, attributes)
         if not value and (value := _text(spec.get("fallback"))):
@@ -137,9 +167,15 @@ def resolve(components: list, parameter_format: str, variables: Mapping, header_
 
 def too_long(components: list, params: dict) -> str | None:
     """Why Meta would refuse this message as too long, or None."""
-    longest = max((len(v) for v in _all_values(params)), default=0)
+    lengths = [len(v) for v in _all_values(params)]
+    longest = max(lengths, default=0)
     if longest > MAX_VALUE:
         return f"a value is {longest} characters long; Meta accepts at most {MAX_VALUE}"
+    texts = {str(c.get("type", "")).upper(): len(str(c.get("text") or "")) for c in components}
+    header = params.get("header") or {}
+    header_value = len(header.get("text") or "") if header.get("type") == "text" else 0
+    if texts.get("BODY", 0) + sum(lengths) <= MAX_BODY and texts.get("HEADER", 0) + header_value <= MAX_HEADER:
+        return None  # the text with every value in it could not be too long: no need to render it
     rendered = render_template_parts(components, params)
     if len(rendered.body) > MAX_BODY:
         return f"the message body would be {len(rendered.body)} characters; Meta accepts at most {MAX_BODY}"

@@ -94,12 +94,14 @@ class ContactValue(db.Model):
     contact's `attributes` (the values as given, which templates use) by webapp/contacts/fields.py only."""
 
     __tablename__ = "contact_values"
+    # Each index ends with the contact id: a filter reads the ids from the index alone, in contact order.
     __table_args__ = (
-        Index("ix_contact_values_text", "key", "as_text"),
-        # Only values that read as a number (a date) are in these: an import of text writes neither.
-        Index("ix_contact_values_number", "key", "as_number", postgresql_where=text("as_number IS NOT NULL"),
-              sqlite_where=text("as_number IS NOT NULL")),
-        Index("ix_contact_values_date", "key", "as_date", postgresql_where=text("as_date IS NOT NULL"),
+        Index("ix_contact_values_text", "key", "as_text", "contact_id"),
+        # Only values that read as a number (a date) are in these: an import of text writes neither. Each index
+        # ends with the contact id, so that a segment's count reads the index alone.
+        Index("ix_contact_values_number", "key", "as_number", "contact_id",
+              postgresql_where=text("as_number IS NOT NULL"), sqlite_where=text("as_number IS NOT NULL")),
+        Index("ix_contact_values_date", "key", "as_date", "contact_id", postgresql_where=text("as_date IS NOT NULL"),
               sqlite_where=text("as_date IS NOT NULL")),
     )
 
@@ -142,9 +144,11 @@ class Tag(db.Model):
 
 class ContactTag(db.Model):
     __tablename__ = "contact_tags"
+    # A tag's contacts in contact order, from the index alone (a segment merges them with its other conditions).
+    __table_args__ = (Index("ix_contact_tags_tag_id", "tag_id", "contact_id"),)
 
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
-    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
