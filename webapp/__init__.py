@@ -72,9 +72,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.settings.views import bp as settings_bp
     from webapp.tracking.views import bp as tracking_bp
     from webapp.url_numbers import IdConverter
+    from webapp.url_rules import LazyRule
     from webapp.web import register_web
     from webapp.webhooks.views import bp as webhooks_bp
 
+    app.url_rule_class = LazyRule  # before the blueprints add their routes: builders compiled when first used
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
     for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
                       tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):

@@ -33,7 +33,7 @@ from webapp.timestamps import utcnow
 from webapp.webhooks.inbound import apply_messages
 from webapp.webhooks.payloads import Inbound
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.pages_only]  # no worker, no timing: the parallel pass runs it
 
 SIZES = {"1280x800": {"width": 1280, "height": 800}, "390x844": {"width": 390, "height": 844}}
 SERIOUS = {"serious", "critical"}
