@@ -11,11 +11,8 @@ logs a staff user in and prints p50/p95 per request kind.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +22,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from sqlalchemy import text  # noqa: E402 - after the path fix above
 
 from bench.counters import p, timed  # noqa: E402
-from tests.services import ThrowawayPostgres  # noqa: E402
-from webapp import private_redis  # noqa: E402
+from bench.databases import each_database  # noqa: E402
 
 PASSWORD = "contacts under load 9"
 
@@ -101,31 +97,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20, help="timed requests per kind")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="broadcaster-contacts-bench-"))
-    os.environ["INSTANCE_PATH"] = str(folder)
-    redis_url, redis_process = private_redis.start(folder / "redis")
-    postgres = None
-    try:
-        for name in args.databases.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{folder / 'contacts.db'}"
-            else:
-                postgres = ThrowawayPostgres()
-                url = postgres.start()
-            results = bench_database(name, url, folder, redis_url, args.contacts, args.requests)
-            print(f"{name}: the Contacts page's results (count included), {args.contacts:,} contacts")
-            for label, took in results.items():
-                print(f"  {label}: p50 {statistics.median(took):.0f} ms, p95 {p(took, 0.95):.0f} ms")
-            if postgres is not None:
-                postgres.stop()
-                postgres = None
-    finally:
-        if postgres is not None:
-            postgres.stop()
-        if redis_process is not None:
-            private_redis.stop(redis_process)
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    for name, url, folder, redis_url in each_database(args.databases, "contacts"):
+        results = bench_database(name, url, folder, redis_url, args.contacts, args.requests)
+        print(f"{name}: the Contacts page's results (count included), {args.contacts:,} contacts")
+        for label, took in results.items():
+            print(f"  {label}: p50 {statistics.median(took):.0f} ms, p95 {p(took, 0.95):.0f} ms")
     return 0
 
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,8 +25,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from sqlalchemy import text  # noqa: E402 - after the path fix above
 
-from tests.services import ThrowawayPostgres  # noqa: E402
-from webapp import private_redis  # noqa: E402
+from bench.databases import each_database  # noqa: E402
 
 SIZES = (10_000, 1_000_000)
 GOAL_P95_MS, GOAL_RATIO = 20.0, 2.0
@@ -155,46 +151,26 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="timed counters requests per campaign size")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="broadcaster-counters-bench-"))
-    os.environ["INSTANCE_PATH"] = str(folder)
-    redis_url, redis_process = private_redis.start(folder / "redis")
-    postgres = None
     failed = False
-    try:
-        for name in args.databases.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{folder / 'counters.db'}"
-            else:
-                postgres = ThrowawayPostgres()
-                url = postgres.start()
-            results = bench_database(name, url, folder, redis_url, args.requests)
-            small, large = (results[size]["counters"] for size in SIZES)
-            ratio = p(large, 0.95) / p(small, 0.95)
-            print(f"{name}: counters fragment")
-            for size in SIZES:
-                took = results[size]["counters"]
-                print(f"  {size:>9,} rows: p50 {statistics.median(took):.1f} ms, p95 {p(took, 0.95):.1f} ms "
-                      f"({len(took)} requests)")
-            print(f"  1M/10k p95 ratio {ratio:.2f} (goal < {GOAL_RATIO}); 1M p95 {p(large, 0.95):.1f} ms "
-                  f"(goal < {GOAL_P95_MS:.0f} ms)")
-            print("  the page's poll when nothing changed (polled each 2 s while sending): " + ", ".join(
-                f"{size:,} rows p50 {statistics.median(results[size]['poll']):.1f} ms, "
-                f"p95 {p(results[size]['poll'], 0.95):.1f} ms" for size in SIZES))
-            print("  for the record, the timeline query (reads rows; drawn again when the poll says the campaign changed): " + ", ".join(
-                f"{size:,} rows {results[size]['timeline'][0]:.0f} ms" for size in SIZES))
-            print("  and the log's first page of failed rows (asked again when the campaign changed): " + ", ".join(
-                f"{size:,} rows p50 {statistics.median(results[size]['log']):.1f} ms" for size in SIZES))
-            failed |= ratio >= GOAL_RATIO or p(large, 0.95) >= GOAL_P95_MS
-            if postgres is not None:
-                postgres.stop()
-                postgres = None
-    finally:
-        if postgres is not None:
-            postgres.stop()
-        if redis_process is not None:
-            private_redis.stop(redis_process)
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    for name, url, folder, redis_url in each_database(args.databases, "counters"):
+        results = bench_database(name, url, folder, redis_url, args.requests)
+        small, large = (results[size]["counters"] for size in SIZES)
+        ratio = p(large, 0.95) / p(small, 0.95)
+        print(f"{name}: counters fragment")
+        for size in SIZES:
+            took = results[size]["counters"]
+            print(f"  {size:>9,} rows: p50 {statistics.median(took):.1f} ms, p95 {p(took, 0.95):.1f} ms "
+                  f"({len(took)} requests)")
+        print(f"  1M/10k p95 ratio {ratio:.2f} (goal < {GOAL_RATIO}); 1M p95 {p(large, 0.95):.1f} ms "
+              f"(goal < {GOAL_P95_MS:.0f} ms)")
+        print("  the page's poll when nothing changed (polled each 2 s while sending): " + ", ".join(
+            f"{size:,} rows p50 {statistics.median(results[size]['poll']):.1f} ms, "
+            f"p95 {p(results[size]['poll'], 0.95):.1f} ms" for size in SIZES))
+        print("  for the record, the timeline query (reads rows; drawn again when the poll says the campaign changed): " + ", ".join(
+            f"{size:,} rows {results[size]['timeline'][0]:.0f} ms" for size in SIZES))
+        print("  and the log's first page of failed rows (asked again when the campaign changed): " + ", ".join(
+            f"{size:,} rows p50 {statistics.median(results[size]['log']):.1f} ms" for size in SIZES))
+        failed |= ratio >= GOAL_RATIO or p(large, 0.95) >= GOAL_P95_MS
     return 1 if failed else 0
 
 

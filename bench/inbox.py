@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,8 +28,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from sqlalchemy import text  # noqa: E402 - after the path fix above
 
 from bench.counters import p, timed  # noqa: E402
-from tests.services import ThrowawayPostgres  # noqa: E402
-from webapp import private_redis  # noqa: E402
+from bench.databases import each_database  # noqa: E402
 
 BASELINE, SIZE = 1_000, 100_000
 GOAL_P95_MS = 100.0
@@ -248,30 +244,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="broadcaster-inbox-bench-"))
-    os.environ["INSTANCE_PATH"] = str(folder)
-    redis_url, redis_process = private_redis.start(folder / "redis")
-    postgres = None
     missed = False
-    try:
-        for name in args.databases.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{folder / 'inbox.db'}"
-            else:
-                postgres = ThrowawayPostgres()
-                url = postgres.start()
-            missed |= report(name, bench_database(name, url, folder, redis_url, args.requests))
-            if postgres is not None:
-                postgres.stop()
-                postgres = None
-    finally:
-        if postgres is not None:
-            postgres.stop()
-        if redis_process is not None:
-            private_redis.stop(redis_process)
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"goal: p95 < {GOAL_P95_MS:.0f} ms at full size (load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs)")
+    for name, url, folder, redis_url in each_database(args.databases, "inbox"):
+        missed |= report(name, bench_database(name, url, folder, redis_url, args.requests))
+    print(f"goal: p95 < {GOAL_P95_MS:.0f} ms at full size")
     return 1 if missed else 0
 
 

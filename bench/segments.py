@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -38,8 +35,8 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from sqlalchemy import text  # noqa: E402 - after the path fix above
 
-from tests.services import ThrowawayPostgres  # noqa: E402
-from webapp import private_redis  # noqa: E402
+from bench.counters import p  # noqa: E402
+from bench.databases import each_database  # noqa: E402
 
 GOAL_P95_MS = {"postgresql": 300.0, "sqlite": 2000.0}
 GOAL_LAUNCH_S = 60.0
@@ -136,11 +133,6 @@ def timed(work, repeats: int, warm: int = 2) -> tuple[list[float], object]:
         answer = work()
         took.append((time.perf_counter() - began) * 1000)
     return took, answer
-
-
-def p(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def naive_count() -> int:
@@ -268,51 +260,31 @@ def main() -> int:
     if not 1000 <= args.contacts <= MAX_CONTACTS:
         parser.error(f"--contacts is between 1,000 and {MAX_CONTACTS:,}")
 
-    folder = Path(tempfile.mkdtemp(prefix="broadcaster-segments-bench-"))
-    os.environ["INSTANCE_PATH"] = str(folder)
-    redis_url, redis_process = private_redis.start(folder / "redis")
-    postgres = None
     failed = False
-    try:
-        for name in args.databases.split(","):
-            if name == "sqlite":
-                url = f"sqlite:///{folder / 'segments.db'}"
-            else:
-                postgres = ThrowawayPostgres()
-                url = postgres.start()
-            figures = bench_database(name, url, folder, redis_url, args)
-            count, naive = figures["count"], figures["naive"]
-            print(f"{name}: “city is Lyon, tag vip, not messaged in 7 days” over {args.contacts:,} contacts "
-                  f"({figures['matched']:,} match)")
-            print(f"  segments.count (typed values, contact_values): p50 {statistics.median(count):.1f} ms, "
-                  f"p95 {p(count, 0.95):.1f} ms over {len(count)} counts (goal p95 < {GOAL_P95_MS[name]:,.0f} ms)")
-            print(f"  naive (load into Python, filter there): p50 {statistics.median(naive):,.0f} ms over "
-                  f"{len(naive)} runs; {statistics.median(naive) / statistics.median(count):,.0f}× the count")
-            failed |= p(count, 0.95) >= GOAL_P95_MS[name]
-            if "jsonb" in figures:
-                jsonb = figures["jsonb"]
-                print(f"  JSONB alternative (attributes::jsonb @> city, GIN jsonb_path_ops): p50 "
-                      f"{statistics.median(jsonb):.1f} ms, p95 {p(jsonb, 0.95):.1f} ms; "
-                      f"{statistics.median(jsonb) / statistics.median(count):.2f}× the typed count; "
-                      f"GIN built in {figures['gin_build_s']:.1f} s")
-                print("  sizes: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in figures["sizes_mb"].items()))
-                if args.explain:
-                    print(figures["plan"])
-            if "launch_s" in figures:
-                rate = figures["launched_rows"] / figures["launch_s"]
-                print(f"  launch to a segment of {figures['launched_rows']:,} contacts: rows written in "
-                      f"{figures['launch_s']:.1f} s ({rate:,.0f} rows/s; goal < {GOAL_LAUNCH_S:.0f} s for 1,000,000)")
-                failed |= name == "postgresql" and 1_000_000 / rate >= GOAL_LAUNCH_S
-            if postgres is not None:
-                postgres.stop()
-                postgres = None
-    finally:
-        if postgres is not None:
-            postgres.stop()
-        if redis_process is not None:
-            private_redis.stop(redis_process)
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    for name, url, folder, redis_url in each_database(args.databases, "segments"):
+        figures = bench_database(name, url, folder, redis_url, args)
+        count, naive = figures["count"], figures["naive"]
+        print(f"{name}: “city is Lyon, tag vip, not messaged in 7 days” over {args.contacts:,} contacts "
+              f"({figures['matched']:,} match)")
+        print(f"  segments.count (typed values, contact_values): p50 {statistics.median(count):.1f} ms, "
+              f"p95 {p(count, 0.95):.1f} ms over {len(count)} counts (goal p95 < {GOAL_P95_MS[name]:,.0f} ms)")
+        print(f"  naive (load into Python, filter there): p50 {statistics.median(naive):,.0f} ms over "
+              f"{len(naive)} runs; {statistics.median(naive) / statistics.median(count):,.0f}× the count")
+        failed |= p(count, 0.95) >= GOAL_P95_MS[name]
+        if "jsonb" in figures:
+            jsonb = figures["jsonb"]
+            print(f"  JSONB alternative (attributes::jsonb @> city, GIN jsonb_path_ops): p50 "
+                  f"{statistics.median(jsonb):.1f} ms, p95 {p(jsonb, 0.95):.1f} ms; "
+                  f"{statistics.median(jsonb) / statistics.median(count):.2f}× the typed count; "
+                  f"GIN built in {figures['gin_build_s']:.1f} s")
+            print("  sizes: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in figures["sizes_mb"].items()))
+            if args.explain:
+                print(figures["plan"])
+        if "launch_s" in figures:
+            rate = figures["launched_rows"] / figures["launch_s"]
+            print(f"  launch to a segment of {figures['launched_rows']:,} contacts: rows written in "
+                  f"{figures['launch_s']:.1f} s ({rate:,.0f} rows/s; goal < {GOAL_LAUNCH_S:.0f} s for 1,000,000)")
+            failed |= name == "postgresql" and 1_000_000 / rate >= GOAL_LAUNCH_S
     return 1 if failed else 0
 
 
