@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tests.campaigns.sending import launch, rows_by_phone, send_all
 from webapp.ratelimit import Breaker
 
@@ -12,6 +14,11 @@ RATE = 50  # the sending sandbox's and the sender's
 STORM = 3.0  # seconds of 500 answers
 
 
+# It counts the requests a storm of wall-clock seconds gets: a timing test, run alone (marker slow), as the
+# rate tests are; on PostgreSQL, since tests/reliability/test_breaker.py runs a storm through `make run`'s
+# processes on SQLite.
+@pytest.mark.slow
+@pytest.mark.only_on("postgresql")
 def test_a_storm_of_5xx_slows_the_number_and_the_campaign_completes_after_it(app, sandbox, sandbox_sender):
     app.config.update(RETRY_BASE_SECONDS=0.2, BREAKER_QUIET_SECONDS=0.3)
     campaign = launch(sandbox_sender, PEOPLE)
