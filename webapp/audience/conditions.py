@@ -98,23 +98,22 @@ def compile_filter(session: Session, definition: Mapping | None, after: int = 0)
 
 def describe(session: Session, definition: Mapping) -> list[str]:
     """Each condition of a (normalised) definition in words, for the campaign page and the segments list."""
-    lists = {row.id: row.name for row in session.execute(select(ContactList.id, ContactList.name))}
+    conditions = definition.get("conditions") or []
+    named = {condition.get("value") for condition in conditions if condition.get("field") == "list"}
+    lists = dict(session.execute(select(ContactList.id, ContactList.name)
+                                 .where(ContactList.id.in_(named))).all()) if named else {}
     words = []
-    for condition in definition.get("conditions") or []:
+    for condition in conditions:
         kind, op, value = condition.get("field"), condition.get("op"), condition.get("value")
         if kind == "attribute":
             said = ATTRIBUTE_OPS.get(condition.get("type", "text"), {}).get(op, op)
             words.append(f"{condition.get('name')} {said}" + ("" if op.startswith("is_") else f" {_shown(value)}"))
         elif kind == "list":
             words.append(f"{FIELD_OPS['list'][op]} “{lists.get(value, 'a deleted list')}”")
-        elif kind in ("received", "replied"):
-            words.append(FIELD_OPS[kind][op].replace("…", str(value)))
-        elif kind == "failed" and op == "with_code":
-            words.append(FIELD_OPS[kind][op].replace("…", str(value)))
-        elif kind in ("opted_out", "read") or (kind == "failed"):
-            words.append(FIELD_OPS[kind][op])
-        else:
-            words.append(f"{FIELD_OPS[kind][op]} {_shown(value)}")
+        else:  # a label with "…" takes its value there ("in the last 7 days"), else after it, if it has one
+            label = FIELD_OPS[kind][op]
+            words.append(label.replace("…", str(value)) if "…" in label
+                         else label if value is None else f"{label} {_shown(value)}")
     return words
 
 
