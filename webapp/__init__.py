@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp.compiled_templates import COMPILED
 from webapp.config import ROOT, Config
 from webapp.extensions import csrf, db, htmx, login_manager, migrate
 from webapp.log_redaction import install as redact_logs
@@ -39,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED}  # before the first template
     app.config.update(settings)
     if hops := app.config["TRUSTED_PROXY_HOPS"]:
         # The client's address and scheme as the trusted proxies saw them (login throttling counts addresses).
