@@ -18,6 +18,11 @@ def from_micros(micros: int) -> Decimal:
     return (Decimal(micros) / MICROS).quantize(Decimal("0.000001"))
 
 
+def as_text(amount: Decimal) -> str:
+    """"12.345600": exact, six decimals, as the API and the exports write amounts."""
+    return str(Decimal(amount).quantize(Decimal("0.000001")))
+
+
 class Money(TypeDecorator):
     """A Decimal with up to six decimals, stored as millionths."""
 

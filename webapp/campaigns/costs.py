@@ -55,6 +55,10 @@ class Estimate:
     unpriced: dict[str, int] = field(default_factory=dict)  # country ("": unknown) -> recipients the card cannot price
 
     @property
+    def shown(self) -> str:
+        return money(self.cost, self.currency)
+
+    @property
     def unpriced_count(self) -> int:
         return sum(self.unpriced.values())
 
@@ -136,6 +140,22 @@ class Actual:
     @property
     def cost(self) -> Decimal:
         return from_micros(self.micros)
+
+    @property
+    def shown(self) -> str:
+        return money(self.micros, self.currency, micros=True)
+
+
+@dataclass(frozen=True)
+class CampaignCost:
+    """What the campaign page and the API say of a campaign's cost."""
+
+    estimate: Estimate | None  # None until launched (the compose page's forecast says it before)
+    actual: Actual
+
+
+def campaign_cost(session: Session, campaign: Campaign) -> CampaignCost:
+    return CampaignCost(stored_estimate(campaign), actual(session, campaign.id))
 
 
 def actual(session: Session, campaign_id: int, currency: str | None = None) -> Actual:

@@ -32,8 +32,8 @@ MAX_IMPORT_BYTES = 1_000_000
 BLANK = ("", "-", "n/a", "na", "none")  # a cell with no price for its category
 
 
-class RateCardError(Exception):
-    """A card or a price that cannot be taken, with the message an admin reads; nothing was changed."""
+class PricingError(Exception):
+    """A card, a price or a budget that cannot be taken, with the message an admin reads; nothing was changed."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -115,12 +115,12 @@ def parse(text: str) -> ParsedCard:
     header_at = next((i for i, cells in enumerate(reader[:20])
                       if "market" in [c.strip().casefold() for c in cells]), None)
     if header_at is None:
-        raise RateCardError("No header row with a “Market” column was found. The file needs the columns "
+        raise PricingError("No header row with a “Market” column was found. The file needs the columns "
                             f"{', '.join(c.title() for c in REQUIRED)}, as in Meta's rate card CSV.", "file")
     header = [c.strip().casefold() for c in reader[header_at]]
     missing = [c.title() for c in REQUIRED if c not in header]
     if missing:
-        raise RateCardError(f"The header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
+        raise PricingError(f"The header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}. "
                             f"It needs {', '.join(c.title() for c in REQUIRED)}.", "file")
     where = {name: header.index(name) for name in REQUIRED}
     parsed, problems, currencies = ParsedCard(""), [], set()
@@ -131,7 +131,7 @@ def parse(text: str) -> ParsedCard:
             continue
         try:
             market = known_market(market)
-        except RateCardError as error:
+        except PricingError as error:
             problems.append(f"Line {number}: {error.message}")
             continue
         if market in parsed.rows:
@@ -140,7 +140,7 @@ def parse(text: str) -> ParsedCard:
         currencies.add(cell("currency").upper())
         try:
             parsed.rows[market] = {category: amount(cell(category)) for category in CATEGORIES}
-        except RateCardError as error:
+        except PricingError as error:
             problems.append(f"Line {number}: {error.message}")
     if not problems and not parsed.rows:
         problems.append("The file has a header but no market.")
@@ -148,7 +148,7 @@ def parse(text: str) -> ParsedCard:
         problems.append(f"Every price must be in one currency; the file has {', '.join(sorted(currencies))}.")
     if problems:
         shown = problems[:10] + ([f"… and {len(problems) - 10} more."] if len(problems) > 10 else [])
-        raise RateCardError(" ".join(shown), "file")
+        raise PricingError(" ".join(shown), "file")
     parsed.currency = currencies.pop() or "USD"
     return parsed
 
@@ -160,7 +160,7 @@ def known_market(name: str) -> str:
         return spelled[name.casefold()]
     if len(name) == 2 and name.isalpha():
         return name.upper()
-    raise RateCardError(f"“{name}” is neither one of Meta's markets ({', '.join(sorted(spelled.values()))}) nor a "
+    raise PricingError(f"“{name}” is neither one of Meta's markets ({', '.join(sorted(spelled.values()))}) nor a "
                         "two-letter country code.", "market")
 
 
@@ -172,11 +172,11 @@ def amount(text: str) -> Decimal | None:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise RateCardError(f"“{text}” is not a price: write a number such as 0.0625.", "price") from None
+        raise PricingError(f"“{text}” is not a price: write a number such as 0.0625.", "price") from None
     if not value.is_finite() or value < 0 or value >= 1000:
-        raise RateCardError(f"“{text}” is not a price per message (between 0 and 1,000).", "price")
+        raise PricingError(f"“{text}” is not a price per message (between 0 and 1,000).", "price")
     if value != value.quantize(Decimal("0.000001")):
-        raise RateCardError(f"“{text}” has more than six decimals.", "price")
+        raise PricingError(f"“{text}” has more than six decimals.", "price")
     return value
 
 
@@ -185,18 +185,18 @@ def amount(text: str) -> Decimal | None:
 def import_card(session: Session, data: bytes, source: str, effective: date | None) -> ParsedCard:
     """Replace the whole card with a CSV file's (in the caller's transaction); a bad file changes nothing."""
     if len(data) > MAX_IMPORT_BYTES:
-        raise RateCardError("The file is larger than 1 MB: a rate card has a few dozen lines.", "file")
+        raise PricingError("The file is larger than 1 MB: a rate card has a few dozen lines.", "file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = data.decode("cp1252")
         except UnicodeDecodeError:
-            raise RateCardError("The file is not text (save it from your spreadsheet as CSV).", "file") from None
+            raise PricingError("The file is not text (save it from your spreadsheet as CSV).", "file") from None
     parsed = parse(text)
     current = ensure_card(session)
     if parsed.currency != current.currency:
-        raise RateCardError(f"The file's prices are in {parsed.currency}, the card's in {current.currency}: budgets "
+        raise PricingError(f"The file's prices are in {parsed.currency}, the card's in {current.currency}: budgets "
                             f"and costs so far are in {current.currency}. Import Meta's {current.currency} card.",
                             "file")
     _store(session, parsed, source.strip() or "Imported CSV", effective or date.today())
@@ -206,7 +206,7 @@ def import_card(session: Session, data: bytes, source: str, effective: date | No
 def set_price(session: Session, market: str, category: str, text: str) -> Decimal | None:
     """Change one market's price of one category (blank: no price)."""
     if category not in CATEGORIES:
-        raise RateCardError(f"“{category}” is not a category: {', '.join(CATEGORIES)}.", "category")
+        raise PricingError(f"“{category}” is not a category: {', '.join(CATEGORIES)}.", "category")
     card = ensure_card(session)
     market = known_market(market.strip())
     value = amount(text)
