@@ -203,8 +203,9 @@ def import_card(session: Session, data: bytes, source: str, effective: date | No
     return parsed
 
 
-def set_price(session: Session, market: str, category: str, text: str) -> Decimal | None:
-    """Change one market's price of one category (blank: no price)."""
+def set_price(session: Session, market: str, category: str, text: str) -> tuple[str, Decimal | None]:
+    """Change one market's price of one category (blank: no price); return the market as the card names it and
+    the price."""
     if category not in CATEGORIES:
         raise PricingError(f"“{category}” is not a category: {', '.join(CATEGORIES)}.", "category")
     card = ensure_card(session)
@@ -217,7 +218,7 @@ def set_price(session: Session, market: str, category: str, text: str) -> Decima
     setattr(row, category, value)
     card.source = card.source if card.source.endswith("(edited)") else f"{card.source} (edited)"
     session.flush()
-    return value
+    return market, value
 
 
 def _store(session: Session, parsed: ParsedCard, source: str, effective: date | None) -> RateCard:

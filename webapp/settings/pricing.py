@@ -63,14 +63,14 @@ def edit_price():
     form = PriceForm()
     if form.validate_on_submit():
         try:
-            value = set_price(db.session, form.market.data, form.category.data, form.price.data or "")
+            market, value = set_price(db.session, form.market.data, form.category.data, form.price.data or "")
         except PricingError as error:
             db.session.rollback()
             getattr(form, error.field if error.field in ("market", "category") else "price").errors.append(
                 error.message)
         else:
             db.session.commit()
-            flash(f"{form.market.data.strip()}: {form.category.data} is now "
+            flash(f"{market}: {form.category.data} is now "
                   f"{'without a price' if value is None else f'{value:f} per message'}.", "success")
             return redirect(url_for("settings.pricing"))
     return _page(price_form=form, status=422)
