@@ -23,7 +23,7 @@ from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.campaigns.state_log import announce
 from webapp.money import from_micros, to_micros
 from webapp.pricing import spend
-from webapp.pricing.rate_card import Prices, prices
+from webapp.pricing.rate_card import Prices, ensure_card, prices
 from webapp.senders.models import Template
 from webapp.timestamps import utcnow
 from webapp.workspace.models import WorkspaceSettings
@@ -164,7 +164,7 @@ def actual(session: Session, campaign_id: int, currency: str | None = None) -> A
         select(CampaignCounter.name, func.sum(CampaignCounter.value))
         .where(CampaignCounter.campaign_id == campaign_id, CampaignCounter.name.in_((COST, BILLED)))
         .group_by(CampaignCounter.name)).all())
-    return Actual(int(found.get(COST) or 0), int(found.get(BILLED) or 0), currency or prices(session).currency)
+    return Actual(int(found.get(COST) or 0), int(found.get(BILLED) or 0), currency or ensure_card(session).currency)
 
 
 # --- The monthly budget ------------------------------------------------------------------------------------
