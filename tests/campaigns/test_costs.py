@@ -21,6 +21,7 @@ from tests.webhooks.scenarios import configure_webhook
 from webapp.campaigns import services
 from webapp.campaigns.costs import actual
 from webapp.campaigns.errors import CampaignError
+from webapp.campaigns.models import Campaign
 from webapp.contacts.models import Contact, ListMember
 from webapp.extensions import db
 from webapp.pricing import spend
@@ -138,8 +139,9 @@ def test_a_monthly_budget_refuses_launch_pauses_before_it_is_exceeded_and_refuse
     assert "next message would exceed this month's budget of USD 2.02" in campaign.notice
     page = admin_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "exceed this month&#39;s budget" in page or "exceed this month's budget" in page
-    with pytest.raises(CampaignError, match="Not resumed: the next message would exceed"):
-        services.resume(campaign)
+    refused = post(admin_client, f"/campaigns/{campaign.id}/resume", follow_redirects=True).get_data(as_text=True)
+    assert "Not resumed: the next message would exceed this month" in refused
+    assert db.session.get(Campaign, campaign.id, populate_existing=True).status == "paused"
 
     assert post(admin_client, "/settings/pricing/budget", {"monthly_budget": "3"}).status_code == 302
     services.resume(campaign)
