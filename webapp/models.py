@@ -7,6 +7,7 @@ from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
+from webapp.pricing.models import MonthlySpend, RateCard, RatePrice
 from webapp.senders.models import Sender, Template
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
 from webapp.workspace.models import WorkspaceSettings
@@ -15,5 +16,6 @@ __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
-    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment",
+    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "RateCard", "RatePrice",
+    "MonthlySpend",
 ]

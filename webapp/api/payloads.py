@@ -4,6 +4,7 @@ from __future__ import annotations
 from webapp.api.broadcasts import Acceptance
 from webapp.api.recipients import Report
 from webapp.audience.models import Segment
+from webapp.campaigns.costs import campaign_cost
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.variables import slots
@@ -14,6 +15,7 @@ from webapp.extensions import db
 from webapp.inbox import window
 from webapp.inbox.timeline import Item
 from webapp.meta_errors import explain
+from webapp.money import as_text
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import iso
 from webapp.tracking.columns import API_COLUMNS, MOMENT
@@ -48,10 +50,18 @@ def broadcast(campaign: Campaign) -> dict:
         "counts": counts(db.session, campaign.id),
         "rates": {RATE_NAMES[f.name]: f.percent for f in found.rates},
         "processed": found.processed,
+        **_cost(campaign),
         "created_at": iso(campaign.created_at), "updated_at": iso(campaign.updated_at),
         "scheduled_at": iso(campaign.scheduled_at), "launched_at": iso(campaign.launched_at),
         "started_at": iso(campaign.started_at), "completed_at": iso(campaign.completed_at),
     }
+
+
+def _cost(campaign: Campaign) -> dict:
+    cost = campaign_cost(db.session, campaign)
+    return {"estimated_cost": as_text(cost.estimate.cost) if cost.estimate else None,
+            "unpriced_recipients": cost.estimate.unpriced_count if cost.estimate else 0,
+            "actual_cost": as_text(cost.actual.cost), "currency": cost.actual.currency}
 
 
 def _segment(kept: dict | None) -> dict | None:

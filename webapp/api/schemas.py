@@ -190,6 +190,13 @@ SCHEMAS: dict[str, dict] = {
         "counts": COUNTS,
         "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
         "processed": {"type": "integer", "minimum": 0, "description": "Rows no longer queued."},
+        "estimated_cost": {"type": ["string", "null"], "description": "The rate card's estimate, fixed when its "
+                           "rows were written (a decimal as text; null before launch)."},
+        "unpriced_recipients": {"type": "integer", "minimum": 0, "description": "Recipients the estimate could not "
+                                "price: the rate card has no price for their country."},
+        "actual_cost": {"type": "string", "description": "What Meta billed so far, by the billable statuses "
+                        "(a decimal as text)."},
+        "currency": STRING,
         "created_at": WHEN, "updated_at": WHEN, "scheduled_at": WHEN, "launched_at": WHEN, "started_at": WHEN,
         "completed_at": WHEN,
     }),

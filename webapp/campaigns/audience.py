@@ -209,6 +209,7 @@ class Summary:
     missing_what: list[str]
     fallbacks: list[Fallback] = field(default_factory=list)
     capped: int = 0     # over the workspace's frequency cap (campaigns/frequency.py)
+    by_country: Counter = field(default_factory=Counter)  # who will be sent, by their number's country ("": none)
 
     @property
     def sendable(self) -> int:
@@ -281,20 +282,30 @@ def summary(session: Session, audience: Mapping, components: list, parameter_for
     says, of a contact id, whether the frequency cap skips them; as at launch, opted out comes first, then the cap."""
     gaps = _gaps(session, audience, components, parameter_format, variables, known)
     skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
-    flags = _members(session, audience, _flag(_opted_out(), "opted_out"), _flag(skipped, "skipped"),
-                     _flag(capped(Contact.id) if capped else false(), "capped"),
+    flags = _members(session, audience, _country(audience).label("country"), _flag(_opted_out(), "opted_out"),
+                     _flag(skipped, "skipped"), _flag(capped(Contact.id) if capped else false(), "capped"),
                      *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
     reachable = flags.c.opted_out == 0
     uncapped = and_(reachable, flags.c.capped == 0)
-    row = session.execute(select(
-        func.count(), func.sum(flags.c.opted_out), func.sum(case((uncapped, flags.c.skipped), else_=0)),
-        func.sum(case((reachable, flags.c.capped), else_=0)),
+    # One row per country (a few hundred at most), summed here: the cost estimate prices the sendable by country.
+    rows = session.execute(select(
+        flags.c.country, func.count(), func.sum(flags.c.opted_out),
+        func.sum(case((uncapped, flags.c.skipped), else_=0)), func.sum(case((reachable, flags.c.capped), else_=0)),
         *(func.sum(case((and_(uncapped, flags.c.skipped == 0), flags.c[f"lacks_{i}"]), else_=0))
-          for i in range(len(gaps.covered))))).one()
-    total, opted_out, missing, over_cap, *fallen_back = (int(n or 0) for n in row)
+          for i in range(len(gaps.covered)))).group_by(flags.c.country)).all()
+    figures = [[int(n or 0) for n in row[1:]] for row in rows]
+    total, opted_out, missing, over_cap, *fallen_back = (sum(column) for column in zip(*figures)) if figures \
+        else [0] * (4 + len(gaps.covered))
+    by_country = Counter({row[0] or "": count - out - miss - cap
+                          for row, (count, out, miss, cap, *_) in zip(rows, figures) if count - out - miss - cap})
     return Summary(total, opted_out, missing, [label for label, _ in gaps.skipped],
                    [Fallback(label, fallback, count) for (label, fallback, _), count in zip(gaps.covered, fallen_back)
-                    if count], over_cap)
+                    if count], over_cap, by_country)
+
+
+def _country(audience: Mapping):
+    """The country of a person's number: the contact's, or the recipient row's once the contact is gone."""
+    return func.coalesce(Contact.country, Recipient.country) if "retarget" in audience else Contact.country
 
 
 def first_with_fallback(session: Session, audience: Mapping, components: list, parameter_format: str,

@@ -39,6 +39,7 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.costs import budget_for, pause_over_budget
 from webapp.campaigns.frequency import is_marketing
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
@@ -169,6 +170,7 @@ class Dispatcher:
         self.claim_ahead = max(self.limiter.burst, -(-sender.throughput // 10))  # 100 ms of sending, or more
         self.max_attempts = WorkspaceSettings.get().send_attempts
         self.window = SendingWindow.of(campaign)
+        self.budget = budget_for(db.session, campaign)  # read again each slice, with what was billed since
         self.zones = self._pending_zones() if self.window else []  # read again each slice: they only ever shrink
         db.session.commit()
 
@@ -269,6 +271,9 @@ class Dispatcher:
                         self._pause(in_flight, min(grant.wait_seconds, 0.25))
                         continue
                     leaving = [buffer.popleft() for _ in range(grant.granted)]
+                    if self.budget is not None and self._over_budget(leaving, buffer):
+                        verdict = "stopped"
+                        break
                     if not self.ledger.leaving([c.id for c in leaving]):  # our claim was resolved as orphaned
                         buffer.extendleft(reversed(leaving))
                         verdict = "stopped"
@@ -288,6 +293,18 @@ class Dispatcher:
         if verdict in ("done", "stopped"):
             finish_if_done(self.campaign_id)
         return verdict
+
+    def _over_budget(self, leaving: list[Claimed], buffer: deque[Claimed]) -> bool:
+        """Keep in `leaving` the messages that fit in what is left of the monthly budget; when one does not, put
+        it and the rest back and pause the campaign with a banner (the caller stops once these are sent)."""
+        fits = self.budget.admit([claimed.country for claimed in leaving])
+        if fits == len(leaving):
+            return False
+        buffer.extendleft(reversed(leaving[fits:]))
+        del leaving[fits:]
+        pause_over_budget(db.session, self.campaign_id, self.budget)
+        db.session.commit()
+        return not leaving
 
     @staticmethod
     def _pause(in_flight: set[Future], seconds: float) -> None:

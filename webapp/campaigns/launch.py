@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from webapp.campaigns.audience import Person, people, refreshed, segment_condition
+from webapp.campaigns.costs import estimate_rows
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.models import Campaign, Recipient
@@ -82,6 +83,7 @@ def snapshot(campaign_id: int) -> str:
                if segment else "The audience has no one to send to: its lists are empty and no recipient was "
                                "added. Add contacts")
         return _back_to_draft(campaign, f"{why}, then send again.")
+    estimate_rows(db.session, campaign)  # what the rows will cost, fixed now (the card may change later)
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

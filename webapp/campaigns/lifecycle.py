@@ -155,6 +155,7 @@ class Claimed:
     params: dict | None
     attempts: int
     claim_token: str
+    country: str = ""  # what the message costs depends on it (campaigns/costs.py: the monthly budget)
 
 
 def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False,
@@ -191,12 +192,12 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, mark
         .where(Recipient.id.in_([c.id for c in candidates if c.contact_id not in opted_out and c.phone not in held]),
                Recipient.status == "pending", campaign_sending)
         .values(status="sending", claim_token=token, sending_at=now, attempts=Recipient.attempts + 1)
-        .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts)
+        .returning(Recipient.id, Recipient.phone, Recipient.params, Recipient.attempts, Recipient.country)
         .execution_options(synchronize_session=False)
     ).all()
     if rows:
         add_counts(session, campaign_id, {"pending": -len(rows), "sending": len(rows)})
-    return [Claimed(r.id, r.phone, r.params, r.attempts, token) for r in sorted(rows, key=lambda r: r.id)]
+    return [Claimed(r.id, r.phone, r.params, r.attempts, token, r.country) for r in sorted(rows, key=lambda r: r.id)]
 
 
 def _skip_opted_out(session: Session, campaign_id: int, candidates) -> set[int]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text,
@@ -9,6 +10,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.money import Money
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import UTCDateTime, utcnow
 
@@ -85,6 +87,9 @@ class Campaign(db.Model):
     # out one at a time (campaigns/dispatch.py), so a dead token or a broken template costs one request.
     canary_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the rate card said the campaign would cost, fixed when its rows were written (campaigns/costs.py):
+    # {"cost": "12.345600", "currency": "USD", "category": "marketing", "unpriced": {"XK": 12}}.
+    cost_estimate: Mapped[dict | None] = mapped_column(JSON)
 
     sender: Mapped[Sender] = relationship(lazy="joined")
     template: Mapped[Template | None] = relationship()
@@ -157,6 +162,8 @@ class Recipient(db.Model):
     pricing_billable: Mapped[bool | None] = mapped_column()
     pricing_category: Mapped[str] = mapped_column(String(32), default="")
     pricing_model: Mapped[str] = mapped_column(String(8), default="")
+    # What Meta bills for this message by the rate card, set when its first billable status arrives.
+    cost: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class CampaignCounter(db.Model):

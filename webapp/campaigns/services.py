@@ -14,6 +14,7 @@ from webapp.campaigns.audience import (
     OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed,
     segment_condition, segment_copy, summary,
 )
+from webapp.campaigns.costs import Estimate, category_of, check_launch, check_resume, estimate, estimate_rows
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.lifecycle import HELD, add_counts, move
@@ -28,6 +29,7 @@ from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.contacts.services import sentence
 from webapp.extensions import db
 from webapp.queues import on_commit, redis_client
+from webapp.pricing.rate_card import prices
 from webapp.ratelimit import RateLimiter
 from webapp.senders.models import Sender, Template
 from webapp.senders.services import client_for
@@ -183,6 +185,7 @@ class Forecast:
     daily_room: int | None  # None: unlimited
     timing: Timing | None = None  # with a sending window
     cap: Cap | None = None  # the frequency cap, when it applies to this campaign
+    cost: Estimate | None = None  # who will be sent, priced by the rate card
 
     @property
     def fits_today(self) -> bool:
@@ -207,7 +210,8 @@ def forecast(campaign: Campaign, known: list[Attribute] | None = None) -> Foreca
             select(func.count(func.distinct(Recipient.phone))).join(Campaign, Campaign.id == Recipient.campaign_id)
             .where(Campaign.sender_id == sender.id, Recipient.accepted_at > since)) or 0
         room = max(0, sender.messaging_limit - used)
-    return Forecast(found, found.sendable / max(sender.throughput, 1), room, _timing(campaign, found, now), cap)
+    return Forecast(found, found.sendable / max(sender.throughput, 1), room, _timing(campaign, found, now), cap,
+                    estimate(found.by_country, category_of(template), prices(db.session)))
 
 
 def _timing(campaign: Campaign, found: Summary, now: datetime) -> Timing | None:
@@ -279,9 +283,19 @@ def launch(campaign: Campaign) -> None:
     if campaign.status not in EDITABLE_STATES:
         raise CampaignError("This campaign has already been launched.", code="conflict")
     validate_for_launch(campaign)
+    if WorkspaceSettings.get().monthly_budget is not None:
+        check_launch(db.session, _launch_estimate(campaign))
     campaign.status, campaign.launched_at = "queued", utcnow()
     campaign_id = campaign.id
     on_commit(db.session, lambda: enqueue_launch(campaign_id))
+
+
+def _launch_estimate(campaign: Campaign) -> Estimate:
+    """The cost of a campaign about to launch: of its rows when it has some (recipients added through the API),
+    else of its audience."""
+    if campaign.audience.get("direct"):
+        return estimate_rows(db.session, campaign)
+    return forecast(campaign).cost
 
 
 def pause(campaign: Campaign) -> None:
@@ -300,6 +314,7 @@ def resume(campaign: Campaign) -> None:
     """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending."""
     if campaign.status != "paused":
         raise CampaignError("Only a paused campaign can be resumed.", code="conflict")
+    check_resume(db.session, campaign)
     prepared = campaign.started_at is not None
     campaign.status = "sending" if prepared else "queued"
     campaign.notice, campaign.notice_code, campaign.waiting_until = "", None, None

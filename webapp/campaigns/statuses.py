@@ -14,10 +14,12 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.costs import Charge, record_billed
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
 from webapp.meta_errors import MetaError
+from webapp.pricing.rate_card import prices
 from webapp.transactions import is_sqlite
 
 TRACKED_STATUSES = ("sent", "delivered", "read", "failed")  # what moves a row (`played`, `deleted`… do not)
@@ -45,8 +47,8 @@ class StatusUpdate:
 # What a status can change on a row, and what finding and reporting on it needs besides.
 CHANGEABLE = ("status", "reached", "wamid", "claim_token", "sent_at", "delivered_at", "read_at", "replied_at",
               "failed_at", "error_code", "error_title", "error_detail", "pricing_billable", "pricing_category",
-              "pricing_model")
-COLUMNS = ("id", "campaign_id", "phone", *CHANGEABLE)
+              "pricing_model", "cost")
+COLUMNS = ("id", "campaign_id", "phone", "country", *CHANGEABLE)
 _table = Recipient.__table__
 # One UPDATE for every changed row of a batch (executemany), rather than the ORM's per-object flush:
 # the ingest of thousands of statuses a second spends its time here.
@@ -76,7 +78,8 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     by_wamid = {row.wamid: row for row in rows if row.wamid}
     before = {row.id: _snapshot(row) for row in rows}
     deltas: dict[int, Counter] = defaultdict(Counter)
-    unmatched, effects = [], Effects()
+    unmatched, effects, charges = [], Effects(), []
+    card = None  # the rate card, read once a batch and only when a message is billed
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
@@ -86,9 +89,15 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
                                               failure=update_.failure))
         by_wamid.setdefault(row.wamid, row)
         if update_.pricing:
+            first_billed = update_.pricing.billable is True and row.pricing_billable is not True
             row.pricing_billable = update_.pricing.billable
             row.pricing_category = update_.pricing.category or row.pricing_category
             row.pricing_model = update_.pricing.model or row.pricing_model
+            if first_billed:  # billed once, at the price of its category and country now
+                card = card or prices(session)
+                price = card.of(row.pricing_category or "marketing", row.country)
+                row.cost = price  # None: the card has no price for it (the counters add nothing)
+                charges.append(Charge(row.campaign_id, update_.at, price))
         if update_.status == "failed":
             settle_failed_status(row, update_.failure, update_.at, effects)
     changed = [row for row in rows if _snapshot(row) != before[row.id]]
@@ -96,6 +105,7 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
                                      for row in changed])
     add_deltas(session, deltas)
+    record_billed(session, charges)
     apply_effects(session, effects)
     return unmatched
 

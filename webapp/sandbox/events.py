@@ -22,23 +22,26 @@ def value(phone_number_id: str, display_number: str, **parts: Any) -> dict:
 
 
 def status(wamid: str, status_name: str, wa_id: str, *, category: str, callback_data: str | None,
-           error_code: int | None = None) -> dict:
+           error_code: int | None = None, free: bool = False) -> dict:
     """One `statuses[]` item: pricing on sent and delivered, errors on failed, callback data echoed."""
     item: dict[str, Any] = {"id": wamid, "status": status_name, "timestamp": _now(), "recipient_id": wa_id}
     # Meta's example of the 131049 failure carries no biz_opaque_callback_data; every other status does.
     if callback_data is not None and error_code != MARKETING_CAP:
         item["biz_opaque_callback_data"] = callback_data
     if status_name in ("sent", "delivered"):
-        item["pricing"] = pricing(category)
+        item["pricing"] = pricing(category, free)
     if error_code is not None:
         item["errors"] = [webhook_error(error_code)]
     return item
 
 
-def pricing(category: str) -> dict:
-    """Per-message pricing (PMP): templates are billable; replies in the service window are free."""
+def pricing(category: str, free: bool = False) -> dict:
+    """Per-message pricing (PMP): templates are billable, unless sent in a free entry point window (`free`); replies
+    in the service window are free."""
     if category == "service":
         return {"billable": False, "pricing_model": "PMP", "type": "free_customer_service", "category": "service"}
+    if free:
+        return {"billable": False, "pricing_model": "PMP", "type": "free_entry_point", "category": category}
     return {"billable": True, "pricing_model": "PMP", "type": "regular", "category": category}
 
 

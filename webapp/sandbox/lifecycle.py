@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import zlib
 from collections.abc import Callable
 
 from webapp.sandbox import events
@@ -85,10 +86,12 @@ class Lifecycle:
     def _status(self, record: MessageRecord, plan: Plan, status_name: str) -> None:
         message = record.message
         record.advance(status_name)
-        record.note("status", status=status_name, **({"error_code": plan.error_code} if plan.error_code else {}))
+        free = zlib.crc32(record.wamid.encode()) % 1000 < self.config.p_free * 1000  # the same for all its statuses
+        record.note("status", status=status_name, **({"error_code": plan.error_code} if plan.error_code else {}),
+                    **({"billable": not free} if status_name in ("sent", "delivered") else {}))
         self.webhooks.post_status(record.phone_number_id, events.status(
             record.wamid, status_name, message.wa_id, category=message.category,
-            callback_data=message.callback_data, error_code=plan.error_code))
+            callback_data=message.callback_data, error_code=plan.error_code, free=free))
 
     def _opt_out(self, record: MessageRecord, plan: Plan) -> None:
         wa_id = record.message.wa_id

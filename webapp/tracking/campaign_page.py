@@ -4,6 +4,7 @@ counters under it."""
 from __future__ import annotations
 
 from webapp.campaigns import presenters
+from webapp.campaigns.costs import campaign_cost
 from webapp.campaigns.forms import ScheduleForm, TestSendForm
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.turns import sending_instead
@@ -31,9 +32,10 @@ def parts(campaign: Campaign, shown: Seen | None = None, *, body: bool = True,
 
 
 def _live_parts(campaign: Campaign) -> dict:
-    """What the counters say about the workers behind a live campaign (banners that come and go by themselves)."""
+    """What the counters say about the workers behind a live campaign (banners that come and go by themselves), and
+    its cost as it accrues."""
     return {"unserved": unserved([campaign.status]), "sending_instead": sending_instead(db.session, campaign),
-            "slowed": presenters.slowed_by_meta(campaign)}
+            "slowed": presenters.slowed_by_meta(campaign), "cost": campaign_cost(db.session, campaign)}
 
 
 def counters_parts(campaign: Campaign) -> dict:

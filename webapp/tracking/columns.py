@@ -31,6 +31,7 @@ CODE = Kind({"type": ["integer", "null"]}, "text")
 FLAG = Kind({"type": ["boolean", "null"]}, "flag")
 STATE = Kind({"type": "string", "enum": list(RECIPIENT_STATES)}, "state")
 MOMENT = Kind(ISO_SCHEMA, "moment")
+MONEY = Kind({"type": ["string", "null"], "pattern": r"^\d+\.\d{6}$"}, "text")  # a decimal, exact, as text
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,9 @@ LOG_COLUMNS = (
            description="Whether Meta bills this message, once known."),
     Column("pricing_category", TEXT, api="pricing_category", csv="Pricing category",
            description="Meta's pricing category, e.g. marketing."),
+    Column("cost", MONEY, api="cost", csv="Cost",
+           description="What Meta bills for it by the rate card (in the card's currency), once a status says it is "
+                       "billable; null before, or when the card has no price for its country."),
 )
 
 PAGE_COLUMNS = tuple(column for column in LOG_COLUMNS if column.page)

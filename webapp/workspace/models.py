@@ -1,11 +1,14 @@
 """Workspace-wide settings kept in the database (one row), editable by admins."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.encryption import EncryptedText
 from webapp.extensions import db
+from webapp.money import Money
 
 DEFAULT_OPT_OUT_KEYWORDS = (
     "STOP, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPT OUT, OPTOUT, "
@@ -33,6 +36,8 @@ class WorkspaceSettings(db.Model):
     # The frequency cap: at most `cap_messages` marketing messages per contact per `cap_days` days (None: off).
     cap_messages: Mapped[int | None] = mapped_column()
     cap_days: Mapped[int | None] = mapped_column()
+    # At most this much billed by Meta per calendar month (UTC), in the rate card's currency (None: no budget).
+    monthly_budget: Mapped[Decimal | None] = mapped_column(Money)
 
     @classmethod
     def get(cls) -> "WorkspaceSettings":
