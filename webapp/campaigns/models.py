@@ -85,6 +85,12 @@ class Campaign(db.Model):
     # out one at a time (campaigns/dispatch.py), so a dead token or a broken template costs one request.
     canary_passed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first-slice guardrail (campaigns/guardrail.py): the rows up to slice_last_id go first; the rest wait until
+    # the slice is judged. guard_state: "" (no guardrail), "slice" (being judged), "passed", "tripped" (it paused
+    # the campaign), "cleared" (staff resumed it: no more checks).
+    slice_last_id: Mapped[int | None] = mapped_column(BigInteger)
+    slice_size: Mapped[int | None] = mapped_column()
+    guard_state: Mapped[str] = mapped_column(String(8), default="")
 
     sender: Mapped[Sender] = relationship(lazy="joined")
     template: Mapped[Template | None] = relationship()

@@ -14,6 +14,7 @@ from webapp.campaigns.audience import (
     OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed,
     segment_condition, segment_copy, summary,
 )
+from webapp.campaigns import guardrail
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.lifecycle import HELD, add_counts, move
@@ -296,8 +297,9 @@ def pause(campaign: Campaign) -> None:
     announce(db.session, campaign.id, campaign.name, "paused", why="Paused by staff.")
 
 
-def resume(campaign: Campaign) -> None:
-    """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending."""
+def resume(campaign: Campaign) -> bool:
+    """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending. Return
+    whether this cleared the quality guardrail that paused it (campaigns/guardrail.py)."""
     if campaign.status != "paused":
         raise CampaignError("Only a paused campaign can be resumed.", code="conflict")
     prepared = campaign.started_at is not None
@@ -306,6 +308,7 @@ def resume(campaign: Campaign) -> None:
     campaign.canary_passed_at = None  # whatever paused it may still be there: one request finds out
     campaign_id = campaign.id
     on_commit(db.session, lambda: enqueue_dispatchers(campaign_id) if prepared else enqueue_launch(campaign_id))
+    return guardrail.clear(campaign)
 
 
 def cancel(campaign: Campaign) -> int:
