@@ -20,8 +20,8 @@ SECRET = "sandbox-app-secret"  # the sandbox signs with it
 QUICK = {"sent_delay": 0.1, "delivered_delay": 0.2, "read_delay": 0.3, "reply_delay": 0.4, "delay_jitter": 0.05}
 
 
-def _people(count):
-    return [(f"+1555000{i:04d}", f"Customer {i}", {"order": f"A-{i}"}) for i in range(count)]
+def _people(count, first=0):
+    return [(f"+1555000{i:04d}", f"Customer {i}", {"order": f"A-{i}"}) for i in range(first, first + count)]
 
 
 def _fresh(campaign_id) -> Campaign:
@@ -35,18 +35,19 @@ def _accepted(campaign_id) -> int:
 
 
 def _listen(app, sandbox, live_server, **settings):
-    app.config.update(META_APP_SECRET=SECRET, GUARD_SETTLE_SECONDS=1.5, GUARD_WAIT_SECONDS=10)
+    app.config.update(META_APP_SECRET=SECRET, GUARD_SETTLE_SECONDS=1.0, GUARD_WAIT_SECONDS=10)
     sandbox.configure(webhook_url=f"{live_server}/webhooks/meta", **QUICK, **settings)
 
 
 def test_a_slice_where_a_tenth_opt_out_pauses_the_campaign_before_the_rest_and_resuming_sends_it(
         app, sandbox, sandbox_sender, live_server, admin_client):
     settings = WorkspaceSettings.get()
-    settings.guard_first_slice, settings.guard_slice_percent = True, 25  # 40 recipients: a slice of 10
+    settings.guard_first_slice, settings.guard_slice_percent = True, 50  # 20 recipients: a slice of 10
     db.session.commit()
-    # Seed 40: the profile reads every message of the slice; p_opt_out: numbers 0, 11, 19 and 38 reply STOP.
+    # Numbers 2 to 21, the slice 2 to 11. Seed 40: the profile reads every message of the slice; p_opt_out:
+    # numbers 11 (the slice's last) and 19 reply STOP.
     _listen(app, sandbox, live_server, seed=40, p_opt_out=0.1)
-    campaign = launch(sandbox_sender, _people(40))
+    campaign = launch(sandbox_sender, _people(20, first=2))
     assert (campaign.slice_size, campaign.guard_state) == (10, "slice")
 
     paused = send_all(campaign.id)
@@ -62,7 +63,25 @@ def test_a_slice_where_a_tenth_opt_out_pauses_the_campaign_before_the_rest_and_r
     done = send_all(campaign.id)
 
     assert done.status in ("sent", "partially_sent") and done.guard_state == "cleared"
-    assert _accepted(campaign.id) == 40  # the later opt-outs (11, 19, 38) no longer pause it
+    assert _accepted(campaign.id) == 20  # the later opt-out (19) no longer pauses it
+
+
+@pytest.mark.only_on("postgresql")  # the claim's SKIP LOCKED with the slice's bound; SQLite: the tenth above
+def test_a_healthy_slice_lets_the_rest_go_once_its_outcomes_are_in(app, sandbox, sandbox_sender, live_server):
+    settings = WorkspaceSettings.get()
+    settings.guard_first_slice, settings.guard_slice_max = True, 3  # 10 recipients: 5 % is 1, at most 3
+    db.session.commit()
+    _listen(app, sandbox, live_server, seed=40)  # everyone reads, nobody opts out
+    campaign = launch(sandbox_sender, _people(10))
+    assert campaign.slice_size == 1
+
+    done = send_all(campaign.id)
+
+    assert (done.status, done.guard_state, _accepted(campaign.id)) == ("sent", "passed", 10)
+    first = db.session.scalar(select(Recipient).where(Recipient.campaign_id == campaign.id).order_by(Recipient.id))
+    later = db.session.scalar(select(func.min(Recipient.accepted_at)).where(Recipient.campaign_id == campaign.id,
+                                                                            Recipient.id > first.id))
+    assert (later - first.accepted_at).total_seconds() >= 1.0  # the rest waited for the slice's outcomes
 
 
 def test_metas_downgrade_pauses_the_numbers_campaign_once_and_settings_show_the_new_tier(

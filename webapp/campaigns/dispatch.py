@@ -253,6 +253,7 @@ class Dispatcher:
                         db.session.commit()
                     if not buffer and self.slice_last_id is not None and not in_flight and not finished:
                         judged = judge(db.session, self.campaign_id, utcnow(), self.guard_settle, self.guard_wait)
+                        db.session.commit()
                         if judged.paused:
                             verdict = "stopped"
                             break

@@ -133,24 +133,20 @@ class Verdict:
 def judge(session: Session, campaign_id: int, now: datetime, settle: float, wait: float) -> Verdict:
     """Judge a campaign's slice once it is sent (the dispatcher asks when nothing of the slice is left to claim):
     pause the campaign if the slice alarms, let the rest go once its outcomes are in, else say how long to wait.
-    Commits."""
+    In the caller's transaction (the dispatcher commits it)."""
     campaign = session.get(Campaign, campaign_id, populate_existing=True)
     if campaign is None or campaign.guard_state != "slice":
-        session.commit()
         return Verdict(go_on=True)
     limits = Thresholds.of(WorkspaceSettings.get())
     found = figures(session, campaign, limits.failure_codes)
     if why := found.alarm(limits):
         trip(session, campaign, why)
-        session.commit()
         return Verdict(paused=True)
     since = (now - found.last_sent).total_seconds() if found.last_sent else wait
     if since >= wait or (not found.waiting and since >= settle):
         session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.guard_state == "slice")
                         .values(guard_state="passed"))
-        session.commit()
         return Verdict(go_on=True)
-    session.commit()
     return Verdict(wait_seconds=max(0.05, (settle if not found.waiting else wait) - since))
 
 
