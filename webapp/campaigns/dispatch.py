@@ -264,7 +264,7 @@ class Dispatcher:
                             verdict = "waiting"
                             break
                         else:
-                            self._pause(in_flight, min(judged.wait_seconds, 1.0))
+                            self._pause(in_flight, min(judged.wait_seconds, 0.25))  # a webhook may pause it
                         continue
                     if not buffer:
                         if not in_flight and not finished:
