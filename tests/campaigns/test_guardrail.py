@@ -89,6 +89,9 @@ def test_metas_downgrade_pauses_the_numbers_campaign_once_and_settings_show_the_
         app, sandbox, sandbox_sender, live_server, admin_client):
     _listen(app, sandbox, live_server)
     campaign = launch(sandbox_sender, _people(5))  # sending, its dispatcher not started
+    refused = sandbox.http.post(f"{sandbox.base_url}/_sandbox/quality", json={"event": "SIDEWAYS"}, timeout=10)
+    assert refused.status_code == 400 and "'event' must be one of FLAGGED" in refused.json()["error"]
+    assert sandbox.control("GET", "webhooks")["count"] == 0  # nothing sent for it
     sandbox.control("POST", "quality", json={"event": "DOWNGRADE", "current_limit": "TIER_250"})
 
     paused = wait_until(lambda: (c := _fresh(campaign.id)).status == "paused" and c, timeout=15,
