@@ -28,7 +28,7 @@ RATING_AFTER = {"FLAGGED": "RED", "UNFLAGGED": "GREEN"}
 DOWNGRADES = frozenset({"FLAGGED", "DOWNGRADE"})
 # account_update events that restrict the whole account's business-initiated messaging.
 RESTRICTIONS = frozenset({"ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "DISABLED_UPDATE"})
-NUMBER_FIELDS = ("quality_rating", "whatsapp_business_manager_messaging_limit", "throughput")
+NUMBER_FIELDS = ("quality_rating", "whatsapp_business_manager_messaging_limit")
 
 
 @dataclass(frozen=True)
