@@ -95,6 +95,11 @@ class Config:
         self.BREAKER_QUIET_SECONDS = float(os.environ.get("BREAKER_QUIET_SECONDS") or 5)
         self.UNKNOWN_DELIVERY_GRACE_SECONDS = env_int("UNKNOWN_DELIVERY_GRACE_SECONDS", 60)
         self.DISPATCH_SLICE_SECONDS = env_int("DISPATCH_SLICE_SECONDS", 30)
+        # The first-slice guardrail (campaigns/guardrail.py): once every message of the slice has its outcome, the
+        # rest waits this long after the slice's last send for the opt-outs that follow delivery; at most
+        # GUARD_WAIT_SECONDS after it, whatever is still unknown.
+        self.GUARD_SETTLE_SECONDS = float(os.environ.get("GUARD_SETTLE_SECONDS") or 60)
+        self.GUARD_WAIT_SECONDS = float(os.environ.get("GUARD_WAIT_SECONDS") or 600)
         self.WORKER_CHECK_SECONDS = float(os.environ.get("WORKER_CHECK_SECONDS") or 5)  # pages' "is a worker up?"
         self.GRAPH_TIMEOUT_SECONDS = float(os.environ.get("GRAPH_TIMEOUT_SECONDS") or 20)
         self.RETRY_BASE_SECONDS = float(os.environ.get("RETRY_BASE_SECONDS") or 2)  # doubled per attempt, ≤ 60 s

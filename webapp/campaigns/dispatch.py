@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from webapp.campaigns.costs import budget_for, pause_over_budget
 from webapp.campaigns.frequency import is_marketing
+from webapp.campaigns.guardrail import judge
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.orphans import ClaimLedger, lease_key, resolve
@@ -152,6 +153,8 @@ class Dispatcher:
         self.retry_base = config["RETRY_BASE_SECONDS"]
         self.margin_ms = config["RATE_MARGIN_MS"]
         self.breaker_quiet = config["BREAKER_QUIET_SECONDS"]
+        self.guard_settle, self.guard_wait = config["GUARD_SETTLE_SECONDS"], config["GUARD_WAIT_SECONDS"]
+        self.slice_last_id: int | None = None  # while the first slice is judged, no row beyond it is claimed
         self.window_closed_until: datetime | None = None  # set when only closed zones have rows left
         self._load_settings()
 
@@ -171,6 +174,7 @@ class Dispatcher:
         self.max_attempts = WorkspaceSettings.get().send_attempts
         self.window = SendingWindow.of(campaign)
         self.budget = budget_for(db.session, campaign)  # read again each slice, with what was billed since
+        self.slice_last_id = campaign.slice_last_id if campaign.guard_state == "slice" else None
         self.zones = self._pending_zones() if self.window else []  # read again each slice: they only ever shrink
         db.session.commit()
 
@@ -247,8 +251,23 @@ class Dispatcher:
                     if len(buffer) < self.claim_ahead:
                         buffer.extend(claim(db.session, self.campaign_id, 2 * self.claim_ahead - len(buffer),
                                             utcnow(), marketing=self.marketing, token=self.lease.token,
-                                            zones=self._open_zones()))
+                                            zones=self._open_zones(), up_to=self.slice_last_id))
                         db.session.commit()
+                    if not buffer and self.slice_last_id is not None and not in_flight and not finished:
+                        judged = judge(db.session, self.campaign_id, utcnow(), self.guard_settle, self.guard_wait)
+                        db.session.commit()
+                        if judged.paused:
+                            verdict = "stopped"
+                            break
+                        if judged.go_on:
+                            self.slice_last_id = None
+                        elif judged.wait_seconds > WAIT_OFF_WORKER:
+                            self._wait_for_slice(judged.wait_seconds)
+                            verdict = "waiting"
+                            break
+                        else:
+                            self._pause(in_flight, min(judged.wait_seconds, 0.25))  # a webhook may pause it
+                        continue
                     if not buffer:
                         if not in_flight and not finished:
                             next_due = self._next_due()
@@ -330,10 +349,12 @@ class Dispatcher:
         return job.args[0] != self.campaign_id and not (first_slots_only and slot)
 
     def _status(self) -> str | None:
-        found = db.session.execute(
-            select(Campaign.status, Campaign.canary_passed_at).where(Campaign.id == self.campaign_id)).first()
+        found = db.session.execute(select(Campaign.status, Campaign.canary_passed_at, Campaign.guard_state)
+                                   .where(Campaign.id == self.campaign_id)).first()
         db.session.commit()  # end the read transaction: SQLite would otherwise keep showing this snapshot
         self.proven = bool(found and found.canary_passed_at)
+        if found and found.guard_state != "slice":
+            self.slice_last_id = None  # judged (by another slot), or cleared by staff
         return found.status if found else None
 
     def _next_due(self) -> float | None:
@@ -388,6 +409,14 @@ class Dispatcher:
             waiting_until=until,
             notice="Today's messaging limit for this number is reached (unique customers in 24 hours). "
                    "Sending goes on by itself when the limit leaves room."))
+        db.session.commit()
+
+    def _wait_for_slice(self, seconds: float) -> None:
+        """Leave the worker while the first slice's outcomes come in (the tick enqueues the dispatchers again)."""
+        db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id).values(
+            waiting_until=utcnow() + timedelta(seconds=seconds),
+            notice="The first slice is sent: the rest waits for its outcomes (opt-outs, failures) before it goes, "
+                   "so that a message that upsets customers stops early. Sending goes on by itself."))
         db.session.commit()
 
     def _wait_for_due_rows(self, seconds: float) -> None:

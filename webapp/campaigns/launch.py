@@ -14,6 +14,7 @@ from webapp.campaigns.audience import Person, people, refreshed, segment_conditi
 from webapp.campaigns.costs import estimate_rows
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
+from webapp.campaigns.guardrail import plan_slice
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.recipients import Skip, mapped_params, place, write
 from webapp.campaigns.windows import SendingWindow
@@ -84,6 +85,7 @@ def snapshot(campaign_id: int) -> str:
                                "added. Add contacts")
         return _back_to_draft(campaign, f"{why}, then send again.")
     estimate_rows(db.session, campaign)  # what the rows will cost, fixed now (the card may change later)
+    plan_slice(db.session, campaign)
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

@@ -159,7 +159,7 @@ class Claimed:
 
 
 def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, marketing: bool = False,
-          token: str | None = None, zones: list[str] | None = None) -> list[Claimed]:
+          token: str | None = None, zones: list[str] | None = None, up_to: int | None = None) -> list[Claimed]:
     """Mark up to `limit` due pending rows `sending` under the claimer's token (its lease's, so that a row names
     its owner: campaigns/orphans.py), or a fresh one, in the caller's transaction.
 
@@ -167,7 +167,8 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, mark
     is claimed, so no API call starts after it. A due row whose contact opted out since the launch is
     skipped instead, never sent; in a `marketing` campaign, a row whose contact Meta's per-user marketing
     limit holds waits for the hold's end. With `zones` (a sending window's open zones), only rows in those zones
-    are claimed. On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
+    are claimed; with `up_to` (a first slice being judged: campaigns/guardrail.py), only rows up to that id.
+    On PostgreSQL, SKIP LOCKED lets dispatchers run side by side.
     """
     token = token or uuid.uuid4().hex
     due = (
@@ -179,6 +180,8 @@ def claim(session: Session, campaign_id: int, limit: int, now: datetime, *, mark
     )
     if zones is not None:
         due = due.where(Recipient.zone.in_(zones))
+    if up_to is not None:
+        due = due.where(Recipient.id <= up_to)
     if not is_sqlite(session):
         due = due.with_for_update(skip_locked=True)
     candidates = session.execute(due).all()

@@ -90,6 +90,12 @@ class Campaign(db.Model):
     # What the rate card said the campaign would cost, fixed when its rows were written (campaigns/costs.py):
     # {"cost": "12.345600", "currency": "USD", "category": "marketing", "unpriced": {"XK": 12}}.
     cost_estimate: Mapped[dict | None] = mapped_column(JSON)
+    # The first-slice guardrail (campaigns/guardrail.py): the rows up to slice_last_id go first; the rest wait until
+    # the slice is judged. guard_state: "" (no guardrail), "slice" (being judged), "passed", "tripped" (it paused
+    # the campaign), "cleared" (staff resumed it: no more checks).
+    slice_last_id: Mapped[int | None] = mapped_column(BigInteger)
+    slice_size: Mapped[int | None] = mapped_column()
+    guard_state: Mapped[str] = mapped_column(String(8), default="")
 
     sender: Mapped[Sender] = relationship(lazy="joined")
     template: Mapped[Template | None] = relationship()

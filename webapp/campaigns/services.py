@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from webapp.audience.models import Segment
+from webapp.campaigns import guardrail
 from webapp.campaigns.audience import (
     OUTCOMES, Attribute, Person, Placed, Summary, all_people, attribute_problems, first_with_fallback, placed,
     segment_condition, segment_copy, summary,
@@ -310,8 +311,9 @@ def pause(campaign: Campaign) -> None:
     announce(db.session, campaign.id, campaign.name, "paused", why="Paused by staff.")
 
 
-def resume(campaign: Campaign) -> None:
-    """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending."""
+def resume(campaign: Campaign) -> bool:
+    """Go on from where it stopped: the snapshot if it was paused while being prepared, else the sending. Return
+    whether this cleared the quality guardrail that paused it (campaigns/guardrail.py)."""
     if campaign.status != "paused":
         raise CampaignError("Only a paused campaign can be resumed.", code="conflict")
     check_resume(db.session, campaign)
@@ -321,6 +323,7 @@ def resume(campaign: Campaign) -> None:
     campaign.canary_passed_at = None  # whatever paused it may still be there: one request finds out
     campaign_id = campaign.id
     on_commit(db.session, lambda: enqueue_dispatchers(campaign_id) if prepared else enqueue_launch(campaign_id))
+    return guardrail.clear(campaign)
 
 
 def cancel(campaign: Campaign) -> int:

@@ -194,7 +194,9 @@ def pause(campaign_id: int):
 
 @bp.post("/<id:campaign_id>/resume")
 def resume(campaign_id: int):
-    return _control(campaign_id, services.resume, lambda c, _: f"“{c.name}” is sending again.")
+    return _control(campaign_id, services.resume, lambda c, cleared: f"“{c.name}” is sending again." + (
+        " The quality guardrail is cleared for it: the rest goes out without waiting on the first slice."
+        if cleared else ""))
 
 
 @bp.post("/<id:campaign_id>/cancel")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 
 import click
@@ -43,3 +44,39 @@ def run(**settings) -> None:
     from webapp.sandbox.server import serve  # aiohttp loads only when the sandbox really runs
 
     asyncio.run(serve(config))
+
+
+@sandbox_cli.command("quality")
+@click.argument("event", type=click.Choice(["FLAGGED", "UNFLAGGED", "UPGRADE", "DOWNGRADE", "THROUGHPUT_UPGRADE"]))
+@click.option("--limit", "current_limit", help="The number's new tier: TIER_250, TIER_2K, TIER_10K, TIER_100K, "
+                                               "TIER_UNLIMITED…")
+@click.option("--rating", "quality_rating", type=click.Choice(["GREEN", "YELLOW", "RED"]), help="Its new rating.")
+@click.option("--phone-number-id", help="Which sender number (default: the first).")
+@click.option("--url", default="http://127.0.0.1:8001", show_default=True, envvar="SANDBOX_URL",
+              help="The running sandbox.")
+def quality(event: str, url: str, **spec) -> None:
+    """Make a running sandbox rate its number again and send the phone_number_quality_update webhook
+    (e.g. `flask sandbox quality DOWNGRADE --limit TIER_250`)."""
+    _control(url, "quality", {"event": event, **{k: v for k, v in spec.items() if v}})
+
+
+@sandbox_cli.command("restrict")
+@click.argument("event", type=click.Choice(["ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "DISABLED_UPDATE"]))
+@click.option("--url", default="http://127.0.0.1:8001", show_default=True, envvar="SANDBOX_URL",
+              help="The running sandbox.")
+def restrict(event: str, url: str) -> None:
+    """Make a running sandbox send an account_update webhook that restricts the account."""
+    _control(url, "account-update", {"event": event})
+
+
+def _control(url: str, path: str, spec: dict) -> None:
+    import requests
+
+    try:
+        answer = requests.post(f"{url.rstrip('/')}/_sandbox/{path}", json=spec, timeout=10)
+    except requests.RequestException as exc:
+        raise click.ClickException(f"Could not reach the sandbox at {url}: {exc}") from exc
+    if answer.status_code >= 400:
+        raise click.ClickException(answer.json().get("error", answer.text) if answer.headers.get(
+            "Content-Type", "").startswith("application/json") else answer.text)
+    click.echo(json.dumps(answer.json(), indent=2))

@@ -55,6 +55,8 @@ class SandboxConfig:
     p_reply: float = setting(0.15, "random profile: chance a read message gets a reply.")
     p_free: float = setting(0.0, "Share of template messages Meta does not bill (free entry point: `billable` false), "
                                  "chosen by the message id, so its statuses agree.")
+    p_opt_out: float = setting(0.0, "Share of recipients who read the message, then reply STOP (any profile): "
+                                    "chosen by number, exactly that share of any hundred consecutive numbers.")
     # Webhooks
     webhook_url: str = setting("", "The app's webhook endpoint; empty sends no webhooks.")
     webhook_batch: int = setting(1, "Up to this many statuses in one POST.")
@@ -77,7 +79,8 @@ class SandboxConfig:
         """Raise ValueError naming the first setting that makes no sense."""
         if self.profile not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
-        for name in ("p_fail", "p_delivered", "p_read", "p_reply", "p_free", "webhook_duplicates", "webhook_shuffle"):
+        for name in ("p_fail", "p_delivered", "p_read", "p_reply", "p_free", "p_opt_out", "webhook_duplicates",
+                     "webhook_shuffle"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         for name in ("rate", "webhook_batch", "webhook_concurrency"):

@@ -45,6 +45,8 @@ def add_control_routes(app: web.Application) -> None:
     router.add_post("/_sandbox/verify-webhook", verify_webhook)
     router.add_get("/_sandbox/stats", stats)
     router.add_post("/_sandbox/reset", reset)
+    router.add_post("/_sandbox/quality", post_quality)
+    router.add_post("/_sandbox/account-update", post_account_update)
     router.add_get("/_sandbox/faults", list_faults)
     router.add_post("/_sandbox/faults", add_faults)
     router.add_delete("/_sandbox/faults", clear_faults)
@@ -261,6 +263,47 @@ async def stats(request: web.Request) -> web.Response:
 async def reset(request: web.Request) -> web.Response:
     await request.app[STATE].reset()
     return web.json_response({"reset": True})
+
+
+async def post_quality(request: web.Request) -> web.Response:
+    """Meta rates a number again: {"event": "DOWNGRADE", "current_limit": "TIER_250"} (also "FLAGGED",
+    "UNFLAGGED", "UPGRADE"…; optionally "quality_rating" and "phone_number_id"). The number's GET shows the new
+    rating and tier, and a signed phone_number_quality_update webhook goes to the app; answers that payload."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    phone_number_id = _number(spec, state)
+    event, tier, rating = spec.get("event"), spec.get("current_limit"), spec.get("quality_rating")
+    if event not in events.QUALITY_EVENTS:
+        raise _bad_request(f"'event' must be one of {', '.join(events.QUALITY_EVENTS)}")
+    if tier is not None and tier not in events.TIERS:
+        raise _bad_request(f"'current_limit' must be one of {', '.join(events.TIERS)}")
+    if rating is not None and rating not in ("GREEN", "YELLOW", "RED"):
+        raise _bad_request("'quality_rating' must be GREEN, YELLOW or RED")
+    return web.json_response(state.change_quality(phone_number_id, event, tier, rating), status=201)
+
+
+async def post_account_update(request: web.Request) -> web.Response:
+    """Meta restricts the account: {"event": "ACCOUNT_RESTRICTION", "restriction_type":
+    "RESTRICTED_BIZ_INITIATED_MESSAGING"} (or ACCOUNT_VIOLATION, DISABLED_UPDATE); sends the signed account_update
+    webhook and answers its payload."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    phone_number_id = _number(spec, state)
+    event = spec.get("event")
+    if event not in events.ACCOUNT_EVENTS:
+        raise _bad_request(f"'event' must be one of {', '.join(events.ACCOUNT_EVENTS)}")
+    kind = str(spec.get("restriction_type") or "RESTRICTED_BIZ_INITIATED_MESSAGING")
+    value = events.account_update(state.config.numbers()[phone_number_id], event, kind)
+    return web.json_response(state.webhooks.post_account("account_update", value), status=201)
+
+
+def _number(spec: Any, state: SandboxState) -> str:
+    if not isinstance(spec, Mapping):
+        raise _bad_request("send an object")
+    phone_number_id = str(spec.get("phone_number_id") or state.config.phone_number_id)
+    if phone_number_id not in state.config.numbers():
+        raise _bad_request(f"unknown phone_number_id {phone_number_id}")
+    return phone_number_id
 
 
 async def list_faults(request: web.Request) -> web.Response:

@@ -10,9 +10,39 @@ from webapp.sandbox.errors import webhook_error
 MARKETING_CAP = 131049
 
 
-def envelope(waba_id: str, field: str, value: dict) -> dict:
-    return {"object": "whatsapp_business_account",
-            "entry": [{"id": waba_id, "changes": [{"value": value, "field": field}]}]}
+def envelope(waba_id: str, field: str, value: dict, at: int | None = None) -> dict:
+    """The POST body; account-level changes (quality, account updates) carry the entry's `time`, as Meta's do."""
+    entry: dict[str, Any] = {"id": waba_id, **({"time": at} if at is not None else {}),
+                             "changes": [{"value": value, "field": field}]}
+    return {"object": "whatsapp_business_account", "entry": [entry]}
+
+
+# Meta's phone_number_quality_update events, and the tiers its `current_limit` names.
+QUALITY_EVENTS = ("FLAGGED", "UNFLAGGED", "UPGRADE", "DOWNGRADE", "ONBOARDING", "THROUGHPUT_UPGRADE")
+TIERS = ("TIER_50", "TIER_250", "TIER_1K", "TIER_2K", "TIER_10K", "TIER_100K", "TIER_UNLIMITED", "TIER_NOT_SET")
+# account_update events that restrict the account (the sandbox emits these; Meta has many more).
+ACCOUNT_EVENTS = ("ACCOUNT_RESTRICTION", "ACCOUNT_VIOLATION", "DISABLED_UPDATE")
+
+
+def quality_update(display_number: str, event: str, current_limit: str, old_limit: str | None = None) -> dict:
+    """A `phone_number_quality_update` value: no metadata, the number by its display digits; old_limit only when
+    the messaging limit changed."""
+    item = {"display_phone_number": display_number, "event": event, "current_limit": current_limit}
+    if old_limit is not None and old_limit != current_limit:
+        item["old_limit"] = old_limit
+    return item
+
+
+def account_update(display_number: str, event: str, restriction_type: str) -> dict:
+    """An `account_update` value for a restriction of business-initiated messaging."""
+    item: dict[str, Any] = {"phone_number": display_number, "event": event}
+    if event == "ACCOUNT_RESTRICTION":
+        item["restriction_info"] = [{"restriction_type": restriction_type, "expiration": int(time.time()) + 86400}]
+    elif event == "ACCOUNT_VIOLATION":
+        item["violation_info"] = {"violation_type": restriction_type}
+    else:
+        item["ban_info"] = {"waba_ban_state": restriction_type, "waba_ban_date": time.strftime("%Y-%m-%d")}
+    return item
 
 
 def value(phone_number_id: str, display_number: str, **parts: Any) -> dict:

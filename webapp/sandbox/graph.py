@@ -283,15 +283,16 @@ def _require_waba(state: SandboxState, request: web.Request) -> None:
 def _phone_number(state: SandboxState, phone_number_id: str) -> dict:
     config = state.config
     display = config.numbers()[phone_number_id]
+    rating, tier = state.number_quality(phone_number_id)
     return {
         "verified_name": config.verified_name,
         "code_verification_status": "VERIFIED",
         "display_phone_number": _formatted(display),
-        "quality_rating": "GREEN",
+        "quality_rating": rating,
         "platform_type": "CLOUD_API",
         # Meta's levels: STANDARD is 80 messages/s, HIGH 1,000.
         "throughput": {"level": "STANDARD" if config.rate <= 80 else "HIGH"},
-        "whatsapp_business_manager_messaging_limit": "TIER_UNLIMITED",
+        "whatsapp_business_manager_messaging_limit": tier,
         "name_status": "APPROVED",
         "id": phone_number_id,
     }

@@ -12,7 +12,7 @@ from webapp.sandbox.config import SandboxConfig
 from webapp.sandbox.ids import wamid as new_wamid
 from webapp.sandbox.ledger import Ledger, MessageRecord
 from webapp.sandbox.media import MediaStore
-from webapp.sandbox.profile import Outcome, Plan, plan_for, plan_of, random_plan
+from webapp.sandbox.profile import Outcome, Plan, opts_out, plan_for, plan_of, random_plan
 from webapp.sandbox.validation import OutgoingMessage
 from webapp.sandbox.webhooks import WebhookSender
 
@@ -38,6 +38,8 @@ class Lifecycle:
         if message.media_id is not None and self.media.get(message.media_id) is None:
             return plan_of(Outcome.MEDIA_ERROR, message.wa_id, config.seed)
         marketing = message.category == "marketing"
+        if message.template is not None and opts_out(message.wa_id, config.p_opt_out):
+            return plan_of(Outcome.STOP, message.wa_id, config.seed)
         if config.profile == "random":
             return random_plan(message.wa_id, config.seed, self.rng, p_fail=config.p_fail,
                                p_delivered=config.p_delivered, p_read=config.p_read, p_reply=config.p_reply,

@@ -127,6 +127,14 @@ def plan_of(outcome: Outcome, number: str, seed: int = 0) -> Plan:
                 reply_context=outcome in (Outcome.REPLY, Outcome.BUTTON), reply_text=text)
 
 
+def opts_out(number: str, share: float) -> bool:
+    """Whether the customer at `number` is among the `share` who opt out (the p_opt_out knob): the last two digits
+    times 37 (coprime to 100, so consecutive numbers spread over the range) below share × 100. Exactly that share
+    of any hundred consecutive numbers, and spread: of 0–9, only 0 opts out at 10 %."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return (int(digits[-2:] or 0) * 37) % 100 < round(share * 100)
+
+
 def customer_name(number: str, seed: int = 0) -> str:
     """The profile name a customer's webhooks carry."""
     return _pick(CUSTOMER_NAMES, "".join(ch for ch in number if ch.isdigit()), seed, "name")

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from webapp.sandbox import events
 from webapp.sandbox.config import SandboxConfig
 from webapp.sandbox.errors import GraphError
 from webapp.sandbox.faults import FaultInjector
@@ -38,6 +39,20 @@ class SandboxState:
         self._latency_rng = random.Random()
         self.webhooks = WebhookSender(config, self.ledger, self.rng)
         self.lifecycle = Lifecycle(config, self.ledger, self.webhooks, self.rng, self.media)
+        self.quality: dict[str, tuple[str, str]] = {}  # phone number id -> (quality rating, tier) once changed
+
+    def number_quality(self, phone_number_id: str) -> tuple[str, str]:
+        """The number's quality rating and messaging-limit tier, as GET /{phone-number-id} shows them."""
+        return self.quality.get(phone_number_id, ("GREEN", "TIER_UNLIMITED"))
+
+    def change_quality(self, phone_number_id: str, event: str, tier: str | None, rating: str | None) -> dict:
+        """Meta rates a number again: keep the new rating and tier and send the quality webhook; return it."""
+        old_rating, old_tier = self.number_quality(phone_number_id)
+        rating = rating or {"FLAGGED": "RED", "UNFLAGGED": "GREEN"}.get(event, old_rating)
+        self.quality[phone_number_id] = (rating, tier or old_tier)
+        display = self.config.numbers()[phone_number_id]
+        return self.webhooks.post_account("phone_number_quality_update",
+                                          events.quality_update(display, event, tier or old_tier, old_tier))
 
     @property
     def country_code(self) -> str:
@@ -78,6 +93,7 @@ class SandboxState:
         self.pairs = PairLimiter()
         self.faults.clear()
         self.media.clear()
+        self.quality.clear()
         self.rng.seed(self.config.seed)
 
 

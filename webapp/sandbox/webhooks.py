@@ -107,6 +107,14 @@ class WebhookSender:
         if self.config.webhook_url:
             self._deliver_value(phone_number_id, field, parts)
 
+    def post_account(self, field: str, value: dict) -> dict:
+        """Send an account-level change (quality update, account update) as Meta does: the entry's time, no
+        metadata; return the payload."""
+        payload = events.envelope(self.config.waba_id, field, value, at=int(time.time()))
+        if self.config.webhook_url:
+            self._queue(self.ledger.add_webhook(field, payload, encode(payload)), time.monotonic())
+        return payload
+
     def _flush(self, phone_number_id: str) -> None:
         timer = self._batch_timers.pop(phone_number_id, None)
         if timer is not None:

@@ -12,6 +12,8 @@ from webapp.timestamps import UTCDateTime, utcnow
 
 # Meta's messaging-limit tiers: unique customers per rolling 24 hours (None = unlimited).
 MESSAGING_TIERS = (250, 2_000, 10_000, 100_000, None)
+# Meta's quality rating of a number (the Graph API's `quality_rating`); UNKNOWN until read or reported.
+QUALITY_RATINGS = ("GREEN", "YELLOW", "RED", "UNKNOWN")
 
 
 class Sender(db.Model):
@@ -26,6 +28,12 @@ class Sender(db.Model):
     throughput: Mapped[int] = mapped_column(default=80)  # messages per second
     messaging_limit: Mapped[int | None] = mapped_column()  # None = unlimited
     is_sandbox: Mapped[bool] = mapped_column(default=False)
+    # What Meta says of the number's health (senders/quality.py): read on sync, kept current by the
+    # phone_number_quality_update and account_update webhooks; quality_changed_at is Meta's time of the last change.
+    quality_rating: Mapped[str] = mapped_column(String(8), default="UNKNOWN")
+    messaging_limit_tier: Mapped[str] = mapped_column(String(16), default="")  # Meta's label: TIER_2K, TIER_UNLIMITED…
+    quality_event: Mapped[str] = mapped_column(String(32), default="")  # the last event: FLAGGED, DOWNGRADE…
+    quality_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

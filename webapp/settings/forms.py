@@ -1,7 +1,11 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField, EmailField, FloatField, IntegerField, PasswordField, SelectChoice, SelectField, StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from webapp.campaigns.guardrail import parse_codes
 from webapp.form_parts import country_choices
 from webapp.workspace.forms import TimeZoneField
 
@@ -19,6 +23,17 @@ class WorkspaceForm(FlaskForm):
                                                                              "blank to turn the cap off).")])
     cap_days = IntegerField("… per this many days",
                             validators=[Optional(), NumberRange(1, 90, "Between 1 and 90 days.")])
+    guard_first_slice = BooleanField("Send a first slice and pause the campaign if it harms the number's quality")
+    guard_slice_percent = IntegerField("First slice: this share of the recipients (%)",
+                                       validators=[NumberRange(1, 100, "Between 1 and 100 %.")])
+    guard_slice_max = IntegerField("… but at most this many recipients",
+                                   validators=[NumberRange(1, 100_000, "Between 1 and 100,000 recipients.")])
+    guard_opt_out_percent = FloatField("Pause when opt-outs in the slice exceed (%)",
+                                         validators=[NumberRange(0, 100, "Between 0 and 100 %.")])
+    guard_failure_percent = FloatField("Pause when failures with the codes below exceed (%)",
+                                         validators=[NumberRange(0, 100, "Between 0 and 100 %.")])
+    guard_failure_codes = StringField("Failure codes that count (Meta's, comma-separated)",
+                                      validators=[Length(max=200)])
     opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
     meta_app_secret = PasswordField("Meta app secret (leave blank to keep)")
     meta_verify_token = StringField("Webhook verify token", validators=[Length(max=256)])
@@ -26,6 +41,12 @@ class WorkspaceForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.default_country.choices = country_choices()
+
+    def validate_guard_failure_codes(self, field) -> None:
+        try:
+            parse_codes(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
 
     def validate(self, extra_validators=None) -> bool:
         """The frequency cap has both parts or neither (off)."""

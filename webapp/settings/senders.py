@@ -8,10 +8,14 @@ from webapp.campaigns.variables import media_header, slots
 from webapp.cloudapi import CloudAPIError
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
+from webapp.senders.quality import sync_number
 from webapp.senders.services import sync_templates
 from webapp.settings.blueprint import bp
 from webapp.settings.sender_forms import SenderForm
 
+# Meta's quality ratings, as badges and words.
+QUALITY_BADGES = {"GREEN": ("done", "High"), "YELLOW": ("pending", "Medium"), "RED": ("failed", "Low"),
+                  "UNKNOWN": ("cancelled", "Not known yet")}
 # Meta's template statuses, as badges.
 TEMPLATE_BADGES = {"APPROVED": "done", "PENDING": "pending", "IN_APPEAL": "pending", "PAUSED": "paused",
                    "REJECTED": "failed", "DISABLED": "failed", "DELETED": "cancelled"}
@@ -26,7 +30,7 @@ def senders():
     numbers = db.session.scalars(select(Sender).order_by(Sender.label, Sender.id)).all()
     approved = dict(db.session.execute(select(Template.waba_id, func.count()).where(Template.status == "APPROVED")
                                        .group_by(Template.waba_id)).all())
-    return render_template("settings/senders.html", senders=numbers, approved=approved)
+    return render_template("settings/senders.html", senders=numbers, approved=approved, quality=QUALITY_BADGES)
 
 
 @bp.route("/senders/new", methods=["GET", "POST"])
@@ -77,13 +81,15 @@ def sync_sender_templates(sender_id: int):
     sender = _sender(sender_id)
     try:
         changed = sync_templates(sender)
+        number = sync_number(sender)
     except CloudAPIError as error:
         db.session.rollback()
         flash(_sync_failure(sender, error), "error")
     else:
         db.session.commit()
         flash(f"Templates of {sender.label} synced: {changed['added']} new, {changed['updated']} updated, "
-              f"{changed['removed']} no longer on Meta.", "success")
+              f"{changed['removed']} no longer on Meta. Quality rating: "
+              f"{QUALITY_BADGES[number['quality_rating']][1].lower()}.", "success")
     return redirect(url_for("settings.templates"))
 
 

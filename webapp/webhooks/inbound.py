@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns import guardrail
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
@@ -41,6 +42,7 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
         return new
     rules = ReplyRules.load(session)
     deltas: dict[int, Counter] = defaultdict(Counter)
+    watched: set[int] = set()  # campaigns whose first slice got an opt-out (campaigns/guardrail.py)
     for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
         row = answered_row(session, message.phone, message.context_wamid, message.at, rules.attribution)
         reason = optouts.opt_out_reason(message.text, rules.keywords, message.button_text, message.button_payload)
@@ -57,8 +59,11 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                                       name=message.profile_name, sent_to=number_sent_to(session, message.phone))
             session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                             .values(contact_id=contact.id))
+            if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
+                watched.add(campaign_id)
         _into_conversation(session, stored_id, message, row)
     add_deltas(session, deltas)
+    guardrail.check(session, watched)
     return new
 
 

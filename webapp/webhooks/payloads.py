@@ -9,6 +9,7 @@ from typing import Any
 
 from webapp.campaigns.statuses import TRACKED_STATUSES, Pricing, StatusUpdate
 from webapp.meta_errors import MetaError, read_error_item
+from webapp.senders.quality import RESTRICTIONS, NumberUpdate
 from webapp.timestamps import utcnow
 
 # What our sender puts in biz_opaque_callback_data: the recipient row's id.
@@ -70,6 +71,38 @@ def read_changes(payload: Any) -> list[Change]:
                 errors=[read_error_item(e) for e in _dicts(value.get("errors"))],
             ))
     return changes
+
+
+def read_number_updates(payload: Any) -> list[NumberUpdate]:
+    """Every `phone_number_quality_update` and restricting `account_update` change of a webhook body. The time is
+    the entry's (Meta's `time`, epoch seconds), which orders them; the WhatsApp account is the entry's id."""
+    updates = []
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return updates
+    for entry in _dicts(payload.get("entry")):
+        at, waba_id = timestamp(entry.get("time")), str(entry.get("id") or "")
+        for change in _dicts(entry.get("changes")):
+            value, field_name = change.get("value"), change.get("field")
+            if not isinstance(value, dict) or not isinstance(value.get("event"), str):
+                continue
+            number = re.sub(r"\D", "", str(value.get("display_phone_number") or value.get("phone_number") or ""))
+            if field_name == "phone_number_quality_update":
+                # Meta moves the tier from current_limit to max_daily_conversations_per_business (2026).
+                tier = value.get("max_daily_conversations_per_business") or value.get("current_limit") or ""
+                updates.append(NumberUpdate(field_name, waba_id, number, value["event"], str(tier), at))
+            elif field_name == "account_update" and value["event"] in RESTRICTIONS:
+                updates.append(NumberUpdate(field_name, waba_id, number, value["event"], "", at,
+                                            detail=_restriction(value)))
+    return updates
+
+
+def _restriction(value: dict) -> str:
+    """The restriction or violation an account_update names, in Meta's words."""
+    kinds = [str(item.get("restriction_type") or "") for item in _dicts(value.get("restriction_info"))]
+    violation = value.get("violation_info") if isinstance(value.get("violation_info"), dict) else {}
+    ban = value.get("ban_info") if isinstance(value.get("ban_info"), dict) else {}
+    return ", ".join(filter(None, [*kinds, str(violation.get("violation_type") or ""),
+                                   str(ban.get("waba_ban_state") or "")]))[:200]
 
 
 def read_status(item: dict) -> StatusUpdate | None:

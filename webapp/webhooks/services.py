@@ -17,13 +17,15 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.guardrail import pause_senders
 from webapp.senders.models import Sender
+from webapp.senders.quality import apply_number_updates
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write
 from webapp.webhooks.inbound import apply_messages, apply_preferences
 from webapp.webhooks.models import WebhookEvent
 from webapp.webhooks.parked import apply_parked_statuses, park, route_statuses
-from webapp.webhooks.payloads import read_changes
+from webapp.webhooks.payloads import read_changes, read_number_updates
 
 
 @dataclass
@@ -140,10 +142,23 @@ def _apply(session: Session, payloads: list[tuple[int, dict]]) -> tuple[dict[int
     for event_id, new in apply_messages(session, messages).items():
         outcomes[event_id].messages = new
     apply_preferences(session, preferences)
+    _apply_number_updates(session, payloads, outcomes)
     for event_id, outcome in outcomes.items():
         if outcome.notes:
             current_app.logger.warning("Webhook event %s: %s", event_id, "; ".join(outcome.notes))
     return outcomes, [status.wamid for status in unmatched]
+
+
+def _apply_number_updates(session: Session, payloads: list[tuple[int, dict]], outcomes: dict[int, Outcome]) -> None:
+    """Quality and account changes of our numbers (senders/quality.py); a downgrade pauses their campaigns."""
+    updates = []
+    for event_id, payload in payloads:
+        if found := read_number_updates(payload):
+            updates += found
+            outcomes[event_id].status = "applied"
+    if updates:
+        for campaign_id in pause_senders(session, apply_number_updates(session, updates)):
+            current_app.logger.warning("Campaign %s paused: its number's quality fell", campaign_id)
 
 
 def _grouped(outcomes: dict[int, Outcome]) -> dict[tuple[str, str], list[int]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import String, Text
+from sqlalchemy import Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.encryption import EncryptedText
@@ -38,6 +38,15 @@ class WorkspaceSettings(db.Model):
     cap_days: Mapped[int | None] = mapped_column()
     # At most this much billed by Meta per calendar month (UTC), in the rate card's currency (None: no budget).
     monthly_budget: Mapped[Decimal | None] = mapped_column(Money)
+    # The first-slice guardrail (campaigns/guardrail.py): a campaign first sends the smaller of guard_slice_percent %
+    # of its recipients and guard_slice_max (at least one), and pauses itself if, in that slice, opt-outs exceed
+    # guard_opt_out_percent % or failures with one of guard_failure_codes exceed guard_failure_percent %.
+    guard_first_slice: Mapped[bool] = mapped_column(default=False)
+    guard_slice_percent: Mapped[int] = mapped_column(default=5)
+    guard_slice_max: Mapped[int] = mapped_column(default=200)
+    guard_opt_out_percent: Mapped[float] = mapped_column(Float, default=2.0)
+    guard_failure_percent: Mapped[float] = mapped_column(Float, default=5.0)
+    guard_failure_codes: Mapped[str] = mapped_column(String(200), default="131048, 131049")
 
     @classmethod
     def get(cls) -> "WorkspaceSettings":
