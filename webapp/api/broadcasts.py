@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from webapp.api.errors import ApiError
 from webapp.api.parameters import ParameterError, as_variables
 from webapp.api.recipients import Report
+from webapp.api.recipients import add as add_recipients
 from webapp.audience.models import Segment
 from webapp.campaigns import services
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
@@ -176,6 +177,37 @@ def acceptance(campaign: Campaign, report: Report | None = None) -> Acceptance:
     rejected = stored["skipped"] + (len(report.errors) if report else 0) + \
         (forecast.summary.opted_out + forecast.summary.missing if forecast else 0)
     return Acceptance(accepted, rejected, report, forecast)
+
+
+@dataclass(frozen=True)
+class Created:
+    campaign: Campaign
+    taken: Acceptance
+
+
+def create(body: Mapping, item_errors: Mapping[int, str], default_country: str) -> Created:
+    """A broadcast from a create request (the API's, a compat API's translated to it): a draft, scheduled with
+    `schedule_at`, or launched at once with `send`. Commits: the draft before its launch, so a refused send
+    (validated first) leaves no draft behind and an accepted one is stored before sending starts."""
+    if body.get("send") and body.get("schedule_at"):
+        raise ApiError("invalid_request", "Give `send` or `schedule_at`, not both.",
+                       [{"field": "schedule_at", "message": "cannot be combined with send"}])
+    direct = "recipients" in body or not (body.get("list_ids") or body.get("segment_id") or body.get("retarget"))
+    draft = apply_request(services.Draft("", None, None, [], direct=direct), body)
+    campaign = services.save_draft(draft, origin="api")
+    report = None
+    if "recipients" in body:
+        report = add_recipients(db.session, campaign, body["recipients"], item_errors, default_country)
+    if body.get("schedule_at"):
+        services.schedule(campaign, when(body["schedule_at"]))
+    if body.get("send"):
+        services.validate_for_launch(campaign)  # before the commit: a refused send leaves no draft behind
+    db.session.commit()
+    taken = acceptance(campaign, report)
+    if body.get("send"):
+        services.launch(campaign)
+        db.session.commit()
+    return Created(campaign, taken)
 
 
 # --- The index and the dashboard -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Workspace-wide settings kept in the database (one row), editable by admins."""
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.encryption import EncryptedText
@@ -15,6 +15,17 @@ DEFAULT_OPT_OUT_KEYWORDS = (
     "إيقاف, الغاء, توقف, "  # Arabic
     "BERHENTI, STOP LANGGANAN"  # Indonesian
 )
+
+
+# The broadcast APIs of other products this server also speaks (webapp/compat/), each under /compat/<name>/ and
+# enabled per workspace in Settings → API keys; their names and how the page describes them.
+COMPAT_APIS = {
+    "wask": "wask — session broadcast lists (/compat/wask)",
+    "crm": "CRM v1 broadcasts (/compat/crm)",
+    "wacrm": "Wacrm broadcasts (/compat/wacrm)",
+    "django": "Django multi-platform broadcasts (/compat/django)",
+    "kapso": "Kapso WhatsApp broadcasts (/compat/kapso)",
+}
 
 
 class WorkspaceSettings(db.Model):
@@ -33,6 +44,8 @@ class WorkspaceSettings(db.Model):
     # The frequency cap: at most `cap_messages` marketing messages per contact per `cap_days` days (None: off).
     cap_messages: Mapped[int | None] = mapped_column()
     cap_days: Mapped[int | None] = mapped_column()
+    # The compatible APIs (webapp/compat/) this workspace answers, by name; none until an admin enables one.
+    compat_apis: Mapped[list] = mapped_column(JSON, default=list)
 
     @classmethod
     def get(cls) -> "WorkspaceSettings":
