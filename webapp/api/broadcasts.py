@@ -14,6 +14,7 @@ from webapp.api.recipients import Report
 from webapp.api.recipients import add as add_recipients
 from webapp.audience.models import Segment
 from webapp.campaigns import services
+from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
 from webapp.campaigns.models import (
     CAMPAIGN_LABELS, CAMPAIGN_STATES, Campaign, CampaignCounter, Recipient,
@@ -208,6 +209,29 @@ def create(body: Mapping, item_errors: Mapping[int, str], default_country: str) 
         services.launch(campaign)
         db.session.commit()
     return Created(campaign, taken)
+
+
+def update(campaign_id: int, body: Mapping) -> Campaign:
+    """A draft or scheduled broadcast changed by what an update request gives (the API's, a compat API's translated
+    to it); `schedule_at` schedules it, null makes it a draft again. Commits."""
+    campaign = locked(campaign_id)
+    if not campaign.is_editable:
+        raise CampaignError(f"This broadcast is {campaign.label.lower()}: only draft or scheduled broadcasts can be "
+                            "changed.", code="conflict")
+    before = campaign.template_id
+    draft = apply_request(services.draft_of(campaign), body, campaign)
+    if draft.template_id != before and counts(db.session, campaign.id)["total"]:
+        raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
+                            "another template.", field="template_name", code="conflict")
+    services.save_draft(draft, campaign, origin="api")
+    if "schedule_at" in body:
+        if body["schedule_at"] is None:
+            if campaign.status == "scheduled":
+                services.unschedule(campaign)
+        else:
+            services.schedule(campaign, when(body["schedule_at"]))
+    db.session.commit()
+    return campaign
 
 
 # --- The index and the dashboard -------------------------------------------------------------------

@@ -213,24 +213,7 @@ def get_broadcast(call: Call, broadcast_id: int):
 def update_broadcast(call: Call, broadcast_id: int):
     """Only what is given changes. `schedule_at` schedules it, or null makes it a draft again. The template
     cannot change once recipients were added with their own values (409)."""
-    campaign = broadcasts.locked(broadcast_id)
-    if not campaign.is_editable:
-        raise CampaignError(f"This broadcast is {campaign.label.lower()}: only draft or scheduled broadcasts can be "
-                            "changed.", code="conflict")
-    body = call.body
-    before = campaign.template_id
-    draft = broadcasts.apply_request(services.draft_of(campaign), body, campaign)
-    if draft.template_id != before and counts(db.session, campaign.id)["total"]:
-        raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
-                            "another template.", field="template_name", code="conflict")
-    services.save_draft(draft, campaign, origin="api")
-    if "schedule_at" in body:
-        if body["schedule_at"] is None:
-            if campaign.status == "scheduled":
-                services.unschedule(campaign)
-        else:
-            services.schedule(campaign, when(body["schedule_at"]))
-    db.session.commit()
+    campaign = broadcasts.update(broadcast_id, call.body)
     return {"data": payloads.broadcast(campaign)}
 
 

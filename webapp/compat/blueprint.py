@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp.compat import kapso, wacrm, wask
+from webapp.compat import crm, django, kapso, wacrm, wask
 
-APIS = (wask.api, wacrm.api, kapso.api)
+APIS = (wask.api, crm.api, wacrm.api, django.api, kapso.api)
 
 
 def register(app: Flask) -> None:
