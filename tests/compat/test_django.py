@@ -37,7 +37,7 @@ def _body(recipients: list[str], **fields) -> dict:
 
 @QUICK
 def test_a_django_broadcast_is_drafted_scheduled_grown_sent_and_its_messages_read(compat):
-    factories.sender(), factories.template(components=[{"type": "BODY", "text": "Our summer sale starts now."}])
+    sender, _ = factories.sender(), factories.template(components=[{"type": "BODY", "text": "Our summer sale starts now."}])
     first, second, third = _contacts()
     django = compat("django")
 
@@ -75,6 +75,14 @@ def test_a_django_broadcast_is_drafted_scheduled_grown_sent_and_its_messages_rea
     cancelled = django.call("PUT", f"/broadcast/{made['id']}/", _body([], status="CANCELLED")).body
     assert (cancelled["status"], cancelled["status_display"]) == ("CANCELLED", "Cancelled")
     assert django.call("GET", "/broadcast/messages/", status="CANCELLED").body["count"] == 3
+
+    factories.campaign("sent", ["+14155550309"], name="Earlier", sender=sender, created_at=utcnow() - timedelta(1))
+    board = django.call("GET", "/broadcast/dashboard/").body
+    assert (board["by_status"]["CANCELLED"], board["by_status"]["SENT"], board["count"]) == (1, 1, 2)
+    assert board["totals"] == {"broadcasts": 2, "total_recipients": 4, "sent": 0, "delivered": 0, "read": 0,
+                               "failed": 0, "replied": 0}
+    assert [(row["name"], row["status"], row["total_recipients"]) for row in board["results"]] == [
+        ("Summer Sale Campaign", "CANCELLED", 3), ("Earlier", "SENT", 1)]
 
 
 @QUICK

@@ -95,12 +95,27 @@ def paginated(item: dict) -> dict:
                            "previous": {"type": ["string", "null"]}, "results": {"type": "array", "items": item}}}
 
 
+FIGURES = ("sent", "delivered", "read", "failed", "replied")
+_COUNTS = {name: {"type": "integer"} for name in FIGURES}
+DASHBOARD_ROW = {"type": "object", "additionalProperties": False,
+                 "required": ["id", "name", "status", "total_recipients", *FIGURES],
+                 "properties": {"id": _UUID, "name": {"type": "string"}, "status": {"enum": list(DISPLAY)},
+                                "total_recipients": {"type": "integer"}, **_COUNTS}}
+DASHBOARD = {**paginated(DASHBOARD_ROW)}
+DASHBOARD["required"] = [*DASHBOARD["required"], "totals", "by_status"]
+DASHBOARD["properties"] = {**DASHBOARD["properties"], "by_status": {
+    "type": "object", "additionalProperties": False, "required": list(DISPLAY),
+    "properties": {word: {"type": "integer"} for word in DISPLAY}}, "totals": {
+    "type": "object", "additionalProperties": False, "required": ["broadcasts", "total_recipients", *FIGURES],
+    "properties": {"broadcasts": {"type": "integer"}, "total_recipients": {"type": "integer"}, **_COUNTS}}}
+
 SCHEMAS = {
     "Error": {"type": "object", "required": ["detail"], "additionalProperties": False,
               "properties": {"detail": {"type": "string"}, "errors": {}}},
     "BroadcastInput": BROADCAST_IN, "Broadcast": BROADCAST_OUT, "BroadcastPage": paginated(
         {"$ref": "#/components/schemas/Broadcast"}),
     "Message": MESSAGE_OUT, "MessagePage": paginated({"$ref": "#/components/schemas/Message"}),
+    "Dashboard": DASHBOARD,
 }
 
 api = CompatApi("django", "Multi-platform broadcasts (Django)", key_header="Authorization", bearer=True,
@@ -175,6 +190,18 @@ def broadcast(campaign: Campaign) -> dict:
             "started_at": iso(campaign.started_at), "completed_at": iso(campaign.completed_at)}
 
 
+def _figures(found: dict) -> dict:
+    """sent: accepted by the Cloud API (Meta's own "sent" status follows); the others as Meta reports them."""
+    return {"sent": found["accepted"], "delivered": found["delivered"], "read": found["read"],
+            "failed": found["failed"], "replied": found["replied"]}
+
+
+def dashboard_row(campaign: Campaign) -> dict:
+    found = counts(db.session, campaign.id)
+    return {"id": str(campaign.public_id), "name": campaign.name, "status": STATUS[campaign.status],
+            "total_recipients": found["total"], **_figures(found)}
+
+
 def message(row: Recipient, broadcast_id, contact_id) -> dict:
     error = " — ".join(part for part in (row.error_title, row.error_detail) if part) or row.skip_reason
     return {"id": row.id, "broadcast": str(broadcast_id), "contact": str(contact_id) if contact_id else None,
@@ -217,6 +244,21 @@ def _page(query, shape) -> dict:
 def list_broadcasts(body: dict):
     query = broadcasts.filtered().order_by(Campaign.created_at.desc(), Campaign.id.desc())
     return _page(query, broadcast)
+
+
+@api.route("GET", "/broadcast/dashboard/", scope="broadcasts:read", responses={200: "Dashboard"}, errors=(400,),
+           query=PAGING, summary="Campaign analytics dashboard: sent, delivered, read and failed counts per broadcast")
+def dashboard(body: dict):
+    """Every broadcast's figures, newest first a page at a time, with their totals and how many are in each status
+    (webapp/api/broadcasts.py totals: two aggregate queries)."""
+    query = broadcasts.filtered()
+    by_status, messages = broadcasts.totals(query)
+    words = {word: 0 for word in DISPLAY}
+    for state, number in by_status.items():
+        words[STATUS[state]] += number
+    page = _page(query.order_by(Campaign.created_at.desc(), Campaign.id.desc()), dashboard_row)
+    return {**page, "by_status": words, "totals": {"broadcasts": sum(by_status.values()),
+                                                   "total_recipients": messages["total"], **_figures(messages)}}
 
 
 @api.route("POST", "/broadcast/", scope="broadcasts:send", body="BroadcastInput", responses={201: "Broadcast"},
