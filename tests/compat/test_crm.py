@@ -118,6 +118,8 @@ def test_what_the_crm_asks_and_we_cannot_honour_is_refused_by_name_and_changes_n
         "location.id: there is no location")
     assert refused(422, _body(sender, customers, scheduleDateTime="2020-01-01T09:00:00")) == \
         "Choose a time in the future."
+    assert refused(400, _body(sender, customers, scheduleDateTime="tomorrow")) == \
+        "scheduleDateTime is not an ISO 8601 date-time, e.g. 2026-03-01T09:30:00Z."
     assert "retargetEngagementType" in refused(422, _body(sender, customers, segments=[],
                                                           retargetBroadcast={"id": "x"}))
     assert "type" in refused(400, _body(sender, customers, type="lead"))

@@ -102,6 +102,8 @@ def test_django_refusals_name_what_is_wrong_and_change_nothing(compat):
     assert "SENT" in refused(400, _body([first], status="SENT"))
     assert refused(400, _body([first], status="SCHEDULED")) == "status SCHEDULED needs scheduled_at."
     assert refused(422, _body([first], scheduled_at="2024-07-01T10:00:00Z")) == "Choose a time in the future."
+    assert refused(400, _body([first], scheduled_at="2024-07-01T10:00:00")) == \
+        "scheduled_at needs a time zone: end it with Z for UTC."
     assert refused(422, _body([], status="QUEUED")) == "Add recipients before sending: this broadcast has none yet."
     assert "no template" in refused(422, _body([first], template_name="summer_sale"))
     assert db.session.scalar(select(func.count()).select_from(Campaign)) == 0

@@ -215,7 +215,8 @@ def ours(body: Mapping, campaign: Campaign | None = None) -> dict:
         translated["template_parameters"] = parameters
     moment = body.get("scheduleDateTime")
     if moment:
-        translated["schedule_at"] = moment if _zoned(moment) else moment + "+00:00"  # the CRM's times are UTC
+        moment = moment if _zoned(moment) else moment + "+00:00"  # the CRM's times are UTC
+        translated["schedule_at"] = broadcasts.when(moment, "scheduleDateTime").isoformat()  # named as the CRM does
     elif campaign is not None:
         translated["schedule_at"] = None
     if not moment and body.get("status") != "draft":

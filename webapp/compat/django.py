@@ -161,8 +161,8 @@ def ours(body: Mapping) -> dict:
         translated["language"] = body["language"]
     if "template_parameters" in body:
         translated["template_parameters"] = body["template_parameters"]
-    if "scheduled_at" in body:
-        translated["schedule_at"] = body["scheduled_at"]
+    if body.get("scheduled_at"):
+        translated["schedule_at"] = broadcasts.when(body["scheduled_at"], "scheduled_at").isoformat()
     return translated
 
 
