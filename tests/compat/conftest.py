@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 import requests
+from rq import Worker
 
 from tests.api.conftest import api, make_key  # noqa: F401 - api: our own API's client
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401
 from tests.compat.contract import CompatClient, Contract, flask_send, http_send
-from tests.processes import ProcessSet
+from tests.processes import ProcessSet, wait_until
 from webapp.api.models import SCOPES
 from webapp.extensions import db
+from webapp.queues import redis_client
 from webapp.workspace.models import WorkspaceSettings
 
 
@@ -40,6 +42,7 @@ class LiveStack:
     base: str
     sandbox: object
     sender: object
+    processes: ProcessSet  # its output() tells what the worker did, for a failure's message
 
     def client(self, name: str, scopes=SCOPES) -> CompatClient:
         enable(*dict.fromkeys([*(WorkspaceSettings.get().compat_apis or []), name]))
@@ -60,8 +63,10 @@ def live_stack(app, sandbox, sandbox_sender, live_server):
     group = ProcessSet(app)
     group.worker()
     group.cron()
-    try:
-        yield LiveStack(live_server, sandbox, sandbox_sender)
+    try:  # a worker takes seconds to start on a loaded machine: tests wait for the product, not for its boot
+        wait_until(lambda: Worker.count(connection=redis_client()), 90, interval=0.2, message="the worker to start",
+                   processes=group)
+        yield LiveStack(live_server, sandbox, sandbox_sender, group)
     finally:
         group.stop()
         sandbox.configure(webhook_url="")
