@@ -171,8 +171,8 @@ def test_the_seeds_examples_and_a_broadcast_to_completion(live_stack):
     assert crm.call("DELETE", f"{PATH}/{draft['id']}").body == {"success": True}
 
     sent = crm.call("POST", PATH, ours).body  # no scheduleDateTime, not a draft: sent at once
-    done = wait_until(lambda: (b := crm.call("GET", f"{PATH}/{sent['id']}").body)["completedAt"] and b, 180,
-                      interval=0.5, message="completion")
+    done = wait_until(lambda: (b := crm.call("GET", f"{PATH}/{sent['id']}").body)["completedAt"] and b, 60,
+                      interval=0.5, message="completion", processes=live_stack.processes)
     assert done["status"] == "sent" and done["processedStats"]["totalCount"] == 3
     assert [b["id"] for b in crm.call("GET", PATH).body] == [sent["id"]]
     ledger = live_stack.sandbox.messages(limit=100)

@@ -132,7 +132,7 @@ def test_the_seeds_example_and_a_broadcast_to_completion(live_stack):
     assert (created["status"], created["recipients"]) == ("SCHEDULED", recipients)
     django.call("PUT", f"/broadcast/{created['id']}/", {**example, "scheduled_at": None, "status": "QUEUED"})
     done = wait_until(lambda: (b := django.call("GET", f"/broadcast/{created['id']}/").body)["completed_at"] and b,
-                      180, interval=0.5, message="completion")
+                      60, interval=0.5, message="completion", processes=live_stack.processes)
     assert (done["status"], done["status_display"], done["total_recipients"]) == ("SENT", "Completed", 3)
     ledger = live_stack.sandbox.messages(limit=100)
     assert Counter("+" + m["to"].lstrip("+") for m in ledger) == Counter(PHONES)  # each number once
