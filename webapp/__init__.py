@@ -67,6 +67,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.audience.views import bp as audience_bp
     from webapp.auth.views import bp as auth_bp
     from webapp.campaigns.views import bp as campaigns_bp
+    from webapp.compat.blueprint import register as register_compat
     from webapp.contacts.views import bp as contacts_bp
     from webapp.dashboard.views import bp as dashboard_bp
     from webapp.inbox.views import bp as inbox_bp
@@ -83,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
                       tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
+    register_compat(app)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})
     register_web(app)
     _register_cli(app)

@@ -12,9 +12,11 @@ from werkzeug.exceptions import HTTPException
 from webapp.meta_errors import explain
 from webapp.workspace.zone import localtime
 
-# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
+# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API
+# and the compat APIs (blueprints compat_<name>, webapp/compat/).
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive"}
 PUBLIC_BLUEPRINTS = {"api"}
+KEYED_PATHS = ("/api/", "/compat/")  # their blueprints answer their own JSON errors
 
 
 def register_web(app: Flask) -> None:
@@ -88,7 +90,8 @@ def _business_name() -> str:
 
 def _require_login():
     """Login on every page, checked once here rather than remembered on every view."""
-    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in PUBLIC_BLUEPRINTS \
+            or (request.blueprint or "").startswith("compat_"):
         return None
     if request.endpoint is None:  # 404s render the friendly page, for visitors too
         return None
@@ -118,8 +121,8 @@ def _security_headers(response):
 
 
 def _http_error(error: HTTPException):
-    if request.blueprint == "api" or request.path.startswith("/api/"):
-        return error  # the API blueprint answers JSON errors itself
+    if request.blueprint == "api" or request.path.startswith(KEYED_PATHS):
+        return error  # the API's and compat APIs' blueprints answer JSON errors themselves
     if error.code == 413:
         limit = current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
         message = (f"That file is larger than the upload limit of {limit} MB. Split it into smaller files, "

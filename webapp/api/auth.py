@@ -14,11 +14,12 @@ from webapp.timestamps import iso
 HEADER = "X-API-Key"
 
 
-def authenticate(scope: str) -> ApiKey:
-    """The key of this request, allowed `scope` and within its rate; else the ApiError to answer with."""
-    raw = request.headers.get(HEADER, "").strip()
+def authenticate(scope: str, raw: str | None = None, header: str = HEADER) -> ApiKey:
+    """The key of this request, allowed `scope` and within its rate; else the ApiError to answer with. `raw` is
+    the key as another header form carried it (the compat APIs' `Authorization: Bearer`), `header` that form."""
+    raw = (request.headers.get(HEADER, "") if raw is None else raw).strip()
     if not raw:
-        raise ApiError("missing_api_key", f"Send an API key in the {HEADER} header. Admins create keys in "
+        raise ApiError("missing_api_key", f"Send an API key in the {header} header. Admins create keys in "
                                           "Settings → API keys.")
     key = keys.find(db.session, raw)
     if key is None:

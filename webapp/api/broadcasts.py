@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 from webapp.api.errors import ApiError
 from webapp.api.parameters import ParameterError, as_variables
 from webapp.api.recipients import Report
+from webapp.api.recipients import add as add_recipients
 from webapp.audience.models import Segment
 from webapp.campaigns import services
+from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
 from webapp.campaigns.models import (
     CAMPAIGN_LABELS, CAMPAIGN_STATES, Campaign, CampaignCounter, Recipient,
@@ -176,6 +178,60 @@ def acceptance(campaign: Campaign, report: Report | None = None) -> Acceptance:
     rejected = stored["skipped"] + (len(report.errors) if report else 0) + \
         (forecast.summary.opted_out + forecast.summary.missing if forecast else 0)
     return Acceptance(accepted, rejected, report, forecast)
+
+
+@dataclass(frozen=True)
+class Created:
+    campaign: Campaign
+    taken: Acceptance
+
+
+def create(body: Mapping, item_errors: Mapping[int, str], default_country: str) -> Created:
+    """A broadcast from a create request (the API's, a compat API's translated to it): a draft, scheduled with
+    `schedule_at`, or launched at once with `send`. Commits: the draft before its launch, so a refused send
+    (validated first) leaves no draft behind and an accepted one is stored before sending starts."""
+    if body.get("send") and body.get("schedule_at"):
+        raise ApiError("invalid_request", "Give `send` or `schedule_at`, not both.",
+                       [{"field": "schedule_at", "message": "cannot be combined with send"}])
+    direct = "recipients" in body or not (body.get("list_ids") or body.get("segment_id") or body.get("retarget"))
+    draft = apply_request(services.Draft("", None, None, [], direct=direct), body)
+    campaign = services.save_draft(draft, origin="api")
+    report = None
+    if "recipients" in body:
+        report = add_recipients(db.session, campaign, body["recipients"], item_errors, default_country)
+    if body.get("schedule_at"):
+        services.schedule(campaign, when(body["schedule_at"]))
+    if body.get("send"):
+        services.validate_for_launch(campaign)  # before the commit: a refused send leaves no draft behind
+    db.session.commit()
+    taken = acceptance(campaign, report)
+    if body.get("send"):
+        services.launch(campaign)
+        db.session.commit()
+    return Created(campaign, taken)
+
+
+def update(campaign_id: int, body: Mapping) -> Campaign:
+    """A draft or scheduled broadcast changed by what an update request gives (the API's, a compat API's translated
+    to it); `schedule_at` schedules it, null makes it a draft again. Commits."""
+    campaign = locked(campaign_id)
+    if not campaign.is_editable:
+        raise CampaignError(f"This broadcast is {campaign.label.lower()}: only draft or scheduled broadcasts can be "
+                            "changed.", code="conflict")
+    before = campaign.template_id
+    draft = apply_request(services.draft_of(campaign), body, campaign)
+    if draft.template_id != before and counts(db.session, campaign.id)["total"]:
+        raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
+                            "another template.", field="template_name", code="conflict")
+    services.save_draft(draft, campaign, origin="api")
+    if "schedule_at" in body:
+        if body["schedule_at"] is None:
+            if campaign.status == "scheduled":
+                services.unschedule(campaign)
+        else:
+            services.schedule(campaign, when(body["schedule_at"]))
+    db.session.commit()
+    return campaign
 
 
 # --- The index and the dashboard -------------------------------------------------------------------

@@ -69,7 +69,7 @@ def payloads(session: Session, found: list[Contact]) -> list[dict]:
             .join(ContactList, ContactList.id == ListMember.list_id)
             .where(ListMember.contact_id.in_(ids)).order_by(ContactList.name)):
         listed.setdefault(contact_id, []).append({"id": list_id, "name": name})
-    return [{"id": contact.id, "phone_number": contact.phone, "name": contact.name or "",
+    return [{"id": contact.id, "uuid": str(contact.public_id), "phone_number": contact.phone, "name": contact.name or "",
              "country": contact.country or "", "attributes": contact.attributes or {},
              "tags": tagged.get(contact.id, []), "lists": listed.get(contact.id, []),
              "opted_out": contact.opted_out_at is not None, "opted_out_at": iso(contact.opted_out_at),

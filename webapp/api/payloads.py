@@ -34,7 +34,7 @@ def broadcast(campaign: Campaign) -> dict:
     retarget = audience.get("retarget")
     found = figures(db.session, campaign.id)
     return {
-        "id": campaign.id, "name": campaign.name, "status": campaign.status, "status_label": campaign.label,
+        "id": campaign.id, "uuid": str(campaign.public_id), "name": campaign.name, "status": campaign.status, "status_label": campaign.label,
         "sender": {"id": campaign.sender.id, "label": campaign.sender.label,
                    "phone_number": campaign.sender.display_phone_number},
         "template": {"name": campaign.template_name, "language": campaign.template_language},
@@ -102,7 +102,7 @@ def rates(messages: dict) -> dict:
 
 
 def list_summary(summary) -> dict:
-    return {"id": summary.id, "name": summary.name, "recipient_count": summary.members,
+    return {"id": summary.id, "uuid": str(summary.public_id), "name": summary.name, "recipient_count": summary.members,
             "opted_out_count": summary.opted_out, "created_at": iso(summary.created_at)}
 
 
@@ -112,14 +112,14 @@ def member(contact: Contact) -> dict:
 
 
 def sender(row: Sender) -> dict:
-    return {"id": row.id, "label": row.label, "phone_number": row.display_phone_number,
+    return {"id": row.id, "uuid": str(row.public_id), "label": row.label, "phone_number": row.display_phone_number,
             "phone_number_id": row.phone_number_id, "throughput": row.throughput,
             "messaging_limit": row.messaging_limit, "sandbox": bool(row.is_sandbox)}
 
 
 def template(row: Template) -> dict:
     needs = template_variables(row.components, row.parameter_format)
-    return {"id": row.id, "name": row.name, "language": row.language, "status": row.status,
+    return {"id": row.id, "uuid": str(row.public_id), "name": row.name, "language": row.language, "status": row.status,
             "category": row.category, "parameter_format": row.parameter_format, "header": needs.header,
             "parameters": [{"key": s.key, "label": s.label} for s in slots(row.components, row.parameter_format)],
             "quick_replies": [{"index": index, "text": label} for index, label in needs.quick_replies]}

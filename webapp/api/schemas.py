@@ -44,6 +44,7 @@ def page_of(item: str) -> dict:
     return data({"type": "array", "items": ref(item)}, meta=ref("PageMeta"))
 
 
+UUID = {"type": "string", "format": "uuid", "description": "The stable public id (the compat APIs' ids)"}
 PHONE_IN = {"type": "string", "minLength": 1, "maxLength": 64,
             "description": "A phone number in any written form; E.164 (+14155550123) is safest. Numbers "
                            "without a country code are read as the workspace's default country's."}
@@ -93,13 +94,13 @@ SCHEMAS: dict[str, dict] = {
         "button_payloads": ref("ButtonPayloads"),
         "header_url": STRING, "schedule_at": {"type": "string", "format": "date-time"},
     }, required=("template_name",)),
-    "ListSummary": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+    "ListSummary": obj({"id": INTEGER, "uuid": UUID, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
                         "created_at": WHEN}),
     "ListMember": obj({"phone_number": STRING, "name": STRING, "country": STRING, "opted_out": {"type": "boolean"},
                        "attributes": {"type": "object"}}),
-    "ListDetail": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+    "ListDetail": obj({"id": INTEGER, "uuid": UUID, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
                        "created_at": WHEN, "recipients": {"type": "array", "items": ref("ListMember")}}),
-    "ListWritten": obj({"id": INTEGER, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
+    "ListWritten": obj({"id": INTEGER, "uuid": UUID, "name": STRING, "recipient_count": COUNT, "opted_out_count": COUNT,
                         "created_at": WHEN, "added": COUNT, "removed": COUNT, "duplicates": COUNT,
                         "errors": {"type": "array", "items": ref("RecipientError")}}),
     # --- Broadcasts: what is sent ---
@@ -172,7 +173,7 @@ SCHEMAS: dict[str, dict] = {
                                          "maxItems": MAX_RECIPIENTS}}),
     # --- Broadcasts: what the API answers ---
     "Broadcast": obj({
-        "id": INTEGER, "name": STRING,
+        "id": INTEGER, "uuid": UUID, "name": STRING,
         "status": {"type": "string", "enum": list(CAMPAIGN_STATES)},
         "status_label": STRING,
         "sender": obj({"id": INTEGER, "label": STRING, "phone_number": STRING}),
@@ -220,10 +221,10 @@ SCHEMAS: dict[str, dict] = {
         "messages": COUNTS,
         "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
     }),
-    "Sender": obj({"id": INTEGER, "label": STRING, "phone_number": STRING, "phone_number_id": STRING,
+    "Sender": obj({"id": INTEGER, "uuid": UUID, "label": STRING, "phone_number": STRING, "phone_number_id": STRING,
                    "throughput": INTEGER, "messaging_limit": {"type": ["integer", "null"]},
                    "sandbox": {"type": "boolean"}}),
-    "Template": obj({"id": INTEGER, "name": STRING, "language": STRING, "status": STRING, "category": STRING,
+    "Template": obj({"id": INTEGER, "uuid": UUID, "name": STRING, "language": STRING, "status": STRING, "category": STRING,
                      "parameter_format": STRING, "header": {"type": ["string", "null"]},
                      "parameters": {"type": "array", "items": obj({"key": STRING, "label": STRING})},
                      "quick_replies": {"type": "array", "items": obj({"index": INTEGER, "text": STRING}),
@@ -304,7 +305,7 @@ SCHEMAS: dict[str, dict] = {
                          "results": {"type": "array", "items": ref("ListMessageResult")}}),
     # --- Contacts and tags ---
     "Contact": obj({
-        "id": INTEGER, "phone_number": STRING, "name": STRING,
+        "id": INTEGER, "uuid": UUID, "phone_number": STRING, "name": STRING,
         "country": {"type": "string", "description": "The number's country (ISO 3166), \"\" for non-geographic "
                                                     "numbers."},
         "attributes": {"type": "object", "description": "As given (imports, the API); templates read them."},
@@ -364,7 +365,7 @@ SCHEMAS: dict[str, dict] = {
     "SegmentUpdate": obj({"name": {"type": "string", "minLength": 1, "maxLength": 120},
                           "definition": ref("SegmentDefinition")}, required=(), minProperties=1),
     "SegmentCountOf": obj({"definition": ref("SegmentDefinition")}),
-    "Segment": obj({"id": INTEGER, "name": STRING,
+    "Segment": obj({"id": INTEGER, "uuid": UUID, "name": STRING,
                     "definition": {"type": "object", "description": "As saved: normalised (attribute names as the "
                                                                     "workspace spells them, with their `type`)."},
                     "described": {"type": "array", "items": STRING, "description": "Each condition in words."},

@@ -12,7 +12,7 @@ from webapp.timestamps import iso
 
 
 def payload(segment: Segment) -> dict:
-    return {"id": segment.id, "name": segment.name, "definition": segment.definition,
+    return {"id": segment.id, "uuid": str(segment.public_id), "name": segment.name, "definition": segment.definition,
             "described": describe(db.session, segment.definition),
             "created_at": iso(segment.created_at), "updated_at": iso(segment.updated_at)}
 

@@ -60,7 +60,7 @@ def _range(query: dict) -> tuple:
 
 def _written(contact_list, written: lists.Written) -> dict:
     members, opted_out = contacts.list_counts(db.session, contact_list.id)
-    return {"data": {"id": contact_list.id, "name": contact_list.name, "recipient_count": members,
+    return {"data": {"id": contact_list.id, "uuid": str(contact_list.public_id), "name": contact_list.name, "recipient_count": members,
                      "opted_out_count": opted_out, "created_at": iso(contact_list.created_at),
                      "added": written.added, "removed": written.removed, "duplicates": written.duplicates,
                      "errors": written.errors}}
@@ -97,7 +97,7 @@ def get_list(call: Call, list_id: int):
     contact_list = lists.get(list_id)
     members, opted_out = contacts.list_counts(db.session, list_id)
     found = contacts.members_page(db.session, list_id, call.query.get("q", ""), call.query["page"])
-    return {"data": {"id": contact_list.id, "name": contact_list.name, "recipient_count": members,
+    return {"data": {"id": contact_list.id, "uuid": str(contact_list.public_id), "name": contact_list.name, "recipient_count": members,
                      "opted_out_count": opted_out, "created_at": iso(contact_list.created_at),
                      "recipients": [payloads.member(c) for c in found.items]},
             "meta": payloads.page_meta(found)}
@@ -168,26 +168,8 @@ def send_to_list(call: Call, list_id: int):
 # --- Broadcasts ------------------------------------------------------------------------------------
 
 def _create(body: dict, item_errors: dict):
-    if body.get("send") and body.get("schedule_at"):
-        raise ApiError("invalid_request", "Give `send` or `schedule_at`, not both.",
-                       [{"field": "schedule_at", "message": "cannot be combined with send"}])
-    direct = "recipients" in body or not (body.get("list_ids") or body.get("segment_id") or body.get("retarget"))
-    draft = broadcasts.apply_request(services.Draft("", None, None, [], direct=direct), body)
-    campaign = services.save_draft(draft, origin="api")
-    report = None
-    if "recipients" in body:
-        report = add_recipients(db.session, campaign, body["recipients"], item_errors, _country())
-    if body.get("schedule_at"):
-        services.schedule(campaign, when(body["schedule_at"]))
-    if body.get("send"):
-        services.validate_for_launch(campaign)  # before the commit: a refused send leaves no draft behind
-    db.session.commit()
-    taken = broadcasts.acceptance(campaign, report)
-    if body.get("send"):
-        services.launch(campaign)
-        db.session.commit()
-        return payloads.accepted(campaign, taken), 202
-    return payloads.accepted(campaign, taken), 201
+    created = broadcasts.create(body, item_errors, _country())
+    return payloads.accepted(created.campaign, created.taken), 202 if body.get("send") else 201
 
 
 @api.route("GET", "/broadcasts", tag="Broadcasts", scope="broadcasts:read", response="BroadcastPage",
@@ -231,24 +213,7 @@ def get_broadcast(call: Call, broadcast_id: int):
 def update_broadcast(call: Call, broadcast_id: int):
     """Only what is given changes. `schedule_at` schedules it, or null makes it a draft again. The template
     cannot change once recipients were added with their own values (409)."""
-    campaign = broadcasts.locked(broadcast_id)
-    if not campaign.is_editable:
-        raise CampaignError(f"This broadcast is {campaign.label.lower()}: only draft or scheduled broadcasts can be "
-                            "changed.", code="conflict")
-    body = call.body
-    before = campaign.template_id
-    draft = broadcasts.apply_request(services.draft_of(campaign), body, campaign)
-    if draft.template_id != before and counts(db.session, campaign.id)["total"]:
-        raise CampaignError("Recipients were added with values for this template; create a new broadcast to send "
-                            "another template.", field="template_name", code="conflict")
-    services.save_draft(draft, campaign, origin="api")
-    if "schedule_at" in body:
-        if body["schedule_at"] is None:
-            if campaign.status == "scheduled":
-                services.unschedule(campaign)
-        else:
-            services.schedule(campaign, when(body["schedule_at"]))
-    db.session.commit()
+    campaign = broadcasts.update(broadcast_id, call.body)
     return {"data": payloads.broadcast(campaign)}
 
 

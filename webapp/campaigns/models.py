@@ -1,6 +1,7 @@
 """Campaigns, their recipient rows (one per phone, the unit of sending and tracking) and counters."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.money import Money
+from webapp.public_ids import public_id_column
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import UTCDateTime, utcnow
 
@@ -49,6 +51,7 @@ class Campaign(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = public_id_column()
     name: Mapped[str] = mapped_column(String(200))
     sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id", ondelete="RESTRICT"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("templates.id", ondelete="SET NULL"))

@@ -1,6 +1,7 @@
 """Contacts (one per phone number), the lists staff keep them in, and the imports that fill lists."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (JSON, CheckConstraint, ColumnElement, Date, Double, ForeignKey, Index, String, Text, or_,
@@ -8,6 +9,7 @@ from sqlalchemy import (JSON, CheckConstraint, ColumnElement, Date, Double, Fore
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
+from webapp.public_ids import public_id_column
 from webapp.timestamps import UTCDateTime, utcnow
 
 
@@ -21,6 +23,7 @@ class Contact(db.Model):
                       Index("ix_contacts_updated_at_id", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = public_id_column()
     phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, with +
     # The WhatsApp id Meta reported for the phone, when it is not the phone's digits (contacts/whatsapp_ids.py).
     wa_id: Mapped[str | None] = mapped_column(String(20))
@@ -54,6 +57,7 @@ class ContactList(db.Model):
     __tablename__ = "contact_lists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = public_id_column()
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

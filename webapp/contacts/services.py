@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,16 +37,17 @@ class ListSummary:
     created_at: datetime
     members: int
     opted_out: int
+    public_id: uuid.UUID | None = None
 
 
 def list_summaries(session: Session) -> list[ListSummary]:
     """Every list with its member and opted-out counts, from one GROUP BY."""
     rows = session.execute(
         select(ContactList.id, ContactList.name, ContactList.created_at,
-               func.count(ListMember.contact_id), func.count(Contact.opted_out_at))
+               func.count(ListMember.contact_id), func.count(Contact.opted_out_at), ContactList.public_id)
         .outerjoin(ListMember, ListMember.list_id == ContactList.id)
         .outerjoin(Contact, Contact.id == ListMember.contact_id)
-        .group_by(ContactList.id, ContactList.name, ContactList.created_at)
+        .group_by(ContactList.id, ContactList.name, ContactList.created_at, ContactList.public_id)
         .order_by(func.lower(ContactList.name), ContactList.id)).all()
     return [ListSummary(*row) for row in rows]
 

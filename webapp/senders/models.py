@@ -1,6 +1,7 @@
 """Sender phone numbers and the message templates approved for their WhatsApp Business Account."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import JSON, String, UniqueConstraint
@@ -8,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.encryption import EncryptedText
 from webapp.extensions import db
+from webapp.public_ids import public_id_column
 from webapp.timestamps import UTCDateTime, utcnow
 
 # Meta's messaging-limit tiers: unique customers per rolling 24 hours (None = unlimited).
@@ -20,6 +22,7 @@ class Sender(db.Model):
     __tablename__ = "senders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = public_id_column()
     label: Mapped[str] = mapped_column(String(120))
     phone_number_id: Mapped[str] = mapped_column(String(64), unique=True)
     waba_id: Mapped[str] = mapped_column(String(64))
@@ -42,6 +45,7 @@ class Template(db.Model):
     __table_args__ = (UniqueConstraint("waba_id", "name", "language", name="waba_name_language"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = public_id_column()
     waba_id: Mapped[str] = mapped_column(String(64), index=True)
     meta_id: Mapped[str] = mapped_column(String(64), default="")
     name: Mapped[str] = mapped_column(String(512))

@@ -1,4 +1,5 @@
-"""Settings → API keys: admins create scoped keys for other programs, see each one's last use, and revoke them."""
+"""Settings → API keys: admins create scoped keys for other programs, see each one's last use, and revoke them;
+and they choose which compat APIs (webapp/compat/: other products' broadcast APIs) the workspace answers."""
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
@@ -13,6 +14,7 @@ from webapp.api.models import SCOPES, ApiKey
 from webapp.api.schemas import SCOPE_DESCRIPTIONS
 from webapp.extensions import db
 from webapp.settings.blueprint import bp
+from webapp.workspace.models import COMPAT_APIS, WorkspaceSettings
 
 
 class ApiKeyForm(FlaskForm):
@@ -25,9 +27,20 @@ class ApiKeyForm(FlaskForm):
                                    validators=[InputRequired(), NumberRange(1, keys.MAX_RATE)])
 
 
-def _page(form: ApiKeyForm, created: keys.NewKey | None = None, status: int = 200):
+class CompatApisForm(FlaskForm):
+    apis = SelectMultipleField("Compatible APIs", choices=[SelectChoice(name, text) for name, text in COMPAT_APIS.items()], option_widget=CheckboxInput(),
+                               widget=ListWidget(prefix_label=False),
+                               description="A program written for one of these products talks to this server by "
+                                           "changing its base URL to /compat/<name> and its key to one of ours. "
+                                           "Off until checked here.")
+
+
+def _page(form: ApiKeyForm, created: keys.NewKey | None = None, status: int = 200,
+          compat_form: CompatApisForm | None = None):
+    compat_form = compat_form or CompatApisForm(formdata=None, apis=WorkspaceSettings.get().compat_apis or [])
     answer = make_response(render_template("settings/api_keys.html", form=form, api_keys=keys.all_keys(db.session),
-                                           created=created, shown_prefix=keys.shown_prefix), status)
+                                           created=created, shown_prefix=keys.shown_prefix,
+                                           compat_form=compat_form), status)
     if created is not None:
         answer.headers["Cache-Control"] = "no-store"  # the page holds a secret shown once
     return answer
@@ -61,4 +74,17 @@ def revoke_api_key(key_id: int):
     if keys.revoke(db.session, key):
         db.session.commit()
         flash(f"The key “{key.name}” ({keys.shown_prefix(key)}) is revoked: it is refused from now on.", "success")
+    return redirect(url_for("settings.api_keys"))
+
+
+@bp.post("/api-keys/compat")
+def save_compat_apis():
+    form = CompatApisForm()
+    if not form.validate_on_submit():
+        return _page(ApiKeyForm(formdata=None), status=422, compat_form=form)
+    chosen = [name for name in COMPAT_APIS if name in (form.apis.data or [])]
+    WorkspaceSettings.get().compat_apis = chosen
+    db.session.commit()
+    flash("Compatible APIs: " + (", ".join(f"/compat/{name}" for name in chosen) + " answer now." if chosen
+                                 else "none enabled; every /compat/ path answers 404."), "success")
     return redirect(url_for("settings.api_keys"))

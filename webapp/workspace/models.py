@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Float, String, Text
+from sqlalchemy import JSON, Float, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.encryption import EncryptedText
@@ -18,6 +18,17 @@ DEFAULT_OPT_OUT_KEYWORDS = (
     "إيقاف, الغاء, توقف, "  # Arabic
     "BERHENTI, STOP LANGGANAN"  # Indonesian
 )
+
+
+# The broadcast APIs of other products this server also speaks (webapp/compat/), each under /compat/<name>/ and
+# enabled per workspace in Settings → API keys; their names and how the page describes them.
+COMPAT_APIS = {
+    "wask": "wask — session broadcast lists (/compat/wask)",
+    "crm": "CRM v1 broadcasts (/compat/crm)",
+    "wacrm": "Wacrm broadcasts (/compat/wacrm)",
+    "django": "Django multi-platform broadcasts (/compat/django)",
+    "kapso": "Kapso WhatsApp broadcasts (/compat/kapso)",
+}
 
 
 class WorkspaceSettings(db.Model):
@@ -47,6 +58,8 @@ class WorkspaceSettings(db.Model):
     guard_opt_out_percent: Mapped[float] = mapped_column(Float, default=2.0)
     guard_failure_percent: Mapped[float] = mapped_column(Float, default=5.0)
     guard_failure_codes: Mapped[str] = mapped_column(String(200), default="131048, 131049")
+    # The compatible APIs (webapp/compat/) this workspace answers, by name; none until an admin enables one.
+    compat_apis: Mapped[list] = mapped_column(JSON, default=list)
 
     @classmethod
     def get(cls) -> "WorkspaceSettings":
