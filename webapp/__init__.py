@@ -97,10 +97,11 @@ def _init_redis(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
+    from webapp.dashboard.cli import dashboard_cli
     from webapp.sandbox.cli import sandbox_cli
     from webapp.settings.cli import secrets_cli
     from webapp.webhooks.cli import webhooks_cli
     from webapp.worker import cron_command, worker_command
 
-    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli, secrets_cli):
+    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli, secrets_cli, dashboard_cli):
         app.cli.add_command(command)

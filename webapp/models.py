@@ -3,6 +3,7 @@ from webapp.api.models import ApiKey, IdempotentResponse
 from webapp.audience.models import Segment
 from webapp.auth.models import User
 from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
+from webapp.campaigns.daily import CampaignDay, FailureDay, SendHour
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
@@ -15,5 +16,5 @@ __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
-    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment",
+    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "CampaignDay", "SendHour", "FailureDay",
 ]

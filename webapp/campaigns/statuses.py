@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
@@ -46,7 +47,7 @@ class StatusUpdate:
 CHANGEABLE = ("status", "reached", "wamid", "claim_token", "sent_at", "delivered_at", "read_at", "replied_at",
               "failed_at", "error_code", "error_title", "error_detail", "pricing_billable", "pricing_category",
               "pricing_model")
-COLUMNS = ("id", "campaign_id", "phone", *CHANGEABLE)
+COLUMNS = ("id", "campaign_id", "phone", "sending_at", "zone", *CHANGEABLE)  # the last two: the dashboard's day
 _table = Recipient.__table__
 # One UPDATE for every changed row of a batch (executemany), rather than the ORM's per-object flush:
 # the ingest of thousands of statuses a second spends its time here.
@@ -76,14 +77,15 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     by_wamid = {row.wamid: row for row in rows if row.wamid}
     before = {row.id: _snapshot(row) for row in rows}
     deltas: dict[int, Counter] = defaultdict(Counter)
-    unmatched, effects = [], Effects()
+    unmatched, effects, tally = [], Effects(), Tally()
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
             unmatched.append(update_)
             continue
-        deltas[row.campaign_id].update(report(row, update_.status, update_.at, wamid=update_.wamid,
-                                              failure=update_.failure))
+        changes = report(row, update_.status, update_.at, wamid=update_.wamid, failure=update_.failure)
+        deltas[row.campaign_id].update(changes)
+        tally.add(row, changes, update_.at)
         by_wamid.setdefault(row.wamid, row)
         if update_.pricing:
             row.pricing_billable = update_.pricing.billable
@@ -96,6 +98,7 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
                                      for row in changed])
     add_deltas(session, deltas)
+    tally.write(session)
     apply_effects(session, effects)
     return unmatched
 
