@@ -66,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.auth.views import bp as auth_bp
     from webapp.campaigns.views import bp as campaigns_bp
     from webapp.contacts.views import bp as contacts_bp
+    from webapp.dashboard.reports import bp as reports_bp
     from webapp.dashboard.views import bp as dashboard_bp
     from webapp.inbox.views import bp as inbox_bp
     from webapp.sandbox.views import bp as sandbox_bp
@@ -78,7 +79,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_rule_class = LazyRule  # before the blueprints add their routes: builders compiled when first used
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
-    for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
+    for blueprint in (auth_bp, dashboard_bp, reports_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
                       tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})
