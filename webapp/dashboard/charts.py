@@ -57,7 +57,7 @@ def line_chart(title: str, labels: list[str], series: dict[str, list[float]], y_
     lines = []
     for name, values in series.items():
         dots = [(x(i), y(value)) for i, value in enumerate(values)]
-        lines.append(Line(name, " ".join(f"{a},{b}" for a, b in dots), dots if len(dots) <= 62 else []))
+        lines.append(Line(name, " ".join(f"{a},{b}" for a, b in dots), dots if len(dots) <= 31 else []))
     every = max(1, math.ceil(len(labels) / MOST_X_LABELS))
     x_ticks = [Tick(x(i), label) for i, label in enumerate(labels) if i % every == 0]
     y_ticks = [Tick(y(top * share / 4), _number(top * share / 4, percent)) for share in range(5)]
