@@ -17,6 +17,7 @@ import random
 from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -187,7 +188,8 @@ def scan(session: Session, opted_out_ids: Select, zone: ZoneInfo | None = None) 
              .group_by(Recipient.campaign_id, Recipient.zone, bucket, Recipient.error_code))
     for row in session.execute(query):
         at = datetime.fromtimestamp(int(row.bucket) * BUCKET, timezone.utc)
-        stand_in = _Row(row.campaign_id, None, row.zone, row.error_code, row.title or "")
+        stand_in = SimpleNamespace(campaign_id=row.campaign_id, sending_at=None, zone=row.zone,
+                                   error_code=row.error_code, error_title=row.title or "")
         tally.add(stand_in, {name: int(getattr(row, name) or 0) for name in FROM_COUNTERS}, at)
     for campaign_id, zone_name, quarter, opted_out in session.execute(_opted_out_rows(bucket, opted_out_ids)):
         tally.add_figures(campaign_id, datetime.fromtimestamp(int(quarter) * BUCKET, timezone.utc), zone_name,
@@ -200,14 +202,6 @@ def rebuild(session: Session, opted_out_ids: Select, zone: ZoneInfo | None = Non
     for model in (CampaignDay, SendHour, FailureDay):
         session.execute(delete(model))
     scan(session, opted_out_ids, zone).write(session)
-
-
-class _Row:
-    __slots__ = ("campaign_id", "sending_at", "zone", "error_code", "error_title")
-
-    def __init__(self, campaign_id, sending_at, zone, error_code, error_title):
-        self.campaign_id, self.sending_at, self.zone = campaign_id, sending_at, zone
-        self.error_code, self.error_title = error_code, error_title
 
 
 def _opted_out_rows(bucket, answered: Select):
