@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.campaigns.views import bp as campaigns_bp
     from webapp.compat.blueprint import register as register_compat
     from webapp.contacts.views import bp as contacts_bp
+    from webapp.dashboard.reports import bp as reports_bp
     from webapp.dashboard.views import bp as dashboard_bp
     from webapp.inbox.views import bp as inbox_bp
     from webapp.sandbox.views import bp as sandbox_bp
@@ -81,7 +82,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_rule_class = LazyRule  # before the blueprints add their routes: builders compiled when first used
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
-    for blueprint in (auth_bp, dashboard_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
+    for blueprint in (auth_bp, dashboard_bp, reports_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
                       tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
     register_compat(app)
@@ -101,10 +102,11 @@ def _init_redis(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from webapp.auth.cli import users_cli
+    from webapp.dashboard.cli import dashboard_cli
     from webapp.sandbox.cli import sandbox_cli
     from webapp.settings.cli import secrets_cli
     from webapp.webhooks.cli import webhooks_cli
     from webapp.worker import cron_command, worker_command
 
-    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli, secrets_cli):
+    for command in (users_cli, worker_command, cron_command, webhooks_cli, sandbox_cli, secrets_cli, dashboard_cli):
         app.cli.add_command(command)

@@ -3,6 +3,7 @@ from webapp.api.models import ApiKey, IdempotentResponse
 from webapp.audience.models import Segment
 from webapp.auth.models import User
 from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
+from webapp.campaigns.daily import CampaignDay, FailureDay, SendHour
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
@@ -17,5 +18,5 @@ __all__ = [
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
     "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "RateCard", "RatePrice",
-    "MonthlySpend",
+    "MonthlySpend", "CampaignDay", "SendHour", "FailureDay",
 ]

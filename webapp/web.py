@@ -54,6 +54,7 @@ NAV = (  # label, endpoint, whether it is shown
     ("Segments", "audience.index", _everyone),
     ("Campaigns", "campaigns.index", _everyone),
     ("Inbox", "inbox.index", _everyone),
+    ("Reports", "reports.index", _everyone),
     ("Sandbox phone", "sandbox.phone", _with_the_sandbox),
     ("Settings", "settings.index", _admins),
 )

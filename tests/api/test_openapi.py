@@ -69,6 +69,7 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     other = api.post("/broadcasts", {"template_name": "order_update"}).get_json()["data"]["id"]
     api.delete(f"/broadcasts/{other}")
     api.get("/dashboard")
+    api.get("/dashboard/report", days=7, group="week")
     api.get("/conversations")
     api.post("/messages", {"to": "+14155550100", "type": "text", "text": "Yes, in blue"})
     api.get("/conversations/+14155550100/messages")

@@ -24,13 +24,14 @@ from tests.campaigns.conftest import sending_sandbox  # noqa: F401 - fixture
 from tests.conftest import PASSWORD, _config, _empty_tables
 from tests.services import free_port
 from webapp.api.models import SCOPES
+from webapp.campaigns.daily import rebuild
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact
 from webapp.inbox.models import Conversation
 from webapp.meta_errors import MetaError
 from webapp.timestamps import utcnow
-from webapp.webhooks.inbound import apply_messages
+from webapp.webhooks.inbound import apply_messages, opt_out_answers
 from webapp.webhooks.payloads import Inbound
 
 pytestmark = [pytest.mark.browser, pytest.mark.pages_only]  # no worker, no timing: the parallel pass runs it
@@ -57,6 +58,7 @@ PAGES = {
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",
     "inbox": lambda w: "/inbox/",
+    "reports": lambda w: "/reports?days=7",
     "a conversation": lambda w: f"/inbox/{w['conversation']}",
     "quick answers": lambda w: "/inbox/quick-answers",
     "settings": lambda w: "/settings/",
@@ -172,6 +174,7 @@ def _fill_the_log(campaign_id: int) -> None:
                                                "STOP" if i == 2 else "Thanks! Is it still available in blue?",
                                                "", "", row.wamid, start + timedelta(seconds=i + 9)))
                                 for i, row in enumerate(rows) if i % 4 == 2])
+    rebuild(db.session, opt_out_answers())  # rows moved by lifecycle.report directly: the Reports page's figures
     db.session.commit()
 
 

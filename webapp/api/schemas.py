@@ -55,6 +55,10 @@ COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", 
                          "stages are Meta's statuses (a message Meta failed after accepting it is accepted and "
                          "failed, not sent); queued = pending + sending.")
 
+DAILY_FIGURES = {**{name: COUNT for name in ("sent", "delivered", "read", "replied", "clicked", "failed", "opted_out")},
+                 "cost": {"type": "number", "minimum": 0}}
+SENT_PERCENT = {"type": ["number", "null"], "description": "Percent of the messages sent; null when none was"}
+
 LOG_ROW = {column.api: column.schema for column in API_COLUMNS}  # a recipient row: webapp/tracking/columns.py
 
 SCHEMAS: dict[str, dict] = {
@@ -221,6 +225,21 @@ SCHEMAS: dict[str, dict] = {
         "messages": COUNTS,
         "rates": obj({"delivery_rate": PERCENT, "read_rate": PERCENT, "response_rate": PERCENT}),
     }),
+    "DashboardReport": obj({
+        "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+        "group": {"type": "string", "enum": ["day", "week", "month"]}, "zone": STRING,
+        "totals": ref("DailyFigures"),
+        "trend": {"type": "array", "items": obj({"period": {"type": "string", "format": "date",
+                                                            "description": "The period's first day."},
+                                                 **DAILY_FIGURES})},
+        "templates": {"type": "array", "items": obj({"name": STRING, **DAILY_FIGURES})},
+        "senders": {"type": "array", "items": obj({"name": STRING, **DAILY_FIGURES})},
+        "failures": {"type": "array", "items": obj({"code": {"type": ["integer", "null"]}, "title": STRING,
+                                                    "failed": COUNT})},
+        "hours": {"type": "array", "items": obj({"hour": INTEGER, "sent": COUNT, "read": COUNT, "replied": COUNT,
+                                                 "read_rate": SENT_PERCENT, "reply_rate": SENT_PERCENT})},
+    }),
+    "DailyFigures": obj(DAILY_FIGURES),
     "Sender": obj({"id": INTEGER, "uuid": UUID, "label": STRING, "phone_number": STRING, "phone_number_id": STRING,
                    "throughput": INTEGER, "messaging_limit": {"type": ["integer", "null"]},
                    "sandbox": {"type": "boolean"}}),
@@ -388,6 +407,7 @@ RESPONSES = {
     "RecipientLogOne": data(ref("RecipientLog")),
     "NumberHistory": data({"type": "array", "items": ref("NumberRecipient")}, meta=ref("CursorMeta")),
     "DashboardOne": data(ref("Dashboard")),
+    "DashboardReportOne": data(ref("DashboardReport")),
     "SenderList": data({"type": "array", "items": ref("Sender")}),
     "TemplateList": data({"type": "array", "items": ref("Template")}),
     "ConversationPage": data({"type": "array", "items": ref("Conversation")}, meta=ref("KeysetMeta")),

@@ -17,6 +17,7 @@ from webapp.api import contacts as contacts_api  # noqa: F401 - contacts and tag
 from webapp.api import conversations  # noqa: F401 - the Inbox's endpoints
 from webapp.api import segments as segments_api  # noqa: F401 - segments and their counts
 from webapp.api import reference  # noqa: F401 - the readable reference page, for staff
+from webapp.api import reports  # noqa: F401 - the Reports page's figures
 from webapp.api.blueprint import api, bp
 from webapp.api.broadcasts import when
 from webapp.api.errors import ApiError

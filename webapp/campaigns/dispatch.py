@@ -40,6 +40,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.costs import budget_for, pause_over_budget
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.frequency import is_marketing
 from webapp.campaigns.guardrail import judge
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
@@ -468,7 +469,7 @@ class Dispatcher:
             query = query.with_for_update()
         rows = {row.id: row for row in db.session.scalars(query)}
         deltas: Counter = Counter()
-        wamids, sent_phones, effects = [], [], Effects()
+        wamids, sent_phones, effects, tally = [], [], Effects(), Tally()
         reported: dict[str, str] = {}  # phone -> the other wa_id Meta answered with
         lost = any(o.error and o.error.delivery_unknown for o in outcomes)
         retries = Retries(self.max_attempts, self.retry_base, self.grace,
@@ -478,16 +479,21 @@ class Dispatcher:
             if row is None:
                 continue
             if outcome.result is not None:
-                deltas.update(report(row, "accepted", now, wamid=outcome.result.wamid))
+                changes = report(row, "accepted", now, wamid=outcome.result.wamid)
                 if wa_id := other_form(row.phone, outcome.result.wa_id):
                     row.wa_id = reported[row.phone] = wa_id
                 wamids.append(outcome.result.wamid)
                 sent_phones.append(row.phone)
             elif row.status in ("sending", "unknown"):  # else a webhook already told us what happened to it
                 error = outcome.error
-                deltas.update(settle_send_error(row, error.meta_error, error.action, error.delivery_unknown, now,
-                                                retries, effects))
+                changes = settle_send_error(row, error.meta_error, error.action, error.delivery_unknown, now,
+                                            retries, effects)
+            else:
+                continue
+            deltas.update(changes)
+            tally.add(row, changes, now)
         add_counts(db.session, self.campaign_id, deltas)
+        tally.write(db.session)
         learn(db.session, reported)
         apply_effects(db.session, effects)
         if wamids and not self.proven:

@@ -21,6 +21,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import add_counts, move
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
@@ -92,7 +93,7 @@ def resolve(session: Session, redis: Redis, campaign_id: int, slots: int, now: d
     query = select(Recipient).where(*sending, Recipient.claim_token.in_(gone))  # a claim always names its owner
     rows = list(session.scalars(query if is_sqlite(session) else query.with_for_update()))
     deltas: Counter = Counter()
-    effects = Effects()
+    effects, tally = Effects(), Tally()
     for token in {row.claim_token for row in rows}:
         ledger = set(redis.eval(CLOSE, 2, _ledger_key(token), _closed_key(token), LEDGER_SECONDS))
         intact = INTACT.encode() in ledger
@@ -100,7 +101,10 @@ def resolve(session: Session, redis: Redis, campaign_id: int, slots: int, now: d
             if intact and str(row.id).encode() not in ledger:
                 deltas.update(move(row, "pending", attempts=row.attempts - 1))
             else:
-                deltas.update(settle_send_error(row, LOST, Action.RETRY, True, now, retries, effects))
+                changes = settle_send_error(row, LOST, Action.RETRY, True, now, retries, effects)
+                deltas.update(changes)
+                tally.add(row, changes, now)
     add_counts(session, campaign_id, deltas)
+    tally.write(session)
     apply_effects(session, effects)
     return len(rows)

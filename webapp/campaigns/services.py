@@ -18,6 +18,7 @@ from webapp.campaigns.audience import (
 from webapp.campaigns.costs import Estimate, category_of, check_launch, check_resume, estimate, estimate_rows
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import HELD, add_counts, move
 from webapp.campaigns.models import EDITABLE_STATES, Campaign, Recipient
 from webapp.campaigns.queueing import enqueue_dispatchers, enqueue_launch
@@ -405,13 +406,15 @@ def settle_unknown(campaign: Campaign, resend: bool) -> int:
     if not rows:
         raise CampaignError("No recipient of this campaign has an unknown fate.", code="conflict")
     deltas: dict[str, int] = {}
-    now = utcnow()
+    now, tally = utcnow(), Tally()
     for row in rows:
         change = (move(row, "pending", next_attempt_at=None, attempts=0) if resend
                   else move(row, "failed", failed_at=now, error_title="Marked failed by staff: delivery unknown"))
         for name, value in change.items():
             deltas[name] = deltas.get(name, 0) + value
+        tally.add(row, change, now)
     add_counts(db.session, campaign.id, deltas)
+    tally.write(db.session)
     if resend and campaign.status in ("sent", "partially_sent", "failed"):
         campaign.status, campaign.completed_at = "sending", None
     if resend and campaign.status == "sending":

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.costs import Charge, record_billed
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
@@ -48,7 +49,7 @@ class StatusUpdate:
 CHANGEABLE = ("status", "reached", "wamid", "claim_token", "sent_at", "delivered_at", "read_at", "replied_at",
               "failed_at", "error_code", "error_title", "error_detail", "pricing_billable", "pricing_category",
               "pricing_model", "cost")
-COLUMNS = ("id", "campaign_id", "phone", "country", *CHANGEABLE)
+COLUMNS = ("id", "campaign_id", "phone", "country", "sending_at", "zone", *CHANGEABLE)  # the last two: the dashboard's day
 _table = Recipient.__table__
 # One UPDATE for every changed row of a batch (executemany), rather than the ORM's per-object flush:
 # the ingest of thousands of statuses a second spends its time here.
@@ -78,15 +79,16 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     by_wamid = {row.wamid: row for row in rows if row.wamid}
     before = {row.id: _snapshot(row) for row in rows}
     deltas: dict[int, Counter] = defaultdict(Counter)
-    unmatched, effects, charges = [], Effects(), []
+    unmatched, effects, charges, tally = [], Effects(), [], Tally()
     card = None  # the rate card, read once a batch and only when a message is billed
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
             unmatched.append(update_)
             continue
-        deltas[row.campaign_id].update(report(row, update_.status, update_.at, wamid=update_.wamid,
-                                              failure=update_.failure))
+        changes = report(row, update_.status, update_.at, wamid=update_.wamid, failure=update_.failure)
+        deltas[row.campaign_id].update(changes)
+        tally.add(row, changes, update_.at)
         by_wamid.setdefault(row.wamid, row)
         if update_.pricing:
             first_billed = update_.pricing.billable is True and row.pricing_billable is not True
@@ -98,6 +100,8 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
                 price = card.of(row.pricing_category or "marketing", row.country)
                 row.cost = price  # None: the card has no price for it (the counters add nothing)
                 charges.append(Charge(row.campaign_id, update_.at, price))
+                if price:
+                    tally.add_figures(row.campaign_id, row.sending_at or update_.at, row.zone, cost=price)
         if update_.status == "failed":
             settle_failed_status(row, update_.failure, update_.at, effects)
     changed = [row for row in rows if _snapshot(row) != before[row.id]]
@@ -106,6 +110,7 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
                                      for row in changed])
     add_deltas(session, deltas)
     record_billed(session, charges)
+    tally.write(session)
     apply_effects(session, effects)
     return unmatched
 

@@ -5,10 +5,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns import guardrail
+from webapp.campaigns.daily import Tally
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
@@ -43,6 +44,7 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
     rules = ReplyRules.load(session)
     deltas: dict[int, Counter] = defaultdict(Counter)
     watched: set[int] = set()  # campaigns whose first slice got an opt-out (campaigns/guardrail.py)
+    tally = Tally()
     for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
         row = answered_row(session, message.phone, message.context_wamid, message.at, rules.attribution)
         reason = optouts.opt_out_reason(message.text, rules.keywords, message.button_text, message.button_payload)
@@ -51,9 +53,12 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             continue  # Meta sent it again
         new[event_id] = new.get(event_id, 0) + 1
         if row is not None:
-            deltas[row.campaign_id].update(count_reply(row, message.at, message.text, message.button_text,
-                                                       is_latest=not _newer_reply_exists(session, row.id, message,
-                                                                                         stored_id)))
+            changes = count_reply(row, message.at, message.text, message.button_text,
+                                  is_latest=not _newer_reply_exists(session, row.id, message, stored_id))
+            deltas[row.campaign_id].update(changes)
+            tally.add(row, changes, message.at)
+            if reason and not _opted_out_before(session, row.id, stored_id):
+                tally.add_figures(row.campaign_id, row.sending_at or message.at, row.zone, opted_out=1)
         if reason:
             contact = optouts.opt_out(session, message.phone, message.at, reason,
                                       name=message.profile_name, sent_to=number_sent_to(session, message.phone))
@@ -64,7 +69,20 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
         _into_conversation(session, stored_id, message, row)
     add_deltas(session, deltas)
     guardrail.check(session, watched)
+    tally.write(session)
     return new
+
+
+def opt_out_answers() -> Select:
+    """The ids of the campaign rows answered by an opt-out (a STOP reply, a stop button): the dashboard's
+    `opted_out`, each row once (campaigns/daily.py)."""
+    return select(InboundMessage.recipient_id).where(InboundMessage.is_opt_out, InboundMessage.recipient_id.is_not(None))
+
+
+def _opted_out_before(session: Session, row_id: int, stored_id: int) -> bool:
+    return session.scalar(select(InboundMessage.id).where(InboundMessage.recipient_id == row_id,
+                                                          InboundMessage.is_opt_out, InboundMessage.id != stored_id)
+                          .limit(1)) is not None
 
 
 def apply_preferences(session: Session, changes: list[PreferenceChange]) -> None:

@@ -1,0 +1,57 @@
+"""The Reports page: totals and trends across campaigns for a chosen range, each chart with its numbers and a CSV."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+
+from webapp.campaigns.trends import Report, RangeError, choose_range, report, today_in
+from webapp.dashboard.charts import Chart, line_chart
+from webapp.dashboard.report_tables import COLUMNS, MESSAGES, PROBLEMS, as_csv, tables
+from webapp.extensions import db
+from webapp.workspace.zone import workspace_zone
+
+bp = Blueprint("reports", __name__)
+
+
+def _chosen():
+    args = request.args
+    return choose_range(today_in(workspace_zone()), days=args.get("days"), start=args.get("from"),
+                        end=args.get("to"), group=args.get("group"))
+
+
+@bp.get("/reports")
+def index():
+    try:
+        found = report(db.session, _chosen())
+    except RangeError as error:
+        return render_template("reports/index.html", error=error, args=request.args), 400
+    return render_template("reports/index.html", report=found, tables=tables(found), charts=_charts(found),
+                           args=request.args, zone=workspace_zone().key)
+
+
+@bp.get("/reports/<name>.csv")
+def download(name: str):
+    try:
+        found = report(db.session, _chosen())
+    except RangeError as error:
+        return Response(error.message + "\n", status=400, mimetype="text/plain")
+    table = tables(found).get(name)
+    if table is None:
+        abort(404)
+    filename = f"{name}-{found.range.start}-to-{found.range.end}-by-{found.range.group}.csv"
+    return Response(as_csv(table), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _charts(found: Report) -> dict[str, Chart]:
+    """A chart for each trend table, and the best hours' rates."""
+    labels = [row.label for row in found.trend]
+    by = lambda names: {COLUMNS[name]: [float(row.figures[name]) for row in found.trend] for name in names}  # noqa: E731
+    hours = [row.label for row in found.hours]
+    rate = lambda part: [100 * (row.rate(part) or 0) for row in found.hours]  # noqa: E731
+    return {
+        "messages": line_chart("Messages", labels, by(MESSAGES), "Messages"),
+        "problems": line_chart("Failed and opted out", labels, by(PROBLEMS), "Messages"),
+        "cost": line_chart("Cost", labels, by(("cost",)), "Cost"),
+        "hours": line_chart("Read and reply rates by the recipient's local hour", hours,
+                            {"Read rate": rate("read"), "Reply rate": rate("replied")}, "Rate", percent=True),
+    }
