@@ -14,6 +14,7 @@ from webapp.api.recipients import Report
 from webapp.api.recipients import add as add_recipients
 from webapp.audience.models import Segment
 from webapp.campaigns import services
+from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import COUNTER_NAMES, counts
 from webapp.campaigns.models import (
     CAMPAIGN_LABELS, CAMPAIGN_STATES, Campaign, CampaignCounter, Recipient,
@@ -208,6 +209,15 @@ def create(body: Mapping, item_errors: Mapping[int, str], default_country: str) 
         services.launch(campaign)
         db.session.commit()
     return Created(campaign, taken)
+
+
+def add_to_draft(campaign_id: int, items: list, item_errors: Mapping[int, str], default_country: str) -> Report:
+    """Recipients added to a draft or scheduled broadcast (its row locked; the caller commits)."""
+    campaign = locked(campaign_id)
+    if not campaign.is_editable:
+        raise CampaignError(f"This broadcast is {campaign.label.lower()}: recipients can only be added to a draft "
+                            "or scheduled broadcast.", code="conflict")
+    return add_recipients(db.session, campaign, items, item_errors, default_country)
 
 
 # --- The index and the dashboard -------------------------------------------------------------------

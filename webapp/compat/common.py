@@ -221,7 +221,8 @@ class CompatApi:
 
     def _operation(self, declared: Route) -> dict:
         statuses: dict[int, str | None] = dict(declared.responses)
-        errors = {401, 403, 404, 429, *declared.errors} | ({400} if declared.body or declared.method != "GET" else set())
+        errors = {401, 403, 404, 429, *declared.errors} | \
+            ({400} if declared.body or declared.query or declared.method != "GET" else set())
         statuses.update({status: "Error" for status in sorted(errors)})
         found: dict = {
             "operationId": declared.name, "summary": declared.summary, "x-scope": declared.scope,
