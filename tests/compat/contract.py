@@ -12,6 +12,9 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 
+_VALID: set[str] = set()  # the documents found valid
+
+
 @dataclass
 class Answer:
     status: int
@@ -23,7 +26,10 @@ class Contract:
     """One compat API's document, and the check of an answer against it."""
 
     def __init__(self, document: dict, prefix: str) -> None:
-        validate(document)  # a valid OpenAPI 3.1 document
+        text = json.dumps(document, sort_keys=True)
+        if text not in _VALID:  # validating a document takes a second: once per test session
+            validate(document)  # a valid OpenAPI 3.1 document
+            _VALID.add(text)
         self.document, self.prefix = document, prefix
         # The document's paths as patterns, those with fewer parameters first (/lists/new before /lists/{id}).
         self.patterns = sorted(((re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path)

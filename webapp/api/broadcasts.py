@@ -234,6 +234,15 @@ def update(campaign_id: int, body: Mapping) -> Campaign:
     return campaign
 
 
+def add_to_draft(campaign_id: int, items: list, item_errors: Mapping[int, str], default_country: str) -> Report:
+    """Recipients added to a draft or scheduled broadcast (its row locked; the caller commits)."""
+    campaign = locked(campaign_id)
+    if not campaign.is_editable:
+        raise CampaignError(f"This broadcast is {campaign.label.lower()}: recipients can only be added to a draft "
+                            "or scheduled broadcast.", code="conflict")
+    return add_recipients(db.session, campaign, items, item_errors, default_country)
+
+
 # --- The index and the dashboard -------------------------------------------------------------------
 
 def states(words: str) -> tuple[str, ...]:

@@ -166,14 +166,7 @@ def _query(operation: Operation, validators: dict[str, Draft202012Validator]) ->
 def _body(operation: Operation, validator: Draft202012Validator | None) -> tuple[dict, dict[int, str]]:
     if validator is None:
         return {}, {}
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        body: Any = {}
-    else:
-        try:
-            body = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise ApiError("invalid_json", f"The body is not valid JSON: {exc}.") from None
+    body = json_body()
     if operation.items and isinstance(body, dict) and isinstance(body.get(operation.items), list) \
             and len(body[operation.items]) > MAX_RECIPIENTS:
         raise ApiError("payload_too_large", f"At most {MAX_RECIPIENTS:,} {operation.items} per request; this one has "
@@ -193,6 +186,17 @@ def _body(operation: Operation, validator: Draft202012Validator | None) -> tuple
         raise ApiError("invalid_request", "Some fields are not valid: "
                        + ", ".join(dict.fromkeys(p["field"] for p in problems)) + ".", problems)
     return body, item_errors
+
+
+def json_body() -> Any:
+    """The request's JSON ({} for an empty body), or ApiError invalid_json saying why it is not JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError("invalid_json", f"The body is not valid JSON: {exc}.") from None
 
 
 def _cause(error: ValidationError) -> ValidationError:

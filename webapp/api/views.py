@@ -21,7 +21,6 @@ from webapp.api import reports  # noqa: F401 - the Reports page's figures
 from webapp.api.blueprint import api, bp
 from webapp.api.broadcasts import when
 from webapp.api.errors import ApiError
-from webapp.api.recipients import add as add_recipients
 from webapp.api.routing import Call
 from webapp.api.schemas import ID
 from webapp.campaigns import services
@@ -235,11 +234,7 @@ def add_broadcast_recipients(call: Call, broadcast_id: int):
     `template_parameters` (checked against the template now); else the broadcast's values. A number already in
     the broadcast is a duplicate; an opted-out contact is stored as skipped and
     never sent; anything else wrong is an error with the recipient's index and reason."""
-    campaign = broadcasts.locked(broadcast_id)
-    if not campaign.is_editable:
-        raise CampaignError(f"This broadcast is {campaign.label.lower()}: recipients can only be added to a draft "
-                            "or scheduled broadcast.", code="conflict")
-    found = add_recipients(db.session, campaign, call.body["recipients"], call.item_errors, _country())
+    found = broadcasts.add_to_draft(broadcast_id, call.body["recipients"], call.item_errors, _country())
     db.session.commit()
     return {"data": payloads.report(found, counts(db.session, broadcast_id)["total"])}
 

@@ -16,7 +16,6 @@ refusals (CampaignError, ContactsError, InboxError, the API's ApiError) answer w
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -29,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.api import auth
 from webapp.api.errors import DOMAIN_ERRORS, ApiError, from_domain
-from webapp.api.routing import dotted
+from webapp.api.routing import dotted, json_body
 from webapp.api.schemas import SCOPE_DESCRIPTIONS
 from webapp.extensions import csrf, db
 from webapp.public_ids import parse
@@ -137,14 +136,7 @@ class CompatApi:
         return auth.authenticate(scope, raw, self.header_form)
 
     def _body(self, validator: Draft202012Validator | None) -> dict:
-        raw = request.get_data(cache=True)
-        if not raw.strip():
-            body: Any = {}
-        else:
-            try:
-                body = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                raise Refusal(400, f"The body is not valid JSON: {exc}.") from None
+        body = json_body()
         if not isinstance(body, dict):
             raise Refusal(400, "The body must be a JSON object.")
         if validator is not None:
@@ -221,7 +213,8 @@ class CompatApi:
 
     def _operation(self, declared: Route) -> dict:
         statuses: dict[int, str | None] = dict(declared.responses)
-        errors = {401, 403, 404, 429, *declared.errors} | ({400} if declared.body or declared.method != "GET" else set())
+        errors = {401, 403, 404, 429, *declared.errors} | \
+            ({400} if declared.body or declared.query or declared.method != "GET" else set())
         statuses.update({status: "Error" for status in sorted(errors)})
         found: dict = {
             "operationId": declared.name, "summary": declared.summary, "x-scope": declared.scope,
