@@ -6,6 +6,7 @@ from webapp.campaigns import state_log  # noqa: F401 - its listener logs every c
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
+from webapp.events.models import EventDelivery, EventEndpoint
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
 from webapp.senders.models import Sender, Template
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
@@ -15,5 +16,5 @@ __all__ = [
     "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
-    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment",
+    "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "EventEndpoint", "EventDelivery",
 ]
