@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
+from webapp.events.outbox import emit_many, wanted
 from webapp.meta_errors import MetaError
+from webapp.timestamps import iso
 from webapp.transactions import is_sqlite
 
 TRACKED_STATUSES = ("sent", "delivered", "read", "failed")  # what moves a row (`played`, `deleted`… do not)
@@ -77,11 +79,13 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     before = {row.id: _snapshot(row) for row in rows}
     deltas: dict[int, Counter] = defaultdict(Counter)
     unmatched, effects = [], Effects()
+    events = [] if wanted(session, "message.status") else None  # None: no endpoint listens, nothing to note
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
             unmatched.append(update_)
             continue
+        seen = _snapshot(row) if events is not None else None
         deltas[row.campaign_id].update(report(row, update_.status, update_.at, wamid=update_.wamid,
                                               failure=update_.failure))
         by_wamid.setdefault(row.wamid, row)
@@ -91,13 +95,24 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
             row.pricing_model = update_.pricing.model or row.pricing_model
         if update_.status == "failed":
             settle_failed_status(row, update_.failure, update_.at, effects)
+        if events is not None and _snapshot(row) != seen:  # a duplicate or a late, older status tells nothing new
+            events.append(_status_event(update_, row))
     changed = [row for row in rows if _snapshot(row) != before[row.id]]
     if changed:
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
                                      for row in changed])
     add_deltas(session, deltas)
     apply_effects(session, effects)
+    if events:
+        emit_many(session, "message.status", events)
     return unmatched
+
+
+def _status_event(update_: StatusUpdate, row: RowState) -> dict:
+    """What a `message.status` event says (README: "Outbound events")."""
+    return {"broadcast_id": row.campaign_id, "recipient_id": row.id, "phone": row.phone, "wamid": update_.wamid,
+            "status": update_.status, "at": iso(update_.at),
+            "error": {"code": update_.failure.code, "title": update_.failure.title} if update_.failure else None}
 
 
 def _snapshot(row: RowState) -> tuple:

@@ -13,7 +13,9 @@ from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
+from webapp.events.outbox import emit
 from webapp.inbox.conversations import Arrival, record_inbound
+from webapp.timestamps import iso
 from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
@@ -58,6 +60,10 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                             .values(contact_id=contact.id))
         _into_conversation(session, stored_id, message, row)
+        emit(session, "message.replied", {
+            "broadcast_id": row.campaign_id if row else None, "recipient_id": row.id if row else None,
+            "phone": message.phone, "profile_name": message.profile_name, "wamid": message.wamid, "type": message.type,
+            "text": message.text, "button": message.button_text or None, "at": iso(message.at)})
     add_deltas(session, deltas)
     return new
 
