@@ -104,6 +104,17 @@ def test_an_endpoint_hears_only_the_types_it_chose_and_a_test_event_on_demand(ad
     assert run_deliveries() == ["delivered"]
     assert receiver.received[0].headers["X-Broadcaster-Event"] == "endpoint.test"
 
+    edit = f"/settings/events/{endpoint.id}/edit"
+    checked = re.findall(r'<input checked[^>]* value="([^"]+)"', admin_client.get(edit).get_data(as_text=True))
+    assert checked == ["broadcast.completed"]
+    refused = post(admin_client, edit, {"url": "ftp://example.com/", "event_types": ["message.status"]})
+    assert refused.status_code == 422 and "must start with https://" in refused.get_data(as_text=True)
+    assert fresh(EventEndpoint, endpoint.id).event_types == ["broadcast.completed"]  # nothing changed half-way
+    assert post(admin_client, edit, {"url": receiver.url, "event_types": ["message.status"]}).status_code == 302
+    meta.post(admin_client, meta.statuses(meta.status(wamid(row), "read", T0, wa_id(row), row_id=row.id)))
+    assert run_deliveries() == ["delivered"]
+    assert json.loads(receiver.received[-1].body)["data"]["status"] == "read"
+
 
 def test_a_failing_endpoint_is_retried_with_backoff_and_disabled_after_a_day(admin_client, receiver, monkeypatch):
     clock = Clock(monkeypatch, T0)
@@ -130,6 +141,8 @@ def test_a_failing_endpoint_is_retried_with_backoff_and_disabled_after_a_day(adm
     assert run_deliveries() == ["failed"]
     assert fresh(EventEndpoint, endpoint.id).enabled is False
     assert fresh(EventDelivery, delivery.id).status == "failed"  # what was still pending is not sent any more
+    last = db.session.scalar(select(EventDelivery).order_by(EventDelivery.id.desc()))
+    assert (last.status, last.last_error) == ("failed", "HTTP 500")
     for page in ("/settings/events", "/"):
         assert "Events are no longer sent to" in admin_client.get(page).get_data(as_text=True)
 

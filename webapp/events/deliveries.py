@@ -104,6 +104,8 @@ def post(claimed: Claimed, timeout: float, allow_private: bool, now: datetime) -
                 return _answer(response, timeout)
             finally:
                 response.release_conn()
+    except urllib3.exceptions.NewConnectionError as error:  # refused, unreachable (urllib3 files it under timeouts)
+        return Answer(None, f"Could not connect: {_reason(error)}"[:ERROR_CHARS])
     except (urllib3.exceptions.TimeoutError, socket.timeout):
         return Answer(None, f"No answer within {timeout:g} s")
     except (urllib3.exceptions.HTTPError, OSError) as error:
@@ -125,8 +127,8 @@ def _answer(response, timeout: float) -> Answer:
 
 
 def _reason(error: Exception) -> str:
-    reason = getattr(error, "reason", None) or error
-    return str(reason).split(": ", 1)[-1] or type(error).__name__
+    text = str(getattr(error, "reason", None) or error)
+    return text.split(">: ", 1)[-1] or type(error).__name__  # without the "<…Connection object at 0x…>: " urllib3 puts first
 
 
 def record(session: Session, claimed: Claimed, answer: Answer, now: datetime) -> str:
@@ -146,7 +148,7 @@ def record(session: Session, claimed: Claimed, answer: Answer, now: datetime) ->
         endpoint.enabled = False
         endpoint.disabled_reason = (f"Every delivery since {endpoint.failing_since:%Y-%m-%d %H:%M} UTC failed, the "
                                     f"last with “{answer.error}”.")
-        _fail_pending(session, endpoint.id, now)
+        _fail_pending(session, endpoint.id, delivery.id, now)
     retry_at = now + BACKOFF[min(claimed.attempt, len(BACKOFF)) - 1]
     if not endpoint.enabled or retry_at - delivery.created_at > GIVE_UP_AFTER:
         delivery.status, delivery.next_attempt_at = "failed", None
@@ -160,8 +162,9 @@ def _fail(delivery: EventDelivery, reason: str, now: datetime) -> None:
     delivery.status, delivery.last_error, delivery.next_attempt_at, delivery.updated_at = "failed", reason, None, now
 
 
-def _fail_pending(session: Session, endpoint_id: int, now: datetime) -> None:
-    session.execute(update(EventDelivery).where(EventDelivery.endpoint_id == endpoint_id,
+def _fail_pending(session: Session, endpoint_id: int, but_id: int, now: datetime) -> None:
+    """The endpoint's other deliveries still waiting: not sent any more (each can be replayed once it is enabled)."""
+    session.execute(update(EventDelivery).where(EventDelivery.endpoint_id == endpoint_id, EventDelivery.id != but_id,
                                                 EventDelivery.status == "pending")
                     .values(status="failed", next_attempt_at=None, updated_at=now,
                             last_error="Not sent: the endpoint was disabled after a day of failures")
