@@ -11,6 +11,7 @@ the maintained counters equal a recount, and no event left unapplied.
     .venv/bin/python bench/webhook_ingest.py --rate 1000      # offered at the goal's rate: latency below saturation
     .venv/bin/python bench/webhook_ingest.py --rows 1000 --runs 1 --concurrency 16
     .venv/bin/python bench/webhook_ingest.py --threads 8 --concurrency 32  # smaller batches per process
+    .venv/bin/python bench/webhook_ingest.py --events         # an endpoint wants message.status: one delivery each
 """
 from __future__ import annotations
 
@@ -89,6 +90,16 @@ def seed(app, rows: int) -> tuple[int, list[tuple[int, str, str]]]:
         found = db.session.execute(select(Recipient.id, Recipient.wamid, Recipient.phone)
                                    .where(Recipient.campaign_id == campaign.id).order_by(Recipient.id)).all()
         return campaign.id, [(row.id, row.wamid, row.phone.lstrip("+")) for row in found]
+
+
+def subscribe() -> None:
+    """An endpoint that wants every status: each applied status writes a delivery and enqueues its job (no worker
+    runs here, so none is sent)."""
+    from webapp.events.endpoints import register
+    from webapp.extensions import db
+
+    register(db.session, "http://127.0.0.1:9/bench", ["message.status"], "bench", allow_private=True, user_id=None)
+    db.session.commit()
 
 
 def signed_bodies(rows: list[tuple[int, str, str]]) -> list[tuple[bytes, str]]:
@@ -219,6 +230,8 @@ def main() -> int:
                         help="postgresql: a throwaway server started for the run (the production path)")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="offer this many events/s (open loop) instead of as many as answers allow")
+    parser.add_argument("--events", action="store_true",
+                        help="an outbound-event endpoint subscribed to message.status (its deliveries queue up)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="broadcaster-ingest-bench-"))
@@ -234,6 +247,8 @@ def main() -> int:
                       "SANDBOX_ENABLED": False, "SECRET_KEY": "bench", "META_APP_SECRET": ""})
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
+        if args.events:
+            subscribe()
     server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
     runs: list[Run] = []
     try:
@@ -252,6 +267,14 @@ def main() -> int:
                   f"CPU per event: server {run.server_cpu / run.events * 1000:.2f} ms, "
                   f"client {run.client_cpu / run.events * 1000:.2f} ms; "
                   f"{'all applied, counters == recount' if not run.problems else '; '.join(run.problems[:3])}")
+        if args.events:
+            with app.app_context():
+                from sqlalchemy import func, select
+
+                from webapp.events.models import EventDelivery
+                from webapp.extensions import db
+                print(f"{db.session.scalar(select(func.count()).select_from(EventDelivery)):,} event deliveries "
+                      f"written (one per status that moved a row)")
     finally:
         server.terminate()
         server.wait(10)
@@ -269,6 +292,7 @@ def main() -> int:
     load = os.getloadavg()[0]
     offered = f"offered at {args.rate:,.0f}/s" if args.rate else f"{args.concurrency} clients"
     print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {offered}, "
+          f"{'an event endpoint subscribed to message.status, ' if args.events else ''}"
           f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, "
           f"{'PostgreSQL' if postgres else 'SQLite WAL'}):")
     print(f"  sustained {rate:,.0f} events/s ({rate / GOAL_RATE:.2f}× the {GOAL_RATE:,}/s goal), "

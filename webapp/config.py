@@ -103,3 +103,7 @@ class Config:
         self.WORKER_CHECK_SECONDS = float(os.environ.get("WORKER_CHECK_SECONDS") or 5)  # pages' "is a worker up?"
         self.GRAPH_TIMEOUT_SECONDS = float(os.environ.get("GRAPH_TIMEOUT_SECONDS") or 20)
         self.RETRY_BASE_SECONDS = float(os.environ.get("RETRY_BASE_SECONDS") or 2)  # doubled per attempt, ≤ 60 s
+        # Outbound events (webapp/events): how long a receiver may take to connect and to answer, and whether
+        # endpoints may be http:// on loopback or private addresses (tests and local trials only: never in production).
+        self.EVENTS_TIMEOUT_SECONDS = float(os.environ.get("EVENTS_TIMEOUT_SECONDS") or 5)
+        self.EVENTS_ALLOW_PRIVATE = env_bool("EVENTS_ALLOW_PRIVATE")

@@ -7,6 +7,7 @@ from webapp.campaigns.daily import CampaignDay, FailureDay, SendHour
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
+from webapp.events.models import EventDelivery, EventEndpoint
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
 from webapp.pricing.models import MonthlySpend, RateCard, RatePrice
 from webapp.senders.models import Sender, Template
@@ -18,5 +19,5 @@ __all__ = [
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
     "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "RateCard", "RatePrice",
-    "MonthlySpend", "CampaignDay", "SendHour", "FailureDay",
+    "MonthlySpend", "CampaignDay", "SendHour", "FailureDay", "EventEndpoint", "EventDelivery",
 ]

@@ -50,13 +50,14 @@ from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_se
 from webapp.campaigns.windows import SendingWindow, open_zones
 from webapp.cloudapi import CloudAPIError, SendResult
 from webapp.contacts.whatsapp_ids import learn, other_form
+from webapp.events.outbox import emit
 from webapp.extensions import db
 from webapp.meta_errors import Action
 from webapp.queues import redis_client, waiting_jobs
 from webapp.ratelimit import DailyCap, RateLimiter
 from webapp.senders.models import Sender
 from webapp.senders.services import client_for
-from webapp.timestamps import utcnow
+from webapp.timestamps import iso, utcnow
 from webapp.transactions import begin_write, is_sqlite
 from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import localtime, workspace_zone
@@ -535,5 +536,8 @@ def finish_if_done(campaign_id: int) -> str | None:
         campaign.status = "sent"
     campaign.completed_at = utcnow()
     campaign.notice = campaign.notice if campaign.notice_code else ""
+    emit(db.session, "broadcast.completed", {"broadcast_id": campaign.id, "name": campaign.name,
+                                             "status": campaign.status, "completed_at": iso(campaign.completed_at),
+                                             "counts": figures})
     db.session.commit()
     return campaign.status

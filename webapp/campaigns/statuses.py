@@ -19,8 +19,10 @@ from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
+from webapp.events.outbox import emit_many, wanted
 from webapp.meta_errors import MetaError
 from webapp.pricing.rate_card import prices
+from webapp.timestamps import iso
 from webapp.transactions import is_sqlite
 
 TRACKED_STATUSES = ("sent", "delivered", "read", "failed")  # what moves a row (`played`, `deleted`… do not)
@@ -81,11 +83,13 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     deltas: dict[int, Counter] = defaultdict(Counter)
     unmatched, effects, charges, tally = [], Effects(), [], Tally()
     card = None  # the rate card, read once a batch and only when a message is billed
+    events = [] if wanted(session, "message.status") else None  # None: no endpoint listens, nothing to note
     for update_ in updates:
         row = _row_for(update_, by_id, by_wamid)
         if row is None:
             unmatched.append(update_)
             continue
+        seen = _snapshot(row) if events is not None else None
         changes = report(row, update_.status, update_.at, wamid=update_.wamid, failure=update_.failure)
         deltas[row.campaign_id].update(changes)
         tally.add(row, changes, update_.at)
@@ -104,6 +108,8 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
                     tally.add_figures(row.campaign_id, row.sending_at or update_.at, row.zone, cost=price)
         if update_.status == "failed":
             settle_failed_status(row, update_.failure, update_.at, effects)
+        if events is not None and _snapshot(row) != seen:  # a duplicate or a late, older status tells nothing new
+            events.append(_status_event(update_, row))
     changed = [row for row in rows if _snapshot(row) != before[row.id]]
     if changed:
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
@@ -112,7 +118,16 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
     record_billed(session, charges)
     tally.write(session)
     apply_effects(session, effects)
+    if events:
+        emit_many(session, "message.status", events)
     return unmatched
+
+
+def _status_event(update_: StatusUpdate, row: RowState) -> dict:
+    """What a `message.status` event says (README: "Outbound events")."""
+    return {"broadcast_id": row.campaign_id, "recipient_id": row.id, "phone": row.phone, "wamid": update_.wamid,
+            "status": update_.status, "at": iso(update_.at),
+            "error": {"code": update_.failure.code, "title": update_.failure.title} if update_.failure else None}
 
 
 def _snapshot(row: RowState) -> tuple:

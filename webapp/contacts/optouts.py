@@ -10,7 +10,8 @@ from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, u
 from sqlalchemy.orm import Session, aliased
 
 from webapp.contacts.models import Contact, ContactEvent
-from webapp.timestamps import UTCDateTime
+from webapp.events.outbox import emit_many, wanted
+from webapp.timestamps import UTCDateTime, iso
 from webapp.transactions import is_sqlite, upsert
 
 STOPPED_MARKETING = "Meta: user stopped marketing messages"
@@ -59,11 +60,17 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
     the number our messages went to when Meta reports `phone` as its wa_id. An earlier opt-out is kept as it was.
     Returns the contact (the oldest, should both forms have one)."""
     contacts = contacts_of(session, phone, sent_to, create_with_name=name)
-    for contact in contacts:
-        if contact.opted_out_at is None:
-            contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
-            session.add(ContactEvent(contact_id=contact.id, kind="opted_out", reason=reason[:2000], at=at))
+    newly = [contact for contact in contacts if contact.opted_out_at is None]
+    for contact in newly:
+        contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
+        session.add(ContactEvent(contact_id=contact.id, kind="opted_out", reason=reason[:2000], at=at))
+    emit_many(session, "contact.opted_out", [_opted_out(c.id, c.phone, at, reason) for c in newly])
     return contacts[0]
+
+
+def _opted_out(contact_id: int, phone: str, at: datetime, reason: str) -> dict:
+    """What a `contact.opted_out` event says."""
+    return {"contact_id": contact_id, "phone": phone, "at": iso(at), "reason": reason[:2000]}
 
 
 def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -> int:
@@ -77,6 +84,9 @@ def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -
                  Contact.phone.in_(select(reported).where(chosen.id.in_(contacts))),
                  Contact.wa_id.in_(select(func.substr(reported, 2)).where(chosen.id.in_(contacts))))
     newly = and_(theirs, Contact.opted_out_at.is_(None))
+    if wanted(session, "contact.opted_out"):
+        emit_many(session, "contact.opted_out", [_opted_out(contact_id, phone, at, reason) for contact_id, phone
+                                                 in session.execute(select(Contact.id, Contact.phone).where(newly))])
     session.execute(insert(ContactEvent).from_select(
         ["contact_id", "kind", "reason", "at"],
         select(Contact.id, literal("opted_out"), literal(reason), literal(at, UTCDateTime())).where(newly)))

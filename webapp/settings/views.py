@@ -8,7 +8,7 @@ from sqlalchemy import select
 from webapp.auth.models import User
 from webapp.auth.services import AccountError, choose_password, create_user
 from webapp.extensions import db
-from webapp.settings import api_keys, pricing, senders  # noqa: F401 - Sender numbers, Templates, API keys, Pricing
+from webapp.settings import api_keys, events, pricing, senders  # noqa: F401 - the other tabs' pages
 from webapp.settings.blueprint import bp
 from webapp.settings.forms import NewUserForm, ResetPasswordForm, WorkspaceForm
 from webapp.workspace.models import WorkspaceSettings

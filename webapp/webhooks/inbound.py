@@ -15,7 +15,9 @@ from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
+from webapp.events.outbox import emit
 from webapp.inbox.conversations import Arrival, record_inbound
+from webapp.timestamps import iso
 from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
@@ -67,6 +69,10 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
                 watched.add(campaign_id)
         _into_conversation(session, stored_id, message, row)
+        emit(session, "message.replied", {
+            "broadcast_id": row.campaign_id if row else None, "recipient_id": row.id if row else None,
+            "phone": message.phone, "profile_name": message.profile_name, "wamid": message.wamid, "type": message.type,
+            "text": message.text, "button": message.button_text or None, "at": iso(message.at)})
     add_deltas(session, deltas)
     guardrail.check(session, watched)
     tally.write(session)
