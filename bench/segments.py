@@ -422,8 +422,8 @@ def launch_said(name: str, figures: dict) -> bool:
     rows = figures["launched_rows"]
     rate = rows / figures["launch_s"]
     page = figures["page_ms"]
-    server = (f", PostgreSQL {figures['server_cpu_s'][0] / rows * 1e6:.0f} µs (its backend "
-              f"{figures['server_cpu_s'][1] / rows * 1e6:.0f} µs, the rest the page's queries and PostgreSQL's own work)"
+    server = (f", PostgreSQL {figures['server_cpu_s'][0] / rows * 1e6:.0f} µs (the launch's backend "
+              f"{figures['server_cpu_s'][1] / rows * 1e6:.0f} µs; the rest: the page's queries, PostgreSQL's own)"
               if figures["server_cpu_s"] is not None else "")
     print(f"{name}: launch to a segment of {rows:,} contacts: rows written in {figures['launch_s']:.1f} s "
           f"({rate:,.0f} rows/s, {figures['launch_s'] / rows * 1e6:.0f} µs a row; goal < {GOAL_LAUNCH_S:.0f} s "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from webapp.campaigns.audience import Person, people, refreshed, segment_condition
+from webapp.campaigns.audience import people, refreshed, segment_condition
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.recipients import Skip, mapped_params, place, write
+from webapp.campaigns.recipients import capped, place, write
 from webapp.campaigns.rows_in_sql import Plan
 from webapp.campaigns.windows import SendingWindow
 from webapp.extensions import db
@@ -100,19 +100,8 @@ def _step(campaign: Campaign, cap: Cap | None, plan: Plan | None) -> int | None:
     batch = people(db.session, campaign.audience, campaign.snapshot_cursor, CHUNK)
     if not batch:
         return None
-    write(db.session, campaign, batch, _capped(cap, batch))
+    write(db.session, campaign, batch, capped(db.session, cap, batch))
     return batch[-1].key
-
-
-def _capped(cap: Cap | None, batch: list[Person]):
-    """The parameters of each row, or Skip for a contact over the frequency cap (one query for the batch)."""
-    over = cap.over(db.session, (person.contact_id for person in batch), utcnow()) if cap else {}
-
-    def params(campaign: Campaign, person: Person) -> dict:
-        if person.contact_id in over:
-            raise Skip(cap.reason(over[person.contact_id]))
-        return mapped_params(campaign, person)
-    return params
 
 
 def _back_to_draft(campaign: Campaign, message: str) -> str:

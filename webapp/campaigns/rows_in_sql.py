@@ -19,15 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, ColumnElement, Integer, Text, and_, case, cast, false, func, literal, not_, or_,
-                        select, true, type_coerce)
+from sqlalchemy import (BigInteger, Boolean, ColumnElement, Integer, Text, and_, case, cast, false, func, literal,
+                        not_, or_, select, true, type_coerce)
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.audience import members, people
 from webapp.campaigns.frequency import Cap
 from webapp.campaigns.lifecycle import add_counts
 from webapp.campaigns.models import Campaign, Recipient
-from webapp.campaigns.recipients import OPTED_OUT, Skip, mapped_params, write
+from webapp.campaigns.recipients import OPTED_OUT, capped, write
 from webapp.campaigns.variables import MAX_BODY, MAX_HEADER, MAX_VALUE, resolve, slots, text_lengths
 from webapp.campaigns.windows import SendingWindow
 from webapp.contacts.models import Contact
@@ -90,10 +90,10 @@ class Plan:
         if upto is None:
             return None
         now = utcnow()
-        capped = list(_over(session, cap, after, upto, now)) if cap else []
+        over_cap = list(_over(session, cap, after, upto, now)) if cap else []
         # NULL (an attribute the contact lacks) is not settled: such a person is Python's.
         by_database = func.coalesce(and_(or_(Contact.opted_out_at.is_not(None), self.settled),
-                                         Contact.id.not_in(capped) if capped else true()), false())
+                                         Contact.id.not_in(over_cap) if over_cap else true()), false())
         opted_out = Contact.opted_out_at.is_not(None)
         rows = members(session, audience, literal(campaign.id, BigInteger), Contact.id, Contact.phone,
                        func.substr(func.coalesce(Contact.name, ""), 1, 200), func.coalesce(Contact.country, ""),
@@ -110,13 +110,7 @@ class Plan:
         add_counts(session, campaign.id, {"total": by_status.total(), **by_status})
         rest = people(session, audience, after, size, where=and_(Contact.id <= upto, not_(by_database)))
         if rest:
-            over = cap.over(session, (person.contact_id for person in rest), now) if cap else {}
-
-            def params(campaign: Campaign, person) -> dict:
-                if person.contact_id in over:
-                    raise Skip(cap.reason(over[person.contact_id]))
-                return mapped_params(campaign, person)
-            write(session, campaign, rest, params)
+            write(session, campaign, rest, capped(session, cap, rest))
         return upto
 
 
