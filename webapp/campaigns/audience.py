@@ -67,17 +67,21 @@ class Person(Candidate):
     key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
-def members(session: Session, audience: Mapping, *columns, after: int = 0) -> Select:
+def members(session: Session, audience: Mapping, *columns, after: int = 0, upto: int | None = None) -> Select:
     """SELECT `columns` over the audience: its lists' contacts, the contacts its segment's conditions match, or the
-    retargeted recipients (with their contact). `after`: the caller reads contacts past this id only."""
+    retargeted recipients (with their contact). `after` (`upto`): the caller reads contacts past this id (up to
+    that one) only."""
     if "retarget" in audience:
         source = audience["retarget"]
         return (select(*columns).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
                 .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
     if "segment" in audience:
-        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"], after))
-    members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
-    return select(*columns).select_from(Contact).where(Contact.id.in_(members))
+        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"], after,
+                                                                             upto))
+    listed = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []),
+                                                 ListMember.contact_id > after,
+                                                 ListMember.contact_id <= upto if upto is not None else true())
+    return select(*columns).select_from(Contact).where(Contact.id.in_(listed))
 
 
 # --- Segments ------------------------------------------------------------------------------------
@@ -88,11 +92,11 @@ def segment_copy(segment: Segment) -> dict:
     return {"id": segment.id, "name": segment.name, "definition": segment.definition}
 
 
-def segment_condition(session: Session, copy: Mapping, after: int = 0):
-    """The SQL condition of a segment audience's conditions (for contacts past `after`); a refusal (an attribute's
-    type changed since) names the segment."""
+def segment_condition(session: Session, copy: Mapping, after: int = 0, upto: int | None = None):
+    """The SQL condition of a segment audience's conditions (for contacts past `after`, up to `upto`); a refusal
+    (an attribute's type changed since) names the segment."""
     try:
-        return compile_filter(session, copy.get("definition"), after).where
+        return compile_filter(session, copy.get("definition"), after, upto).where
     except FilterError as error:
         raise CampaignError(f"Segment “{copy.get('name')}”: {error.message}", field="audience") from None
 
@@ -111,8 +115,9 @@ def _name(audience: Mapping):
 
 
 def people(session: Session, audience: Mapping, after: int, size: int,
-           where: ColumnElement[bool] | None = None) -> list[Person]:
-    """The next `size` people of the audience after cursor `after` (and matching `where`), in a stable order."""
+           where: ColumnElement[bool] | None = None, upto: int | None = None) -> list[Person]:
+    """The next `size` people of the audience after cursor `after` (up to contact `upto`; and matching `where`), in
+    a stable order."""
     condition = true() if where is None else where
     if "retarget" in audience:
         rows = session.execute(members(session, audience, Recipient, Contact)
@@ -122,8 +127,9 @@ def people(session: Session, audience: Mapping, after: int, size: int,
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
     # Columns, not Contact objects: a launch reads a million of them.
     contacts = session.execute(members(session, audience, Contact.id, Contact.phone, Contact.name, Contact.country,
-                                        Contact.attributes, Contact.opted_out_at, after=after)
-                               .where(Contact.id > after, condition).order_by(Contact.id).limit(size)).all()
+                                        Contact.attributes, Contact.opted_out_at, after=after, upto=upto)
+                               .where(Contact.id > after, Contact.id <= upto if upto is not None else true(),
+                                      condition).order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
 

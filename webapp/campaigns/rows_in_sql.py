@@ -100,7 +100,7 @@ class Plan:
                        case((opted_out, "skipped"), else_="pending"),
                        case((opted_out, None), else_=self.params),
                        case((opted_out, OPTED_OUT), else_=""), literal(now, UTCDateTime),
-                       after=after).where(Contact.id > after, Contact.id <= upto, by_database)
+                       after=after, upto=upto).where(Contact.id > after, Contact.id <= upto, by_database)
         table = Recipient.__table__
         stmt = upsert(session, table).from_select(
             ["campaign_id", "contact_id", "phone", "name", "country", "status", "params", "skip_reason",
@@ -108,7 +108,7 @@ class Plan:
             .returning(table.c.status)
         by_status = Counter(session.scalars(stmt))
         add_counts(session, campaign.id, {"total": by_status.total(), **by_status})
-        rest = people(session, audience, after, size, where=and_(Contact.id <= upto, not_(by_database)))
+        rest = people(session, audience, after, size, where=not_(by_database), upto=upto)
         if rest:
             write(session, campaign, rest, capped(session, cap, rest))
         return upto
