@@ -68,10 +68,11 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
 
 
-def compile_filter(session: Session, definition: Mapping | None, after: int = 0) -> Compiled:
+def compile_filter(session: Session, definition: Mapping | None, after: int = 0, upto: int | None = None) -> Compiled:
     """Check a definition and build its condition; FilterError names the first bad condition. No condition at all
-    is every contact. `after`: only contacts past this id will be asked for (a launch reads them in id order, a
-    chunk at a time); each subquery is told too, so the database starts its index scans there."""
+    is every contact. `after` (and `upto`): only contacts past this id (and up to that one) will be asked for (a
+    launch reads them in id order, a chunk at a time); each subquery is told too, so the database starts its index
+    scans there (and stops them)."""
     definition = definition or {}
     if not isinstance(definition, Mapping):
         raise FilterError("A filter is an object with “match” and “conditions”.")
@@ -83,7 +84,7 @@ def compile_filter(session: Session, definition: Mapping | None, after: int = 0)
         raise FilterError("“conditions” is a list.")
     if len(conditions) > MAX_CONDITIONS:
         raise FilterError(f"A filter has at most {MAX_CONDITIONS} conditions.")
-    context = _Context(session, after)
+    context = _Context(session, after, upto)
     clauses, normalised = [], []
     for index, condition in enumerate(conditions):
         try:
@@ -124,9 +125,10 @@ def _shown(value) -> str:
 class _Context:
     """What compiling one filter reads once: the workspace's attribute types and tags."""
 
-    def __init__(self, session: Session, after: int = 0) -> None:
+    def __init__(self, session: Session, after: int = 0, upto: int | None = None) -> None:
         self.session = session
         self.after = after
+        self.upto = upto
         self.notes: list[str] = []
         self._fields: dict[str, AttributeField] | None = None
 
@@ -167,9 +169,11 @@ def _not_in(context: _Context, column, *where) -> ColumnElement[bool]:
 
 
 def _past(context: _Context, column) -> tuple:
-    """`column > after` when only contacts past an id are asked for: the same rows, but PostgreSQL does not carry
-    a range from one side of a join to the other, and would read each subquery from its first contact."""
-    return (column > context.after,) if context.after else ()
+    """`column > after` (and `<= upto`) when only contacts past an id (up to another) are asked for: the same rows,
+    but PostgreSQL does not carry a range from one side of a join to the other, and would read each subquery from
+    its first contact (to its last)."""
+    return ((column > context.after,) if context.after else ()) + \
+        ((column <= context.upto,) if context.upto is not None else ())
 
 
 # --- Attributes --------------------------------------------------------------------------------------------------

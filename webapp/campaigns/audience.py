@@ -67,17 +67,21 @@ class Person(Candidate):
     key: int = field(kw_only=True)  # the cursor: contact id (lists) or source recipient id (retarget)
 
 
-def _members(session: Session, audience: Mapping, *columns, after: int = 0) -> Select:
+def members(session: Session, audience: Mapping, *columns, after: int = 0, upto: int | None = None) -> Select:
     """SELECT `columns` over the audience: its lists' contacts, the contacts its segment's conditions match, or the
-    retargeted recipients (with their contact). `after`: the caller reads contacts past this id only."""
+    retargeted recipients (with their contact). `after` (`upto`): the caller reads contacts past this id (up to
+    that one) only."""
     if "retarget" in audience:
         source = audience["retarget"]
         return (select(*columns).select_from(Recipient).outerjoin(Contact, Contact.id == Recipient.contact_id)
                 .where(Recipient.campaign_id == source["campaign_id"], OUTCOMES[source["outcome"]][1]))
     if "segment" in audience:
-        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"], after))
-    members = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []))
-    return select(*columns).select_from(Contact).where(Contact.id.in_(members))
+        return select(*columns).select_from(Contact).where(segment_condition(session, audience["segment"], after,
+                                                                             upto))
+    listed = select(ListMember.contact_id).where(ListMember.list_id.in_(audience.get("lists") or []),
+                                                 ListMember.contact_id > after,
+                                                 ListMember.contact_id <= upto if upto is not None else true())
+    return select(*columns).select_from(Contact).where(Contact.id.in_(listed))
 
 
 # --- Segments ------------------------------------------------------------------------------------
@@ -88,11 +92,11 @@ def segment_copy(segment: Segment) -> dict:
     return {"id": segment.id, "name": segment.name, "definition": segment.definition}
 
 
-def segment_condition(session: Session, copy: Mapping, after: int = 0):
-    """The SQL condition of a segment audience's conditions (for contacts past `after`); a refusal (an attribute's
-    type changed since) names the segment."""
+def segment_condition(session: Session, copy: Mapping, after: int = 0, upto: int | None = None):
+    """The SQL condition of a segment audience's conditions (for contacts past `after`, up to `upto`); a refusal
+    (an attribute's type changed since) names the segment."""
     try:
-        return compile_filter(session, copy.get("definition"), after).where
+        return compile_filter(session, copy.get("definition"), after, upto).where
     except FilterError as error:
         raise CampaignError(f"Segment “{copy.get('name')}”: {error.message}", field="audience") from None
 
@@ -111,19 +115,21 @@ def _name(audience: Mapping):
 
 
 def people(session: Session, audience: Mapping, after: int, size: int,
-           where: ColumnElement[bool] | None = None) -> list[Person]:
-    """The next `size` people of the audience after cursor `after` (and matching `where`), in a stable order."""
+           where: ColumnElement[bool] | None = None, upto: int | None = None) -> list[Person]:
+    """The next `size` people of the audience after cursor `after` (up to contact `upto`; and matching `where`), in
+    a stable order."""
     condition = true() if where is None else where
     if "retarget" in audience:
-        rows = session.execute(_members(session, audience, Recipient, Contact)
+        rows = session.execute(members(session, audience, Recipient, Contact)
                                .where(Recipient.id > after, condition).order_by(Recipient.id).limit(size)).all()
         return [Person(r.phone, c.id if c else r.contact_id, (c.name if c else r.name) or "",
                        (c.country if c else r.country) or "", (c.attributes if c else {}) or {},
                        bool(c and c.opted_out_at), key=r.id) for r, c in rows]
     # Columns, not Contact objects: a launch reads a million of them.
-    contacts = session.execute(_members(session, audience, Contact.id, Contact.phone, Contact.name, Contact.country,
-                                        Contact.attributes, Contact.opted_out_at, after=after)
-                               .where(Contact.id > after, condition).order_by(Contact.id).limit(size)).all()
+    contacts = session.execute(members(session, audience, Contact.id, Contact.phone, Contact.name, Contact.country,
+                                        Contact.attributes, Contact.opted_out_at, after=after, upto=upto)
+                               .where(Contact.id > after, Contact.id <= upto if upto is not None else true(),
+                                      condition).order_by(Contact.id).limit(size)).all()
     return [Person(c.phone, c.id, c.name or "", c.country or "", c.attributes or {}, c.opted_out_at is not None,
                    key=c.id) for c in contacts]
 
@@ -151,13 +157,13 @@ def attributes(session: Session, audience: Mapping) -> list[Attribute]:
     """The attributes the audience's contacts have, by name, from one GROUP BY over their keys."""
     pairs = attribute_pairs(session)
     has_value = func.count(case((func.trim(pairs.c.value) != "", 1)))
-    rows = session.execute(_members(session, audience, pairs.c.key, func.count(), has_value)
+    rows = session.execute(members(session, audience, pairs.c.key, func.count(), has_value)
                            .join(pairs, true()).group_by(pairs.c.key)).all()
     by_name: dict[str, list] = {}
     # The most common spelling names the attribute; on a tie, the lower-case one.
     for key, having, filled in sorted(rows, key=lambda row: (-row[1], row[0] != row[0].casefold(), row[0])):
         by_name.setdefault(key.casefold(), []).append((key, filled))
-    total = session.scalar(_members(session, audience, func.count())) or 0
+    total = session.scalar(members(session, audience, func.count())) or 0
     # A contact with two spellings of one attribute is counted twice: rare, and never past the whole audience.
     found = [Attribute(spelled[0][0], tuple(key for key, _ in spelled), min(total, sum(n for _, n in spelled)), total)
              for spelled in by_name.values()]
@@ -168,7 +174,7 @@ def _has_attribute(session: Session, audience: Mapping, name: str) -> bool:
     """Whether a contact of the audience has this attribute: stops at the first one found, so it is cheap when
     the answer is yes. SQL's lower() may fold fewer letters than Python's casefold(): a no is checked again."""
     pairs = attribute_pairs(session)
-    return session.scalar(_members(session, audience, literal(1)).join(pairs, true())
+    return session.scalar(members(session, audience, literal(1)).join(pairs, true())
                           .where(func.lower(pairs.c.key) == name.lower()).limit(1)) is not None
 
 
@@ -282,8 +288,8 @@ def summary(session: Session, audience: Mapping, components: list, parameter_for
     says, of a contact id, whether the frequency cap skips them; as at launch, opted out comes first, then the cap."""
     gaps = _gaps(session, audience, components, parameter_format, variables, known)
     skipped = or_(*(lacks for _, lacks in gaps.skipped)) if gaps.skipped else false()
-    flags = _members(session, audience, _country(audience).label("country"), _flag(_opted_out(), "opted_out"),
-                     _flag(skipped, "skipped"), _flag(capped(Contact.id) if capped else false(), "capped"),
+    flags = members(session, audience, _country(audience).label("country"), _flag(_opted_out(), "opted_out"),
+                    _flag(skipped, "skipped"), _flag(capped(Contact.id) if capped else false(), "capped"),
                      *(_flag(lacks, f"lacks_{i}") for i, (_, _, lacks) in enumerate(gaps.covered))).subquery()
     reachable = flags.c.opted_out == 0
     uncapped = and_(reachable, flags.c.capped == 0)
@@ -336,12 +342,12 @@ def placed(session: Session, audience: Mapping, fallback: str) -> Placed:
     """Group the audience by what decides a zone (the attribute's value, the number's first digits and length),
     then place each group as launch places its people: two queries, and a zone lookup per group."""
     pairs = attribute_pairs(session)
-    spellings = session.scalars(_members(session, audience, pairs.c.key).join(pairs, true())
+    spellings = session.scalars(members(session, audience, pairs.c.key).join(pairs, true())
                                 .where(func.lower(pairs.c.key) == ZONE_ATTRIBUTE).distinct()).all()
     named = func.coalesce(*(Contact.attributes[key].as_string() for key in spellings), "") if spellings \
         else literal("")
     phone = Recipient.phone if "retarget" in audience else Contact.phone
-    who = _members(session, audience, named.label("named"), phone.label("phone")).where(~_opted_out()).subquery()
+    who = members(session, audience, named.label("named"), phone.label("phone")).where(~_opted_out()).subquery()
     prefix = func.substr(who.c.phone, literal_column("1"), literal_column("10"))
     rows = session.execute(select(who.c.named, func.count(), func.min(who.c.phone))
                            .group_by(who.c.named, prefix, func.length(who.c.phone))).all()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import JSON, BigInteger, Text, bindparam, cast, column, func, literal, select, update
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.frequency import Cap
 from webapp.campaigns.lifecycle import add_counts
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.variables import resolve
@@ -66,6 +67,17 @@ def mapped_params(campaign: Campaign, candidate: Candidate) -> dict:
     if resolved.too_long:
         raise Skip(f"Too long: {resolved.too_long}")
     return resolved.params
+
+
+def capped(session: Session, cap: Cap | None, candidates: list[Candidate]) -> Callable[[Campaign, Candidate], dict]:
+    """`mapped_params`, or Skip for a contact over the frequency cap (one query for all the candidates)."""
+    over = cap.over(session, (candidate.contact_id for candidate in candidates), utcnow()) if cap else {}
+
+    def params(campaign: Campaign, candidate: Candidate) -> dict:
+        if candidate.contact_id in over:
+            raise Skip(cap.reason(over[candidate.contact_id]))
+        return mapped_params(campaign, candidate)
+    return params
 
 
 def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],

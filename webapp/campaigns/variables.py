@@ -171,7 +171,7 @@ def too_long(components: list, params: dict) -> str | None:
     longest = max(lengths, default=0)
     if longest > MAX_VALUE:
         return f"a value is {longest} characters long; Meta accepts at most {MAX_VALUE}"
-    texts = {str(c.get("type", "")).upper(): len(str(c.get("text") or "")) for c in components}
+    texts = text_lengths(components)
     header = params.get("header") or {}
     header_value = len(header.get("text") or "") if header.get("type") == "text" else 0
     if texts.get("BODY", 0) + sum(lengths) <= MAX_BODY and texts.get("HEADER", 0) + header_value <= MAX_HEADER:
@@ -182,6 +182,11 @@ def too_long(components: list, params: dict) -> str | None:
     if rendered.header and len(rendered.header) > MAX_HEADER:
         return f"the header would be {len(rendered.header)} characters; Meta accepts at most {MAX_HEADER}"
     return None
+
+
+def text_lengths(components: list) -> dict[str, int]:
+    """The length of each component's own text, by type ("BODY", "HEADER"), before any value is put in."""
+    return {str(c.get("type", "")).upper(): len(str(c.get("text") or "")) for c in components}
 
 
 def _all_values(params: dict):

@@ -1,0 +1,89 @@
+"""The launch's two ways of making recipient rows — the database's INSERT … SELECT (campaigns/rows_in_sql.py) and
+Python's `recipients.write` — give the same rows, whoever the contact: opted out, over the frequency cap, an
+attribute padded, blank, spelled in another case or not text, a name with a tab, a value too long for Meta."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from tests import factories
+from webapp.campaigns import services
+from webapp.campaigns.launch import snapshot
+from webapp.campaigns.lifecycle import counts
+from webapp.campaigns.models import Campaign, Recipient
+from webapp.campaigns.rows_in_sql import Plan
+from webapp.contacts.models import Contact
+from webapp.extensions import db
+from webapp.timestamps import utcnow
+from webapp.workspace.models import WorkspaceSettings
+
+COMPONENTS = [{"type": "HEADER", "format": "TEXT", "text": "News for {{1}}"},
+              {"type": "BODY", "text": "Hi {{1}}, see you in {{2}} with code {{3}}."},
+              {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Order", "url": "https://shop.example/{{1}}"},
+                                              {"type": "QUICK_REPLY", "text": "Stop promotions"}]}]
+VARIABLES = {"header": {"source": "name", "fallback": "you"},
+             "body:1": {"source": "first_name", "fallback": "friend"},
+             "body:2": {"source": "attribute", "value": "city", "fallback": " your city "},
+             "body:3": {"source": "constant", "value": "SPRING"},
+             "button:0": {"source": "attribute", "value": "order"}}
+PEOPLE = [
+    ("+33600000001", "Ana Lopez", {"city": "Lyon", "order": "A1"}),          # the common case
+    ("+33600000002", "  Ben  ", {"city": "  Paris\t", "order": "B2"}),      # padded: stripped alike
+    ("+33600000003", "", {"city": "Nice", "order": "C3"}),                  # no name: the fallback
+    ("+33600000004", "Cy\tDoe", {"city": "Lille", "order": "D4"}),          # a tab: str.split() decides
+    ("+33600000005", "Dee", {"City": "Nantes", "order": "E5"}),             # another spelling
+    ("+33600000006", "Eve", {"city": "", "order": "F6"}),                   # blank: the fallback
+    ("+33600000007", "Fay", {"city": 75001, "order": "G7"}),                # not text
+    ("+33600000008", "Gus", {"city": "Metz"}),                              # no order: skipped, missing
+    ("+33600000009", "Hal", {"city": "x" * 1000, "order": "H9"}),           # too long for Meta
+    ("+33600000010", "Ida Ray", {"city": "Brest", "order": "I10"}),         # opted out
+    ("+33600000011", "Jo", {"city": "Pau", "order": "J11"}),                # over the frequency cap
+    ("+33600000012", "Kim Li", {"city": "Vichy", "order": "Ü12"}),
+]
+
+
+def _launch(sender, template, customers, by_database: bool) -> list[tuple]:
+    campaign = services.save_draft(services.Draft("Spring", sender.id, template.id, [customers.id],
+                                                  variables=VARIABLES, button_payloads={"1": "STOP"}))
+    db.session.commit()
+    services.launch(campaign)
+    db.session.commit()
+    assert Plan.of(db.session, db.session.get(Campaign, campaign.id)) is not None  # the database's way applies
+    assert snapshot(campaign.id, by_database=by_database) == "sending"
+    rows = db.session.execute(select(Recipient.contact_id, Recipient.phone, Recipient.name, Recipient.country,
+                                     Recipient.status, Recipient.params, Recipient.skip_reason, Recipient.zone)
+                              .where(Recipient.campaign_id == campaign.id).order_by(Recipient.phone)).all()
+    totals = counts(db.session, campaign.id)
+    return [tuple(row) for row in rows], {name: totals[name] for name in ("total", "pending", "skipped")}
+
+
+def test_the_database_and_python_make_the_same_rows(app):
+    sender = factories.sender()
+    template = factories.template(name="promo", category="MARKETING", components=COMPONENTS)
+    customers = factories.contact_list("Customers", PEOPLE)
+    db.session.execute(update(Contact).where(Contact.phone == "+33600000010").values(opted_out_at=utcnow()))
+    settings = WorkspaceSettings.get()
+    settings.cap_messages, settings.cap_days = 1, 7
+    earlier = factories.campaign(status="sent", phones=["+33600000011"], sender=sender)
+    jo = db.session.scalar(select(Contact.id).where(Contact.phone == "+33600000011"))
+    db.session.execute(update(Recipient).where(Recipient.campaign_id == earlier.id)
+                       .values(contact_id=jo, accepted_at=utcnow() - timedelta(days=1)))
+    db.session.commit()
+
+    in_python, python_counts = _launch(sender, template, customers, by_database=False)
+    in_sql, sql_counts = _launch(sender, template, customers, by_database=True)
+
+    assert in_sql == in_python
+    assert sql_counts == python_counts == {"total": 12, "pending": 8, "skipped": 4}
+    by_phone = {row[1]: row for row in in_sql}
+    assert by_phone["+33600000001"][5] == {
+        "header": {"type": "text", "text": "Ana Lopez"}, "body": ["Ana", "Lyon", "SPRING"],
+        "buttons": [{"index": 0, "sub_type": "url", "text": "A1"},
+                    {"index": 1, "sub_type": "quick_reply", "payload": "STOP"}]}
+    assert by_phone["+33600000003"][5]["body"][0] == "friend" and by_phone["+33600000003"][5]["header"]["text"] == "you"
+    assert by_phone["+33600000005"][5]["body"][1] == "Nantes"
+    assert [by_phone[phone][6] for phone in ("+33600000008", "+33600000010", "+33600000011")] == [
+        "Missing Button 1 link ending and no fallback", "Opted out",
+        "Frequency cap: 1 marketing message in the last 7 days (at most 1)"]
+    assert by_phone["+33600000009"][6].startswith("Too long:")
