@@ -134,3 +134,21 @@ def test_bad_guardrail_settings_are_refused_with_a_reason_and_nothing_changes(ad
     assert "“spam” is not an error code" in answer.get_data(as_text=True)
     db.session.expire_all()
     assert WorkspaceSettings.get().guard_first_slice is False
+
+
+@pytest.mark.only_on("sqlite")  # the rule is in Python; the database only keeps the time
+def test_another_event_in_the_same_second_applies_and_the_same_event_again_does_not(app):
+    """Meta's times are whole seconds: a restriction in the second of a downgrade was once taken for a duplicate."""
+    from datetime import datetime, timezone
+
+    from tests import factories
+    from webapp.senders.quality import NumberUpdate, apply_number_updates
+
+    number = factories.sender()
+    at = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    downgrade = NumberUpdate("phone_number_quality_update", number.waba_id, "15550001234", "DOWNGRADE", "TIER_250", at)
+    restriction = NumberUpdate("account_update", number.waba_id, "", "ACCOUNT_RESTRICTION", "", at)
+    assert set(apply_number_updates(db.session, [downgrade])) == {number.id}
+    assert apply_number_updates(db.session, [downgrade]) == {}  # the same webhook again
+    assert "ACCOUNT_RESTRICTION" in apply_number_updates(db.session, [restriction])[number.id]
+    assert number.quality_event == "ACCOUNT_RESTRICTION" and number.messaging_limit == 250

@@ -2,8 +2,8 @@
 API on sync and kept current by the `phone_number_quality_update` and `account_update` webhooks.
 
 The tier sets the number's daily cap (Sender.messaging_limit, which the dispatcher's DailyCap reads each slice).
-A webhook applies only when it is newer than what the number shows (Meta's `entry.time`), so a duplicate or a
-late one changes nothing — and pauses nothing twice.
+A webhook applies only when it is newer than what the number shows (Meta's `entry.time`; in the same second, only a
+different event), so a duplicate or a late one changes nothing — and pauses nothing twice.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def apply_number_updates(session: Session, updates: list[NumberUpdate]) -> dict[
     troubled: dict[int, str] = {}
     for change in sorted(updates, key=lambda u: u.at):
         for sender in _senders_of(session, change):
-            if sender.quality_changed_at is not None and change.at <= sender.quality_changed_at:
+            if _known(sender, change):
                 continue  # a duplicate, or older than what we know
             sender.quality_changed_at, sender.quality_event = change.at, change.event[:32]
             sender.quality_rating = RATING_AFTER.get(change.event, sender.quality_rating)
@@ -80,6 +80,13 @@ def apply_number_updates(session: Session, updates: list[NumberUpdate]) -> dict[
             else:
                 troubled.pop(sender.id, None)
     return troubled
+
+
+def _known(sender: Sender, change: NumberUpdate) -> bool:
+    """Whether the number already shows this change or a later one. Meta's times are whole seconds: another event
+    in the same second (a restriction right after a downgrade) is news, the same event again is a duplicate."""
+    known = sender.quality_changed_at
+    return known is not None and (change.at < known or (change.at == known and change.event == sender.quality_event))
 
 
 def _senders_of(session: Session, change: NumberUpdate) -> list[Sender]:
