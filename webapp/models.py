@@ -3,7 +3,7 @@ from webapp.api.models import ApiKey, IdempotentResponse
 from webapp.audience.models import Segment
 from webapp.auth.models import User
 from webapp.campaigns import state_log  # noqa: F401 - its listener logs every change of a campaign's state
-from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
+from webapp.campaigns.models import Campaign, CampaignCounter, LinkClick, Recipient, TrackedLink
 from webapp.contacts.models import (AttributeField, Contact, ContactList, ContactTag, ContactValue, Import,
                                     ImportRejection, ImportValue, ListMember, Tag)
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
@@ -12,7 +12,7 @@ from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
 from webapp.workspace.models import WorkspaceSettings
 
 __all__ = [
-    "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "Contact",
+    "ApiKey", "IdempotentResponse", "User", "Campaign", "CampaignCounter", "Recipient", "TrackedLink", "LinkClick", "Contact",
     "ContactList", "Import", "ImportRejection", "ListMember", "Sender", "Template", "WorkspaceSettings",
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
     "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment",

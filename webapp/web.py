@@ -12,8 +12,10 @@ from werkzeug.exceptions import HTTPException
 from webapp.meta_errors import explain
 from webapp.workspace.zone import localtime
 
-# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive"}
+# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the click redirect, the
+# key-authenticated API.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive",
+                    "clicks.follow_link"}
 PUBLIC_BLUEPRINTS = {"api"}
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from webapp.campaigns.audience import Person, people, refreshed, segment_condition
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
+from webapp.campaigns.links import create_links
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.recipients import Skip, mapped_params, place, write
 from webapp.campaigns.windows import SendingWindow
@@ -82,6 +83,7 @@ def snapshot(campaign_id: int) -> str:
                if segment else "The audience has no one to send to: its lists are empty and no recipient was "
                                "added. Add contacts")
         return _back_to_draft(campaign, f"{why}, then send again.")
+    create_links(db.session, campaign)
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

@@ -1,0 +1,99 @@
+"""Tracked links: the public redirect /r/<code> counts a person's clicks once per recipient, never a preview fetcher's,
+and refuses codes it did not make; the campaign page, its log and the API show the clicks."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests import factories
+from webapp.campaigns.lifecycle import counts, recount
+from webapp.campaigns.links import code_for, parse, signing_key, with_codes, links_of
+from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
+from webapp.extensions import db
+
+PHONE_BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
+SHOP = "https://shop.example.com/spring?utm=wa"
+
+
+def _campaign_with_links(phones=("+15550100001", "+15550100002"), sender=None):
+    """A sent campaign with two tracked links: a constant body URL and each recipient's own button address."""
+    campaign = factories.campaign(phones=phones, sender=sender)
+    rows = db.session.scalars(select(Recipient).where(Recipient.campaign_id == campaign.id)
+                              .order_by(Recipient.id)).all()
+    for i, row in enumerate(rows):
+        row.params = {"body": ["Ana", SHOP], "buttons": [{"index": 0, "sub_type": "url",
+                                                          "text": f"https://shop.example.com/cart/{i}"}]}
+    body = TrackedLink(campaign_id=campaign.id, slot="body:2", path=["body", 1], url=SHOP)
+    button = TrackedLink(campaign_id=campaign.id, slot="button:0", path=["buttons", 0, "text"], url="")
+    db.session.add_all([body, button])
+    db.session.commit()
+    return campaign, rows, body, button
+
+
+def test_a_click_redirects_and_counts_the_recipient_once(client, app):
+    campaign, rows, body, button = _campaign_with_links()
+    code = code_for(body.id, rows[0].id)
+
+    first = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+    again = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+    own = client.get(f"/r/{code_for(button.id, rows[0].id)}", headers={"User-Agent": PHONE_BROWSER})
+
+    assert (first.status_code, first.location) == (302, SHOP) == (again.status_code, again.location)
+    assert own.location == "https://shop.example.com/cart/0"  # the recipient's own address
+    assert "Set-Cookie" not in first.headers and first.headers["Cache-Control"] == "private, no-store"
+    clicks = {c.link_id: c.clicks for c in db.session.scalars(select(LinkClick))}
+    assert clicks == {body.id: 2, button.id: 1}
+    assert counts(db.session, campaign.id)["clicked"] == 1 == recount(db.session, campaign.id)["clicked"]
+
+
+def test_previews_and_bots_are_redirected_but_not_counted(client, app):
+    campaign, rows, body, _ = _campaign_with_links()
+    for method, agent in [("HEAD", PHONE_BROWSER), ("GET", "WhatsApp/2.23.20.0 A"),
+                          ("GET", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"),
+                          ("GET", "Mozilla/5.0 (compatible; Facebot)"),
+                          ("GET", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")]:
+        answer = client.open(f"/r/{code_for(body.id, rows[1].id)}", method=method, headers={"User-Agent": agent})
+        assert (answer.status_code, answer.location) == (302, SHOP), agent
+
+    assert db.session.scalar(select(db.func.count()).select_from(LinkClick)) == 0
+    assert counts(db.session, campaign.id)["clicked"] == 0
+
+
+def test_unknown_malformed_forged_and_mismatched_codes_get_the_friendly_404(client, app):
+    campaign, rows, body, _ = _campaign_with_links()
+    other, other_rows, _, _ = _campaign_with_links(phones=("+15550100009",), sender=campaign.sender)
+    good = code_for(body.id, rows[0].id)
+    forged = good[:-1] + ("A" if good[-1] != "A" else "B")
+    elsewhere = code_for(body.id, rows[0].id, key=b"another installation's key")
+    wrong_campaign = code_for(body.id, other_rows[0].id)  # signed, but the recipient is of another campaign
+
+    for code in ("nope", "x" * 200, "abc$%^defghijklmn", forged, elsewhere, code_for(999, rows[0].id)):
+        answer = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+        assert answer.status_code == 404, code
+        assert "This link is not valid" in answer.get_data(as_text=True)
+        assert "/login" not in answer.headers.get("Location", "")
+    assert client.get(f"/r/{wrong_campaign}").location == SHOP  # the link's own address, nobody's click
+    assert db.session.scalar(select(db.func.count()).select_from(LinkClick)) == 0
+    assert parse(good) == (body.id, rows[0].id)
+
+
+def test_a_deleted_campaigns_constant_link_still_redirects(client, app):
+    campaign, rows, body, _ = _campaign_with_links()
+    code = code_for(body.id, rows[0].id)
+    db.session.delete(db.session.get(type(campaign), campaign.id))
+    db.session.commit()
+
+    answer = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+
+    assert (answer.status_code, answer.location) == (302, SHOP)
+
+
+def test_sent_parameters_carry_codes_in_place_of_tracked_addresses(app):
+    campaign, rows, body, button = _campaign_with_links()
+    params = {"body": ["Ana", SHOP], "buttons": [{"index": 0, "sub_type": "url", "text": "https://x.example/1"}]}
+
+    sent = with_codes(params, links_of(db.session, campaign.id), rows[0].id, "https://go.example", signing_key())
+
+    assert sent["body"] == ["Ana", f"https://go.example/r/{code_for(body.id, rows[0].id)}"]
+    assert sent["buttons"][0]["text"] == code_for(button.id, rows[0].id)
+    assert params["body"][1] == SHOP  # the stored snapshot keeps the destination
+    assert len(sent["buttons"][0]["text"]) <= 17

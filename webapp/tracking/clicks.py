@@ -1,0 +1,132 @@
+"""Clicks on tracked links: recording one (the public redirect /r/<code> calls record_click), and what a
+campaign's links were clicked, for its page and the API.
+
+A click counts once per request by a person: HEAD requests and link-preview fetchers (WhatsApp's own, which fetches
+a link when the message arrives, Facebook's, and a few well-known bots) are redirected but not counted. The first
+click of a recipient on any of the campaign's links adds one to its "clicked" counter (campaigns/lifecycle.py).
+Hooks for what else a click should do (the dashboard's daily figure, an outbound `link.clicked` event) belong in
+record_click, after `first`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from webapp.campaigns.lifecycle import CLICKED, add_counts
+from webapp.campaigns.links import is_web_url, parse, value_at
+from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
+from webapp.timestamps import utcnow
+from webapp.transactions import begin_write, is_sqlite, upsert
+
+# Link-preview fetchers and crawlers, by User-Agent: WhatsApp's is "WhatsApp/2.23.20.0 A" (its in-app browser is not
+# "WhatsApp/…" at the start), Facebook's facebookexternalhit and Facebot, and others that unfurl links in chats.
+PREVIEW_AGENTS = re.compile(
+    r"^WhatsApp/|facebookexternalhit|Facebot|Twitterbot|Slackbot|LinkedInBot|TelegramBot|Discordbot|"
+    r"SkypeUriPreview|Googlebot|bingbot|Applebot|redditbot|Pinterestbot|Embedly", re.IGNORECASE)
+
+
+def is_preview(user_agent: str | None, method: str = "GET") -> bool:
+    """Whether a request for a tracked link is a machine's look, not a person's click."""
+    return method.upper() == "HEAD" or bool(PREVIEW_AGENTS.search(user_agent or ""))
+
+
+@dataclass(frozen=True)
+class Click:
+    url: str
+    counted: bool     # a person's click on a link we could attribute
+    first: bool       # the recipient's first click on any link of the campaign
+    campaign_id: int | None
+    recipient_id: int | None
+
+
+def follow(session: Session, code: str, user_agent: str | None, method: str = "GET") -> Click | None:
+    """Where a code leads, recording the click when a person made it; None for a malformed, forged or unknown code
+    (or a link with no web address to go to). The caller commits."""
+    found = parse(code)
+    if found is None:
+        return None
+    link_id, recipient_id = found
+    row = session.execute(
+        select(TrackedLink.url, TrackedLink.path, TrackedLink.campaign_id, Recipient.id.label("recipient_id"),
+               Recipient.params)
+        .select_from(TrackedLink)
+        .outerjoin(Recipient, and_(Recipient.id == recipient_id, Recipient.campaign_id == TrackedLink.campaign_id))
+        .where(TrackedLink.id == link_id)).first()
+    if row is None:
+        return None
+    url = row.url or value_at(row.params, row.path)
+    if not is_web_url(url):
+        return None
+    if row.recipient_id is None or is_preview(user_agent, method):
+        return Click(url, False, False, row.campaign_id, row.recipient_id)
+    first = _count(session, link_id, recipient_id, row.campaign_id)
+    return Click(url, True, first, row.campaign_id, recipient_id)
+
+
+def record_click(session: Session, code: str, user_agent: str | None, method: str = "GET") -> str | None:
+    """The address a code redirects to (None: unknown), the click recorded; the caller commits."""
+    click = follow(session, code, user_agent, method)
+    return click.url if click else None
+
+
+def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int) -> bool:
+    """Add the click; True when it is the recipient's first on any of the campaign's links."""
+    now = utcnow()
+    begin_write(session)
+    inserted = session.execute(
+        upsert(session, LinkClick.__table__)
+        .values(recipient_id=recipient_id, link_id=link_id, first_clicked_at=now, last_clicked_at=now, clicks=1)
+        .on_conflict_do_nothing()).rowcount
+    if not inserted:
+        session.execute(update(LinkClick).where(LinkClick.recipient_id == recipient_id, LinkClick.link_id == link_id)
+                        .values(clicks=LinkClick.clicks + 1, last_clicked_at=now)
+                        .execution_options(synchronize_session=False))
+        return False
+    if not is_sqlite(session):  # two first clicks of one recipient on two links: the second waits, then sees the first
+        session.execute(select(Recipient.id).where(Recipient.id == recipient_id).with_for_update())
+    others = session.scalar(select(func.count()).where(LinkClick.recipient_id == recipient_id,
+                                                       LinkClick.link_id != link_id))
+    if others:
+        return False
+    add_counts(session, campaign_id, {CLICKED: 1})
+    return True
+
+
+@dataclass(frozen=True)
+class LinkFigures:
+    slot: str
+    url: str           # "" when each recipient's own address
+    clicks: int
+    clickers: int      # recipients who clicked it at least once
+
+
+def link_figures(session: Session, campaign_id: int) -> list[LinkFigures]:
+    """Each tracked link of a campaign with its clicks, from an index of its clickers (not of its recipients)."""
+    rows = session.execute(
+        select(TrackedLink.slot, TrackedLink.url, func.coalesce(func.sum(LinkClick.clicks), 0),
+               func.count(LinkClick.recipient_id))
+        .outerjoin(LinkClick, LinkClick.link_id == TrackedLink.id)
+        .where(TrackedLink.campaign_id == campaign_id)
+        .group_by(TrackedLink.id, TrackedLink.slot, TrackedLink.url).order_by(TrackedLink.id)).all()
+    return [LinkFigures(slot, url, int(clicks), int(clickers)) for slot, url, clicks, clickers in rows]
+
+
+@dataclass(frozen=True)
+class RecipientClicks:
+    clicked_at: datetime | None
+    clicks: int
+
+
+def clicks_of(session: Session, recipient_ids: list[int]) -> dict[int, RecipientClicks]:
+    """The first click and the number of clicks of each of these recipients that clicked (a page of a log)."""
+    if not recipient_ids:
+        return {}
+    rows = session.execute(
+        select(LinkClick.recipient_id, func.min(LinkClick.first_clicked_at), func.sum(LinkClick.clicks))
+        .where(LinkClick.recipient_id.in_(recipient_ids)).group_by(LinkClick.recipient_id)).all()
+    return {rid: RecipientClicks(at, int(clicks)) for rid, at, clicks in rows}
+
