@@ -1,4 +1,5 @@
-"""tracked_links (a campaign's links whose clicks are counted) and link_clicks (who clicked, how often)
+"""tracked_links (a campaign's links whose clicks are counted), link_clicks (who clicked which, how often) and
+recipients.clicked_at/clicks (nullable: nothing to write for existing rows)
 
 Revision ID: a8c3f1d7e2b4
 Revises: c7d1e5a9f3b2
@@ -46,9 +47,13 @@ def upgrade():
         sa.PrimaryKeyConstraint('recipient_id', 'link_id', name=op.f('pk_link_clicks')),
     )
     op.create_index('ix_link_clicks_link_id', 'link_clicks', ['link_id'])
-    op.create_index('ix_link_clicks_first_clicked_at', 'link_clicks', ['first_clicked_at'])
+    op.add_column('recipients', sa.Column('clicked_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('recipients', sa.Column('clicks', sa.Integer(), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('recipients') as batch:
+        batch.drop_column('clicks')
+        batch.drop_column('clicked_at')
     op.drop_table('link_clicks')
     op.drop_table('tracked_links')

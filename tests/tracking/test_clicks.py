@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests import factories
+from tests.api.conftest import ApiClient, make_key
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.links import code_for, parse, signing_key, with_codes, links_of
 from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
@@ -42,6 +43,8 @@ def test_a_click_redirects_and_counts_the_recipient_once(client, app):
     assert "Set-Cookie" not in first.headers and first.headers["Cache-Control"] == "private, no-store"
     clicks = {c.link_id: c.clicks for c in db.session.scalars(select(LinkClick))}
     assert clicks == {body.id: 2, button.id: 1}
+    db.session.refresh(rows[0])
+    assert rows[0].clicks == 3 and rows[0].clicked_at is not None
     assert counts(db.session, campaign.id)["clicked"] == 1 == recount(db.session, campaign.id)["clicked"]
 
 
@@ -97,3 +100,26 @@ def test_sent_parameters_carry_codes_in_place_of_tracked_addresses(app):
     assert sent["buttons"][0]["text"] == code_for(button.id, rows[0].id)
     assert params["body"][1] == SHOP  # the stored snapshot keeps the destination
     assert len(sent["buttons"][0]["text"]) <= 17
+
+
+def test_the_campaign_page_its_log_and_the_api_show_who_clicked(staff_client, app):
+    campaign, rows, body, button = _campaign_with_links()
+    for code in (code_for(body.id, rows[0].id), code_for(body.id, rows[0].id), code_for(button.id, rows[0].id)):
+        staff_client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    clicked_log = staff_client.get(f"/campaigns/{campaign.id}/log?clicked=yes").get_data(as_text=True)
+    not_clicked_log = staff_client.get(f"/campaigns/{campaign.id}/log?clicked=no").get_data(as_text=True)
+    api = ApiClient(staff_client, app, make_key())
+    clicks = api.get(f"/broadcasts/{campaign.id}/clicks").get_json()
+    not_clicked = api.get(f"/broadcasts/{campaign.id}/recipients", clicked="no").get_json()["data"]
+
+    assert "Tracked links" in page and SHOP.replace("&", "&amp;") in page and "Each recipient&#39;s own address" in page
+    assert (rows[0].phone in clicked_log, rows[1].phone in clicked_log) == (True, False)
+    assert (rows[0].phone in not_clicked_log, rows[1].phone in not_clicked_log) == (False, True)
+    data = clicks["data"]
+    assert data["clicked"] == 1 and data["click_rate"] is None  # nothing delivered yet
+    assert [(link["variable"], link["clicks"], link["unique"]) for link in data["links"]] == [
+        ("body:2", 2, 1), ("button:0", 1, 1)]
+    assert [(r["phone_number"], r["clicks"]) for r in data["recipients"]] == [(rows[0].phone, 3)]
+    assert [(r["phone_number"], r["clicks"], r["clicked_at"]) for r in not_clicked] == [(rows[1].phone, None, None)]

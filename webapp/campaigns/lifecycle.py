@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.models import Campaign, CampaignCounter, LinkClick, Recipient
+from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact
 from webapp.meta_errors import MetaError
 from webapp.transactions import is_sqlite, upsert
@@ -145,9 +145,8 @@ def recount(session: Session, campaign_id: int) -> dict[str, int]:
     for stage, rank in FUNNEL.items():
         result[stage] = session.scalar(
             select(func.count()).where(Recipient.campaign_id == campaign_id, Recipient.reached >= rank)) or 0
-    result[CLICKED] = session.scalar(
-        select(func.count(func.distinct(LinkClick.recipient_id))).join(Recipient, Recipient.id == LinkClick.recipient_id)
-        .where(Recipient.campaign_id == campaign_id)) or 0
+    result[CLICKED] = session.scalar(select(func.count()).where(Recipient.campaign_id == campaign_id,
+                                                                 Recipient.clicked_at.is_not(None))) or 0
     result["queued"] = result["pending"] + result["sending"]
     return result
 

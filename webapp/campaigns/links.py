@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.models import Campaign, LinkClick, TrackedLink
+from webapp.campaigns.models import Campaign, TrackedLink
 from webapp.cloudapi import template_variables
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -184,7 +184,3 @@ def with_codes(params: dict | None, links: list[Link], recipient_id: int, base_u
             continue
     return sent
 
-
-def clicked(recipient_id_column):
-    """A condition on recipient rows: the recipient clicked one of its campaign's tracked links."""
-    return select(LinkClick.recipient_id).where(LinkClick.recipient_id == recipient_id_column).exists()

@@ -157,6 +157,10 @@ class Recipient(db.Model):
     pricing_billable: Mapped[bool | None] = mapped_column()
     pricing_category: Mapped[str] = mapped_column(String(32), default="")
     pricing_model: Mapped[str] = mapped_column(String(8), default="")
+    # Clicks on the campaign's tracked links (campaigns/links.py): the first one's time and how many; NULL before
+    # any, so a launch writes nothing for them.
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicks: Mapped[int | None] = mapped_column(Integer)
 
 
 class CampaignCounter(db.Model):
@@ -195,8 +199,7 @@ class LinkClick(db.Model):
     """Who clicked a tracked link: one row per (recipient, link), written at the first click."""
 
     __tablename__ = "link_clicks"
-    __table_args__ = (Index("ix_link_clicks_link_id", "link_id"),
-                      Index("ix_link_clicks_first_clicked_at", "first_clicked_at"))
+    __table_args__ = (Index("ix_link_clicks_link_id", "link_id"),)
 
     recipient_id: Mapped[int] = mapped_column(BigId, ForeignKey("recipients.id", ondelete="CASCADE"),
                                               primary_key=True)

@@ -4,14 +4,13 @@ campaign's links were clicked, for its page and the API.
 A click counts once per request by a person: HEAD requests and link-preview fetchers (WhatsApp's own, which fetches
 a link when the message arrives, Facebook's, and a few well-known bots) are redirected but not counted. The first
 click of a recipient on any of the campaign's links adds one to its "clicked" counter (campaigns/lifecycle.py).
-Hooks for what else a click should do (the dashboard's daily figure, an outbound `link.clicked` event) belong in
-record_click, after `first`.
+What else a click should do (a dashboard's daily figure, an outbound `link.clicked` event) hooks into
+record_click, the one entry, where the Click says whether it counted and whether it was the recipient's first.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
@@ -20,7 +19,7 @@ from webapp.campaigns.lifecycle import CLICKED, add_counts
 from webapp.campaigns.links import is_web_url, parse, value_at
 from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, is_sqlite, upsert
+from webapp.transactions import begin_write, upsert
 
 # Link-preview fetchers and crawlers, by User-Agent: WhatsApp's is "WhatsApp/2.23.20.0 A" (its in-app browser is not
 # "WhatsApp/…" at the start), Facebook's facebookexternalhit and Facebot, and others that unfurl links in chats.
@@ -70,11 +69,13 @@ def follow(session: Session, code: str, user_agent: str | None, method: str = "G
 def record_click(session: Session, code: str, user_agent: str | None, method: str = "GET") -> str | None:
     """The address a code redirects to (None: unknown), the click recorded; the caller commits."""
     click = follow(session, code, user_agent, method)
-    return click.url if click else None
+    if click is None:
+        return None
+    return click.url
 
 
 def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int) -> bool:
-    """Add the click; True when it is the recipient's first on any of the campaign's links."""
+    """Add the click to its link's and its recipient's; True when it is the recipient's first on any link."""
     now = utcnow()
     begin_write(session)
     inserted = session.execute(
@@ -85,12 +86,12 @@ def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int) 
         session.execute(update(LinkClick).where(LinkClick.recipient_id == recipient_id, LinkClick.link_id == link_id)
                         .values(clicks=LinkClick.clicks + 1, last_clicked_at=now)
                         .execution_options(synchronize_session=False))
-        return False
-    if not is_sqlite(session):  # two first clicks of one recipient on two links: the second waits, then sees the first
-        session.execute(select(Recipient.id).where(Recipient.id == recipient_id).with_for_update())
-    others = session.scalar(select(func.count()).where(LinkClick.recipient_id == recipient_id,
-                                                       LinkClick.link_id != link_id))
-    if others:
+    # One statement, so two first clicks at once (on two links) cannot both be the first: the row's lock orders them.
+    clicks = session.scalar(
+        update(Recipient).where(Recipient.id == recipient_id)
+        .values(clicks=func.coalesce(Recipient.clicks, 0) + 1, clicked_at=func.coalesce(Recipient.clicked_at, now))
+        .returning(Recipient.clicks).execution_options(synchronize_session=False))
+    if clicks != 1:
         return False
     add_counts(session, campaign_id, {CLICKED: 1})
     return True
@@ -113,20 +114,3 @@ def link_figures(session: Session, campaign_id: int) -> list[LinkFigures]:
         .where(TrackedLink.campaign_id == campaign_id)
         .group_by(TrackedLink.id, TrackedLink.slot, TrackedLink.url).order_by(TrackedLink.id)).all()
     return [LinkFigures(slot, url, int(clicks), int(clickers)) for slot, url, clicks, clickers in rows]
-
-
-@dataclass(frozen=True)
-class RecipientClicks:
-    clicked_at: datetime | None
-    clicks: int
-
-
-def clicks_of(session: Session, recipient_ids: list[int]) -> dict[int, RecipientClicks]:
-    """The first click and the number of clicks of each of these recipients that clicked (a page of a log)."""
-    if not recipient_ids:
-        return {}
-    rows = session.execute(
-        select(LinkClick.recipient_id, func.min(LinkClick.first_clicked_at), func.sum(LinkClick.clicks))
-        .where(LinkClick.recipient_id.in_(recipient_ids)).group_by(LinkClick.recipient_id)).all()
-    return {rid: RecipientClicks(at, int(clicks)) for rid, at, clicks in rows}
-

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request
 
 from webapp.extensions import db
-from webapp.tracking.clicks import follow
+from webapp.tracking.clicks import record_click
 
 bp = Blueprint("clicks", __name__)
 UNKNOWN = ("This link is not valid: check that it was copied whole. Links in our messages open the page they "
@@ -17,15 +17,11 @@ UNKNOWN = ("This link is not valid: check that it was copied whole. Links in our
 
 @bp.route("/r/<code>", methods=["GET", "HEAD"])
 def follow_link(code: str):
-    click = follow(db.session, code, request.user_agent.string, request.method)
-    if click is None:
-        db.session.rollback()
+    url = record_click(db.session, code, request.user_agent.string, request.method)
+    db.session.commit()
+    if url is None:
         abort(404, description=UNKNOWN)
-    if click.counted:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    response = redirect(click.url, 302)
+    response = redirect(url, 302)
     response.headers["Cache-Control"] = "private, no-store"  # every tap must reach us to be counted
     response.headers["Referrer-Policy"] = "no-referrer"       # the code stays ours
     return response
