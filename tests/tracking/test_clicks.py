@@ -6,9 +6,11 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.api.conftest import ApiClient, make_key
+from tests.conftest import post
+from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.links import code_for, parse, signing_key, with_codes, links_of
-from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
+from webapp.campaigns.models import Campaign, LinkClick, Recipient, TrackedLink
 from webapp.extensions import db
 
 PHONE_BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
@@ -123,3 +125,42 @@ def test_the_campaign_page_its_log_and_the_api_show_who_clicked(staff_client, ap
         ("body:2", 2, 1), ("button:0", 1, 1)]
     assert [(r["phone_number"], r["clicks"]) for r in data["recipients"]] == [(rows[0].phone, 3)]
     assert [(r["phone_number"], r["clicks"], r["clicked_at"]) for r in not_clicked] == [(rows[1].phone, None, None)]
+
+
+def test_compose_tracks_only_web_addresses_and_buttons_that_open_our_redirect_then_launch_makes_the_links(
+        staff_client, app):
+    ours = f"{app.config['PUBLIC_URL']}/r/{{{{1}}}}"
+    sender = factories.sender()
+    customers = factories.contact_list("Customers", [("+15550100001", "Ana", {"cart": "https://shop.example.com/c/1"})])
+
+    def template(name, url):
+        return factories.template(name=name, components=[
+            {"type": "BODY", "text": "Hi {{1}}, new arrivals: {{2}}"},
+            {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Shop", "url": url}]}])
+
+    tracked, foreign = template("new_arrivals", ours), template("old_arrivals", "https://shop.example.com/{{1}}")
+
+    def compose(chosen, **fields):
+        data = {"name": "Arrivals", "sender": str(sender.id), "template": str(chosen.id), "audience": "lists",
+                "lists": [str(customers.id)], "var:body:1:source": "name", "var:body:1:fallback": "friend",
+                "var:body:2:source": "constant", "var:body:2:value": "https://shop.example.com/new",
+                "var:body:2:track": "1", "var:button:0:source": "attribute", "var:button:0:value": "cart",
+                "var:button:0:track": "1", **fields}
+        return post(staff_client, "/campaigns/new", data)
+
+    not_an_address = compose(tracked, **{"var:body:2:value": "our new shop"}).get_data(as_text=True)
+    not_ours = compose(foreign).get_data(as_text=True)
+    form = staff_client.get(f"/campaigns/compose/variables?sender={sender.id}&template={foreign.id}").get_data(as_text=True)
+    saved = compose(tracked)
+
+    assert "To track clicks, enter the full address the link opens" in not_an_address
+    assert f"its URL in WhatsApp Manager must be {ours}" in not_ours
+    assert "Track clicks on Button 1 link ending" in form and f"must be {ours}" in form
+    campaign = db.session.scalars(select(Campaign)).one()  # only the valid one was saved
+    assert saved.status_code == 302 and campaign.variables["button:0"]["track"] is True
+
+    campaign.status = "queued"
+    db.session.commit()
+    assert snapshot(campaign.id) == "sending"
+    links = {link.slot: (link.path, link.url) for link in db.session.scalars(select(TrackedLink))}
+    assert links == {"body:2": (["body", 1], "https://shop.example.com/new"), "button:0": (["buttons", 0, "text"], "")}
