@@ -53,6 +53,12 @@ class SandboxConfig:
     p_delivered: float = setting(0.95, "random profile: chance a sent message is delivered.")
     p_read: float = setting(0.6, "random profile: chance a delivered message is read.")
     p_reply: float = setting(0.15, "random profile: chance a read message gets a reply.")
+    # Links in messages
+    app_url: str = setting("http://127.0.0.1:8000", "The app's public address (its PUBLIC_URL): the demo template "
+                                                    "new_arrivals has a button that opens <app_url>/r/{{1}}, a "
+                                                    "tracked link.")
+    link_previews: bool = setting(True, "Fetch a preview of the first web address in a delivered message's text "
+                                        "when it is on this machine, as WhatsApp does (User-Agent WhatsApp/…).")
     # Webhooks
     webhook_url: str = setting("", "The app's webhook endpoint; empty sends no webhooks.")
     webhook_batch: int = setting(1, "Up to this many statuses in one POST.")
