@@ -2,15 +2,20 @@
 and refuses codes it did not make; the campaign page, its log and the API show the clicks."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests import factories
 from tests.api.conftest import ApiClient, make_key
 from tests.conftest import post
+from webapp.audience.conditions import compile_filter
+from webapp.audience.errors import FilterError
+from webapp.campaigns.audience import people
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.links import code_for, parse, signing_key, with_codes, links_of
 from webapp.campaigns.models import Campaign, LinkClick, Recipient, TrackedLink
+from webapp.contacts.models import Contact
 from webapp.extensions import db
 
 PHONE_BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36"
@@ -164,3 +169,30 @@ def test_compose_tracks_only_web_addresses_and_buttons_that_open_our_redirect_th
     assert snapshot(campaign.id) == "sending"
     links = {link.slot: (link.path, link.url) for link in db.session.scalars(select(TrackedLink))}
     assert links == {"body:2": (["body", 1], "https://shop.example.com/new"), "button:0": (["buttons", 0, "text"], "")}
+
+
+def test_clickers_and_the_others_can_be_retargeted_and_segmented(staff_client, app):
+    campaign, rows, body, _ = _campaign_with_links()
+    factories.contact_list("Customers", [("+15550100001", "Ana", {}), ("+15550100002", "Ben", {})])
+    for row in rows:
+        row.contact_id = db.session.scalar(select(Contact.id).where(Contact.phone == row.phone))
+        row.reached = 3  # delivered
+    campaign.status = "sent"
+    db.session.commit()
+    staff_client.get(f"/r/{code_for(body.id, rows[0].id)}", headers={"User-Agent": PHONE_BROWSER})
+
+    def retarget(outcome):
+        return [p.phone for p in people(db.session, {"retarget": {"campaign_id": campaign.id, "outcome": outcome}},
+                                        0, 10)]
+
+    def segment(op, value):
+        where = compile_filter(db.session, {"conditions": [{"field": "clicked", "op": op, "value": value}]}).where
+        return list(db.session.scalars(select(Contact.phone).where(where).order_by(Contact.phone)))
+
+    assert (retarget("clicked"), retarget("not_clicked")) == (["+15550100001"], ["+15550100002"])
+    assert segment("in_campaign", campaign.id) == ["+15550100001"] == segment("within_days", 7)
+    assert segment("not_within_days", 7) == ["+15550100002"]
+    with pytest.raises(FilterError, match="there is no campaign number 999999"):
+        segment("in_campaign", 999999)
+    choices = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert "Clicked a link" in choices and "Delivered but clicked no link" in choices  # "Send again to…"

@@ -153,6 +153,10 @@ def links_of(session: Session, campaign_id: int) -> list[Link]:
     return [Link(row.id, tuple(row.path), row.path[0] == "buttons") for row in rows]
 
 
+def has_links(session: Session, campaign_id: int) -> bool:
+    return session.scalar(select(TrackedLink.id).where(TrackedLink.campaign_id == campaign_id).limit(1)) is not None
+
+
 def value_at(params: Mapping | None, path) -> str:
     """The value at `path` in a parameter snapshot, or "" when it has none."""
     found = params

@@ -15,14 +15,14 @@ from webapp.audience.conditions import describe
 from webapp.audience.models import Segment
 from webapp.campaigns import services
 from webapp.campaigns.audience import (
-    COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
+    CLICK_OUTCOMES, COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
     segment_condition,
 )
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
 from webapp.campaigns.windows import HORIZON_DAYS, SendingWindow
-from webapp.campaigns.links import REDIRECT_PATH, button_url, is_tracked, public_url, trackable
+from webapp.campaigns.links import REDIRECT_PATH, button_url, has_links, is_tracked, public_url, trackable
 from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
 from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
 from webapp.contacts.models import ContactList, ListMember
@@ -180,7 +180,9 @@ class SendAgainChoice:
 def send_again_choices(campaign: Campaign) -> list[SendAgainChoice]:
     """What "Send again to…" offers on a finished campaign: each outcome, with how many it reaches (counters)."""
     found = outcome_counts(counts(db.session, campaign.id))
-    return [SendAgainChoice(key, OUTCOMES[key][0], found[key]) for key in COMPOSE_OUTCOMES]
+    offered = COMPOSE_OUTCOMES if has_links(db.session, campaign.id) else [
+        key for key in COMPOSE_OUTCOMES if key not in CLICK_OUTCOMES]
+    return [SendAgainChoice(key, OUTCOMES[key][0], found[key]) for key in offered]
 
 
 def retarget_name(source: Campaign, outcome: str) -> str:
