@@ -12,14 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.lifecycle import CLICKED, add_counts
 from webapp.campaigns.links import is_web_url, parse, value_at
 from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
-from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, upsert
+from webapp.timestamps import UTCDateTime, utcnow
+from webapp.transactions import begin_write
 
 # Link-preview fetchers and crawlers, by User-Agent: WhatsApp's is "WhatsApp/2.23.20.0 A" (its in-app browser is not
 # "WhatsApp/…" at the start), Facebook's facebookexternalhit and Facebot, and others that unfurl links in chats.
@@ -49,12 +50,7 @@ def follow(session: Session, code: str, user_agent: str | None, method: str = "G
     if found is None:
         return None
     link_id, recipient_id = found
-    row = session.execute(
-        select(TrackedLink.url, TrackedLink.path, TrackedLink.campaign_id, Recipient.id.label("recipient_id"),
-               Recipient.params)
-        .select_from(TrackedLink)
-        .outerjoin(Recipient, and_(Recipient.id == recipient_id, Recipient.campaign_id == TrackedLink.campaign_id))
-        .where(TrackedLink.id == link_id)).first()
+    row = session.connection().execute(LOOKUP, {"link_id": link_id, "recipient_id": recipient_id}).first()
     if row is None:
         return None
     url = row.url or value_at(row.params, row.path)
@@ -74,24 +70,34 @@ def record_click(session: Session, code: str, user_agent: str | None, method: st
     return click.url
 
 
+# The redirect's statements, built once: building a statement costs more than running it on an index.
+_links, _clicks, _recipients = TrackedLink.__table__, LinkClick.__table__, Recipient.__table__
+LOOKUP = (select(_links.c.url, _links.c.path, _links.c.campaign_id, _recipients.c.id.label("recipient_id"),
+                 _recipients.c.params)
+          .select_from(_links.outerjoin(_recipients, and_(_recipients.c.id == bindparam("recipient_id"),
+                                                          _recipients.c.campaign_id == _links.c.campaign_id)))
+          .where(_links.c.id == bindparam("link_id")))
+ADD_TO_LINK = {dialect: (insert(_clicks).values(recipient_id=bindparam("recipient_id"), link_id=bindparam("link_id"),
+                                                first_clicked_at=bindparam("now"), last_clicked_at=bindparam("now"),
+                                                clicks=1)
+                         .on_conflict_do_update(index_elements=["recipient_id", "link_id"],
+                                                set_={"clicks": _clicks.c.clicks + 1,
+                                                      "last_clicked_at": bindparam("now")}))
+               for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+# One statement, so that two first clicks at once (on two links) cannot both be the first: the row's lock orders them.
+ADD_TO_RECIPIENT = (update(_recipients).where(_recipients.c.id == bindparam("recipient_id"))
+                    .values(clicks=func.coalesce(_recipients.c.clicks, 0) + 1,
+                            clicked_at=func.coalesce(_recipients.c.clicked_at, bindparam("now", type_=UTCDateTime())))
+                    .returning(_recipients.c.clicks))
+
+
 def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int) -> bool:
     """Add the click to its link's and its recipient's; True when it is the recipient's first on any link."""
-    now = utcnow()
+    values = {"link_id": link_id, "recipient_id": recipient_id, "now": utcnow()}
     begin_write(session)
-    inserted = session.execute(
-        upsert(session, LinkClick.__table__)
-        .values(recipient_id=recipient_id, link_id=link_id, first_clicked_at=now, last_clicked_at=now, clicks=1)
-        .on_conflict_do_nothing()).rowcount
-    if not inserted:
-        session.execute(update(LinkClick).where(LinkClick.recipient_id == recipient_id, LinkClick.link_id == link_id)
-                        .values(clicks=LinkClick.clicks + 1, last_clicked_at=now)
-                        .execution_options(synchronize_session=False))
-    # One statement, so two first clicks at once (on two links) cannot both be the first: the row's lock orders them.
-    clicks = session.scalar(
-        update(Recipient).where(Recipient.id == recipient_id)
-        .values(clicks=func.coalesce(Recipient.clicks, 0) + 1, clicked_at=func.coalesce(Recipient.clicked_at, now))
-        .returning(Recipient.clicks).execution_options(synchronize_session=False))
-    if clicks != 1:
+    connection = session.connection()  # Core statements: the ORM has nothing to add to them
+    connection.execute(ADD_TO_LINK[connection.dialect.name], values)
+    if connection.execute(ADD_TO_RECIPIENT, values).scalar() != 1:
         return False
     add_counts(session, campaign_id, {CLICKED: 1})
     return True
