@@ -140,13 +140,13 @@ def main() -> int:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "INSTANCE_PATH": str(folder),
                       "SANDBOX_ENABLED": False, "SECRET_KEY": "bench"})  # gunicorn's SECRET_KEY: the codes hold
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-    campaign_id, codes = seed(app, args.rows)
-    server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
     kinds = {"baseline": [], "previews": [], "clicks": []}
-    clicks = 0
-    try:
+    clicks, server = 0, None
+    try:  # whatever fails, the servers this started stop
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"))
+        campaign_id, codes = seed(app, args.rows)
+        server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
         for number in range(1, args.runs + 1):
             chosen = random.Random(number).choices(codes, k=args.requests)  # first clicks and repeat clicks
             runs = {"baseline": measure(base_url, server.pid, [f"{base_url}/healthz"] * args.requests, PHONE,
@@ -164,8 +164,9 @@ def main() -> int:
                       f"{run.server_cpu / run.events * 1000:.2f} ms, client {run.client_cpu / run.events * 1000:.2f} ms"
                       f"{'; ' + '; '.join(run.problems[:3]) if run.problems else ''}")
     finally:
-        server.terminate()
-        server.wait(10)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
         if redis_process is not None:
             private_redis.stop(redis_process)
         if postgres is not None:
