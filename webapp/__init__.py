@@ -74,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.inbox.views import bp as inbox_bp
     from webapp.sandbox.views import bp as sandbox_bp
     from webapp.settings.views import bp as settings_bp
+    from webapp.tracking.redirect import bp as clicks_bp
     from webapp.tracking.views import bp as tracking_bp
     from webapp.url_numbers import IdConverter
     from webapp.url_rules import LazyRule
@@ -82,8 +83,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.url_rule_class = LazyRule  # before the blueprints add their routes: builders compiled when first used
     app.url_map.converters["id"] = IdConverter  # <id:campaign_id>: only ids a database column can hold
-    for blueprint in (auth_bp, dashboard_bp, reports_bp, settings_bp, directory_bp, contacts_bp, audience_bp, campaigns_bp,
-                      tracking_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
+    for blueprint in (auth_bp, dashboard_bp, reports_bp, settings_bp, directory_bp, contacts_bp, audience_bp,
+                      campaigns_bp, tracking_bp, clicks_bp, webhooks_bp, inbox_bp, api_bp, sandbox_bp):
         app.register_blueprint(blueprint)
     register_compat(app)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})

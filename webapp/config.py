@@ -81,6 +81,10 @@ class Config:
         self.META_GRAPH_VERSION = os.environ.get("META_GRAPH_VERSION", "v23.0")
         self.META_APP_SECRET = os.environ.get("META_APP_SECRET", "")
         self.META_VERIFY_TOKEN = os.environ.get("META_VERIFY_TOKEN", "")
+        # The address customers reach the app at: tracked links in messages point to <PUBLIC_URL>/r/<code>, so it
+        # must be public (https://broadcast.example.com). The default suits one machine: the launcher's port.
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL") or (
+            f"http://127.0.0.1:{os.environ.get('BROADCASTER_PORT') or os.environ.get('PORT') or 8000}")
         self.SANDBOX_URL = os.environ.get("SANDBOX_URL", "http://127.0.0.1:8001")
         self.SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
         self.DEFAULT_COUNTRY = os.environ.get("DEFAULT_COUNTRY", "US")

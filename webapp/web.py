@@ -12,9 +12,10 @@ from werkzeug.exceptions import HTTPException
 from webapp.meta_errors import explain
 from webapp.workspace.zone import localtime
 
-# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the key-authenticated API
-# and the compat APIs (blueprints compat_<name>, webapp/compat/).
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive"}
+# Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the click redirect, the
+# key-authenticated API and the compat APIs (blueprints compat_<name>, webapp/compat/).
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "static", "health", "webhooks.verify", "webhooks.receive",
+                    "clicks.follow_link"}
 PUBLIC_BLUEPRINTS = {"api"}
 KEYED_PATHS = ("/api/", "/compat/")  # their blueprints answer their own JSON errors
 

@@ -61,6 +61,7 @@ def test_every_operation_answers_as_the_document_says(api, templates, sender):
     api.get("/broadcasts")
     row = api.get(f"/broadcasts/{draft}/recipients").get_json()["data"][0]["id"]
     api.get(f"/broadcasts/{draft}/recipients/{row}")
+    api.get(f"/broadcasts/{draft}/clicks")
     api.get("/recipients", phone_number="+14155550104")
     api.post(f"/broadcasts/{draft}/send")
     api.post(f"/broadcasts/{done.id}/pause")

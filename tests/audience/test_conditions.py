@@ -154,7 +154,7 @@ def test_what_nobody_has_is_allowed_matches_nobody_and_is_said(people):
      "Condition 1: the number of days is between 1 and 3650."),
     ({"field": "list", "op": "in", "value": 999}, "Condition 1: that list does not exist (it may have been deleted)."),
     ({"field": "colour", "op": "is"}, "Condition 1: “colour” is not a field: use attribute, tag, list, opted_out, "
-                                      "country, received, replied, read, failed."),
+                                      "country, received, replied, read, failed, clicked."),
 ])
 def test_a_bad_condition_is_refused_naming_it(people, condition, message):
     with pytest.raises(FilterError) as refused:

@@ -55,7 +55,7 @@ def test_send_text_is_accepted(sandbox, client):
 
 def test_list_templates_follows_every_page(client):
     templates = list(client.list_templates(WABA_ID, limit=5))
-    assert len(templates) == 12
+    assert len(templates) == 13
     assert {"name", "language", "status", "category", "parameter_format", "components", "id"} == set(templates[0])
     approved = list(client.list_templates(WABA_ID, status="APPROVED", limit=2))
     assert approved and all(t["status"] == "APPROVED" for t in approved)

@@ -17,8 +17,8 @@ def test_templates_come_in_pages_followed_by_their_next_url(sandbox):
         page = sandbox.http.get(page["paging"]["next"], headers={"Authorization": "Bearer sandbox-token"}).json()
         pages.append(page)
     names = [(t["name"], t["language"]) for p in pages for t in p["data"]]
-    assert len(names) == 12 == len(set(names))
-    assert [len(p["data"]) for p in pages] == [5, 5, 2]
+    assert len(names) == 13 == len(set(names))
+    assert [len(p["data"]) for p in pages] == [5, 5, 3]
     assert "previous" in pages[1]["paging"]
 
 

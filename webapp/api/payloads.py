@@ -101,6 +101,16 @@ def rates(messages: dict) -> dict:
     return {RATE_NAMES[name]: percent(messages[name], messages[RATE_BASE]) for name in RATE_NAMES}
 
 
+def clicks(broadcast_id: int, totals: dict, links: list, clickers: list[Recipient]) -> dict:
+    """A broadcast's clicks (GET /broadcasts/{id}/clicks): per tracked link, and a page of who clicked."""
+    return {"broadcast_id": broadcast_id, "clicked": totals["clicked"], "delivered": totals["delivered"],
+            "click_rate": percent(totals["clicked"], totals["delivered"]),
+            "links": [{"variable": link.slot, "url": link.url, "clicks": link.clicks, "unique": link.clickers}
+                      for link in links],
+            "recipients": [{"id": row.id, "phone_number": row.phone, "clicked_at": iso(row.clicked_at),
+                            "clicks": row.clicks or 0} for row in clickers]}
+
+
 def list_summary(summary) -> dict:
     return {"id": summary.id, "uuid": str(summary.public_id), "name": summary.name, "recipient_count": summary.members,
             "opted_out_count": summary.opted_out, "created_at": iso(summary.created_at)}

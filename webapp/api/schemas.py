@@ -49,11 +49,12 @@ PHONE_IN = {"type": "string", "minLength": 1, "maxLength": 64,
             "description": "A phone number in any written form; E.164 (+14155550123) is safest. Numbers "
                            "without a country code are read as the workspace's default country's."}
 COUNTS = obj({name: COUNT for name in ("total", "pending", "sending", "queued", "accepted", "sent", "delivered",
-                                       "read", "replied", "failed", "skipped", "cancelled", "unknown")},
+                                       "read", "replied", "failed", "skipped", "cancelled", "unknown", "clicked")},
              description="Recipients by state: accepted, sent, delivered, read and replied count every row that "
                          "reached the stage; accepted is the Cloud API's answer to our request, sent and later "
                          "stages are Meta's statuses (a message Meta failed after accepting it is accepted and "
-                         "failed, not sent); queued = pending + sending.")
+                         "failed, not sent); queued = pending + sending; clicked: recipients who opened one of "
+                         "its tracked links.")
 
 DAILY_FIGURES = {**{name: COUNT for name in ("sent", "delivered", "read", "replied", "clicked", "failed", "opted_out")},
                  "cost": {"type": "number", "minimum": 0}}
@@ -217,6 +218,18 @@ SCHEMAS: dict[str, dict] = {
                               "recipients": {"oneOf": [ref("RecipientsReport"), {"type": "null"}]},
                               "forecast": {"oneOf": [ref("Forecast"), {"type": "null"}]}}),
     "RecipientLog": obj(LOG_ROW),
+    "LinkClicks": obj({"variable": STRING,
+                       "url": {"type": "string", "description": "The address it opens; empty when each recipient's "
+                                                                "own (a contact attribute)."},
+                       "clicks": COUNT, "unique": {**COUNT, "description": "Recipients who opened it."}}),
+    "RecipientClicks": obj({"id": INTEGER, "phone_number": STRING, "clicked_at": WHEN, "clicks": COUNT}),
+    "BroadcastClicks": obj({
+        "broadcast_id": INTEGER, "clicked": {**COUNT, "description": "Recipients who opened a tracked link."},
+        "delivered": COUNT,
+        "click_rate": {"type": ["number", "null"], "description": "clicked, in percent of delivered"},
+        "links": {"type": "array", "items": ref("LinkClicks")},
+        "recipients": {"type": "array", "items": ref("RecipientClicks"),
+                       "description": "Those who clicked, in send order, a page at a time."}}),
     "NumberRecipient": obj({**LOG_ROW, "broadcast": obj({"id": INTEGER, "name": STRING})},
                            description="A recipient row with the broadcast it belongs to."),
     "Dashboard": obj({
@@ -405,6 +418,7 @@ RESPONSES = {
     "BroadcastOne": data(ref("Broadcast")),
     "RecipientLogPage": data({"type": "array", "items": ref("RecipientLog")}, meta=ref("CursorMeta")),
     "RecipientLogOne": data(ref("RecipientLog")),
+    "BroadcastClicksOne": data(ref("BroadcastClicks"), meta=ref("CursorMeta")),
     "NumberHistory": data({"type": "array", "items": ref("NumberRecipient")}, meta=ref("CursorMeta")),
     "DashboardOne": data(ref("Dashboard")),
     "DashboardReportOne": data(ref("DashboardReport")),

@@ -32,6 +32,7 @@ from webapp.contacts.phones import InvalidPhone, normalise
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
 from webapp.timestamps import iso
+from webapp.tracking.clicks import link_figures
 from webapp.tracking.log import LogFilters, log_page
 from webapp.url_numbers import LARGEST, LARGEST_ID, LAST_PAGE
 from webapp.workspace.models import WorkspaceSettings
@@ -283,6 +284,7 @@ def cancel_broadcast(call: Call, broadcast_id: int):
            response="RecipientLogPage", errors=(404,), summary="The per-recipient log",
            query={"status": {"type": "string", "enum": list(RECIPIENT_STATES)},
                   "error_code": {"type": "integer", "maximum": LARGEST_ID}, "replied": {"type": "string", "enum": ["yes", "no"]},
+                  "clicked": {"type": "string", "enum": ["yes", "no"]},
                   "q": {"type": "string", "description": "Part of a number or a name."},
                   "after": {"type": "integer", "minimum": 0, "maximum": LARGEST,
                             "description": "The `next_after` of the page before."},
@@ -292,10 +294,27 @@ def broadcast_recipients(call: Call, broadcast_id: int):
     broadcasts.get(broadcast_id)
     query = call.query
     filters = LogFilters(status=query.get("status", ""), error=query.get("error_code"),
-                         replied=query.get("replied", ""), q=query.get("q", "").strip()[:100])
+                         replied=query.get("replied", ""), clicked=query.get("clicked", ""),
+                         q=query.get("q", "").strip()[:100])
     found = log_page(db.session, broadcast_id, filters, after=query.get("after"), size=query["per_page"])
     return {"data": [payloads.log_row(row) for row in found.rows],
             "meta": {"per_page": query["per_page"], "next_after": found.next_after}}
+
+
+@api.route("GET", "/broadcasts/<id:broadcast_id>/clicks", tag="Broadcasts", scope="broadcasts:read",
+           response="BroadcastClicksOne", errors=(404,), summary="Clicks on the broadcast's tracked links",
+           query={"after": {"type": "integer", "minimum": 0, "maximum": LARGEST,
+                            "description": "The `next_after` of the page before."},
+                  "per_page": per_page(100, 1000)})
+def broadcast_clicks(call: Call, broadcast_id: int):
+    """Each tracked link with its clicks and the recipients who opened it, and those recipients a page at a time
+    (follow `meta.next_after`). Link previews (WhatsApp's, other apps') are not clicks."""
+    broadcasts.get(broadcast_id)
+    found = log_page(db.session, broadcast_id, LogFilters(clicked="yes"), after=call.query.get("after"),
+                     size=call.query["per_page"])
+    totals = counts(db.session, broadcast_id)
+    return {"data": payloads.clicks(broadcast_id, totals, link_figures(db.session, broadcast_id), found.rows),
+            "meta": {"per_page": call.query["per_page"], "next_after": found.next_after}}
 
 
 @api.route("GET", "/broadcasts/<id:broadcast_id>/recipients/<id(big=True):recipient_id>", tag="Broadcasts",

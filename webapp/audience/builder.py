@@ -1,6 +1,6 @@
 """The segment builder's form: condition rows as the page posts them (c-<n>-field, c-<n>-name, c-<n>-op,
 c-<n>-value) turned into a filter definition, and each row with what its inputs offer — the operators fitting
-its field or attribute type, and the kind of value input (text, number, date, list, tag, country, days)."""
+its field or attribute type, and the kind of value input (text, number, date, list, tag, country, days, campaign)."""
 from __future__ import annotations
 
 import re
@@ -16,10 +16,10 @@ from webapp.contacts.models import ATTRIBUTE_TYPES, ContactList, Tag
 
 FIELD_LABELS = {"attribute": "Attribute", "tag": "Tag", "list": "List", "opted_out": "Opt-out",
                 "country": "Country", "received": "Received a campaign", "replied": "Replied",
-                "read": "Read", "failed": "Failed message"}
+                "read": "Read", "failed": "Failed message", "clicked": "Clicked a link"}
 # The value input each operator needs (None: the operator says it all).
 _VALUE_KINDS = {"tag": "tag", "list": "list", "country": "country", "received": "days", "replied": "days",
-                "failed": "code"}
+                "failed": "code", "clicked": "days", "in_campaign": "campaign"}  # by field, or by operator
 _NO_VALUE = {"is_empty", "is_not_empty", "is_yes", "is_no", "yes", "no", "never", "any"}
 _ROW = re.compile(r"^c-(\d+)-(field|name|op|value)$")
 
@@ -68,18 +68,18 @@ class Row:
 
     @property
     def value_kind(self) -> str | None:
-        """text, number, date, tag, list, country, days, code — or None when the operator takes no value."""
+        """text, number, date, tag, list, country, days, code, campaign — or None when the operator takes no value."""
         if self.op in _NO_VALUE:
             return None
         if self.field == "attribute":
             return {"number": "number", "date": "date"}.get(self.attribute_type, "text")
-        return _VALUE_KINDS.get(self.field)
+        return _VALUE_KINDS.get(self.op) or _VALUE_KINDS.get(self.field)
 
     @property
     def op_changes_inputs(self) -> bool:
-        """Whether choosing another operator may take the value input away or bring it back (the row is drawn
-        again then)."""
-        return any(op in _NO_VALUE for op in self.ops)
+        """Whether choosing another operator may take the value input away, bring it back or change its kind (the
+        row is drawn again then)."""
+        return any(op in _NO_VALUE or op in _VALUE_KINDS for op in self.ops)
 
     @property
     def unknown_attribute(self) -> bool:

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from webapp.audience.errors import FilterError
-from webapp.campaigns.models import Recipient
+from webapp.campaigns.models import Campaign, Recipient
 from webapp.contacts import fields
 from webapp.contacts.models import (ATTRIBUTE_TYPES, AttributeField, Contact, ContactList, ContactTag, ContactValue,
                                     ListMember, Tag)
@@ -54,6 +54,9 @@ FIELD_OPS = {
     "replied": {"within_days": "replied in the last … days", "not_within_days": "did not reply in the last … days"},
     "read": {"never": "never read a campaign (received at least one)"},
     "failed": {"with_code": "a campaign message failed with error …", "any": "a campaign message failed"},
+    "clicked": {"within_days": "clicked a campaign's link in the last … days",
+                "not_within_days": "clicked no campaign's link in the last … days",
+                "in_campaign": "clicked a link of campaign number …"},
 }
 FIELDS = ("attribute", *FIELD_OPS)
 
@@ -344,8 +347,26 @@ def _failed(context: _Context, op: str, value):
     return _in(context, Recipient.contact_id, failed, Recipient.error_code == code), code
 
 
+def _clicked(context: _Context, op: str, value):
+    """Opened a tracked link (campaigns/links.py): lately, or in one campaign (a retarget of "clicked" is the other
+    way to reach them)."""
+    if op == "in_campaign":
+        try:
+            campaign_id = int(str(value).strip())
+        except (TypeError, ValueError):
+            raise FilterError("give the campaign's number, as its page's address shows it (/campaigns/12).") from None
+        if context.session.get(Campaign, campaign_id) is None:
+            raise FilterError(f"there is no campaign number {campaign_id}.")
+        return _in(context, Recipient.contact_id, Recipient.campaign_id == campaign_id,
+                   Recipient.clicked_at.is_not(None)), campaign_id
+    days = _days(value)
+    recent = Recipient.clicked_at >= utcnow() - timedelta(days=days)
+    return (_in(context, Recipient.contact_id, recent) if op == "within_days"
+            else _not_in(context, Recipient.contact_id, recent)), days
+
+
 _BUILDERS: dict[str, Callable] = {"tag": _tag, "list": _list, "opted_out": _opted_out, "country": _country,
                                   "received": _received, "replied": _replied, "read": _never_read,
-                                  "failed": _failed}
+                                  "failed": _failed, "clicked": _clicked}
 
 __all__ = ["ATTRIBUTE_OPS", "ATTRIBUTE_TYPES", "FIELD_OPS", "Compiled", "compile_filter", "describe"]

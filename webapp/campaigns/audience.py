@@ -36,11 +36,17 @@ OUTCOMES = {
     "read": ("Read", Recipient.reached >= 4),
     "not_read": ("Not read", Recipient.reached.between(1, 3)),
     "not_replied": ("Not replied", Recipient.reached.between(1, 4)),
+    # Its tracked links (campaigns/links.py): opened one, or delivered and opened none.
+    "clicked": ("Clicked a link", Recipient.clicked_at.is_not(None)),
+    "not_clicked": ("Delivered but clicked no link", and_(Recipient.reached >= 3, Recipient.clicked_at.is_(None))),
 }
-COMPOSE_OUTCOMES = ("not_delivered", "delivered_not_read", "read_not_replied", "failed", "replied")
+COMPOSE_OUTCOMES = ("not_delivered", "delivered_not_read", "read_not_replied", "failed", "replied", "clicked",
+                    "not_clicked")
+CLICK_OUTCOMES = ("clicked", "not_clicked")  # offered for a campaign with tracked links
 # How a retarget's name says its outcome: "Spring sale — retarget (not read)".
 OUTCOME_SHORT = {"failed": "failed", "not_delivered": "not delivered", "delivered_not_read": "not read",
-                 "read_not_replied": "not replied", "replied": "replied"}
+                 "read_not_replied": "not replied", "replied": "replied", "clicked": "clicked",
+                 "not_clicked": "not clicked"}
 
 
 def outcome_counts(counters: Mapping[str, int]) -> dict[str, int]:
@@ -57,6 +63,8 @@ def outcome_counts(counters: Mapping[str, int]) -> dict[str, int]:
         "read_not_replied": counters["read"] - counters["replied"],
         "failed": counters["failed"],
         "replied": counters["replied"],
+        "clicked": counters["clicked"],
+        "not_clicked": max(counters["delivered"] - counters["clicked"], 0),  # a click without a delivery status: rare
     }
 
 

@@ -44,6 +44,7 @@ from webapp.campaigns.daily import Tally
 from webapp.campaigns.frequency import is_marketing
 from webapp.campaigns.guardrail import judge
 from webapp.campaigns.lifecycle import HELD, Claimed, add_counts, claim, counts, release, report
+from webapp.campaigns.links import links_of, public_url, signing_key, with_codes
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.orphans import ClaimLedger, lease_key, resolve
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
@@ -166,6 +167,9 @@ class Dispatcher:
         sender = db.session.get(Sender, campaign.sender_id, populate_existing=True)
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
+        # Tracked links: each message carries its recipient's codes (campaigns/links.py), made in the pool threads.
+        self.links = links_of(db.session, self.campaign_id)
+        self.link_base, self.link_key = public_url(), signing_key()
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
         self.marketing = is_marketing(campaign.template)
         self.client = client_for(sender)
@@ -448,7 +452,8 @@ class Dispatcher:
         name, language = self.template
         self.limiter.leaving(time.monotonic() - admitted)
         try:
-            result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, claimed.params,
+            params = with_codes(claimed.params, self.links, claimed.id, self.link_base, self.link_key)
+            result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, params,
                                                callback_data=f"r:{claimed.id}")
             return Outcome(claimed, result=result)
         except CloudAPIError as exc:

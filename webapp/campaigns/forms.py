@@ -25,7 +25,7 @@ from webapp.senders.models import Template
 from webapp.workspace.zone import workspace_zone
 
 VARIABLE_PREFIX = "var:"  # inputs are named var:<slot key>:source, var:<slot key>:value, var:<slot key>:fallback
-VARIABLE_PARTS = ("source", "value", "fallback")
+VARIABLE_PARTS = ("source", "value", "fallback", "track")  # track: the "Track clicks" box (campaigns/links.py)
 PAYLOAD_PREFIX = "payload:"  # inputs are named payload:<button index>
 
 
@@ -42,7 +42,7 @@ class TemplateInputsField(Field):
 
 
 def variables_from(formdata) -> dict:
-    """The template's variable mapping, {slot key: {"source", "value", "fallback"}}, from the var:… inputs."""
+    """The template's variable mapping, {slot key: {"source", "value", "fallback", "track"?}}, from the var:… inputs."""
     found: dict[str, dict] = {}
     for name, value in formdata.items(multi=True):
         if not name.startswith(VARIABLE_PREFIX) or ":" not in name[len(VARIABLE_PREFIX):]:
@@ -53,6 +53,8 @@ def variables_from(formdata) -> dict:
     for spec in found.values():
         if spec.get("source") in NAME_SOURCES:
             spec.pop("value", None)  # the contact's name needs no value; keep no stale one
+        if "track" in spec:
+            spec["track"] = True
     return found
 
 

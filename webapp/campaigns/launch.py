@@ -15,6 +15,7 @@ from webapp.campaigns.costs import estimate_rows
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.frequency import Cap, is_marketing
 from webapp.campaigns.guardrail import plan_slice
+from webapp.campaigns.links import create_links
 from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.recipients import capped, place, write
 from webapp.campaigns.rows_in_sql import Plan
@@ -90,6 +91,7 @@ def snapshot(campaign_id: int, by_database: bool = True) -> str:
         return _back_to_draft(campaign, f"{why}, then send again.")
     estimate_rows(db.session, campaign)  # what the rows will cost, fixed now (the card may change later)
     plan_slice(db.session, campaign)
+    create_links(db.session, campaign)
     campaign.status = "sending"
     campaign.started_at = utcnow()
     campaign.notice, campaign.notice_code = "", None

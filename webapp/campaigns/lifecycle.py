@@ -30,7 +30,8 @@ STAGE_AT_RANK = {rank: stage for stage, rank in FUNNEL.items()}
 BEFORE_SEND = ("pending", "sending", "unknown")
 NEVER_SENT = ("skipped", "cancelled")
 COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "cancelled")
-COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL)
+CLICKED = "clicked"  # recipients who clicked one of the campaign's tracked links (campaigns/links.py), once each
+COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL, CLICKED)
 SHARDS = 4
 # What a row held by Meta's per-user marketing limit says while it waits (a held row keeps this code until sent).
 HELD = MetaError(131049, "Waiting: Meta's per-user marketing limit lets this contact receive no marketing "
@@ -144,6 +145,8 @@ def recount(session: Session, campaign_id: int) -> dict[str, int]:
     for stage, rank in FUNNEL.items():
         result[stage] = session.scalar(
             select(func.count()).where(Recipient.campaign_id == campaign_id, Recipient.reached >= rank)) or 0
+    result[CLICKED] = session.scalar(select(func.count()).where(Recipient.campaign_id == campaign_id,
+                                                                 Recipient.clicked_at.is_not(None))) or 0
     result["queued"] = result["pending"] + result["sending"]
     return result
 

@@ -173,6 +173,10 @@ class Recipient(db.Model):
     pricing_model: Mapped[str] = mapped_column(String(8), default="")
     # What Meta bills for this message by the rate card, set when its first billable status arrives.
     cost: Mapped[Decimal | None] = mapped_column(Money)
+    # Clicks on the campaign's tracked links (campaigns/links.py): the first one's time and how many; NULL before
+    # any, so a launch writes nothing for them.
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicks: Mapped[int | None] = mapped_column(Integer)
 
 
 class CampaignCounter(db.Model):
@@ -187,3 +191,35 @@ class CampaignCounter(db.Model):
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TrackedLink(db.Model):
+    """A link of a campaign whose clicks are counted: one per tracked variable (a body URL or a URL button's
+    suffix), made at launch. Its codes are derived, not stored (webapp/campaigns/links.py): nothing per
+    recipient is written until someone clicks. The link outlives its campaign (campaign_id set to NULL), so a
+    constant URL still redirects after the campaign is deleted."""
+
+    __tablename__ = "tracked_links"
+    __table_args__ = (UniqueConstraint("campaign_id", "slot", name="campaign_slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
+    slot: Mapped[str] = mapped_column(String(80))  # the variable, as campaigns/variables.py names it: "body:2"
+    # Where its value sits in a recipient's parameter snapshot: ["body", 1], ["body", "link"], ["buttons", 0, "text"].
+    path: Mapped[list] = mapped_column(JSON, default=list)
+    url: Mapped[str] = mapped_column(Text, default="")  # the same for everyone (a constant); "" when per recipient
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LinkClick(db.Model):
+    """Who clicked a tracked link: one row per (recipient, link), written at the first click."""
+
+    __tablename__ = "link_clicks"
+    __table_args__ = (Index("ix_link_clicks_link_id", "link_id"),)
+
+    recipient_id: Mapped[int] = mapped_column(BigId, ForeignKey("recipients.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("tracked_links.id", ondelete="CASCADE"), primary_key=True)
+    first_clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    clicks: Mapped[int] = mapped_column(Integer, default=1)

@@ -15,13 +15,14 @@ from webapp.audience.conditions import describe
 from webapp.audience.models import Segment
 from webapp.campaigns import services
 from webapp.campaigns.audience import (
-    COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
+    CLICK_OUTCOMES, COMPOSE_OUTCOMES, OUTCOME_SHORT, OUTCOMES, Attribute, attributes, attributes_used, outcome_counts,
     segment_condition,
 )
 from webapp.campaigns.errors import CampaignError
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, Campaign
 from webapp.campaigns.windows import HORIZON_DAYS, SendingWindow
+from webapp.campaigns.links import REDIRECT_PATH, button_url, has_links, is_tracked, public_url, trackable
 from webapp.campaigns.variables import Slot, default_source, media_header, slots, source_problems
 from webapp.cloudapi import RenderedTemplate, render_template_parts, template_variables
 from webapp.contacts.models import ContactList, ListMember
@@ -179,7 +180,9 @@ class SendAgainChoice:
 def send_again_choices(campaign: Campaign) -> list[SendAgainChoice]:
     """What "Send again to…" offers on a finished campaign: each outcome, with how many it reaches (counters)."""
     found = outcome_counts(counts(db.session, campaign.id))
-    return [SendAgainChoice(key, OUTCOMES[key][0], found[key]) for key in COMPOSE_OUTCOMES]
+    offered = COMPOSE_OUTCOMES if has_links(db.session, campaign.id) else [
+        key for key in COMPOSE_OUTCOMES if key not in CLICK_OUTCOMES]
+    return [SendAgainChoice(key, OUTCOMES[key][0], found[key]) for key in offered]
 
 
 def retarget_name(source: Campaign, outcome: str) -> str:
@@ -197,6 +200,8 @@ class SlotRow:
     value: str
     fallback: str
     error: str | None
+    track: bool = False
+    link_note: str = ""  # for a variable that can track clicks: how (webapp/campaigns/links.py)
 
     @property
     def id(self) -> str:
@@ -215,8 +220,23 @@ def slot_rows(template: Template | None, variables: Mapping, problems: Mapping[s
     for slot in slots(template.components, template.parameter_format):
         spec = variables.get(slot.key) or {}
         rows.append(SlotRow(slot, spec.get("source") or default_source(slot.key), spec.get("value", ""),
-                            spec.get("fallback", ""), problems.get(slot.key)))
+                            spec.get("fallback", ""), problems.get(slot.key), is_tracked(spec),
+                            link_note(template.components, slot.key)))
     return rows
+
+
+def link_note(components: list, slot_key: str) -> str:
+    """What the compose form says beside "Track clicks": for a button, whether the template's URL is ours."""
+    if not trackable(slot_key):
+        return ""
+    if not slot_key.startswith("button:"):
+        return "When the value is a web address, each contact gets a short link of their own that counts the click."
+    expected = f"{public_url()}{REDIRECT_PATH}{{{{1}}}}"
+    found = button_url(components, int(slot_key.split(":", 1)[1]))
+    if found.replace(" ", "") == expected:
+        return "The button opens a short link of each contact's own; enter the full address it leads to."
+    return (f"To track this button, its URL in WhatsApp Manager must be {expected} — it is {found or 'not set'}. "
+            "Change the template there, sync templates, then enter the full address the button leads to.")
 
 
 @dataclass(frozen=True)

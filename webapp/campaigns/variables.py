@@ -4,9 +4,11 @@ A campaign's `variables` maps each slot the template has to a source:
     {"body:first_name": {"source": "first_name", "fallback": "friend"},
      "body:2": {"source": "attribute", "value": "coupon", "fallback": ""},
      "header": {"source": "constant", "value": "Spring sale"},
-     "button:0": {"source": "attribute", "value": "order_id"}}
+     "button:0": {"source": "attribute", "value": "order_id"},
+     "body:3": {"source": "constant", "value": "https://shop.example.com/spring", "track": True}}
 and its `button_payloads` the payload of each quick-reply button, the same for everyone ({"1": "STOP_PROMOS"};
-a button without one is sent with its text). `resolve` turns both into the parameter snapshot of
+a button without one is sent with its text). `track` counts the clicks on a web address (campaigns/links.py).
+`resolve` turns both into the parameter snapshot of
 webapp/cloudapi.py for one contact.
 
 Attribute names are matched without regard to case ("City" in a file fills a variable mapped to "city"), the
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from webapp.campaigns.links import is_tracked, track_problem
 from webapp.cloudapi import render_template_parts, template_variables
 
 SOURCES = {"first_name": "The contact's first name", "name": "The contact's full name",
@@ -221,6 +224,8 @@ def source_problems(components: list, parameter_format: str, variables: Mapping)
             problems[slot.key] = f"At most {MAX_VALUE} characters."
         elif spec.get("source") == "attribute" and any(c in str(spec.get("value", "")) for c in '"\\'):
             problems[slot.key] = "Attribute names with quotes or backslashes cannot be used; rename the column."
+        elif is_tracked(spec) and (problem := track_problem(components, slot.key, spec)):
+            problems[slot.key] = problem
     return problems
 
 

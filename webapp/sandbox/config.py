@@ -57,6 +57,12 @@ class SandboxConfig:
                                  "chosen by the message id, so its statuses agree.")
     p_opt_out: float = setting(0.0, "Share of recipients who read the message, then reply STOP (any profile): "
                                     "chosen by number, exactly that share of any hundred consecutive numbers.")
+    # Links in messages
+    app_url: str = setting("http://127.0.0.1:8000", "The app's public address (its PUBLIC_URL): the demo template "
+                                                    "new_arrivals has a button that opens <app_url>/r/{{1}}, a "
+                                                    "tracked link.")
+    link_previews: bool = setting(True, "Fetch a preview of the first web address in a delivered message's text "
+                                        "when it is on this machine, as WhatsApp does (User-Agent WhatsApp/…).")
     # Webhooks
     webhook_url: str = setting("", "The app's webhook endpoint; empty sends no webhooks.")
     webhook_batch: int = setting(1, "Up to this many statuses in one POST.")

@@ -57,6 +57,7 @@ class MessageRecord:
             "media": message.media,
             "text": message.text,
             "quick_replies": [{"text": label, "payload": payload} for label, payload in message.quick_replies],
+            "links": [{"text": label, "url": url} for label, url in message.links],
             "biz_opaque_callback_data": message.callback_data,
             "accepted_at": iso(self.accepted_at),
             "accepted_ts": self.accepted_at,

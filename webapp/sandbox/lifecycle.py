@@ -12,6 +12,7 @@ from webapp.sandbox.config import SandboxConfig
 from webapp.sandbox.ids import wamid as new_wamid
 from webapp.sandbox.ledger import Ledger, MessageRecord
 from webapp.sandbox.media import MediaStore
+from webapp.sandbox.previews import fetch_preview
 from webapp.sandbox.profile import Outcome, Plan, opts_out, plan_for, plan_of, random_plan
 from webapp.sandbox.validation import OutgoingMessage
 from webapp.sandbox.webhooks import WebhookSender
@@ -94,6 +95,8 @@ class Lifecycle:
         self.webhooks.post_status(record.phone_number_id, events.status(
             record.wamid, status_name, message.wa_id, category=message.category,
             callback_data=message.callback_data, error_code=plan.error_code, free=free))
+        if status_name == "delivered" and self.config.link_previews:
+            fetch_preview(record)  # the customer's phone shows the link's preview, as WhatsApp does
 
     def _opt_out(self, record: MessageRecord, plan: Plan) -> None:
         wa_id = record.message.wa_id

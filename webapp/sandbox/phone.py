@@ -9,14 +9,14 @@ import base64
 import mimetypes
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from flask import current_app
 from markupsafe import Markup
 
 from webapp.cloudapi import FREE_FORM_MEDIA, media_kind
-from webapp.sandbox.validation import whatsapp_id
+from webapp.sandbox.validation import WEB_ADDRESS, whatsapp_id
 from webapp.whatsapp_text import formatted
 
 TIMEOUT = 3
@@ -37,11 +37,17 @@ class Bubble:
     wamid: str = ""
     buttons: tuple[str, ...] = ()  # the labels of its quick-reply buttons, which the customer can tap
     media: dict | None = None      # a file it carries: {"type", "id" or "link", "filename"?}
+    links: tuple[tuple[str, str], ...] = ()  # (label, address) of its link buttons and the addresses in its text
 
     @property
     def formatted(self) -> Markup:
         """The text as WhatsApp shows it: escaped, with *bold*, _italic_, ~strike~ and ```monospace```."""
         return formatted(self.text)
+
+
+def is_web_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _get(path: str, **params) -> dict:
@@ -71,7 +77,7 @@ def conversation(number: str) -> list[Bubble]:
     bubbles = [
         Bubble(True, _parse_time(m["accepted_at"]), m.get("text") or "", m.get("status") or "accepted",
                (m.get("template") or {}).get("name", ""), m["wamid"],
-               tuple(button["text"] for button in m.get("quick_replies") or []), m.get("media"))
+               tuple(button["text"] for button in m.get("quick_replies") or []), m.get("media"), _links(m))
         for m in _get("/_sandbox/messages", to=number)["data"]
     ]
     for entry in _get("/_sandbox/inbound")["data"]:
@@ -85,6 +91,14 @@ def conversation(number: str) -> list[Bubble]:
         bubbles.append(Bubble(False, datetime.fromtimestamp(int(message["timestamp"]), timezone.utc), text,
                               media=media))
     return sorted(bubbles, key=lambda b: b.at)
+
+
+def _links(message: dict) -> tuple[tuple[str, str], ...]:
+    """What the customer can open: the message's link buttons, then the other web addresses in its text."""
+    found = {link["url"]: link["text"] for link in message.get("links") or [] if is_web_url(link.get("url", ""))}
+    for url in WEB_ADDRESS.findall(message.get("text") or ""):
+        found.setdefault(url.rstrip(".,;:!?)"), "Open link")
+    return tuple((label, url) for url, label in found.items())
 
 
 def media_file(media_id: str) -> tuple[requests.Response, str]:

@@ -28,7 +28,7 @@ class SandboxState:
         config.validate()
         self.config = config
         self._startup_config = dataclasses.replace(config)
-        self.templates = TemplateStore()
+        self.templates = TemplateStore(app_url=lambda: self.config.app_url)
         self.ledger = Ledger()
         self.throughput = ThroughputLimiter()
         self.pairs = PairLimiter()

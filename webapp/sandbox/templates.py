@@ -1,16 +1,17 @@
 """The sandbox business account's message templates, in the Graph shape of `GET /message_templates`.
 
 A realistic set for demos and tests: named and positional variables, text/image/document headers,
-URL buttons (static and with a dynamic suffix), quick replies, a second language, and templates a
-send must be refused for (PENDING, REJECTED, PAUSED, DISABLED).
+URL buttons (static and with a dynamic suffix, one of them opening the app's tracked-link redirect), quick replies,
+a second language, and templates a send must be refused for (PENDING, REJECTED, PAUSED, DISABLED).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from webapp.cloudapi import TemplateVariables, template_variables
 
 FOOTER = "Broadcaster Demo Store"
+APP_URL = "{app_url}"  # in a button's URL: the app's public address (the sandbox's app_url setting)
 
 
 def _named(params: Iterable[tuple[str, str]]) -> list[dict]:
@@ -108,6 +109,19 @@ DEMO_TEMPLATES: list[dict] = [
         ],
     },
     {
+        "name": "new_arrivals", "language": "en", "status": "APPROVED", "category": "MARKETING",
+        "parameter_format": "POSITIONAL", "id": "1000000000000013",
+        "components": [
+            {"type": "BODY", "text": "Hi {{1}}, our new arrivals are in: {{2}}",
+             "example": {"body_text": [["Camila", "https://shop.example.com/new"]]}},
+            {"type": "FOOTER", "text": FOOTER},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "URL", "text": "See what's new", "url": APP_URL + "/r/{{1}}",
+                 "example": [APP_URL + "/r/1a7Zk3xQ9mB2c"]},
+            ]},
+        ],
+    },
+    {
         "name": "invoice_ready", "language": "en_US", "status": "APPROVED", "category": "UTILITY",
         "parameter_format": "POSITIONAL", "id": "1000000000000008",
         "components": [
@@ -157,9 +171,19 @@ DEMO_TEMPLATES: list[dict] = [
 class TemplateStore:
     """Looks templates up by name and language, as a send does, and lists them as the Graph API does."""
 
-    def __init__(self, templates: list[dict] | None = None) -> None:
-        self.templates = templates if templates is not None else DEMO_TEMPLATES
+    def __init__(self, templates: list[dict] | None = None, app_url: Callable[[], str] = lambda: "") -> None:
+        self._templates = templates if templates is not None else DEMO_TEMPLATES
         self._variables: dict[str, TemplateVariables] = {}
+        self._app_url = app_url
+        self._resolved: tuple[str, list[dict]] | None = None  # (for which app_url, the templates)
+
+    @property
+    def templates(self) -> list[dict]:
+        """The templates, their buttons opening the app's address where they name it."""
+        app_url = self._app_url().rstrip("/")
+        if self._resolved is None or self._resolved[0] != app_url:
+            self._resolved = (app_url, [_at(template, app_url) for template in self._templates])
+        return self._resolved[1]
 
     def variables(self, template: dict) -> TemplateVariables:
         """What the template needs filled in, read once per template."""
@@ -182,3 +206,21 @@ class TemplateStore:
             and (language is None or t["language"] == language)
             and (name is None or name.lower() in t["name"].lower())
         ]
+
+
+def _at(template: dict, app_url: str) -> dict:
+    """The template with APP_URL in its buttons' URLs (and examples) replaced by the app's address."""
+    if APP_URL not in repr(template["components"]):
+        return template
+    return {**template, "components": _with_app_url(template["components"], app_url)}
+
+
+def _with_app_url(value, app_url: str):
+    """`value` (a template's components, or a part of them) with APP_URL replaced in every string."""
+    if isinstance(value, str):
+        return value.replace(APP_URL, app_url)
+    if isinstance(value, list):
+        return [_with_app_url(item, app_url) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_app_url(item, app_url) for key, item in value.items()}
+    return value

@@ -47,6 +47,8 @@ class OutgoingMessage:
     media: dict | None = None     # {"type": …, "link"|"id": …} of a media message
     # (label, payload) of each quick-reply button; the payload is the label unless one was sent.
     quick_replies: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, address) of each URL button
+    preview_url: str = ""  # the first web address in the text, which WhatsApp shows a preview of
 
     @property
     def category(self) -> str:
@@ -212,6 +214,14 @@ def _media_source(media: dict, where: str) -> dict:
     return source
 
 
+WEB_ADDRESS = re.compile(r"https?://[^\s<>\"']+")
+
+
+def first_web_address(text: str) -> str:
+    found = WEB_ADDRESS.search(text or "")
+    return found.group(0).rstrip(".,;:!?)") if found else ""
+
+
 def _read_template(spec: Any, templates: TemplateStore, message: OutgoingMessage) -> None:
     if not isinstance(spec, dict):
         raise GraphError(100, "The parameter template is required.")
@@ -242,6 +252,8 @@ def _read_template(spec: Any, templates: TemplateStore, message: OutgoingMessage
     message.template, message.params, message.text = template, params, rendered.text
     payloads = {b["index"]: b.get("payload") for b in params.get("buttons", [])}
     message.quick_replies = [(label, payloads.get(index) or label) for index, label in variables.quick_replies]
+    message.links = [(button.label, button.url) for button in rendered.buttons if button.kind == "url" and button.url]
+    message.preview_url = first_web_address(rendered.body)
 
 
 def _read_components(components: Any) -> dict:

@@ -47,6 +47,7 @@ def sandbox_environment(port: str) -> dict[str, str]:
     return {
         "SANDBOX_PORT": sandbox_port,
         "SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{port}/webhooks/meta",
+        "SANDBOX_APP_URL": current_app.config["PUBLIC_URL"],  # its demo link button opens our tracked links
         "SANDBOX_APP_SECRET": current_app.config["META_APP_SECRET"] or settings.meta_app_secret,
         "SANDBOX_VERIFY_TOKEN": current_app.config["META_VERIFY_TOKEN"] or settings.meta_verify_token,
         "SANDBOX_ACCESS_TOKEN": sender.access_token if sender else "",

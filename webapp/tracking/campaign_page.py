@@ -11,6 +11,7 @@ from webapp.campaigns.turns import sending_instead
 from webapp.campaigns.workers import unserved
 from webapp.extensions import db
 from webapp.timestamps import utcnow
+from webapp.tracking.clicks import link_figures
 from webapp.tracking.services import Seen, live_state, shape
 from webapp.workspace.zone import workspace_zone
 
@@ -19,11 +20,13 @@ def parts(campaign: Campaign, shown: Seen | None = None, *, body: bool = True,
           schedule_form: ScheduleForm | None = None, test_form: TestSendForm | None = None) -> dict:
     """The template context of the page's parts for a page that shows `shown` (None: the whole page, drawn
     afresh). The main region (`body`) is only drawn when asked, or when its shape changed since `shown`."""
-    workers = _live_parts(campaign) if shape(campaign.status) == "live" else {}
+    live = shape(campaign.status) == "live"
+    workers = _live_parts(campaign) if live else {}
     state = live_state(db.session, campaign, shown, utcnow(), also=tuple(workers.values()))
     facts = shown is None or state.changed  # the facts are drawn (campaign_live.html): their audience in words
     context = {"campaign": campaign, "state": state, "audience": presenters.audience_words(campaign) if facts else "",
-               "zone": workspace_zone().key, "body": body or state.new_shape, **workers}
+               "zone": workspace_zone().key, "body": body or state.new_shape,
+               "links": link_figures(db.session, campaign.id) if facts and live else [], **workers}
     if context["body"] and state.shape == "compose":
         context.update(preview=presenters.preview(campaign),
                        schedule_form=schedule_form or ScheduleForm(formdata=None),
@@ -40,5 +43,6 @@ def _live_parts(campaign: Campaign) -> dict:
 
 def counters_parts(campaign: Campaign) -> dict:
     """The counters alone (GET /campaigns/<id>/live/counters), as the page shows them."""
-    return {"campaign": campaign, "state": live_state(db.session, campaign, None, utcnow()), **_live_parts(campaign)}
+    return {"campaign": campaign, "state": live_state(db.session, campaign, None, utcnow()),
+            "links": link_figures(db.session, campaign.id), **_live_parts(campaign)}
 

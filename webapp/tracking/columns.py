@@ -101,6 +101,11 @@ LOG_COLUMNS = (
     Column("reply_text", TEXT, api="reply_text", csv="Reply", page="Reply", cell="reply"),
     Column("reply_button", TEXT, api="reply_button", csv="Button"),
     Column("skip_reason", TEXT, api="skip_reason", csv="Skip reason"),
+    Column("clicked_at", MOMENT, api="clicked_at", csv="Clicked at", page="Clicked", cell="clicked",
+           description="When the recipient first opened one of the campaign's tracked links; null before."),
+    Column("clicks", CODE, api="clicks", csv="Clicks",
+           description="How many times the recipient opened the campaign's tracked links (previews not counted); "
+                       "null before the first."),
     Column("pricing_billable", FLAG, api="billable", csv="Billable",
            description="Whether Meta bills this message, once known."),
     Column("pricing_category", TEXT, api="pricing_category", csv="Pricing category",

@@ -29,6 +29,7 @@ class LogFilters:
     status: str = ""
     error: int | None = None  # Meta's error code
     replied: str = ""  # "yes" | "no" | ""
+    clicked: str = ""  # "yes" | "no" | "": opened a tracked link
     q: str = ""  # part of a phone number or of a name
 
     @classmethod
@@ -36,10 +37,11 @@ class LogFilters:
         """Filters from a query string; anything unrecognised is left out rather than refused."""
         status = args.get("status", "")
         error = args.get("error", "").strip()
-        replied = args.get("replied", "")
+        replied, clicked = args.get("replied", ""), args.get("clicked", "")
         return cls(status=status if status in RECIPIENT_STATES else "",
                    error=int(error) if error.isdigit() and len(error) < 10 else None,
                    replied=replied if replied in ("yes", "no") else "",
+                   clicked=clicked if clicked in ("yes", "no") else "",
                    q=args.get("q", "").strip()[:100])
 
     def args(self) -> dict[str, str | int]:
@@ -54,6 +56,8 @@ class LogFilters:
             found.append(Recipient.error_code == self.error)
         if self.replied:
             found.append(Recipient.replied_at.is_not(None) if self.replied == "yes" else Recipient.replied_at.is_(None))
+        if self.clicked:
+            found.append(Recipient.clicked_at.is_not(None) if self.clicked == "yes" else Recipient.clicked_at.is_(None))
         if self.q:
             digits = re.sub(r"\D", "", self.q)
             if PHONE_QUERY.fullmatch(self.q) and len(digits) >= 3:

@@ -16,12 +16,12 @@ from webapp.campaigns.models import CAMPAIGN_LABELS, EDITABLE_STATES, FINISHED_S
 # Accepted is what the Cloud API took; Sent, Delivered and Read are what Meta's statuses say since, so a message
 # Meta gave up on after accepting it counts as accepted and failed, never as sent.
 SHOWN = ("total", "queued", "accepted", "sent", "delivered", "read", "replied", "failed", "skipped")
-SHOWN_WHEN_ANY = ("unknown", "cancelled")
+SHOWN_WHEN_ANY = ("unknown", "cancelled", "clicked")
 FUNNEL = ("total", "accepted", "sent", "delivered", "read", "replied")
 RATE_BASE = "accepted"  # rates are percentages of the messages the API accepted
 LABELS = {"total": "Recipients", "queued": "Queued", "accepted": "Accepted", "sent": "Sent", "delivered": "Delivered",
           "read": "Read", "replied": "Replied", "failed": "Failed", "skipped": "Skipped", "unknown": "Unknown",
-          "cancelled": "Cancelled"}
+          "cancelled": "Cancelled", "clicked": "Clicked"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Figure:
     label: str
     value: int
     percent: float | None = None  # of the figure it is measured against
+    of: str = RATE_BASE            # that figure's name
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def figures_of(values: dict[str, int]) -> Figures:
         total=total,
         rates=[Figure("delivered", "Delivered", values["delivered"], percent(values["delivered"], accepted)),
                Figure("read", "Read", values["read"], percent(values["read"], accepted)),
-               Figure("replied", "Response rate", values["replied"], percent(values["replied"], accepted))],
+               Figure("replied", "Response rate", values["replied"], percent(values["replied"], accepted)),
+               *([Figure("clicked", "Click rate", values["clicked"], percent(values["clicked"], values["delivered"]),
+                         "delivered")] if values["clicked"] else [])],
         funnel=[Figure(name, LABELS[name], values[name], percent(values[name], total)) for name in FUNNEL],
         unknown=values["unknown"],
     )
