@@ -2,7 +2,7 @@
 recipients.clicked_at/clicks (nullable: nothing to write for existing rows)
 
 Revision ID: a8c3f1d7e2b4
-Revises: e5a1c9d7b3f4
+Revises: d3a8f1c6b2e4
 Create Date: 2026-12-02 03:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a8c3f1d7e2b4'
-down_revision = 'e5a1c9d7b3f4'
+down_revision = 'd3a8f1c6b2e4'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The dashboard's daily figures: campaign_days, send_hours, failure_days (campaigns/daily.py), filled from the rows
 
 Revision ID: d4a8e2c6b1f9
-Revises: d3a8f1c6b2e4
+Revises: e5a1c9d7b3f4
 Create Date: 2026-12-02 03:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd4a8e2c6b1f9'
-down_revision = 'd3a8f1c6b2e4'
+down_revision = 'e5a1c9d7b3f4'
 branch_labels = None
 depends_on = None
 
@@ -50,12 +50,16 @@ def upgrade():
         sa.Column('title', sa.Text(), nullable=False, server_default=''),
         sa.PrimaryKeyConstraint('day', 'error_code', 'shard', name=op.f('pk_failure_days')),
     )
-    # An upgrade's existing campaigns appear at once: the same set-based rebuild as `flask dashboard rebuild`.
+    # An upgrade's existing campaigns appear at once: the same set-based rebuild as `flask dashboard rebuild`. It
+    # reads the rows through today's models, so it runs last in the chain of its release, and only when there are
+    # rows (a new installation has none).
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT 1 FROM recipients LIMIT 1")).first() is None:
+        return
     from zoneinfo import ZoneInfo
     from sqlalchemy.orm import Session
     from webapp.campaigns.daily import rebuild
     from webapp.webhooks.inbound import opt_out_answers
-    bind = op.get_bind()
     name = bind.execute(sa.text("SELECT timezone FROM workspace_settings WHERE id = 1")).scalar() or "UTC"
     try:
         zone = ZoneInfo(name)

@@ -2,7 +2,7 @@
 endpoint, retried until delivered or failed for a day)
 
 Revision ID: e5a1c9d7b3f4
-Revises: d4a8e2c6b1f9
+Revises: a8c3f1d7e2b4
 Create Date: 2026-12-02 02:50:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5a1c9d7b3f4'
-down_revision = 'd4a8e2c6b1f9'
+down_revision = 'a8c3f1d7e2b4'
 branch_labels = None
 depends_on = None
 

@@ -94,6 +94,23 @@ def test_a_status_a_reply_an_opt_out_and_a_completion_reach_the_endpoint_signed(
     assert signed_by(again, rotated) and not signed_by(again, secret)
 
 
+def test_a_click_on_a_tracked_link_reaches_the_endpoint_and_a_preview_does_not(admin_client, receiver):
+    from tests.tracking.test_clicks import PHONE_BROWSER, SHOP, _campaign_with_links
+    from webapp.campaigns.links import code_for
+
+    register(admin_client, receiver.url, types=["link.clicked"])
+    campaign, rows, body, _ = _campaign_with_links()
+    code = code_for(body.id, rows[0].id)
+    admin_client.get(f"/r/{code}", headers={"User-Agent": "WhatsApp/2.23.20.0 A"})
+    admin_client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+    admin_client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+    run_deliveries()
+
+    clicks = [json.loads(r.body)["data"] for r in receiver.received]
+    assert [(c["broadcast_id"], c["recipient_id"], c["link"], c["url"], c["first"]) for c in clicks] == [
+        (campaign.id, rows[0].id, "body:2", SHOP, True), (campaign.id, rows[0].id, "body:2", SHOP, False)]
+
+
 def test_an_endpoint_hears_only_the_types_it_chose_and_a_test_event_on_demand(admin_client, webhook, receiver):
     register(admin_client, receiver.url, types=["broadcast.completed"])
     campaign, [row] = accepted_campaign(1)

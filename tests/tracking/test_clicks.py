@@ -11,6 +11,7 @@ from tests.conftest import post
 from webapp.audience.conditions import compile_filter
 from webapp.audience.errors import FilterError
 from webapp.campaigns.audience import people
+from webapp.campaigns.daily import CampaignDay
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.links import code_for, parse, signing_key, with_codes, links_of
@@ -60,6 +61,8 @@ def test_a_persons_clicks_redirect_and_count_once_per_recipient_and_previews_nev
     db.session.refresh(rows[0])
     assert rows[0].clicks == 3 and rows[0].clicked_at is not None
     assert counts(db.session, campaign.id)["clicked"] == 1 == recount(db.session, campaign.id)["clicked"]
+    # Reports count the recipient once, on the day of the send
+    assert db.session.scalar(select(db.func.sum(CampaignDay.clicked))) == 1
 
 
 def test_unknown_forged_and_mismatched_codes_get_the_friendly_404_and_a_deleted_campaigns_link_redirects(

@@ -184,7 +184,7 @@ def scan(session: Session, opted_out_ids: Select, zone: ZoneInfo | None = None) 
                     func.max(Recipient.error_title).label("title"),
                     *(reached(rank).label(stage) for stage, rank in FUNNEL.items()),
                     func.sum(cast(Recipient.status == "failed", Integer)).label("failed"),
-                    func.sum(Recipient.cost).label("cost"))
+                    func.sum(Recipient.cost).label("cost"), func.count(Recipient.clicked_at).label("clicked"))
              .where((Recipient.reached > 0) | (Recipient.status == "failed"))
              .group_by(Recipient.campaign_id, Recipient.zone, bucket, Recipient.error_code))
     for row in session.execute(query):
@@ -192,8 +192,8 @@ def scan(session: Session, opted_out_ids: Select, zone: ZoneInfo | None = None) 
         stand_in = SimpleNamespace(campaign_id=row.campaign_id, sending_at=None, zone=row.zone,
                                    error_code=row.error_code, error_title=row.title or "")
         tally.add(stand_in, {name: int(getattr(row, name) or 0) for name in FROM_COUNTERS}, at)
-        if row.cost:
-            tally.add_figures(row.campaign_id, at, row.zone, cost=row.cost)
+        if row.cost or row.clicked:
+            tally.add_figures(row.campaign_id, at, row.zone, cost=row.cost or 0, clicked=int(row.clicked))
     for campaign_id, zone_name, quarter, opted_out in session.execute(_opted_out_rows(bucket, opted_out_ids)):
         tally.add_figures(campaign_id, datetime.fromtimestamp(int(quarter) * BUCKET, timezone.utc), zone_name,
                           opted_out=int(opted_out))

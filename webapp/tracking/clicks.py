@@ -4,8 +4,8 @@ campaign's links were clicked, for its page and the API.
 A click counts once per request by a person: HEAD requests and link-preview fetchers (WhatsApp's own, which fetches
 a link when the message arrives, Facebook's, and a few well-known bots) are redirected but not counted. The first
 click of a recipient on any of the campaign's links adds one to its "clicked" counter (campaigns/lifecycle.py).
-What else a click should do (a dashboard's daily figure, an outbound `link.clicked` event) hooks into
-record_click, the one entry, where the Click says whether it counted and whether it was the recipient's first.
+A counted click also adds to the day's "clicked" figure of Reports (the recipient's first only, campaigns/daily.py)
+and emits the outbound `link.clicked` event (webapp/events), in the same transaction.
 """
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from webapp.campaigns import daily
 from webapp.campaigns.lifecycle import CLICKED, add_counts
 from webapp.campaigns.links import is_web_url, parse, value_at
 from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
-from webapp.timestamps import UTCDateTime, utcnow
+from webapp.events.outbox import emit
+from webapp.timestamps import UTCDateTime, iso, utcnow
 from webapp.transactions import begin_write
 
 # Link-preview fetchers and crawlers, by User-Agent: WhatsApp's is "WhatsApp/2.23.20.0 A" (its in-app browser is not
@@ -58,7 +60,12 @@ def follow(session: Session, code: str, user_agent: str | None, method: str = "G
         return None
     if row.recipient_id is None or is_preview(user_agent, method):
         return Click(url, False, False, row.campaign_id, row.recipient_id)
-    first = _count(session, link_id, recipient_id, row.campaign_id)
+    now = utcnow()
+    first = _count(session, link_id, recipient_id, row.campaign_id, now)
+    if first:  # the day's "clicked" figure counts recipients, as the campaign's counter does
+        daily.record(session, row.campaign_id, row.sending_at or now, row.zone, clicked=1)
+    emit(session, "link.clicked", {"broadcast_id": row.campaign_id, "recipient_id": recipient_id, "phone": row.phone,
+                                   "link": row.slot, "url": url, "first": first, "at": iso(now)})
     return Click(url, True, first, row.campaign_id, recipient_id)
 
 
@@ -72,8 +79,8 @@ def record_click(session: Session, code: str, user_agent: str | None, method: st
 
 # The redirect's statements, built once: building a statement costs more than running it on an index.
 _links, _clicks, _recipients = TrackedLink.__table__, LinkClick.__table__, Recipient.__table__
-LOOKUP = (select(_links.c.url, _links.c.path, _links.c.campaign_id, _recipients.c.id.label("recipient_id"),
-                 _recipients.c.params)
+LOOKUP = (select(_links.c.url, _links.c.path, _links.c.slot, _links.c.campaign_id, _recipients.c.id.label("recipient_id"),
+                 _recipients.c.params, _recipients.c.phone, _recipients.c.sending_at, _recipients.c.zone)
           .select_from(_links.outerjoin(_recipients, and_(_recipients.c.id == bindparam("recipient_id"),
                                                           _recipients.c.campaign_id == _links.c.campaign_id)))
           .where(_links.c.id == bindparam("link_id")))
@@ -91,9 +98,9 @@ ADD_TO_RECIPIENT = (update(_recipients).where(_recipients.c.id == bindparam("rec
                     .returning(_recipients.c.clicks))
 
 
-def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int) -> bool:
+def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int, now) -> bool:
     """Add the click to its link's and its recipient's; True when it is the recipient's first on any link."""
-    values = {"link_id": link_id, "recipient_id": recipient_id, "now": utcnow()}
+    values = {"link_id": link_id, "recipient_id": recipient_id, "now": now}
     begin_write(session)
     connection = session.connection()  # Core statements: the ORM has nothing to add to them
     connection.execute(ADD_TO_LINK[connection.dialect.name], values)
