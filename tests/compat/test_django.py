@@ -140,3 +140,27 @@ def test_the_seeds_example_and_a_broadcast_to_completion(live_stack):
     assert sorted(m["phone_number"] for m in messages) == PHONES
     assert all(m["sent_at"] for m in messages)
     assert db.session.scalar(select(func.count()).select_from(Recipient)) == 3
+
+
+@QUICK
+def test_url_tracking_lists_each_tracked_link_with_its_clicks(compat, client):
+    from tests.tracking.test_clicks import PHONE_BROWSER, SHOP, _campaign_with_links
+    from webapp.campaigns.links import code_for
+
+    campaign, rows, body, button = _campaign_with_links()
+    other, other_rows, other_body, _ = _campaign_with_links(phones=("+15550100009",), sender=campaign.sender)
+    for row in rows:
+        assert client.get(f"/r/{code_for(body.id, row.id)}/", headers={"User-Agent": PHONE_BROWSER}).location == SHOP
+    client.get(f"/r/{code_for(body.id, rows[0].id)}", headers={"User-Agent": PHONE_BROWSER})
+    client.get(f"/r/{code_for(body.id, rows[0].id)}", headers={"User-Agent": "WhatsApp/2.23.20.0 A"})  # a preview
+    django = compat("django")
+
+    every = django.call("GET", "/broadcast/url-tracking/").body
+    assert every["count"] == 4
+    mine = django.call("GET", "/broadcast/url-tracking/", broadcast=str(campaign.public_id)).body
+    assert [(link["variable"], link["url"], link["clicks"], link["unique_clicks"]) for link in mine["results"]] == [
+        ("button:0", None, 0, 0), ("body:2", SHOP, 3, 2)]
+    assert mine["results"][0]["broadcast"] == str(campaign.public_id)
+    assert mine["results"][0]["tracking_url"].endswith("/r/{code}/")
+    unknown = django.call("GET", "/broadcast/url-tracking/", broadcast="6b1f9c1e-0000-4000-8000-000000000000")
+    assert unknown.status == 404

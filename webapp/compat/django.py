@@ -18,12 +18,14 @@ from webapp.api.recipients import add as add_recipients
 from webapp.api.schemas import MAX_RECIPIENTS
 from webapp.campaigns import services
 from webapp.campaigns.lifecycle import counts
-from webapp.campaigns.models import RECIPIENT_STATES, Campaign, Recipient
+from webapp.campaigns.links import public_url
+from webapp.campaigns.models import RECIPIENT_STATES, Campaign, Recipient, TrackedLink
 from webapp.compat.common import CompatApi, Refusal, by_public_id
 from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.public_ids import parse
 from webapp.timestamps import ISO_SCHEMA, iso
+from webapp.tracking.clicks import links_clicked
 from webapp.workspace.models import WorkspaceSettings
 
 PLATFORMS = ("WHATSAPP", "TELEGRAM", "SMS", "RCS")  # the seed's; this server has WhatsApp only
@@ -109,13 +111,28 @@ DASHBOARD["properties"] = {**DASHBOARD["properties"], "by_status": {
     "type": "object", "additionalProperties": False, "required": ["broadcasts", "total_recipients", *FIGURES],
     "properties": {"broadcasts": {"type": "integer"}, "total_recipients": {"type": "integer"}, **_COUNTS}}}
 
+LINK_OUT = {
+    "type": "object", "additionalProperties": False,
+    "required": ["id", "broadcast", "variable", "url", "tracking_url", "clicks", "unique_clicks"],
+    "properties": {
+        "id": {"type": "integer"},
+        "broadcast": {"type": ["string", "null"], "format": "uuid",
+                      "description": "Null once the broadcast is deleted (its links still redirect)."},
+        "variable": {"type": "string", "description": "The template's variable the link is in: body:2, button:0."},
+        "url": {"type": ["string", "null"], "description": "Where it leads; null when each recipient's own."},
+        "tracking_url": {"type": "string", "description": "The address customers get, {code} being theirs."},
+        "clicks": {"type": "integer"}, "unique_clicks": {"type": "integer", "description": "Recipients who clicked."},
+    },
+}
+
 SCHEMAS = {
     "Error": {"type": "object", "required": ["detail"], "additionalProperties": False,
               "properties": {"detail": {"type": "string"}, "errors": {}}},
     "BroadcastInput": BROADCAST_IN, "Broadcast": BROADCAST_OUT, "BroadcastPage": paginated(
         {"$ref": "#/components/schemas/Broadcast"}),
     "Message": MESSAGE_OUT, "MessagePage": paginated({"$ref": "#/components/schemas/Message"}),
-    "Dashboard": DASHBOARD,
+    "Dashboard": DASHBOARD, "TrackedLink": LINK_OUT, "TrackedLinkPage": paginated(
+        {"$ref": "#/components/schemas/TrackedLink"}),
 }
 
 api = CompatApi("django", "Multi-platform broadcasts (Django)", key_header="Authorization", bearer=True,
@@ -347,3 +364,20 @@ def get_message(body: dict, id: str):  # noqa: A002
     if found is None:
         raise Refusal(404, "No BroadcastMessage matches the given query.")
     return message(*found)
+
+
+def tracked_link(link_id: int, broadcast_id, variable: str, url: str, clicks: int, clickers: int) -> dict:
+    return {"id": link_id, "broadcast": str(broadcast_id) if broadcast_id else None, "variable": variable,
+            "url": url or None, "tracking_url": f"{public_url()}/r/{{code}}/", "clicks": int(clicks),
+            "unique_clicks": int(clickers)}
+
+
+@api.route("GET", "/broadcast/url-tracking/", scope="broadcasts:read", responses={200: "TrackedLinkPage"},
+           errors=(400, 404), query={**PAGING, "broadcast": _UUID},
+           summary="URL click tracking: each tracked link of the broadcasts, with its clicks")
+def url_tracking(body: dict):
+    """Newest links first; `?broadcast=<uuid>` keeps one broadcast's (webapp/tracking/clicks.py counts them)."""
+    query = links_clicked(Campaign.public_id).outerjoin(Campaign, Campaign.id == TrackedLink.campaign_id)
+    if broadcast_id := request.args.get("broadcast", "").strip():
+        query = query.where(TrackedLink.campaign_id == _campaign(broadcast_id).id)
+    return _page(query.order_by(TrackedLink.id.desc()), tracked_link)

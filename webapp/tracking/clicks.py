@@ -120,10 +120,14 @@ class LinkFigures:
 
 def link_figures(session: Session, campaign_id: int) -> list[LinkFigures]:
     """Each tracked link of a campaign with its clicks, from an index of its clickers (not of its recipients)."""
-    rows = session.execute(
-        select(TrackedLink.slot, TrackedLink.url, func.coalesce(func.sum(LinkClick.clicks), 0),
-               func.count(LinkClick.recipient_id))
-        .outerjoin(LinkClick, LinkClick.link_id == TrackedLink.id)
-        .where(TrackedLink.campaign_id == campaign_id)
-        .group_by(TrackedLink.id, TrackedLink.slot, TrackedLink.url).order_by(TrackedLink.id)).all()
-    return [LinkFigures(slot, url, int(clicks), int(clickers)) for slot, url, clicks, clickers in rows]
+    rows = session.execute(links_clicked().where(TrackedLink.campaign_id == campaign_id).order_by(TrackedLink.id))
+    return [LinkFigures(row.slot, row.url, row.clicks, row.clickers) for row in rows]
+
+
+def links_clicked(*columns):
+    """A query of tracked links (with `columns`) and their clicks and clickers, one row per link."""
+    return (select(TrackedLink.id, *columns, TrackedLink.slot, TrackedLink.url,
+                   func.coalesce(func.sum(LinkClick.clicks), 0).label("clicks"),
+                   func.count(LinkClick.recipient_id).label("clickers"))
+            .outerjoin(LinkClick, LinkClick.link_id == TrackedLink.id)
+            .group_by(TrackedLink.id, *columns, TrackedLink.slot, TrackedLink.url))

@@ -16,6 +16,7 @@ UNKNOWN = ("This link is not valid: check that it was copied whole. Links in our
 
 
 @bp.route("/r/<code>", methods=["GET", "HEAD"])
+@bp.route("/r/<code>/", methods=["GET", "HEAD"])  # as the multi-platform API's links end (/compat/django)
 def follow_link(code: str):
     url = record_click(db.session, code, request.user_agent.string, request.method)
     db.session.commit()
