@@ -81,3 +81,22 @@ def test_setup_without_javascript_leaves_the_workspace_in_utc(client):
 def test_setup_refuses_an_unknown_zone(client):
     page = _setup(client, timezone="Atlantis").get_data(as_text=True)
     assert "“Atlantis” is not a time zone we know" in page
+
+
+def test_two_processes_meeting_an_empty_workspace_both_get_its_one_row(app, monkeypatch):
+    """A web process and a worker starting at once on a new database: the second's insert once failed (500)."""
+    from sqlalchemy.orm import Session
+
+    from webapp.extensions import db
+
+    with Session(db.engine) as other_process:  # it read "no row" as we did, then inserted before us
+        other_process.add(WorkspaceSettings(id=1, business_name="Shop"))
+        other_process.commit()
+    real_get, reads = db.session.get, []
+
+    def read_before_the_other_inserted(*args, **kwargs):
+        reads.append(args)
+        return None if len(reads) == 1 else real_get(*args, **kwargs)
+
+    monkeypatch.setattr(db.session, "get", read_before_the_other_inserted)
+    assert WorkspaceSettings.get().business_name == "Shop"

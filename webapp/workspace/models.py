@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.encryption import EncryptedText
 from webapp.extensions import db
 from webapp.money import Money
+from webapp.transactions import upsert
 
 DEFAULT_OPT_OUT_KEYWORDS = (
     "STOP, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPT OUT, OPTOUT, "
@@ -66,7 +67,9 @@ class WorkspaceSettings(db.Model):
         """The one settings row, created with defaults on first use."""
         row = db.session.get(cls, 1)
         if row is None:
-            row = cls(id=1)
-            db.session.add(row)
-            db.session.flush()
+            # Processes starting on an empty database meet here at once (a web and a worker): an insert that does
+            # nothing if another got there first, then the one row.
+            db.session.execute(upsert(db.session, cls.__table__).values(id=1).on_conflict_do_nothing(
+                index_elements=["id"]))
+            row = db.session.get(cls, 1)
         return row
