@@ -138,13 +138,20 @@ def app(migrated, redis_url, session_folder):
 
 
 def _empty_tables(db) -> None:
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    """Every table emptied and, on PostgreSQL, every sequence back at 1, as a fresh database. Only the tables a test
+    wrote to are emptied: one query finds them (a TRUNCATE of every table took a quarter of a second a test)."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]  # children before their parents
     with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+        if conn.dialect.name != "postgresql":
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+            return
+        written = set(conn.execute(text(" UNION ALL ".join(
+            f"SELECT '{table}' WHERE EXISTS (SELECT 1 FROM {table})" for table in tables))).scalars())
+        for table in (t for t in tables if t in written):
+            conn.execute(text(f"DELETE FROM {table}"))
+        conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+                          "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema()"))
 
 
 @pytest.fixture
