@@ -17,7 +17,6 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from phonenumbers import geocoder
 from phonenumbers import timezone as number_timezones
 
 from webapp.campaigns.errors import CampaignError
@@ -166,6 +165,8 @@ def zone_of(phone: str, attribute: str, fallback: str) -> Zoned:
 
 def country_name(phone: str) -> str:
     """"Brazil", for the forecast's word on a country whose numbers name several zones."""
+    from phonenumbers import geocoder  # its data takes 0.7 s to load: only the forecasts that name a country need it
+
     try:
         number = phonenumbers.parse(phone)
     except phonenumbers.NumberParseException:
