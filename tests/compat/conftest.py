@@ -1,5 +1,5 @@
 """Compat API tests: the API enabled, a key, a client whose every answer is checked against the API's document; and
-one live stack per flow test (the app over HTTP, the sandbox posting its webhooks back, a worker and cron)."""
+one live stack per slow test (the app over HTTP, the sandbox posting its webhooks back, a worker and cron)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,7 +53,7 @@ class LiveStack:
 
 @pytest.fixture
 def live_stack(app, sandbox, sandbox_sender, live_server):
-    """The app over HTTP, the sandbox (250 msg/s) posting signed webhooks to it, a worker and cron: one per flow
+    """The app over HTTP, the sandbox (250 msg/s) posting signed webhooks to it, a worker and cron: one per slow
     test, which walks its API's whole path (examples, then create → recipients → send → poll)."""
     settings = WorkspaceSettings.get()
     settings.meta_app_secret = "sandbox-app-secret"

@@ -11,7 +11,7 @@ from tests.processes import ProcessSet, wait_until
 from webapp.contacts.models import Contact, ContactList, ImportRejection, ImportRow, ListMember
 from webapp.extensions import db
 
-pytestmark = pytest.mark.flow
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
