@@ -68,12 +68,14 @@ class ProcessSet:
         return horses
 
     def stop(self) -> None:
+        """Ask each to stop, and kill what has not within a couple of seconds: a test is over, and a dispatcher's
+        warm shutdown (its slice to end) is tested where it matters (tests/campaigns/test_shutdown.py)."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -28,7 +28,7 @@ from webapp.senders.models import Sender, Template
 pytestmark = [pytest.mark.reliability, pytest.mark.only_on("sqlite")]
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZE, RATE = 1000, 200
+SIZE, RATE = 600, 200
 VARIABLES = {"body:1": {"source": "name", "fallback": "there"}, "body:2": {"source": "constant", "value": "#1"},
              "body:3": {"source": "constant", "value": "Friday"}}
 
