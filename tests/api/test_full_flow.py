@@ -20,7 +20,7 @@ from webapp.workspace.models import WorkspaceSettings
 
 # PostgreSQL, the production path of a program driving the API (SQLite runs whole campaigns in the browser test
 # and the reliability trials).
-pytestmark = [pytest.mark.slow, pytest.mark.only_on("postgresql")]
+pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.only_on("postgresql")]
 
 SIZE = 1200
 REPLY_DELAY = 6.5  # the sandbox's reply_delay and delay_jitter: the last event of a message

@@ -138,6 +138,7 @@ def test_what_the_crm_asks_and_we_cannot_honour_is_refused_by_name_and_changes_n
 # --- Over HTTP, with a worker and the sandbox -------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.flow
 @pytest.mark.only_on("postgresql")
 def test_the_seeds_examples_and_a_broadcast_to_completion(live_stack):
     """001_a30db2b3412ea168.txt: the examples of GET/POST /v1/broadcasts (lines 24-95, 96-234), GET/PUT/DELETE

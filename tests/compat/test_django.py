@@ -119,6 +119,7 @@ def test_django_refusals_name_what_is_wrong_and_change_nothing(compat):
 # --- Over HTTP, with a worker and the sandbox -------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.flow
 @pytest.mark.only_on("postgresql")
 def test_the_seeds_example_and_a_broadcast_to_completion(live_stack):
     """003_673baecf6c7710c6.txt, "Create Broadcast": the curl example's body with our contacts' UUIDs, a time to

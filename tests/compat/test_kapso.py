@@ -70,6 +70,7 @@ def test_drafts_take_recipients_in_batches_with_kapsos_error_sentences(compat):
 
 
 @pytest.mark.slow
+@pytest.mark.flow
 @pytest.mark.only_on("postgresql")
 def test_a_kapso_program_runs_the_complete_workflow(live_stack):
     kapso = live_stack.client("kapso", ["broadcasts:send"])

@@ -40,6 +40,7 @@ def test_bad_requests_are_refused_in_wacrms_envelope_and_store_nothing(compat):
 
 
 @pytest.mark.slow
+@pytest.mark.flow
 @pytest.mark.only_on("postgresql")
 def test_a_wacrm_program_sends_a_broadcast_and_polls_it_until_sent(live_stack):
     wacrm = live_stack.client("wacrm", ["broadcasts:send"])

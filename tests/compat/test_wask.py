@@ -67,6 +67,7 @@ def test_lists_crud_as_the_seed_shows_and_bad_numbers_change_nothing(compat):
 
 
 @pytest.mark.slow
+@pytest.mark.flow
 @pytest.mark.only_on("postgresql")
 def test_a_wask_program_sends_to_its_lists_and_only_those_inside_their_window_get_it(live_stack):
     wask = live_stack.client("wask", ["lists:write", "inbox:send"])

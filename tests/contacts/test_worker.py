@@ -11,7 +11,8 @@ from tests.processes import ProcessSet, wait_until
 from webapp.contacts.models import Contact, ContactList, ImportRejection, ImportRow, ListMember
 from webapp.extensions import db
 
-pytestmark = pytest.mark.slow
+# PostgreSQL: the browser import test runs a real worker on SQLite.
+pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.only_on("postgresql")]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from tests.processes import wait_until
 from tests.reliability.conftest import RATE
 from tests.reliability.trials import accepted, check, launch
 
-pytestmark = [pytest.mark.reliability, pytest.mark.only_on("postgresql")]
+pytestmark = [pytest.mark.reliability, pytest.mark.flow, pytest.mark.only_on("postgresql")]
 
 
 def test_a_work_horse_killed_mid_campaign_leaves_nothing_sending_and_nothing_sent_twice(

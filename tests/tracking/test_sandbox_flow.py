@@ -21,7 +21,7 @@ from webapp.extensions import db
 from webapp.sandbox.profile import plan_for
 from webapp.senders.models import Template
 
-pytestmark = [pytest.mark.slow, pytest.mark.only_on("postgresql")]  # SQLite: the browser's whole campaign
+pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.only_on("postgresql")]  # SQLite: the browser's whole campaign
 
 SIZE = 200  # two numbers for every key of the profile's table
 VARIABLES = {"header": {"source": "constant", "value": "Spring"},
