@@ -470,7 +470,9 @@ class Dispatcher:
     def record(self, outcomes: list[Outcome]) -> None:
         now = utcnow()
         begin_write(db.session)
-        query = select(Recipient).where(Recipient.id.in_([o.claimed.id for o in outcomes]))
+        # Locked in id order, as the status webhooks lock theirs (campaigns/statuses.py): in any other order the two
+        # deadlock on rows whose statuses arrive while their send answers are recorded.
+        query = select(Recipient).where(Recipient.id.in_([o.claimed.id for o in outcomes])).order_by(Recipient.id)
         if not is_sqlite(db.session):
             query = query.with_for_update()
         rows = {row.id: row for row in db.session.scalars(query)}
