@@ -47,6 +47,11 @@ def _imported(folder, sender) -> None:
     db.session.commit()
 
 
+def settled(page) -> None:
+    """htmx has swapped the new row in and wired it: a change made sooner (a test is quicker than a hand) is lost."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def test_build_a_segment_watch_its_count_and_send_a_campaign_to_it(page: Page, app, live_server, admin, tmp_path,
                                                                    sandbox, sandbox_sender):  # noqa: F811
     _imported(tmp_path, sandbox_sender)
@@ -68,11 +73,13 @@ def test_build_a_segment_watch_its_count_and_send_a_campaign_to_it(page: Page, a
         page.get_by_label("Condition 1: value").fill("Lyon")
         expect(total).to_have_text("5 contacts")
         page.get_by_role("button", name="Add condition").click()
+        settled(page)
         page.get_by_label("Condition 2: on").select_option("tag")
         expect(page.get_by_label("Condition 2: comparison")).to_have_value("has")
         page.get_by_label("Condition 2: value").fill("vip")
         expect(total).to_have_text("4 contacts")
         page.get_by_role("button", name="Add condition").click()
+        settled(page)
         page.get_by_label("Condition 3: on").select_option("received")
         expect(page.get_by_label("Condition 3: comparison")).to_have_value("within_days")
         page.get_by_label("Condition 3: comparison").select_option("not_within_days")
