@@ -249,9 +249,10 @@ def main() -> int:
         upgrade(directory=str(ROOT / "migrations"))
         if args.events:
             subscribe()
-    server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
     runs: list[Run] = []
-    try:
+    server = None
+    try:  # whatever fails (gunicorn not starting too), the servers this started stop
+        server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
         for number in range(1, args.runs + 1):
             campaign_id, rows = seed(app, args.rows)
             bodies = signed_bodies(rows)
@@ -276,8 +277,9 @@ def main() -> int:
                 print(f"{db.session.scalar(select(func.count()).select_from(EventDelivery)):,} event deliveries "
                       f"written (one per status that moved a row)")
     finally:
-        server.terminate()
-        server.wait(10)
+        if server is not None:
+            server.terminate()
+            server.wait(10)
         if redis_process is not None:
             private_redis.stop(redis_process)
         if postgres is not None:
