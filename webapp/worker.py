@@ -54,12 +54,14 @@ def worker_command(names: str, burst: bool) -> None:
 
 
 def _wait_for_redis() -> None:
+    """Return once Redis answers; a second at least, so that an error that persists is not repeated in a tight loop."""
     while True:
+        time.sleep(1)
         try:
             redis_client().ping()
             return
         except UNREACHABLE:
-            time.sleep(1)
+            pass
 
 
 class Worker(rq.Worker):
