@@ -28,7 +28,7 @@ ACTIVE = "enqueuing the periodic jobs"  # logged when a scheduler becomes the ac
 class SingleCron(CronScheduler):
     """RQ's cron scheduler, active only while it holds LOCK_KEY."""
 
-    active = False
+    active: bool | None = None  # unknown until the first turn, which says which it is
     unreachable = False
 
     def step(self) -> bool:
