@@ -35,7 +35,7 @@ def test_one_campaign_sent_from_two_machines_keeps_the_rate_and_sends_each_numbe
                      for name in ("first-machine", "second-machine"))
     first.worker("control,default")
     for machine in (first, second):
-        machine.worker("control,dispatch")
+        machine.worker("dispatch")  # idle when the campaign's two dispatchers are enqueued: one takes each
         machine.cron()
     machines = Machines(first, second)
     wait_for_workers(app, 3, machines)
