@@ -15,10 +15,13 @@ half of the vips of Lyon among them). Then:
   contacts.attributes cast to jsonb, under a GIN index (jsonb_path_ops), with `@>`;
 - on PostgreSQL, a campaign composed for a segment every contact matches ("joined is not empty"), launched
   through webapp.campaigns.launch.snapshot (the launch job's code): seconds to write its recipient rows (goal
-  < 60 s for 1,000,000).
+  < 60 s for 1,000,000), the CPU a row of the job and of PostgreSQL (the job's own backends apart), the campaign
+  page's p95 while it runs and each process's peak memory. --writers 1,2 launches twice in the same run, the
+  one-writer baseline first, then two chunks at once (the launch's default on PostgreSQL).
 
     .venv/bin/python bench/segments.py                                  # 1,000,000 contacts, both databases
     .venv/bin/python bench/segments.py --contacts 100000 --databases sqlite --repeats 10   # a quick run
+    .venv/bin/python bench/segments.py --databases postgresql --contacts 200000 --launch-only --writers 1,2
 """
 from __future__ import annotations
 
