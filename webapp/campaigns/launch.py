@@ -5,8 +5,9 @@ The snapshot commits in chunks and records how far it got (Campaign.snapshot_cur
 half-way resumes where it stopped and never writes a row twice: the unique (campaign, phone) constraint backs that
 up. When the database makes the rows on PostgreSQL, WRITERS chunks are written at once, each by its own
 connection in its own transaction, and the cursor moves past them once all are committed: a job that dies between
-writes them again, and the rows already there conflict, are not written twice and count nothing. A marketing campaign skips the contacts over
-the workspace's frequency cap (campaigns/frequency.py), found with one query per chunk.
+writes them again, and the rows already there conflict, are not written twice and count nothing. A marketing
+campaign skips the contacts over the workspace's frequency cap (campaigns/frequency.py), found with one query per
+chunk.
 """
 from __future__ import annotations
 
