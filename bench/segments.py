@@ -282,8 +282,8 @@ def launch_job(url: str, redis_url: str, folder: str, campaign_id: int, writers:
         if server is not None:
             server = tuple(after - before for after, before in zip(_postgres_cpu(db.session), server))
         rows = db.session.scalar(select(func.count()).where(Recipient.campaign_id == campaign_id))
-        answers.put({"writers": writers, "launch_s": seconds, "launched_rows": rows, "cpu_s": cpu, "server_cpu_s": server,
-                     "rss_mb": _peak_mb()})
+        answers.put({"writers": writers, "launch_s": seconds, "launched_rows": rows, "cpu_s": cpu,
+                     "server_cpu_s": server, "rss_mb": _peak_mb()})
 
 
 def page_reader(url: str, redis_url: str, folder: str, path: str, ready, stop, answers) -> None:
