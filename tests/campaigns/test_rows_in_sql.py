@@ -4,9 +4,11 @@ attribute padded, blank, spelled in another case or not text, a name with a tab,
 chunks written at once on PostgreSQL, by a job that dies half-way and is run again, give them too."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 import pytest
 
@@ -126,3 +128,42 @@ def test_the_database_python_and_a_launch_resumed_in_chunks_make_the_same_rows(a
 
     assert snapshot(campaign.id) == "sending"
     assert _rows(campaign.id) == (in_python, python_counts)
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_cancel_while_chunks_are_written_leaves_no_pending_row(app, people, monkeypatch):
+    """Staff cancel while two chunks are being written by their own connections: the cancel waits for the round to
+    commit, then cancels its rows too — none is left pending in a cancelled campaign."""
+    monkeypatch.setattr(launch, "SQL_CHUNK", 5)
+    sender, template, customers = people
+    campaign = services.save_draft(services.Draft("Spring", sender.id, template.id, [customers.id],
+                                                  variables=VARIABLES, button_payloads={"1": "STOP"}))
+    db.session.commit()
+    services.launch(campaign)
+    db.session.commit()
+    campaign_id, write, cancelling = campaign.id, Plan.write, []
+
+    def cancel() -> None:
+        with app.app_context():
+            services.cancel(db.session.get(Campaign, campaign_id))
+            db.session.commit()
+
+    def cancel_on_the_first_chunk(self, session, campaign, after, upto, cap):
+        if after == 0:
+            cancelling.append(threading.Thread(target=cancel))
+            cancelling[0].start()
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            deadline = time.monotonic() + 10
+            while cancelling[0].is_alive() and not session.scalar(waiting) and time.monotonic() < deadline:
+                time.sleep(0.02)  # until the cancel has ended, or waits for the round
+        write(self, session, campaign, after, upto, cap)
+
+    monkeypatch.setattr(Plan, "write", cancel_on_the_first_chunk)
+    assert snapshot(campaign_id) == "skipped"
+    cancelling[0].join(10)
+    db.session.rollback()
+    statuses = dict(db.session.execute(select(Recipient.status, db.func.count()).where(
+        Recipient.campaign_id == campaign_id).group_by(Recipient.status)).all())
+    assert db.session.get(Campaign, campaign_id).status == "cancelled"
+    assert "pending" not in statuses and statuses["cancelled"] > 0
+    assert counts(db.session, campaign_id)["pending"] == 0

@@ -79,7 +79,8 @@ def snapshot(campaign_id: int, by_database: bool = True) -> str:
     plan = Plan.of(db.session, campaign) if by_database else None
     while True:
         begin_write(db.session)
-        campaign = db.session.get(Campaign, campaign_id, populate_existing=True)
+        # FOR SHARE until the round commits: a cancel waits for the chunks being written, then cancels them too
+        campaign = db.session.get(Campaign, campaign_id, populate_existing=True, with_for_update={"read": True, "of": Campaign})
         if campaign.status != "queued":  # cancelled while the snapshot ran
             db.session.commit()
             return "skipped"
