@@ -6,7 +6,7 @@ import secrets
 import string
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the app's pages import this catalog too, and importing aiohttp costs each of its processes ~0.3 s
+if TYPE_CHECKING:  # the app's pages import this catalog too: aiohttp is only for the sandbox's own server
     from aiohttp import web
 
 ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
