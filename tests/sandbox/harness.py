@@ -43,7 +43,9 @@ def final_rows(ledger: list[dict]) -> dict[str, tuple[str, int | None]]:
 class SandboxProcess(SandboxChild):
     """The sandbox in a subprocess (see webapp.sandbox.process), with a small HTTP handle on it."""
 
-    def __init__(self, *args: str, startup_timeout: float = 20.0) -> None:
+    # 60 s, not 20: on two cores shared by a whole suite and more, a fresh clone's sandbox took 13–30 s to listen,
+    # and a session fixture that times out errors every test of that worker that needs it.
+    def __init__(self, *args: str, startup_timeout: float = 60.0) -> None:
         super().__init__(*args, startup_timeout=startup_timeout)
         self.http = requests.Session()
 

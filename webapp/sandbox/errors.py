@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 import string
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:  # the app's pages import this catalog too: aiohttp is only for the sandbox's own server
+    from aiohttp import web
 
 ERROR_CODES_URL = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/"
 
@@ -90,6 +92,8 @@ class GraphError(Exception):
         return {"error": error}
 
     def response(self) -> web.Response:
+        from aiohttp import web  # only the sandbox's server answers with it (see the import above)
+
         return web.json_response(self.envelope(), status=self.http_status)
 
 
