@@ -47,8 +47,9 @@ def _number(digits: str) -> int:
     return value
 
 
-def signing_key() -> bytes:
-    return hashlib.sha256(b"tracked links\0" + current_app.config["SECRET_KEY"].encode()).digest()
+def signing_key(secret: str | None = None) -> bytes:
+    """The key of the codes' signatures, from `secret` or the app's SECRET_KEY."""
+    return hashlib.sha256(b"tracked links\0" + (secret or current_app.config["SECRET_KEY"]).encode()).digest()
 
 
 def _signature(key: bytes, link_id: int, recipient_id: int) -> str:

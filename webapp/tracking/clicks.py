@@ -1,18 +1,22 @@
-"""Clicks on tracked links: recording one (the public redirect /r/<code> calls record_click), and what a
-campaign's links were clicked, for its page and the API.
+"""Clicks on tracked links: queueing one (the public redirect /r/<code>, webapp/tracking/front.py, and its fallback
+record_click), counting the queued ones (a job, count_queued), and what a campaign's links were clicked, for its page
+and the API.
 
 A click counts once per request by a person: HEAD requests and link-preview fetchers (WhatsApp's own, which fetches
-a link when the message arrives, Facebook's, and a few well-known bots) are redirected but not counted. The first
-click of a recipient on any of the campaign's links adds one to its "clicked" counter (campaigns/lifecycle.py).
-A counted click also adds to the day's "clicked" figure of Reports (the recipient's first only, campaigns/daily.py)
-and emits the outbound `link.clicked` event (webapp/events), in the same transaction.
+a link when the message arrives, Facebook's, and a few well-known bots) are redirected but not counted. The redirect
+only writes the click to `queued_clicks` (one INSERT, so that it answers fast); a job counts the queued clicks in
+batches, oldest first, and deletes each in the transaction that counts it, so a click is counted once however often
+the job runs. Counting one: the first click of a recipient on any of the campaign's links adds one to its "clicked"
+counter (campaigns/lifecycle.py) and to the day's "clicked" figure of Reports (campaigns/daily.py); every counted
+click emits the outbound `link.clicked` event (webapp/events), at the time it was made.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,8 +24,9 @@ from webapp.campaigns import daily
 from webapp.campaigns.lifecycle import CLICKED, add_counts
 from webapp.campaigns.links import is_web_url, parse, value_at
 from webapp.campaigns.models import LinkClick, Recipient, TrackedLink
-from webapp.events.outbox import emit
+from webapp.events.outbox import emit_many
 from webapp.timestamps import UTCDateTime, iso, utcnow
+from webapp.tracking.models import QueuedClick
 from webapp.transactions import begin_write
 
 # Link-preview fetchers and crawlers, by User-Agent: WhatsApp's is "WhatsApp/2.23.20.0 A" (its in-app browser is not
@@ -29,6 +34,10 @@ from webapp.transactions import begin_write
 PREVIEW_AGENTS = re.compile(
     r"^WhatsApp/|facebookexternalhit|Facebot|Twitterbot|Slackbot|LinkedInBot|TelegramBot|Discordbot|"
     r"SkypeUriPreview|Googlebot|bingbot|Applebot|redditbot|Pinterestbot|Embedly", re.IGNORECASE)
+BATCH = 500  # queued clicks counted in one transaction
+# A redirect's own headers, besides the security headers of every answer (webapp/security_headers.py).
+REDIRECT_HEADERS = {"Cache-Control": "private, no-store",  # every tap must reach us to be counted
+                    "Referrer-Policy": "no-referrer"}      # the code stays ours
 
 
 def is_preview(user_agent: str | None, method: str = "GET") -> bool:
@@ -36,18 +45,10 @@ def is_preview(user_agent: str | None, method: str = "GET") -> bool:
     return method.upper() == "HEAD" or bool(PREVIEW_AGENTS.search(user_agent or ""))
 
 
-@dataclass(frozen=True)
-class Click:
-    url: str
-    counted: bool     # a person's click on a link we could attribute
-    first: bool       # the recipient's first click on any link of the campaign
-    campaign_id: int | None
-    recipient_id: int | None
-
-
-def follow(session: Session, code: str, user_agent: str | None, method: str = "GET") -> Click | None:
-    """Where a code leads, recording the click when a person made it; None for a malformed, forged or unknown code
-    (or a link with no web address to go to). The caller commits."""
+def record_click(session: Session, code: str, user_agent: str | None, method: str = "GET") -> str | None:
+    """The address a code redirects to, the click queued when a person made it; None for a malformed, forged or
+    unknown code (or a link with no web address to go to). The caller commits. The front door
+    (webapp/tracking/front.py) answers most requests without this; it hands over the ones it cannot."""
     found = parse(code)
     if found is None:
         return None
@@ -58,32 +59,45 @@ def follow(session: Session, code: str, user_agent: str | None, method: str = "G
     url = row.url or value_at(row.params, row.path)
     if not is_web_url(url):
         return None
-    if row.recipient_id is None or is_preview(user_agent, method):
-        return Click(url, False, False, row.campaign_id, row.recipient_id)
-    now = utcnow()
-    first = _count(session, link_id, recipient_id, row.campaign_id, now)
-    if first:  # the day's "clicked" figure counts recipients, as the campaign's counter does
-        daily.record(session, row.campaign_id, row.sending_at or now, row.zone, clicked=1)
-    emit(session, "link.clicked", {"broadcast_id": row.campaign_id, "recipient_id": recipient_id, "phone": row.phone,
-                                   "link": row.slot, "url": url, "first": first, "at": iso(now)})
-    return Click(url, True, first, row.campaign_id, recipient_id)
+    if row.recipient_id is not None and not is_preview(user_agent, method):
+        session.connection().execute(QUEUE, {"link_id": link_id, "recipient_id": recipient_id, "clicked_at": utcnow()})
+    return url
 
 
-def record_click(session: Session, code: str, user_agent: str | None, method: str = "GET") -> str | None:
-    """The address a code redirects to (None: unknown), the click recorded; the caller commits."""
-    click = follow(session, code, user_agent, method)
-    if click is None:
-        return None
-    return click.url
+def count_queued(session: Session, limit: int = BATCH) -> int:
+    """Count up to `limit` queued clicks, oldest first, and delete them, in the caller's transaction (the caller
+    commits); how many were taken. A click whose link or recipient is gone (a deleted campaign) counts for nothing."""
+    begin_write(session)
+    connection = session.connection()  # Core statements: the ORM has nothing to add to them
+    queued = connection.execute(select(_queued).order_by(_queued.c.id).limit(limit)
+                                .with_for_update(skip_locked=True)).all()  # PostgreSQL: two jobs share the queue
+    events = []
+    for click in queued:
+        row = connection.execute(LOOKUP, {"link_id": click.link_id, "recipient_id": click.recipient_id}).first()
+        if row is None or row.recipient_id is None:
+            continue
+        first = _count(session, click.link_id, click.recipient_id, row.campaign_id, click.clicked_at)
+        if first:  # the day's "clicked" figure counts recipients, as the campaign's counter does
+            daily.record(session, row.campaign_id, row.sending_at or click.clicked_at, row.zone, clicked=1)
+        events.append({"broadcast_id": row.campaign_id, "recipient_id": click.recipient_id, "phone": row.phone,
+                       "link": row.slot, "url": row.url or value_at(row.params, row.path), "first": first,
+                       "at": iso(click.clicked_at)})
+    emit_many(session, "link.clicked", events)
+    if queued:
+        connection.execute(delete(_queued).where(_queued.c.id.in_([click.id for click in queued])))
+    return len(queued)
 
 
 # The redirect's statements, built once: building a statement costs more than running it on an index.
 _links, _clicks, _recipients = TrackedLink.__table__, LinkClick.__table__, Recipient.__table__
+_queued = QueuedClick.__table__
 LOOKUP = (select(_links.c.url, _links.c.path, _links.c.slot, _links.c.campaign_id, _recipients.c.id.label("recipient_id"),
                  _recipients.c.params, _recipients.c.phone, _recipients.c.sending_at, _recipients.c.zone)
           .select_from(_links.outerjoin(_recipients, and_(_recipients.c.id == bindparam("recipient_id"),
                                                           _recipients.c.campaign_id == _links.c.campaign_id)))
           .where(_links.c.id == bindparam("link_id")))
+QUEUE = insert(_queued).values(link_id=bindparam("link_id"), recipient_id=bindparam("recipient_id"),
+                               clicked_at=bindparam("clicked_at", type_=UTCDateTime()))
 ADD_TO_LINK = {dialect: (insert(_clicks).values(recipient_id=bindparam("recipient_id"), link_id=bindparam("link_id"),
                                                 first_clicked_at=bindparam("now"), last_clicked_at=bindparam("now"),
                                                 clicks=1)
@@ -98,11 +112,10 @@ ADD_TO_RECIPIENT = (update(_recipients).where(_recipients.c.id == bindparam("rec
                     .returning(_recipients.c.clicks))
 
 
-def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int, now) -> bool:
+def _count(session: Session, link_id: int, recipient_id: int, campaign_id: int, now: datetime) -> bool:
     """Add the click to its link's and its recipient's; True when it is the recipient's first on any link."""
     values = {"link_id": link_id, "recipient_id": recipient_id, "now": now}
-    begin_write(session)
-    connection = session.connection()  # Core statements: the ORM has nothing to add to them
+    connection = session.connection()
     connection.execute(ADD_TO_LINK[connection.dialect.name], values)
     if connection.execute(ADD_TO_RECIPIENT, values).scalar() != 1:
         return False
