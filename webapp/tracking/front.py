@@ -17,6 +17,7 @@ always has: a bad code or a link without a web address gets the friendly 404; a 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -54,6 +55,9 @@ class RedirectFront:
         self.key = signing_key(flask_app.config["SECRET_KEY"])
         self.database_url = database_url
         self._sqlite = make_url(database_url).get_backend_name() == "sqlite"
+        # SQLite has one writer: this process's threads take turns here rather than in SQLite's busy wait (which
+        # sleeps, and makes the pool open extra connections meanwhile).
+        self._write_turn = threading.Lock() if self._sqlite else contextlib.nullcontext()
         self.engine_options = {**flask_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), **POOL,
                                "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
         self.headers = [*REDIRECT_HEADERS.items(),
@@ -91,7 +95,8 @@ class RedirectFront:
             if not url:
                 return None
             if not is_preview(user_agent, method):
-                self._run("queue", (link_id, recipient_id, self._moment()), fetch=False)
+                with self._write_turn:
+                    self._run("queue", (link_id, recipient_id, self._moment()), fetch=False)
         except Exception:  # noqa: BLE001 - the full view retries with the app's own pool, and logs what lasts
             log.warning("The click redirect's front door handed /r/%s to the app", code, exc_info=True)
             return None
