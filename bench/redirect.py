@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import shutil
@@ -125,6 +126,11 @@ def check(app, campaign_id: int, clicks: int) -> list[str]:
         return problems
 
 
+def http_parser() -> str:
+    """Which HTTP parser gunicorn uses: gunicorn_h1c's (C, `pip install gunicorn[fast]`) when importable."""
+    return "C" if importlib.util.find_spec("gunicorn_h1c") else "Python"
+
+
 def measure(base_url: str, server_pid: int, urls: list[str], agent: str, concurrency: int, expected: int) -> Run:
     server_before, client_before = cpu_seconds(server_pid), time.process_time()
     run = asyncio.run(get_all(urls, agent, concurrency, expected))
@@ -194,7 +200,7 @@ def main() -> int:
             postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
     print(f"\nmedian of {args.runs} runs ({args.requests:,} requests of each kind, {args.concurrency} clients, "
-          f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, "
+          f"gunicorn {args.workers}×{args.threads} ({http_parser()} HTTP parser), {os.cpu_count()} CPUs, "
           f"{'PostgreSQL' if postgres else 'SQLite WAL'}{', own URLs' if args.own_urls else ''}, "
           f"load average now {os.getloadavg()[0]:.1f}):")
     for kind, runs in kinds.items():
