@@ -58,7 +58,7 @@ class RedirectFront:
         self.database_url = database_url
         self._sqlite = make_url(database_url).get_backend_name() == "sqlite"
         # SQLite has one writer: this process's threads take turns here rather than in SQLite's busy wait (which
-        # sleeps, and makes the pool open extra connections meanwhile).
+        # sleeps holding a pooled connection).
         self._write_turn = threading.Lock() if self._sqlite else contextlib.nullcontext()
         self.engine_options = {**flask_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), **POOL,
                                "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
@@ -109,7 +109,9 @@ class RedirectFront:
         if row is None:
             return None
         url, path, campaign_id = row
-        link = _Link(url if is_web_url(url) else "", tuple(_json(path) or ()), campaign_id)
+        if url and not is_web_url(url):
+            return None  # Flask's view says the link is not valid
+        link = _Link(url, tuple(_json(path) or ()), campaign_id)
         self.links[link_id] = link  # a handful per campaign: kept for the process's life
         return link
 
