@@ -15,10 +15,13 @@ half of the vips of Lyon among them). Then:
   contacts.attributes cast to jsonb, under a GIN index (jsonb_path_ops), with `@>`;
 - on PostgreSQL, a campaign composed for a segment every contact matches ("joined is not empty"), launched
   through webapp.campaigns.launch.snapshot (the launch job's code): seconds to write its recipient rows (goal
-  < 60 s for 1,000,000).
+  < 60 s for 1,000,000), the CPU a row of the job and of PostgreSQL (the job's own backends apart), the campaign
+  page's p95 while it runs and each process's peak memory. --writers 1,2 launches twice in the same run, the
+  one-writer baseline first, then two chunks at once (the launch's default on PostgreSQL).
 
     .venv/bin/python bench/segments.py                                  # 1,000,000 contacts, both databases
     .venv/bin/python bench/segments.py --contacts 100000 --databases sqlite --repeats 10   # a quick run
+    .venv/bin/python bench/segments.py --databases postgresql --contacts 200000 --launch-only --writers 1,2
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ GOAL_P95_MS = {"postgresql": 300.0, "sqlite": 2000.0}
 GOAL_LAUNCH_S = 60.0
 GOAL_PAGE_P95_MS = 200.0  # the campaign's page while its launch runs (issue #20)
 GOAL_RSS_MB = 300
+LAUNCH_NAME = "bench-launch"  # the launch job's connections, as PostgreSQL lists them
 PAGE_EVERY = 0.2  # seconds between two reads of the campaign's page during the launch
 PAGE_USER, PAGE_PASSWORD = "reader@example.com", "long enough and unguessable 7"
 MAX_CONTACTS = 2_000_000  # bounded: the database stays a few hundred MB
@@ -184,24 +188,26 @@ def _app(url: str, redis_url: str, folder: str, **config):
                        "SANDBOX_ENABLED": False, "SECRET_KEY": "bench", **config})
 
 
-def compose_launch() -> int:
+def compose_launch(label: str) -> int:
     """Compose a campaign for a segment every contact matches and launch it (queued: its snapshot is the launch
     job's); its id. Its variables are the common case: the name with a fallback and an attribute."""
     from sqlalchemy import select
 
     from webapp.audience import segments
+    from webapp.auth.models import User
     from webapp.auth.services import create_user
     from webapp.campaigns import services
     from webapp.extensions import db
     from webapp.senders.models import Sender, Template
     from webapp.workspace.models import WorkspaceSettings
 
-    create_user(PAGE_USER, PAGE_PASSWORD, role="staff", name="Bench")
+    if db.session.scalar(select(User).where(User.email == PAGE_USER)) is None:
+        create_user(PAGE_USER, PAGE_PASSWORD, role="staff", name="Bench")
     WorkspaceSettings.get()  # made here, not by both processes below at once
-    everyone = segments.create(db.session, "Everyone who joined", EVERYONE, None)
+    everyone = segments.create(db.session, f"Everyone who joined ({label})", EVERYONE, None)
     sender, template = db.session.scalar(select(Sender)), db.session.scalar(select(Template))
     campaign = services.save_draft(services.Draft(
-        "Bench launch", sender.id, template.id, [], segment_id=everyone.id,
+        f"Bench launch ({label})", sender.id, template.id, [], segment_id=everyone.id,
         variables={"body:1": {"source": "name", "fallback": "vous"},
                    "body:2": {"source": "attribute", "value": "city"}}))
     db.session.commit()
@@ -217,14 +223,15 @@ def _peak_mb() -> float:
 
 
 def _postgres_cpu(session) -> tuple[float, float] | None:
-    """CPU seconds used by PostgreSQL's processes, and by the session's own backend (the server runs here: its
-    processes are in /proc)."""
+    """CPU seconds used by PostgreSQL's processes, and by the launch job's own backends (the connections named
+    LAUNCH_NAME: the job writes chunks on several at once); the server runs here: its processes are in /proc."""
     from sqlalchemy import text as sql
 
     try:
         data = Path(session.scalar(sql("SHOW data_directory")))
         postmaster = (data / "postmaster.pid").read_text().split()[0]
-        backend = str(session.scalar(sql("SELECT pg_backend_pid()")))
+        backends = {str(pid) for pid in session.scalars(sql("SELECT pid FROM pg_stat_activity WHERE "
+                                                            "application_name = :name"), {"name": LAUNCH_NAME})}
     except Exception:  # noqa: BLE001 - not a local PostgreSQL: no figure
         return None
     ticks = os.sysconf("SC_CLK_TCK")
@@ -236,20 +243,38 @@ def _postgres_cpu(session) -> tuple[float, float] | None:
             continue
         if fields[1] == postmaster or stat.parent.name == postmaster:  # ppid, or the postmaster itself
             total += int(fields[11]) + int(fields[12])
-            own += (int(fields[11]) + int(fields[12])) if stat.parent.name == backend else 0
+            own += (int(fields[11]) + int(fields[12])) if stat.parent.name in backends else 0
     return total / ticks, own / ticks
 
 
-def launch_job(url: str, redis_url: str, folder: str, campaign_id: int, answers) -> None:
-    """The launch job in a process of its own (as an RQ worker runs it), timed, with its CPU, PostgreSQL's
-    CPU and its peak memory."""
+def _backend_cpu(session) -> float | None:
+    """CPU seconds used so far by the session's PostgreSQL backend (None on SQLite or a remote server)."""
+    from sqlalchemy import text as sql
+
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    try:
+        stat = Path(f"/proc/{session.scalar(sql('SELECT pg_backend_pid()'))}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def launch_job(url: str, redis_url: str, folder: str, campaign_id: int, writers: int, answers) -> None:
+    """The launch job in a process of its own (as an RQ worker runs it), writing `writers` chunks at once, timed,
+    with its CPU, PostgreSQL's CPU and its peak memory."""
     from sqlalchemy import func, select
 
+    from webapp.campaigns import launch as launch_module
     from webapp.campaigns.launch import snapshot
     from webapp.campaigns.models import Recipient
     from webapp.extensions import db
 
-    with _app(url, redis_url, folder).app_context():
+    # Its connections named, to find their backends (those it opens during the launch start from nothing).
+    named = {"pool_pre_ping": True, "connect_args": {"application_name": LAUNCH_NAME}}
+    launch_module.WRITERS = writers
+    with _app(url, redis_url, folder, SQLALCHEMY_ENGINE_OPTIONS=named).app_context():
         server = _postgres_cpu(db.session)
         began, cpu = time.perf_counter(), time.process_time()
         assert snapshot(campaign_id) == "sending"
@@ -257,8 +282,8 @@ def launch_job(url: str, redis_url: str, folder: str, campaign_id: int, answers)
         if server is not None:
             server = tuple(after - before for after, before in zip(_postgres_cpu(db.session), server))
         rows = db.session.scalar(select(func.count()).where(Recipient.campaign_id == campaign_id))
-        answers.put({"launch_s": seconds, "launched_rows": rows, "cpu_s": cpu, "server_cpu_s": server,
-                     "rss_mb": _peak_mb()})
+        answers.put({"writers": writers, "launch_s": seconds, "launched_rows": rows, "cpu_s": cpu,
+                     "server_cpu_s": server, "rss_mb": _peak_mb()})
 
 
 def page_reader(url: str, redis_url: str, folder: str, path: str, ready, stop, answers) -> None:
@@ -279,18 +304,18 @@ def page_reader(url: str, redis_url: str, folder: str, path: str, ready, stop, a
     answers.put({"page_ms": took, "page_rss_mb": _peak_mb()})
 
 
-def launch(url: str, redis_url: str, folder: Path) -> dict:
+def launch(url: str, redis_url: str, folder: Path, writers: int) -> dict:
     """Launch a composed campaign in a process of its own while another reads its page; their figures."""
     from webapp.extensions import db
 
-    campaign_id = compose_launch()
+    campaign_id = compose_launch(f"{writers} at once")
     db.session.remove()
     spawn = multiprocessing.get_context("spawn")
     ready, stop, answers = spawn.Event(), spawn.Event(), spawn.Queue()
     reader = spawn.Process(target=page_reader, args=(url, redis_url, str(folder), f"/campaigns/{campaign_id}",
                                                     ready, stop, answers))
     reader.start()
-    job = spawn.Process(target=launch_job, args=(url, redis_url, str(folder), campaign_id, answers))
+    job = spawn.Process(target=launch_job, args=(url, redis_url, str(folder), campaign_id, writers, answers))
     try:
         if not ready.wait(120):
             raise RuntimeError("the page reader did not start")
@@ -334,11 +359,15 @@ def bench_database(name: str, url: str, folder: Path, redis_url: str, args) -> d
         print(f"  {name}: {args.contacts:,} contacts (3 values each, 10 % vip, 20 % messaged) seeded in "
               f"{time.perf_counter() - began:.1f} s", flush=True)
         if args.launch_only:
-            figures.update(launch(url, redis_url, folder))
+            figures["launches"] = [launch(url, redis_url, folder, writers) for writers in args.writers]
             db.session.remove()
             db.engine.dispose()
             return figures
-        figures["count"], counted = timed(lambda: segments.count(db.session, SEGMENT).total, args.repeats)
+        count = lambda: segments.count(db.session, SEGMENT).total  # noqa: E731
+        backend = _backend_cpu(db.session)
+        figures["count"], counted = timed(count, args.repeats)
+        if backend is not None:  # the CPU a count costs PostgreSQL (warm-ups included): what the load cannot skew
+            figures["count_cpu_ms"] = (_backend_cpu(db.session) - backend) / (args.repeats + 2) * 1000
         figures["naive"], naive = timed(naive_count, args.naive_repeats, warm=0)
         assert naive == counted, (naive, counted)
         figures["matched"] = counted
@@ -355,8 +384,8 @@ def bench_database(name: str, url: str, folder: Path, redis_url: str, args) -> d
                                    / 1e6 for relation in ("contact_values", "ix_bench_contacts_jsonb", "contacts")}
             figures["plan"] = "\n".join(row[0] for row in db.session.execute(text(
                 "EXPLAIN " + str(segments_sql(db)))))
-        if name == "postgresql" or args.launch_on_sqlite:
-            figures.update(launch(url, redis_url, folder))
+        if (name == "postgresql" or args.launch_on_sqlite) and not args.no_launch:
+            figures["launches"] = [launch(url, redis_url, folder, writers) for writers in args.writers]
         db.session.remove()
         db.engine.dispose()
     return figures
@@ -382,6 +411,10 @@ def main() -> int:
     parser.add_argument("--launch-on-sqlite", action="store_true", help="also time the launch on SQLite")
     parser.add_argument("--explain", action="store_true", help="print PostgreSQL's plan of the count")
     parser.add_argument("--launch-only", action="store_true", help="time the launch only, not the counts")
+    parser.add_argument("--no-launch", action="store_true", help="the counts only, no launch")
+    parser.add_argument("--writers", default="2", type=lambda text: [int(n) for n in text.split(",")],
+                        help="chunks the launch writes at once on PostgreSQL, comma-separated for one launch each "
+                             "(1,2: the one-writer baseline, then two, in the same run)")
     args = parser.parse_args()
     if not 1000 <= args.contacts <= MAX_CONTACTS:
         parser.error(f"--contacts is between 1,000 and {MAX_CONTACTS:,}")
@@ -391,8 +424,8 @@ def main() -> int:
         figures = bench_database(name, url, folder, redis_url, args)
         if "count" in figures:
             failed |= counts_said(name, figures, args)
-        if "launch_s" in figures:
-            failed |= launch_said(name, figures)
+        for launched in figures.get("launches", []):
+            failed |= launch_said(name, launched, figures["launches"][0])
     return 1 if failed else 0
 
 
@@ -403,6 +436,9 @@ def counts_said(name: str, figures: dict, args) -> bool:
           f"({figures['matched']:,} match)")
     print(f"  segments.count (typed values, contact_values): p50 {statistics.median(count):.1f} ms, "
           f"p95 {p(count, 0.95):.1f} ms over {len(count)} counts (goal p95 < {GOAL_P95_MS[name]:,.0f} ms)")
+    if "count_cpu_ms" in figures:
+        print(f"  CPU a count, PostgreSQL's backend: {figures['count_cpu_ms']:.0f} ms (the wall-clock above is that "
+              "and waiting for a core)")
     print(f"  naive (load into Python, filter there): p50 {statistics.median(naive):,.0f} ms over "
           f"{len(naive)} runs; {statistics.median(naive) / statistics.median(count):,.0f}× the count")
     if "jsonb" in figures:
@@ -417,15 +453,18 @@ def counts_said(name: str, figures: dict, args) -> bool:
     return p(count, 0.95) >= GOAL_P95_MS[name]
 
 
-def launch_said(name: str, figures: dict) -> bool:
-    """Print the launch's figures; whether a goal was missed."""
+def launch_said(name: str, figures: dict, first: dict) -> bool:
+    """Print a launch's figures (and its time against the run's first launch); whether a goal was missed."""
     rows = figures["launched_rows"]
     rate = rows / figures["launch_s"]
     page = figures["page_ms"]
-    server = (f", PostgreSQL {figures['server_cpu_s'][0] / rows * 1e6:.0f} µs (the launch's backend "
+    server = (f", PostgreSQL {figures['server_cpu_s'][0] / rows * 1e6:.0f} µs (the launch's backends "
               f"{figures['server_cpu_s'][1] / rows * 1e6:.0f} µs; the rest: the page's queries, PostgreSQL's own)"
               if figures["server_cpu_s"] is not None else "")
-    print(f"{name}: launch to a segment of {rows:,} contacts: rows written in {figures['launch_s']:.1f} s "
+    against = (f", {figures['launch_s'] / first['launch_s']:.2f}× the time of {first['writers']} at once"
+               if figures is not first else "")
+    print(f"{name}: launch to a segment of {rows:,} contacts, {figures['writers']} chunk(s) at once: rows written in "
+          f"{figures['launch_s']:.1f} s{against} "
           f"({rate:,.0f} rows/s, {figures['launch_s'] / rows * 1e6:.0f} µs a row; goal < {GOAL_LAUNCH_S:.0f} s "
           "for 1,000,000)")
     print(f"  CPU a row: launch job {figures['cpu_s'] / rows * 1e6:.0f} µs{server}")

@@ -90,6 +90,10 @@ class ProcessSet:
     def output(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-4000:]}" for log in self.logs)
 
+    def logged(self, text: str) -> int:
+        """How many times `text` appears in the processes' whole output."""
+        return sum(log.read_text().count(text) for log in self.logs)
+
 
 def _children(pid: int) -> list[int]:
     try:
@@ -97,6 +101,15 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
     return [int(child) for child in found]
+
+
+def wait_for_workers(app, count: int, processes: ProcessSet | None = None, timeout: float = 180) -> None:
+    """Wait until `count` RQ workers are registered: a loaded machine can take a minute to start them, and a trial
+    that times its fault by the campaign's progress must not count that minute."""
+    from rq import Worker
+
+    wait_until(lambda: len(Worker.all(connection=app.extensions["redis"])) >= count, timeout,
+               message=f"{count} workers to start", processes=processes)
 
 
 def wait_until(condition, timeout: float, interval: float = 0.2, message: str = "condition",

@@ -50,7 +50,10 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # Empty means: start (or reuse) the private redis-server kept in instance/.
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
-        self.UPLOAD_FOLDER = str(folder / "uploads")
+        # The files every machine must reach (docs/deploy.md, Several machines): uploads, which an importer reads,
+        # and the inbox's media. Empty means: in the instance folder, which is right on one machine.
+        self.SHARED_FILES_PATH = os.environ.get("SHARED_FILES_PATH", "")
+        self.UPLOAD_FOLDER = str(Path(self.SHARED_FILES_PATH or folder) / "uploads")
         self.MAX_CONTENT_LENGTH = env_int("MAX_UPLOAD_MB", 50) * 1024 * 1024
         self.INBOX_MEDIA_MAX_MB = env_int("INBOX_MEDIA_MAX_MB", 25)  # a customer's file the inbox keeps, at most
         # How long an upload left at its column step (or a stray file in the folder) is kept.

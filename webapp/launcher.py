@@ -3,7 +3,7 @@ webapp/supervisor.py, which starts again a process that dies and stops them all 
 
 One `make run` per instance folder: a second one says so and exits. When REDIS_URL is not set, the private
 redis-server is started here (its own, never one left by a launcher that was killed) and handed to every
-process through the environment; it is stopped after them.
+process through the environment; it is started again if it ends (private_redis.Keeper) and stopped after them.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from webapp.config import ROOT, Config
 from webapp.private_files import restrict_new_files
-from webapp.private_redis import RedisUnavailable, check, redact, start, stop
+from webapp.private_redis import Keeper, RedisUnavailable, check, redact, start
 from webapp.supervisor import Supervisor
 
 
@@ -100,13 +100,14 @@ def main() -> int:
     restrict_new_files()  # before instance/, Redis and every process started here (they inherit it)
     config = Config()
     port = os.environ.get("PORT", "8000")
-    redis_process = None
+    redis_keeper = None  # the private redis-server, when this launcher starts one
     try:
         instance = hold_instance(Path(config.INSTANCE_PATH))  # noqa: F841 - held until this process ends
         if config.REDIS_URL:
             check(config.REDIS_URL)
         else:
-            os.environ["REDIS_URL"], redis_process = start(Path(config.INSTANCE_PATH), fresh=True)
+            os.environ["REDIS_URL"], process = start(Path(config.INSTANCE_PATH), fresh=True)
+            redis_keeper = Keeper(Path(config.INSTANCE_PATH), process)
         from webapp import create_app
 
         app = create_app()
@@ -127,12 +128,13 @@ def main() -> int:
              "PYTHONUNBUFFERED": "1",  # each line shows when it is written
              # the Procfile's commands (gunicorn, flask) come from this virtual environment
              "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+        tend=redis_keeper.tend if redis_keeper else None,  # started again if it ends
     )
     try:
         return supervisor.run()
     finally:
-        if redis_process is not None:
-            stop(redis_process)
+        if redis_keeper is not None:
+            redis_keeper.stop()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import fcntl
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -69,6 +70,32 @@ def start(folder: Path, timeout: float = 10.0, fresh: bool = False) -> tuple[str
             time.sleep(0.02)
     atexit.register(stop, process)
     return url, process
+
+
+class Keeper:
+    """`make run`'s private redis-server, started again on its socket when it ends while the app runs (killed, out
+    of memory): every process reconnects to the same socket and carries on, as after any Redis restart (Redis may
+    lose everything at any time: docs/deploy.md)."""
+
+    def __init__(self, folder: Path, process: subprocess.Popen) -> None:
+        self.folder, self.process = folder, process
+
+    def tend(self, say: Callable[[str, str], None]) -> None:
+        """Start the server again if it ended, and say so (`say(name, line)`, the supervisor's)."""
+        code = self.process.poll()
+        if code is None:
+            return
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        try:
+            _, self.process = start(self.folder)
+        except RedisUnavailable as exc:
+            say("redis", f"{how}; starting it again failed, trying again: {exc}")
+            time.sleep(1)
+            return
+        say("redis", f"{how}; started again (empty: the app carries on)")
+
+    def stop(self) -> None:
+        stop(self.process)
 
 
 def _shut_down(url: str, timeout: float) -> None:

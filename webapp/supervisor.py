@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +75,10 @@ class Child:
 class Supervisor:
     """Runs the commands (name -> shell command) with `env` in `cwd`, their output prefixed with their names."""
 
-    def __init__(self, commands: dict[str, str], env: dict[str, str], cwd: Path, out=sys.stdout) -> None:
+    def __init__(self, commands: dict[str, str], env: dict[str, str], cwd: Path, out=sys.stdout,
+                 tend: Callable[[Callable[[str, str], None]], None] | None = None) -> None:
         self.children = [Child(name, command) for name, command in commands.items()]
+        self.tend = tend  # called each turn with `say`: keeps what runs beside the processes (the private Redis)
         self.env, self.cwd, self.out = env, cwd, out
         self.width = max(len(name) for name in commands)
         self.stops_asked = 0
@@ -130,6 +132,8 @@ class Supervisor:
                     if not self._replace(child, code):
                         return 1
             self._reap_orphans()
+            if self.tend is not None:
+                self.tend(self.say)
             time.sleep(0.1)
         return 0
 

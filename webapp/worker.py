@@ -3,16 +3,22 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
 import click
+import rq
 from flask import current_app
 from flask.cli import with_appcontext
-from rq import Worker
+from rq import worker_registration
+from rq.exceptions import StopRequested
 
 from webapp.collector import spare_loaded_objects
+from webapp.cron import UNREACHABLE
 from webapp.queues import QUEUES, WORKER_OPTIONS, queue, redis_client, serve
+
+log = logging.getLogger(__name__)
 
 
 @click.command("worker")
@@ -27,22 +33,79 @@ def worker_command(names: str, burst: bool) -> None:
     from jobs.schedule import PERIODIC
 
     logging.getLogger("rq.worker").addFilter(QuietPeriodicJobs(PERIODIC))
-    worker = Worker(queues, connection=redis_client(), work_horse_killed_handler=jobs.campaigns.work_horse_killed,
-                    **WORKER_OPTIONS)  # beats often: pages see a dead one
     spare_loaded_objects()  # and every work-horse forked from here inherits this (webapp/collector.py)
-    worker.work(with_scheduler=True, burst=burst, logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
+    while True:
+        worker = Worker(queues, connection=redis_client(), work_horse_killed_handler=jobs.campaigns.work_horse_killed,
+                        **WORKER_OPTIONS)  # beats often: pages see a dead one
+        try:
+            worker.work(with_scheduler=True, burst=burst,
+                        logging_level=current_app.config.get("WORKER_LOG_LEVEL", "INFO"))
+        except UNREACHABLE as exc:  # RQ's own clean-up, on its way out, could not reach Redis either
+            log.warning("The worker could not reach Redis on its way out: %s", exc)
+        if burst or worker.stopping:
+            return
+        # RQ's worker retries Redis while it waits for a job, but quits when Redis fails it anywhere else; an
+        # exit with status 0 would not even be restarted by systemd (Restart=on-failure). Start a new one.
+        log.warning("The worker stopped on an error (above); a new one starts once Redis answers.")
+        try:
+            _wait_for_redis()
+        except StopRequested:  # SIGTERM meanwhile, through the handler the worker installed
+            return
+
+
+def _wait_for_redis() -> None:
+    """Return once Redis answers; a second at least, so that an error that persists is not repeated in a tight loop."""
+    while True:
+        time.sleep(1)
+        try:
+            redis_client().ping()
+            return
+        except UNREACHABLE:
+            pass
+
+
+class Worker(rq.Worker):
+    """RQ's worker, made to outlive Redis restarting.
+
+    RQ's heartbeat only refreshes the worker's own hash: after Redis restarted empty, or from a snapshot older
+    than the worker, the worker would work on while RQ's registry no longer lists it, so pages would say that no
+    worker serves its queues (webapp/campaigns/workers.py). And RQ's scheduler (the child that enqueues jobs
+    delayed with enqueue_in) ends on a Redis error, and RQ starts it again only at its next maintenance, ten
+    minutes later. So each heartbeat (every HEARTBEAT_SECONDS) puts both back.
+    """
+
+    @property
+    def stopping(self) -> bool:
+        """Whether SIGTERM or Ctrl-C asked this worker to stop."""
+        return self._shutdown_requested_date is not None
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
+        super().heartbeat(timeout, pipeline)
+        if self.is_horse or self.stopping:
+            return
+        if not self.connection.sismember(worker_registration.REDIS_WORKER_KEYS, self.key):
+            with self.connection.pipeline() as again:
+                again.hset(self.key, mapping=self.serialize())
+                again.expire(self.key, (timeout or self.worker_ttl) + 60)
+                worker_registration.register(self, again)
+                again.execute()
+            self.log.warning("Worker %s: Redis had lost this worker's registration; registered again", self.name)
+        process = self.scheduler and self.scheduler._process
+        if process and not process.is_alive():
+            self.log.warning("Worker %s: its scheduler had stopped; starting it again", self.name)
+            self.scheduler.acquire_locks(auto_start=True)
 
 
 @click.command("cron")
 @with_appcontext
 def cron_command() -> None:
-    """Run RQ's cron scheduler: it enqueues the periodic jobs listed in jobs/schedule.py."""
-    from rq.cron import create_cron
-
+    """Run RQ's cron scheduler: it enqueues the periodic jobs listed in jobs/schedule.py. Several may run (one per
+    machine): one is active, the others stand by (webapp/cron.py)."""
     from jobs.schedule import PERIODIC  # registers the periodic jobs
+    from webapp import cron
 
     logging.getLogger("rq.cron").addFilter(QuietPeriodicJobs(PERIODIC))
-    create_cron(redis_client()).start()
+    cron.create(redis_client()).run()
 
 
 _JOB_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -1,14 +1,19 @@
 """The launch's two ways of making recipient rows — the database's INSERT … SELECT (campaigns/rows_in_sql.py) and
 Python's `recipients.write` — give the same rows, whoever the contact: opted out, over the frequency cap, an
-attribute padded, blank, spelled in another case or not text, a name with a tab, a value too long for Meta."""
+attribute padded, blank, spelled in another case or not text, a name with a tab, a value too long for Meta; and
+chunks written at once on PostgreSQL, by a job that dies half-way and is run again, give them too."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
+
+import pytest
 
 from tests import factories
-from webapp.campaigns import services
+from webapp.campaigns import launch, services
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign, Recipient
@@ -43,7 +48,7 @@ PEOPLE = [
 ]
 
 
-def _launch(sender, template, customers, by_database: bool) -> list[tuple]:
+def _launch(sender, template, customers, by_database: bool) -> tuple[list[tuple], dict]:
     campaign = services.save_draft(services.Draft("Spring", sender.id, template.id, [customers.id],
                                                   variables=VARIABLES, button_payloads={"1": "STOP"}))
     db.session.commit()
@@ -51,14 +56,21 @@ def _launch(sender, template, customers, by_database: bool) -> list[tuple]:
     db.session.commit()
     assert Plan.of(db.session, db.session.get(Campaign, campaign.id)) is not None  # the database's way applies
     assert snapshot(campaign.id, by_database=by_database) == "sending"
+    return _rows(campaign.id)
+
+
+def _rows(campaign_id: int) -> tuple[list[tuple], dict]:
+    """The campaign's rows by phone, and its counters."""
     rows = db.session.execute(select(Recipient.contact_id, Recipient.phone, Recipient.name, Recipient.country,
                                      Recipient.status, Recipient.params, Recipient.skip_reason, Recipient.zone)
-                              .where(Recipient.campaign_id == campaign.id).order_by(Recipient.phone)).all()
-    totals = counts(db.session, campaign.id)
+                              .where(Recipient.campaign_id == campaign_id).order_by(Recipient.phone)).all()
+    totals = counts(db.session, campaign_id)
     return [tuple(row) for row in rows], {name: totals[name] for name in ("total", "pending", "skipped")}
 
 
-def test_the_database_and_python_make_the_same_rows(app):
+@pytest.fixture
+def people():
+    """The sender, the template and the list of PEOPLE: Ida opted out, Jo messaged yesterday and capped at 1."""
     sender = factories.sender()
     template = factories.template(name="promo", category="MARKETING", components=COMPONENTS)
     customers = factories.contact_list("Customers", PEOPLE)
@@ -70,7 +82,11 @@ def test_the_database_and_python_make_the_same_rows(app):
     db.session.execute(update(Recipient).where(Recipient.campaign_id == earlier.id)
                        .values(contact_id=jo, accepted_at=utcnow() - timedelta(days=1)))
     db.session.commit()
+    return sender, template, customers
 
+
+def test_the_database_python_and_a_launch_resumed_in_chunks_make_the_same_rows(app, people, monkeypatch):
+    sender, template, customers = people
     in_python, python_counts = _launch(sender, template, customers, by_database=False)
     in_sql, sql_counts = _launch(sender, template, customers, by_database=True)
 
@@ -87,3 +103,67 @@ def test_the_database_and_python_make_the_same_rows(app):
         "Missing Button 1 link ending and no fallback", "Opted out",
         "Frequency cap: 1 marketing message in the last 7 days (at most 1)"]
     assert by_phone["+33600000009"][6].startswith("Too long:")
+
+
+    # Chunks of 5 people: on PostgreSQL two are written at once, each by its own connection. The job dies while the
+    # second is written, after the first was committed, so before the cursor moved past either: run again, it writes
+    # the first again, which adds no row and counts none.
+    monkeypatch.setattr(launch, "SQL_CHUNK", 5)
+    fifth = sorted(row[0] for row in in_sql)[4]
+    write = Plan.write
+
+    def dies_on_the_second_chunk(self, session, campaign, after, upto, cap):
+        if after == fifth:
+            raise RuntimeError("the worker was stopped")
+        write(self, session, campaign, after, upto, cap)
+
+    monkeypatch.setattr(Plan, "write", dies_on_the_second_chunk)
+    with pytest.raises(RuntimeError, match="stopped"):
+        _launch(*people, by_database=True)
+    db.session.rollback()
+    campaign = db.session.scalars(select(Campaign).where(Campaign.status == "queued")).one()
+    assert campaign.snapshot_cursor in (0, fifth)  # PostgreSQL: 0, the first chunk committed; SQLite: past it
+    assert db.session.scalar(select(db.func.count()).where(Recipient.campaign_id == campaign.id)) == 5
+    monkeypatch.setattr(Plan, "write", write)
+
+    assert snapshot(campaign.id) == "sending"
+    assert _rows(campaign.id) == (in_python, python_counts)
+
+
+@pytest.mark.only_on("postgresql")
+def test_a_cancel_while_chunks_are_written_leaves_no_pending_row(app, people, monkeypatch):
+    """Staff cancel while two chunks are being written by their own connections: the cancel waits for the round to
+    commit, then cancels its rows too — none is left pending in a cancelled campaign."""
+    monkeypatch.setattr(launch, "SQL_CHUNK", 5)
+    sender, template, customers = people
+    campaign = services.save_draft(services.Draft("Spring", sender.id, template.id, [customers.id],
+                                                  variables=VARIABLES, button_payloads={"1": "STOP"}))
+    db.session.commit()
+    services.launch(campaign)
+    db.session.commit()
+    campaign_id, write, cancelling = campaign.id, Plan.write, []
+
+    def cancel() -> None:
+        with app.app_context():
+            services.cancel(db.session.get(Campaign, campaign_id))
+            db.session.commit()
+
+    def cancel_on_the_first_chunk(self, session, campaign, after, upto, cap):
+        if after == 0:
+            cancelling.append(threading.Thread(target=cancel))
+            cancelling[0].start()
+            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            deadline = time.monotonic() + 10
+            while cancelling[0].is_alive() and not session.scalar(waiting) and time.monotonic() < deadline:
+                time.sleep(0.02)  # until the cancel has ended, or waits for the round
+        write(self, session, campaign, after, upto, cap)
+
+    monkeypatch.setattr(Plan, "write", cancel_on_the_first_chunk)
+    assert snapshot(campaign_id) == "skipped"
+    cancelling[0].join(10)
+    db.session.rollback()
+    statuses = dict(db.session.execute(select(Recipient.status, db.func.count()).where(
+        Recipient.campaign_id == campaign_id).group_by(Recipient.status)).all())
+    assert db.session.get(Campaign, campaign_id).status == "cancelled"
+    assert "pending" not in statuses and statuses["cancelled"] > 0
+    assert counts(db.session, campaign_id)["pending"] == 0

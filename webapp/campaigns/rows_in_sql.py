@@ -80,15 +80,25 @@ class Plan:
         return cls(values, sql.json(shape, {_MARKER.format(key): v.value for key, v in values.items()}),
                    and_(short, *(value.settled for value in values.values())))
 
-    def write(self, session: Session, campaign: Campaign, after: int, size: int, cap: Cap | None) -> int | None:
-        """Write the rows of the next `size` people past contact `after`; the new cursor, or None when none is
-        left. The caller owns the transaction."""
+    @staticmethod
+    def ends(session: Session, campaign: Campaign, after: int, size: int, count: int) -> list[int]:
+        """The last contact of each of the next `count` chunks of `size` people past contact `after` (fewer, or
+        none, at the audience's end): chunks that can be written at once, each its own transaction."""
+        found: list[int] = []
+        for _ in range(count):
+            chunk = members(session, campaign.audience or {}, Contact.id, after=after).where(Contact.id > after) \
+                .order_by(Contact.id).limit(size).subquery()
+            upto = session.scalar(select(func.max(chunk.c.id)))
+            if upto is None:
+                break
+            found.append(upto)
+            after = upto
+        return found
+
+    def write(self, session: Session, campaign: Campaign, after: int, upto: int, cap: Cap | None) -> None:
+        """Write the rows of the people past contact `after` up to contact `upto`, and count them. The caller owns
+        the transaction; written again (a job resumed), the chunk adds no row and counts none."""
         audience = campaign.audience or {}
-        chunk = members(session, audience, Contact.id, after=after).where(Contact.id > after) \
-            .order_by(Contact.id).limit(size).subquery()
-        upto = session.scalar(select(func.max(chunk.c.id)))
-        if upto is None:
-            return None
         now = utcnow()
         over_cap = list(_over(session, cap, after, upto, now)) if cap else []
         # NULL (an attribute the contact lacks) is not settled: such a person is Python's.
@@ -106,12 +116,21 @@ class Plan:
             ["campaign_id", "contact_id", "phone", "name", "country", "status", "params", "skip_reason",
              "created_at"], rows).on_conflict_do_nothing(index_elements=["campaign_id", "phone"]) \
             .returning(table.c.status)
-        by_status = Counter(session.scalars(stmt))
+        by_status = _by_status(session, stmt)
         add_counts(session, campaign.id, {"total": by_status.total(), **by_status})
-        rest = people(session, audience, after, size, where=not_(by_database), upto=upto)
+        # All the others of the range (no more than its ids), Python's to make.
+        rest = people(session, audience, after, upto - after, where=not_(by_database), upto=upto)
         if rest:
             write(session, campaign, rest, capped(session, cap, rest))
-        return upto
+
+
+def _by_status(session: Session, insert) -> Counter:
+    """Run an INSERT … RETURNING status; how many rows it stored, by status. PostgreSQL counts them itself (one
+    row per status back, not one per row); SQLite has no INSERT in a WITH, so Python counts."""
+    if session.get_bind().dialect.name != "postgresql":
+        return Counter(session.scalars(insert))
+    written = insert.cte("written")
+    return Counter(dict(session.execute(select(written.c.status, func.count()).group_by(written.c.status)).all()))
 
 
 def _over(session: Session, cap: Cap, after: int, upto: int, now: datetime) -> set[int]:

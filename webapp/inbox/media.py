@@ -28,7 +28,7 @@ _EXTRA_TYPES = {".aac": "audio/aac", ".amr": "audio/amr", ".opus": "audio/ogg", 
 
 
 def folder() -> Path:
-    path = Path(current_app.instance_path) / "inbox_media"
+    path = Path(current_app.config["SHARED_FILES_PATH"] or current_app.instance_path) / "inbox_media"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
