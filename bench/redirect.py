@@ -6,7 +6,10 @@ tracked link; then, in the same run and from the same concurrent keep-alive clie
 
   baseline  GET /healthz                        the cheapest answer the app gives (no database)
   previews  GET /r/<code> as WhatsApp's fetcher  one indexed lookup, a 302, nothing written
-  clicks    GET /r/<code> as a phone's browser   the lookup, the click recorded (first and repeat clicks), a 302
+  clicks    GET /r/<code> as a phone's browser   the lookup, the click queued (first and repeat clicks), a 302
+
+then counts the queued clicks as the worker's job does (jobs/clicks.py), in this process, and prints its CPU per
+click too. The redirects are answered by the front door (webapp/tracking/front.py) before Flask.
 
 Prints requests per second, p50/p99 latency and CPU per request (server and client apart: on a shared machine,
 others' work lowers the rate, not the CPU each request needs), and checks that every click was counted once and
@@ -15,11 +18,13 @@ no preview was: the link's clicks equal the click requests, the "clicked" counte
     .venv/bin/python bench/redirect.py                         # 3 runs of 6,000 requests per kind, 64 clients
     .venv/bin/python bench/redirect.py --database postgresql   # the production path
     .venv/bin/python bench/redirect.py --requests 2000 --runs 1
+    .venv/bin/python bench/redirect.py --own-urls     # the link opens each recipient's own address: one lookup more
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import random
 import shutil
@@ -44,7 +49,7 @@ WHATSAPP = "WhatsApp/2.23.20.0 A"
 DESTINATION = "https://shop.example.com/new-arrivals?utm_source=whatsapp"
 
 
-def seed(app, rows: int) -> tuple[int, list[str]]:
+def seed(app, rows: int, own_urls: bool = False) -> tuple[int, list[str]]:
     """A sent campaign of `rows` recipients and one tracked link; each recipient's code."""
     from sqlalchemy import insert, select
 
@@ -64,7 +69,7 @@ def seed(app, rows: int) -> tuple[int, list[str]]:
             {"campaign_id": campaign.id, "phone": f"+1555{i:07d}", "status": "delivered", "reached": 3,
              "params": {"body": ["Ana", DESTINATION]}} for i in range(rows)])
         add_counts(db.session, campaign.id, {"total": rows, "delivered": rows, "sent": rows, "accepted": rows})
-        link = TrackedLink(campaign_id=campaign.id, slot="body:2", path=["body", 1], url=DESTINATION)
+        link = TrackedLink(campaign_id=campaign.id, slot="body:2", path=["body", 1], url="" if own_urls else DESTINATION)
         db.session.add(link)
         db.session.commit()
         ids = db.session.scalars(select(Recipient.id).where(Recipient.campaign_id == campaign.id)).all()
@@ -94,6 +99,17 @@ async def get_all(urls: list[str], agent: str, concurrency: int, expected: int) 
     return Run(len(urls), seconds, latencies, problems)
 
 
+def count_queued(app) -> tuple[int, float]:
+    """The queued clicks counted as the worker's job counts them: how many, and the CPU it took (this process's,
+    the database's too on SQLite)."""
+    from jobs.clicks import count
+
+    with app.app_context():
+        began = time.process_time()
+        counted = count()
+        return counted, time.process_time() - began
+
+
 def check(app, campaign_id: int, clicks: int) -> list[str]:
     """Every click counted once, no preview counted, the clicked counter equal to a recount."""
     from sqlalchemy import func, select
@@ -108,6 +124,11 @@ def check(app, campaign_id: int, clicks: int) -> list[str]:
         if counts(db.session, campaign_id)["clicked"] != recount(db.session, campaign_id)["clicked"]:
             problems.append("the clicked counter differs from a recount")
         return problems
+
+
+def http_parser() -> str:
+    """Which HTTP parser gunicorn uses: gunicorn_h1c's (C, `pip install gunicorn[fast]`) when importable."""
+    return "C" if importlib.util.find_spec("gunicorn_h1c") else "Python"
 
 
 def measure(base_url: str, server_pid: int, urls: list[str], agent: str, concurrency: int, expected: int) -> Run:
@@ -127,6 +148,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--own-urls", action="store_true", help="the link opens each recipient's own address")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="broadcaster-redirect-bench-"))
@@ -141,11 +163,11 @@ def main() -> int:
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "INSTANCE_PATH": str(folder),
                       "SANDBOX_ENABLED": False, "SECRET_KEY": "bench"})  # gunicorn's SECRET_KEY: the codes hold
     kinds = {"baseline": [], "previews": [], "clicks": []}
-    clicks, server = 0, None
+    clicks, server, counting = 0, None, []
     try:  # whatever fails, the servers this started stop
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
-        campaign_id, codes = seed(app, args.rows)
+        campaign_id, codes = seed(app, args.rows, args.own_urls)
         server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
         for number in range(1, args.runs + 1):
             chosen = random.Random(number).choices(codes, k=args.requests)  # first clicks and repeat clicks
@@ -156,6 +178,10 @@ def main() -> int:
                     "clicks": measure(base_url, server.pid, [f"{base_url}/r/{code}" for code in chosen], PHONE,
                                       args.concurrency, 302)}
             clicks += args.requests
+            counted, counting_cpu = count_queued(app)
+            counting.append(counting_cpu / max(counted, 1))
+            if counted != args.requests:
+                runs["clicks"].problems.append(f"{counted} queued clicks counted of {args.requests}")
             runs["clicks"].problems += check(app, campaign_id, clicks)
             for kind, run in runs.items():
                 kinds[kind].append(run)
@@ -163,6 +189,7 @@ def main() -> int:
                       f"p99 {run.percentile(0.99):.1f} ms, CPU per request: server "
                       f"{run.server_cpu / run.events * 1000:.2f} ms, client {run.client_cpu / run.events * 1000:.2f} ms"
                       f"{'; ' + '; '.join(run.problems[:3]) if run.problems else ''}")
+            print(f"run {number} counting the queued clicks (jobs/clicks.py): {counting[-1] * 1000:.2f} ms CPU a click")
     finally:
         if server is not None:
             server.terminate()
@@ -173,8 +200,9 @@ def main() -> int:
             postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
     print(f"\nmedian of {args.runs} runs ({args.requests:,} requests of each kind, {args.concurrency} clients, "
-          f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, "
-          f"{'PostgreSQL' if postgres else 'SQLite WAL'}, load average now {os.getloadavg()[0]:.1f}):")
+          f"gunicorn {args.workers}×{args.threads} ({http_parser()} HTTP parser), {os.cpu_count()} CPUs, "
+          f"{'PostgreSQL' if postgres else 'SQLite WAL'}{', own URLs' if args.own_urls else ''}, "
+          f"load average now {os.getloadavg()[0]:.1f}):")
     for kind, runs in kinds.items():
         rate = statistics.median(r.rate for r in runs)
         p99 = statistics.median(r.percentile(0.99) for r in runs)
@@ -185,6 +213,9 @@ def main() -> int:
               f"({p99 / GOAL_P99_MS:.2f}× the {GOAL_P99_MS} ms limit); CPU per request: server {server_ms:.2f} ms "
               f"+ client {client_ms:.2f} ms → {os.cpu_count() * 1000 / (server_ms + client_ms):,.0f} req/s on "
               f"{os.cpu_count()} idle CPUs")
+    if counting:
+        print(f"  counting the queued clicks afterwards (the worker's job): {statistics.median(counting) * 1000:.2f} ms "
+              "CPU a click, off the request's path")
     return 0 if not any(r.problems for runs in kinds.values() for r in runs) else 1
 
 

@@ -89,6 +89,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_compat(app)
     app.add_url_rule("/healthz", "health", lambda: {"ok": True})
     register_web(app)
+    # Issue #20: the click redirect's front door answers /r/<code> before Flask (webapp/tracking/front.py).
+    from webapp.tracking.front import RedirectFront
+    app.wsgi_app = RedirectFront(app, engine.url)
     _register_cli(app)
     return app
 

@@ -11,6 +11,7 @@ from webapp.events.models import EventDelivery, EventEndpoint
 from webapp.inbox.models import Answer, Conversation, InboundMedia, QuickAnswer
 from webapp.pricing.models import MonthlySpend, RateCard, RatePrice
 from webapp.senders.models import Sender, Template
+from webapp.tracking.models import QueuedClick
 from webapp.webhooks.models import InboundMessage, UnmatchedStatus, WebhookEvent
 from webapp.workspace.models import WorkspaceSettings
 
@@ -20,4 +21,5 @@ __all__ = [
     "InboundMessage", "UnmatchedStatus", "WebhookEvent", "Conversation", "Answer", "InboundMedia", "QuickAnswer",
     "AttributeField", "ContactValue", "ImportValue", "Tag", "ContactTag", "Segment", "RateCard", "RatePrice",
     "MonthlySpend", "CampaignDay", "SendHour", "FailureDay", "EventEndpoint", "EventDelivery",
+    "QueuedClick",
 ]

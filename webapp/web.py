@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.meta_errors import explain
+from webapp.security_headers import security_headers
 from webapp.workspace.zone import localtime
 
 # Endpoints reachable without a staff session: login and setup, assets, Meta's webhook, the click redirect, the
@@ -110,15 +111,9 @@ def _require_login():
 
 
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: https:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-    )
-    if current_app.config["PRODUCTION"] and not (current_app.debug or current_app.testing):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")  # a year, renewed each answer
+    # The headers live in webapp/security_headers.py, shared with the click redirect's front door (issue #20).
+    for name, value in security_headers(current_app.config, current_app.debug).items():
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -1,6 +1,7 @@
 """In a real Chromium: a campaign whose body link and button link are tracked goes out through the sandbox; the
 sandbox fetches the body link's preview as WhatsApp does, which counts for nothing; the customer taps the button on
-the Sandbox phone, and the click appears on the campaign page, open in another tab, without a reload."""
+the Sandbox phone, and the click, once the worker's job has counted it, appears on the campaign page, open in
+another tab, without a reload."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from jobs.campaigns import dispatcher
+from jobs.clicks import count as count_queued_clicks
 from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401 - shared fixtures
 from tests.conftest import PASSWORD
@@ -62,6 +64,7 @@ def test_a_tapped_button_link_shows_live_on_the_campaign_page_and_a_preview_does
     with phone.context.expect_page() as opened:
         phone.get_by_role("link", name="See what's new").click()
     expect(opened.value.locator("body")).to_contain_text('"ok"')  # the redirect led to the button's address
+    assert count_queued_clicks() == 1  # the worker's periodic job counts the click the redirect queued
 
     expect(counters.get_by_role("group", name="Clicked")).to_contain_text("1")  # the poll brought it, no reload
     expect(page.get_by_role("region", name="Tracked links")).to_contain_text("healthz?from=button")

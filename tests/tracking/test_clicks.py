@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from jobs.clicks import count as count_queued_clicks
 from tests import factories
 from tests.api.conftest import ApiClient, make_key
 from tests.conftest import post
@@ -52,6 +53,7 @@ def test_a_persons_clicks_redirect_and_count_once_per_recipient_and_previews_nev
     first = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
     again = client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
     own = client.get(f"/r/{code_for(button.id, rows[0].id)}", headers={"User-Agent": PHONE_BROWSER})
+    assert count_queued_clicks() == 3  # the worker's job counts what the redirect queued
 
     assert (first.status_code, first.location) == (302, SHOP) == (again.status_code, again.location)
     assert own.location == "https://shop.example.com/cart/0"  # the recipient's own address
@@ -80,6 +82,7 @@ def test_unknown_forged_and_mismatched_codes_get_the_friendly_404_and_a_deleted_
         assert "This link is not valid" in answer.get_data(as_text=True)
         assert "/login" not in answer.headers.get("Location", "")
     assert client.get(f"/r/{wrong_campaign}").location == SHOP  # the link's own address, nobody's click
+    count_queued_clicks()
     assert db.session.scalar(select(db.func.count()).select_from(LinkClick)) == 0
     assert parse(good) == (body.id, rows[0].id)
 
@@ -106,6 +109,7 @@ def test_the_campaign_page_its_log_and_the_api_show_who_clicked(staff_client, ap
     campaign, rows, body, button = _campaign_with_links()
     for code in (code_for(body.id, rows[0].id), code_for(body.id, rows[0].id), code_for(button.id, rows[0].id)):
         staff_client.get(f"/r/{code}", headers={"User-Agent": PHONE_BROWSER})
+    count_queued_clicks()
 
     page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     clicked_log = staff_client.get(f"/campaigns/{campaign.id}/log?clicked=yes").get_data(as_text=True)
@@ -174,6 +178,7 @@ def test_clickers_and_the_others_can_be_retargeted_and_segmented(staff_client, a
     campaign.status = "sent"
     db.session.commit()
     staff_client.get(f"/r/{code_for(body.id, rows[0].id)}", headers={"User-Agent": PHONE_BROWSER})
+    count_queued_clicks()
 
     def retarget(outcome):
         return [p.phone for p in people(db.session, {"retarget": {"campaign_id": campaign.id, "outcome": outcome}},

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,6 +30,8 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 SIGNATURE = 9  # base62 characters of the HMAC: 62**9 > 2**53, of which 48 bits are used
 MAX_CODE = 40  # longer is malformed, whatever it holds
 REDIRECT_PATH = "/r/"
+DIGITS = {char: value for value, char in enumerate(ALPHABET)}
+WELL_FORMED = re.compile(f"[0-9A-Za-z]{{{3 + SIGNATURE},{MAX_CODE}}}")
 
 
 def _b62(number: int) -> str:
@@ -43,16 +46,17 @@ def _b62(number: int) -> str:
 def _number(digits: str) -> int:
     value = 0
     for char in digits:
-        value = value * 62 + ALPHABET.index(char)
+        value = value * 62 + DIGITS[char]
     return value
 
 
-def signing_key() -> bytes:
-    return hashlib.sha256(b"tracked links\0" + current_app.config["SECRET_KEY"].encode()).digest()
+def signing_key(secret: str | None = None) -> bytes:
+    """The key of the codes' signatures, from `secret` or the app's SECRET_KEY."""
+    return hashlib.sha256(b"tracked links\0" + (secret or current_app.config["SECRET_KEY"]).encode()).digest()
 
 
 def _signature(key: bytes, link_id: int, recipient_id: int) -> str:
-    digest = hmac.new(key, f"{link_id}:{recipient_id}".encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, f"{link_id}:{recipient_id}".encode(), "sha256")
     return _b62(int.from_bytes(digest[:6], "big")).rjust(SIGNATURE, "0")
 
 
@@ -64,9 +68,9 @@ def code_for(link_id: int, recipient_id: int, key: bytes | None = None) -> str:
 
 def parse(code: str, key: bytes | None = None) -> tuple[int, int] | None:
     """(link id, recipient id) of a well-formed code whose signature holds, else None."""
-    if not 3 + SIGNATURE <= len(code) <= MAX_CODE or any(char not in ALPHABET for char in code):
+    if not WELL_FORMED.fullmatch(code):
         return None
-    size = ALPHABET.index(code[0])
+    size = DIGITS[code[0]]
     ids = code[1:-SIGNATURE]
     if not 1 <= size < len(ids):
         return None

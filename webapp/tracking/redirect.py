@@ -1,14 +1,15 @@
-"""The public click redirect, /r/<code>: one indexed lookup, a 302 to the link's address, the click recorded.
+"""The public click redirect, /r/<code>: one indexed lookup, a 302 to the link's address, the click queued.
 
 No login, no session, no form: the code's signature is the only key (webapp/campaigns/links.py). An unknown or
-malformed code gets the friendly 404 page.
+malformed code gets the friendly 404 page. The front door (webapp/tracking/front.py) answers most redirects before
+Flask; this view answers what it hands over: bad codes, and any request it could not serve.
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request
 
 from webapp.extensions import db
-from webapp.tracking.clicks import record_click
+from webapp.tracking.clicks import REDIRECT_HEADERS, record_click
 
 bp = Blueprint("clicks", __name__)
 UNKNOWN = ("This link is not valid: check that it was copied whole. Links in our messages open the page they "
@@ -23,6 +24,5 @@ def follow_link(code: str):
     if url is None:
         abort(404, description=UNKNOWN)
     response = redirect(url, 302)
-    response.headers["Cache-Control"] = "private, no-store"  # every tap must reach us to be counted
-    response.headers["Referrer-Policy"] = "no-referrer"       # the code stays ours
+    response.headers.update(REDIRECT_HEADERS)
     return response
