@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,6 +213,7 @@ def main() -> None:
     parser.add_argument("--skip-without-import", action="store_true", help="no phase of the five without the import")
     parser.add_argument("--quick", action="store_true", help="5 × 1,000, a 50,000-row import, alone runs of 400")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))  # stop every process it started
     if args.quick:
         args.size, args.rows, args.alone_size = 1000, 50_000, 400
     if min(args.size, args.workers) < 1 or min(args.rows, args.alone_size) < 0 or args.rows > 1_000_000:
