@@ -211,6 +211,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=5, help="sending workers (`control,dispatch`)")
     parser.add_argument("--slots", type=int, help="DISPATCHERS_PER_CAMPAIGN (default: the product's)")
     parser.add_argument("--skip-without-import", action="store_true", help="no phase of the five without the import")
+    parser.add_argument("--skip-import-alone", action="store_true", help="no phase of the import alone")
     parser.add_argument("--quick", action="store_true", help="5 × 1,000, a 50,000-row import, alone runs of 400")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))  # stop every process it started
@@ -236,7 +237,7 @@ def main() -> None:
             write_file(csv_file, args.rows)
         timeout = args.size / RATE * 4 + 300
         import_alone = None
-        if csv_file:
+        if csv_file and not args.skip_import_alone:
             result = bench.import_alone(csv_file, timeout)
             import_alone = result["import_seconds"]
             print(f"import alone: {import_alone:.1f} s for {args.rows:,} rows "
