@@ -40,6 +40,7 @@ from stack import Stack
 
 from tests.services import ThrowawayPostgres
 from webapp.campaigns import services
+from webapp.campaigns.lifecycle import counts
 from webapp.campaigns.models import Campaign
 from webapp.contacts import imports
 from webapp.contacts.import_jobs import enqueue_import
@@ -154,7 +155,6 @@ class Bench:
             times = sorted(m["accepted_ts"] for m in self.stack.sandbox.messages(phone_number_id=phone_number_id,
                                                                                  limit=10**7))
             if len(times) < 2:
-                from webapp.campaigns.lifecycle import counts
                 raise SystemExit(f"{phone_number_id}: {len(times)} accepted; campaign "
                                  f"{db.session.get(Campaign, campaign.id).status} {counts(db.session, campaign.id)}"
                                  f" {db.session.get(Campaign, campaign.id).notice}")
