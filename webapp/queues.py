@@ -3,6 +3,7 @@ syncs), `imports` (CSV imports: long, so on a queue and a process of their own, 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -74,18 +75,23 @@ def waiting_jobs(limit: int = 100) -> Iterator[Job]:
         yield from (job for job in queue(name).get_jobs(0, limit) if job is not None)
 
 
-_served_by_live_workers: dict[str, tuple[float, frozenset[str]]] = {}  # Redis URL -> (when asked, queue names)
+_live_workers: dict[str, tuple[float, Counter]] = {}  # Redis URL -> (when asked, live workers per queue name)
+
+
+def live_workers() -> Counter:
+    """How many live workers serve each queue, from RQ's worker registry; kept WORKER_CHECK_SECONDS, since pages
+    that poll ask it every few seconds, and so does the tick for every sending campaign."""
+    url, keep = current_app.config["REDIS_URL"], current_app.config["WORKER_CHECK_SECONDS"]
+    asked, counted = _live_workers.get(url, (0.0, Counter()))
+    if time.monotonic() - asked >= keep:
+        heard_since = utcnow() - timedelta(seconds=SILENT_SECONDS)
+        counted = Counter(name for worker in Worker.all(connection=redis_client())
+                          if worker.last_heartbeat and worker.last_heartbeat > heard_since
+                          for name in worker.queue_names())
+        _live_workers[url] = (time.monotonic(), counted)
+    return counted
 
 
 def served_queues() -> frozenset[str]:
-    """The queues some live worker serves, from RQ's worker registry; kept WORKER_CHECK_SECONDS, since pages that
-    poll ask it every few seconds."""
-    url, keep = current_app.config["REDIS_URL"], current_app.config["WORKER_CHECK_SECONDS"]
-    asked, served = _served_by_live_workers.get(url, (0.0, frozenset()))
-    if time.monotonic() - asked >= keep:
-        heard_since = utcnow() - timedelta(seconds=SILENT_SECONDS)
-        served = frozenset(name for worker in Worker.all(connection=redis_client())
-                           if worker.last_heartbeat and worker.last_heartbeat > heard_since
-                           for name in worker.queue_names())
-        _served_by_live_workers[url] = (time.monotonic(), served)
-    return served
+    """The queues some live worker serves."""
+    return frozenset(live_workers())
