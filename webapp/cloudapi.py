@@ -37,15 +37,19 @@ token, streamed and capped.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.certs import where
 
 from webapp.meta_errors import Action, MetaError, classify, int_or_none, read_error_item, without_code_prefix
 
@@ -434,6 +438,8 @@ class CloudAPI:
     Safe to share between threads: each thread gets its own `requests.Session` (sessions are not
     documented as thread-safe), and all of them share one HTTPAdapter whose urllib3 pool (which is
     thread-safe) keeps up to POOL_SIZE keep-alive connections, enough for ~128 requests in flight.
+    Sends (the hot path: up to 1,000 a second) skip `requests` and go straight to a urllib3 pool of their own,
+    with the proxy and CA bundle `requests` would pick read once (see `_sends_pool`).
     The client never retries by itself: the sender decides from the error's `action`.
     """
 
@@ -452,12 +458,18 @@ class CloudAPI:
         # max_retries=0: a POST must never be silently repeated by the transport.
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._local = threading.local()
+        self._sends = _sends_pool(self.base_url, pool_size)
+        self._send_headers = {"Authorization": f"Bearer {access_token}", "Content-Type": "application/json",
+                              "Accept": "*/*", "User-Agent": requests.utils.default_user_agent()}
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._send_timeout = urllib3.Timeout(connect=connect, read=read)
 
     def __repr__(self) -> str:  # never show the token
         return f"CloudAPI({self.base_url!r}, {self.version!r})"
 
     def close(self) -> None:
         self._adapter.close()
+        self._sends.clear()
 
     def send_template(
         self,
@@ -551,7 +563,7 @@ class CloudAPI:
     # --- plumbing ---
 
     def _send(self, phone_number_id: str, message: dict) -> SendResult:
-        answer = self._call("POST", self._url(phone_number_id, "messages"), json=message)
+        answer = self._post_message(self._url(phone_number_id, "messages"), message)
         try:
             sent = answer["messages"][0]
             return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
@@ -586,6 +598,36 @@ class CloudAPI:
             )
         return payload
 
+    def _post_message(self, url: str, message: dict) -> dict:
+        """`_call("POST", url, json=message)` without `requests`: the same answers and the same errors."""
+        body = json.dumps(message, separators=(",", ":")).encode()
+        try:
+            response = self._sends.request("POST", url, body=body, headers=self._send_headers,
+                                           timeout=self._send_timeout, retries=False, redirect=False)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise CloudAPIError(f"The Cloud API did not answer within {self._read_timeout()} s; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        except urllib3.exceptions.NewConnectionError as exc:  # refused: the request surely never left
+            raise CloudAPIError(f"Could not connect to the Cloud API at {self.base_url}", unanswered=True) from exc
+        except urllib3.exceptions.ConnectTimeoutError as exc:
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}", unanswered=True) from exc
+        except urllib3.exceptions.HTTPError as exc:  # the connection broke on the way (urllib3's ProtocolError…)
+            raise CloudAPIError("The connection to the Cloud API broke before an answer came; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        text = response.data.decode("utf-8", "replace")
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if response.status >= 400 or (isinstance(payload, Mapping) and "error" in payload):
+            raise CloudAPIError.from_envelope(payload, response.status, text)
+        if not isinstance(payload, dict):
+            raise CloudAPIError(f"The Cloud API answered HTTP {response.status} with a body that is not JSON",
+                                http_status=response.status, action=Action.RETRY, delivery_unknown=True)
+        return payload
+
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP request with the token; no answer at all becomes a CloudAPIError that says whether the
         request may have reached Meta."""
@@ -610,6 +652,22 @@ class CloudAPI:
 
     def _read_timeout(self) -> float:
         return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+
+
+def _sends_pool(base_url: str, size: int) -> urllib3.PoolManager:
+    """The keep-alive pool of sends, up to `size` connections per host (the sender's requests in flight). `requests`
+    reads every environment variable twice per request to find proxies, and builds cookies, hooks and settings:
+    together more CPU than the rest of a send (docs/benchmarks.md, issue #20). Here the proxy and CA bundle it
+    would pick for the Graph host (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…) are read once."""
+    settings = requests.Session().merge_environment_settings(base_url, {}, None, True, None)
+    verify = settings["verify"]
+    options: dict[str, Any] = {"maxsize": size, "retries": False}
+    if urlsplit(base_url).scheme == "https":
+        bundle = verify if isinstance(verify, str) else where()
+        options.update(cert_reqs="CERT_REQUIRED" if verify is not False else "CERT_NONE",
+                       **{"ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle})
+    proxy = settings["proxies"].get(urlsplit(base_url).scheme) or settings["proxies"].get("all")
+    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 
 def _json(response: requests.Response) -> Any:
