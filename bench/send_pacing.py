@@ -170,15 +170,13 @@ def settle_webhooks(stack: Stack, timeout: float = 120) -> None:
 
 
 def profile(stack: Stack, sender: Sender, rate: int, size: int, top: int = 30) -> None:
-    """One slot's dispatcher in this process, as the dispatch job runs it, under cProfile (the loop's thread and every
-    request thread, merged); prints the CPU per message without the profiler first, then where it goes with it."""
+    """One slot's dispatcher in this process, as the dispatch job runs it, under cProfile (the dispatcher's thread and
+    its sends' loop, merged); prints the CPU per message without the profiler first, then where it goes with it."""
     import cProfile
     import io
     import pstats
-    import threading
-
     from jobs.campaigns import dispatcher, launch
-    from webapp.campaigns.dispatch import Dispatcher
+    from webapp.cloudapi import CloudAPI
 
     def campaign_of(prefix: int) -> int:
         stack.sandbox.reset()
@@ -205,26 +203,23 @@ def profile(stack: Stack, sender: Sender, rate: int, size: int, top: int = 30) -
 
     print(f"in-process dispatcher, {size} messages at {rate}/s: {cpu_per_message(700):.3f} ms CPU a message "
           "(this process: the loop, the request threads, the database and Redis clients)")
-    profiles, local, send = [], threading.local(), Dispatcher._send
+    profiles, opened = [], CloudAPI.sends
 
-    def profiled_send(self, claimed, admitted):  # cProfile sees one thread: one profiler per request thread
-        profiler = getattr(local, "profiler", None)
-        if profiler is None:
-            profiler = local.profiler = cProfile.Profile(time.thread_time)
-            profiles.append(profiler)
-        profiler.enable()
-        try:
-            return send(self, claimed, admitted)
-        finally:
-            profiler.disable()
+    def profiled_sends(self, in_flight):  # cProfile sees one thread: one profiler on the sends' loop too
+        sends, profiler = opened(self, in_flight), cProfile.Profile(time.thread_time)
+        profiles.append(profiler)
+        sends.loop.call_soon_threadsafe(profiler.enable)
+        close = sends.close
+        sends.close = lambda: (sends.loop.call_soon_threadsafe(profiler.disable), close())
+        return sends
 
-    Dispatcher._send = profiled_send
+    CloudAPI.sends = profiled_sends
     main_thread = cProfile.Profile(time.thread_time)  # CPU, not the wait for answers
     campaign_id = campaign_of(701)
     main_thread.enable()
     send_all(campaign_id)
     main_thread.disable()
-    Dispatcher._send = send
+    CloudAPI.sends = opened
     out = io.StringIO()
     stats = pstats.Stats(main_thread, stream=out)
     for profiler in profiles:

@@ -37,15 +37,19 @@ token, streamed and capped.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
+import ssl
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -563,15 +567,7 @@ class CloudAPI:
     # --- plumbing ---
 
     def _send(self, phone_number_id: str, message: dict) -> SendResult:
-        answer = self._post_message(self._url(phone_number_id, "messages"), message)
-        try:
-            sent = answer["messages"][0]
-            return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
-        except (KeyError, IndexError, TypeError) as exc:
-            raise CloudAPIError(
-                f"The Cloud API answered a send without a message id: {str(answer)[:200]}",
-                action=Action.RETRY, delivery_unknown=True,
-            ) from exc
+        return _sent(self._post_message(self._url(phone_number_id, "messages"), message))
 
     def _url(self, object_id: str, edge: str | None = None) -> str:
         return f"{self.base_url}/{self.version}/{object_id}" + (f"/{edge}" if edge else "")
@@ -616,17 +612,11 @@ class CloudAPI:
             raise CloudAPIError("The connection to the Cloud API broke before an answer came; "
                                 "the request may or may not have been accepted",
                                 delivery_unknown=True, unanswered=True) from exc
-        text = response.data.decode("utf-8", "replace")
-        try:
-            payload = json.loads(text)
-        except ValueError:
-            payload = None
-        if response.status >= 400 or (isinstance(payload, Mapping) and "error" in payload):
-            raise CloudAPIError.from_envelope(payload, response.status, text)
-        if not isinstance(payload, dict):
-            raise CloudAPIError(f"The Cloud API answered HTTP {response.status} with a body that is not JSON",
-                                http_status=response.status, action=Action.RETRY, delivery_unknown=True)
-        return payload
+        return _send_answer(response.status, response.data)
+
+    def sends(self, in_flight: int = POOL_SIZE) -> Sends:
+        """Up to `in_flight` template sends at once from one thread, without a thread each (see `Sends`)."""
+        return Sends(self, in_flight)
 
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP request with the token; no answer at all becomes a CloudAPIError that says whether the
@@ -654,19 +644,138 @@ class CloudAPI:
         return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
 
 
-def _sends_pool(base_url: str, size: int) -> urllib3.PoolManager:
-    """The keep-alive pool of sends, up to `size` connections per host (the sender's requests in flight). `requests`
-    reads every environment variable twice per request to find proxies, and builds cookies, hooks and settings:
-    together more CPU than the rest of a send (docs/benchmarks.md, issue #20). Here the proxy and CA bundle it
-    would pick for the Graph host (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…) are read once."""
+class Sends:
+    """Many template sends in flight at once for a sender that runs in one thread: an asyncio loop in a thread of its
+    own and one aiohttp keep-alive pool of up to `in_flight` connections. `submit` hands it coroutines (which await
+    `send_template`) and returns a `concurrent.futures.Future` for each, to wait on as on a thread pool's.
+
+    A thread per request in flight (128 of them) cost more CPU in switching and in `requests`/`urllib3`'s pure-Python
+    HTTP than the rest of a send; aiohttp parses answers in C and the loop switches between requests without the
+    GIL's hand-overs (docs/benchmarks.md, issue #20). Answers and errors are those of `CloudAPI.send_template`.
+    Use it as a context manager: leaving it waits for nothing, so let what was submitted finish first.
+    """
+
+    def __init__(self, api: CloudAPI, in_flight: int) -> None:
+        self.api = api
+        self._proxy, bundle = _environment(api.base_url)
+        self._ssl = bundle and ssl.create_default_context(**{"capath" if os.path.isdir(bundle) else "cafile": bundle})
+        connect, read = api.timeout if isinstance(api.timeout, tuple) else (api.timeout, api.timeout)
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+        self._headers = {"Authorization": f"Bearer {api._access_token}", "Content-Type": "application/json",
+                         "User-Agent": requests.utils.default_user_agent()}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="sends", daemon=True)
+        self._thread.start()
+        self._session = asyncio.run_coroutine_threadsafe(self._open(in_flight), self.loop).result()
+
+    async def _open(self, in_flight: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight, ssl=self._ssl),
+                                     timeout=self._timeout, headers=self._headers)
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._session.close(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+    def submit(self, coroutines: Sequence[Coroutine]) -> list[Future]:
+        """Start the coroutines on the loop (one wake-up for them all); a future for each, in order."""
+        futures = [Future() for _ in coroutines]
+
+        def start() -> None:
+            for coroutine, future in zip(coroutines, futures):
+                self.loop.create_task(coroutine).add_done_callback(lambda task, future=future: _settle(future, task))
+
+        self.loop.call_soon_threadsafe(start)
+        return futures
+
+    async def send_template(self, phone_number_id: str, to: str, name: str, language: str,
+                            params: Mapping[str, Any] | None, callback_data: str | None = None) -> SendResult:
+        """`CloudAPI.send_template`, awaited on this loop."""
+        body = json.dumps(template_message(to, name, language, params, callback_data), separators=(",", ":"))
+        api = self.api
+        try:
+            async with self._session.post(api._url(phone_number_id, "messages"), data=body.encode(),
+                                          proxy=self._proxy, allow_redirects=False) as response:
+                data = await response.read()
+        except aiohttp.SocketTimeoutError as exc:
+            raise CloudAPIError(f"The Cloud API did not answer within {api._read_timeout()} s; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {api.base_url}", unanswered=True) from exc
+        except aiohttp.ClientConnectorError as exc:  # refused, or no such host: the request surely never left
+            raise CloudAPIError(f"Could not connect to the Cloud API at {api.base_url}", unanswered=True) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the connection broke on the way
+            raise CloudAPIError("The connection to the Cloud API broke before an answer came; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        return _sent(_send_answer(response.status, data))
+
+
+def _settle(future: Future, task: asyncio.Task) -> None:
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def _send_answer(status: int, data: bytes) -> dict:
+    """A send's answer as `CloudAPI._call` reads answers: Meta's JSON, or the CloudAPIError it says."""
+    text = data.decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if status >= 400 or (isinstance(payload, Mapping) and "error" in payload):
+        raise CloudAPIError.from_envelope(payload, status, text)
+    if not isinstance(payload, dict):
+        raise CloudAPIError(f"The Cloud API answered HTTP {status} with a body that is not JSON",
+                            http_status=status, action=Action.RETRY, delivery_unknown=True)
+    return payload
+
+
+def _sent(answer: dict) -> SendResult:
+    """The wamid and wa_id of an accepted send's answer."""
+    try:
+        sent = answer["messages"][0]
+        return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
+    except (KeyError, IndexError, TypeError) as exc:
+        raise CloudAPIError(
+            f"The Cloud API answered a send without a message id: {str(answer)[:200]}",
+            action=Action.RETRY, delivery_unknown=True,
+        ) from exc
+
+
+def _environment(base_url: str) -> tuple[str | None, str | bool]:
+    """The proxy and CA bundle (False: do not verify) that `requests` would pick for the Graph host from the
+    environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…), read once: `requests` reads every environment variable
+    twice per request to find them, more CPU than the rest of a send (docs/benchmarks.md, issue #20)."""
     settings = requests.Session().merge_environment_settings(base_url, {}, None, True, None)
+    proxies = settings["proxies"]
+    proxy = proxies.get(urlsplit(base_url).scheme) or proxies.get("all")
     verify = settings["verify"]
+    return proxy, verify if isinstance(verify, str) or verify is False else where()
+
+
+def _sends_pool(base_url: str, size: int) -> urllib3.PoolManager:
+    """The keep-alive pool of `CloudAPI`'s own sends, up to `size` connections per host (the requests in flight),
+    with the proxy and CA bundle of `_environment`."""
+    proxy, bundle = _environment(base_url)
     options: dict[str, Any] = {"maxsize": size, "retries": False}
     if urlsplit(base_url).scheme == "https":
-        bundle = verify if isinstance(verify, str) else where()
-        options.update(cert_reqs="CERT_REQUIRED" if verify is not False else "CERT_NONE",
-                       **{"ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle})
-    proxy = settings["proxies"].get(urlsplit(base_url).scheme) or settings["proxies"].get("all")
+        options.update(cert_reqs="CERT_REQUIRED" if bundle else "CERT_NONE",
+                       **({"ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle} if bundle else {}))
     return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 

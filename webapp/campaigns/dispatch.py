@@ -3,7 +3,8 @@
 One dispatcher runs per (campaign, slot) at a time, guarded by a lease in Redis; several slots let
 several workers share a fast number. Each loop keeps a small buffer of claimed rows (claimed in a commit
 that checks the campaign is still `sending`), asks the global limiter for slots, and hands that many rows
-at once to a thread pool (the API answers in hundreds of ms, so tens of requests must be in flight).
+at once to an asyncio loop of sends (cloudapi.Sends: the API answers in hundreds of ms, so tens of requests must
+be in flight).
 Claiming ahead keeps database waits out of the gap between a slot's admission and its request, which is
 what the limiter's margin must cover. Finished sends are recorded in small batched transactions (what each
 error does is campaigns/outcomes.py's table); rows still buffered at the end of a slice or on a pause go back
@@ -29,7 +30,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,7 +50,7 @@ from webapp.campaigns.models import Campaign, Recipient
 from webapp.campaigns.orphans import ClaimLedger, lease_key, resolve
 from webapp.campaigns.outcomes import Effects, Retries, apply_effects, settle_send_error
 from webapp.campaigns.windows import SendingWindow, open_zones
-from webapp.cloudapi import CloudAPIError, SendResult
+from webapp.cloudapi import CloudAPIError, Sends, SendResult
 from webapp.contacts.whatsapp_ids import learn, other_form
 from webapp.events.outbox import emit
 from webapp.extensions import db
@@ -146,6 +147,7 @@ class Dispatcher:
         self.slot = slot
         self.proven = False  # whether the campaign's canary passed: concurrency is open
         self.tracking = tracking
+        self.logger = current_app.logger  # for the sends' loop, which runs outside the app context
         self.lease = Lease(lease_key(campaign_id, slot))
         self.ledger = ClaimLedger(redis_client(), self.lease.key, self.lease.token)
         self.slots = config["DISPATCHERS_PER_CAMPAIGN"]
@@ -167,7 +169,7 @@ class Dispatcher:
         sender = db.session.get(Sender, campaign.sender_id, populate_existing=True)
         self.phone_number_id = sender.phone_number_id
         self.template = (campaign.template_name, campaign.template_language)
-        # Tracked links: each message carries its recipient's codes (campaigns/links.py), made in the pool threads.
+        # Tracked links: each message carries its recipient's codes (campaigns/links.py), made on the sends' loop.
         self.links = links_of(db.session, self.campaign_id)
         self.link_base, self.link_key = public_url(), signing_key()
         # Meta's per-user marketing limit holds contacts from marketing templates only (a deleted template: assume so).
@@ -216,8 +218,7 @@ class Dispatcher:
         last_record = time.monotonic()
         verdict = "continue"
         buffer: deque[Claimed] = deque()  # claimed ahead, so only memory work lies between admission and send
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"send-{self.campaign_id}") as pool, \
-                _asked_to_stop() as stop:
+        with self.client.sends(self.concurrency) as sends, _asked_to_stop() as stop:
             try:
                 while True:
                     done = {f for f in in_flight if f.done()}
@@ -304,7 +305,7 @@ class Dispatcher:
                         verdict = "stopped"
                         break
                     admitted = time.monotonic()
-                    in_flight |= {pool.submit(self._send, claimed, admitted) for claimed in leaving}
+                    in_flight.update(sends.submit([self._send(sends, claimed, admitted) for claimed in leaving]))
             finally:
                 for future in in_flight:  # a pause or the end of the slice: let what started finish
                     finished.append(future.result())
@@ -446,14 +447,14 @@ class Dispatcher:
             notice=f"{why} Sending goes on by itself when they are due."))
         db.session.commit()
 
-    # --- one request, in a pool thread: no database here ---
+    # --- one request, on the sends' loop (its own thread): no database here ---
 
-    def _send(self, claimed: Claimed, admitted: float) -> Outcome:
+    async def _send(self, sends: Sends, claimed: Claimed, admitted: float) -> Outcome:
         name, language = self.template
         self.limiter.leaving(time.monotonic() - admitted)
         try:
             params = with_codes(claimed.params, self.links, claimed.id, self.link_base, self.link_key)
-            result = self.client.send_template(self.phone_number_id, claimed.phone, name, language, params,
+            result = await sends.send_template(self.phone_number_id, claimed.phone, name, language, params,
                                                callback_data=f"r:{claimed.id}")
             return Outcome(claimed, result=result)
         except CloudAPIError as exc:
@@ -461,7 +462,7 @@ class Dispatcher:
         except (ValueError, KeyError, TypeError) as exc:  # the stored parameters cannot make a message
             return Outcome(claimed, error=CloudAPIError(f"Invalid parameters: {exc}", action=Action.ROW_FAIL))
         except Exception as exc:  # noqa: BLE001 - whatever broke, the request may have left: never re-send blindly
-            current_app.logger.exception("Send of recipient %s failed unexpectedly", claimed.id)
+            self.logger.exception("Send of recipient %s failed unexpectedly", claimed.id)
             return Outcome(claimed, error=CloudAPIError(f"Unexpected error while sending: {exc}",
                                                         action=Action.RETRY, delivery_unknown=True))
 
