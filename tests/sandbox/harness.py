@@ -44,8 +44,8 @@ class SandboxProcess(SandboxChild):
     """The sandbox in a subprocess (see webapp.sandbox.process), with a small HTTP handle on it."""
 
     def __init__(self, *args: str, startup_timeout: float = 20.0) -> None:
+        self.http = requests.Session()  # first: a sandbox that fails to start is stopped, which closes it
         super().__init__(*args, startup_timeout=startup_timeout)
-        self.http = requests.Session()
 
     def stop(self) -> None:
         self.http.close()  # no idle keep-alive connection for the server to wait on while stopping
