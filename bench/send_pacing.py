@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -269,6 +271,7 @@ def main() -> None:
     parser.add_argument("--sandbox-core", action="store_true",
                         help="the sandbox alone on the last core, the product's processes on the others")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit("stopped"))  # `timeout` too stops what it started
     stack = Stack(["--latency-ms", "200", "--jitter-ms", "50", "--pair-interval", "0", "--rate", "80"])
     try:
         sender = Sender(label="Sandbox", phone_number_id="100000000000001", waba_id="200000000000001",
