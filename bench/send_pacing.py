@@ -1,14 +1,22 @@
-"""How close the sender keeps to a number's rate against the sandbox at 200 ms latency.
+"""How close the sender keeps to a number's rate against the sandbox at 200 ms latency, and its CPU per message.
 
     .venv/bin/python bench/send_pacing.py                # 10,000 at 80 msg/s, then 10,000 at 500 msg/s
     .venv/bin/python bench/send_pacing.py --size 2000    # a quicker look
     .venv/bin/python bench/send_pacing.py --size 2000 --slots 2 --flush-at 8 --fast-rate 0   # start-up, a flush
+    .venv/bin/python bench/send_pacing.py --rate 1000 --size 60000 --workers 2   # Meta's highest throughput
+    .venv/bin/python bench/send_pacing.py --profile --rate 500 --size 2000      # where a message's CPU goes
 
 For each run it prints the rate reached between the first and the last accepted message (from the
 sandbox's ledger), as a share of the configured rate, the sandbox's count of 130429 answers, and the
 most requests the number got in any one-second window, sliding at any offset, refused ones included
 (the sandbox counts every request it receives), with when that window ended, in seconds after the launch.
 The baseline in the same run is a naive sender: one request at a time and one commit per row.
+
+It also prints the CPU per message (user + system from /proc/<pid>/stat, reaped children included, divided by
+the messages accepted) of the sending workers (the dispatchers: claims, the limiter, requests, recording the
+answers), of the launch worker and cron, and of the web processes (gunicorn as the Procfile runs it), which
+answer the sandbox's status webhooks, batched up to --webhook-batch statuses a POST as Meta does; and the
+sandbox's own, which is Meta's and not counted. With --sandbox-core the sandbox runs alone on the last core.
 """
 from __future__ import annotations
 

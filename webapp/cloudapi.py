@@ -661,8 +661,7 @@ class Sends:
         self._ssl = bundle and ssl.create_default_context(**{"capath" if os.path.isdir(bundle) else "cafile": bundle})
         connect, read = api.timeout if isinstance(api.timeout, tuple) else (api.timeout, api.timeout)
         self._timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
-        self._headers = {"Authorization": f"Bearer {api._access_token}", "Content-Type": "application/json",
-                         "User-Agent": requests.utils.default_user_agent()}
+        self._headers = {"Content-Type": "application/json", "User-Agent": requests.utils.default_user_agent()}
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sends", daemon=True)
         self._thread.start()
@@ -698,12 +697,15 @@ class Sends:
         return futures
 
     async def send_template(self, phone_number_id: str, to: str, name: str, language: str,
-                            params: Mapping[str, Any] | None, callback_data: str | None = None) -> SendResult:
-        """`CloudAPI.send_template`, awaited on this loop."""
+                            params: Mapping[str, Any] | None, callback_data: str | None = None, *,
+                            api: CloudAPI | None = None) -> SendResult:
+        """`CloudAPI.send_template`, awaited on this loop; `api`: another client of the same host (a token changed
+        since these sends began), else the one that opened them."""
         body = json.dumps(template_message(to, name, language, params, callback_data), separators=(",", ":"))
-        api = self.api
+        api = api or self.api
         try:
             async with self._session.post(api._url(phone_number_id, "messages"), data=body.encode(),
+                                          headers={"Authorization": f"Bearer {api._access_token}"},
                                           proxy=self._proxy, allow_redirects=False) as response:
                 data = await response.read()
         except aiohttp.SocketTimeoutError as exc:

@@ -455,7 +455,7 @@ class Dispatcher:
         try:
             params = with_codes(claimed.params, self.links, claimed.id, self.link_base, self.link_key)
             result = await sends.send_template(self.phone_number_id, claimed.phone, name, language, params,
-                                               callback_data=f"r:{claimed.id}")
+                                               callback_data=f"r:{claimed.id}", api=self.client)  # token as it is now
             return Outcome(claimed, result=result)
         except CloudAPIError as exc:
             return Outcome(claimed, error=exc)
