@@ -223,7 +223,8 @@ def profile(stack: Stack, sender: Sender, rate: int, size: int, top: int = 30) -
         sends.close = lambda: (sends.loop.call_soon_threadsafe(profiler.disable), close())
         return sends
 
-    CloudAPI.sends = profiled_sends
+    if hasattr(CloudAPI, "sends"):  # (run in a checkout from before it, the requests' threads go unprofiled)
+        CloudAPI.sends = profiled_sends
     main_thread = cProfile.Profile(time.thread_time)  # CPU, not the wait for answers
     campaign_id = campaign_of(701)
     main_thread.enable()
