@@ -40,9 +40,20 @@ class Stack:
         self.groups.append(group)
         return group
 
+    def web(self, workers: int = 2, threads: int = 32) -> str:
+        """gunicorn as the Procfile starts it, on this stack's database and Redis; its base URL (stopped by close)."""
+        from bench.webhook_ingest import start_gunicorn
+
+        self.web_process, url = start_gunicorn(self.folder, self.app.config["SQLALCHEMY_DATABASE_URI"],
+                                               self.redis_url, workers, threads)
+        return url
+
     def close(self) -> None:
         for group in self.groups:
             group.stop()
+        if getattr(self, "web_process", None) is not None:
+            self.web_process.terminate()
+            self.web_process.wait(timeout=10)
         self.sandbox.stop()
         self.context.pop()
         if self.redis is not None:

@@ -37,15 +37,23 @@ token, streamed and capped.
 """
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 import re
+import ssl
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.certs import where
 
 from webapp.meta_errors import Action, MetaError, classify, int_or_none, read_error_item, without_code_prefix
 
@@ -434,6 +442,8 @@ class CloudAPI:
     Safe to share between threads: each thread gets its own `requests.Session` (sessions are not
     documented as thread-safe), and all of them share one HTTPAdapter whose urllib3 pool (which is
     thread-safe) keeps up to POOL_SIZE keep-alive connections, enough for ~128 requests in flight.
+    Sends (the hot path: up to 1,000 a second) skip `requests` and go straight to a urllib3 pool of their own,
+    with the proxy and CA bundle `requests` would pick read once (see `_sends_pool`).
     The client never retries by itself: the sender decides from the error's `action`.
     """
 
@@ -452,12 +462,18 @@ class CloudAPI:
         # max_retries=0: a POST must never be silently repeated by the transport.
         self._adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self._local = threading.local()
+        self._sends = _sends_pool(self.base_url, pool_size)
+        self._send_headers = {"Authorization": f"Bearer {access_token}", "Content-Type": "application/json",
+                              "Accept": "*/*", "User-Agent": requests.utils.default_user_agent()}
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._send_timeout = urllib3.Timeout(connect=connect, read=read)
 
     def __repr__(self) -> str:  # never show the token
         return f"CloudAPI({self.base_url!r}, {self.version!r})"
 
     def close(self) -> None:
         self._adapter.close()
+        self._sends.clear()
 
     def send_template(
         self,
@@ -551,15 +567,7 @@ class CloudAPI:
     # --- plumbing ---
 
     def _send(self, phone_number_id: str, message: dict) -> SendResult:
-        answer = self._call("POST", self._url(phone_number_id, "messages"), json=message)
-        try:
-            sent = answer["messages"][0]
-            return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
-        except (KeyError, IndexError, TypeError) as exc:
-            raise CloudAPIError(
-                f"The Cloud API answered a send without a message id: {str(answer)[:200]}",
-                action=Action.RETRY, delivery_unknown=True,
-            ) from exc
+        return _sent(self._post_message(self._url(phone_number_id, "messages"), message))
 
     def _url(self, object_id: str, edge: str | None = None) -> str:
         return f"{self.base_url}/{self.version}/{object_id}" + (f"/{edge}" if edge else "")
@@ -586,6 +594,30 @@ class CloudAPI:
             )
         return payload
 
+    def _post_message(self, url: str, message: dict) -> dict:
+        """`_call("POST", url, json=message)` without `requests`: the same answers and the same errors."""
+        body = json.dumps(message, separators=(",", ":")).encode()
+        try:
+            response = self._sends.request("POST", url, body=body, headers=self._send_headers,
+                                           timeout=self._send_timeout, retries=False, redirect=False)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise CloudAPIError(f"The Cloud API did not answer within {self._read_timeout()} s; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        except urllib3.exceptions.NewConnectionError as exc:  # refused: the request surely never left
+            raise CloudAPIError(f"Could not connect to the Cloud API at {self.base_url}", unanswered=True) from exc
+        except urllib3.exceptions.ConnectTimeoutError as exc:
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {self.base_url}", unanswered=True) from exc
+        except urllib3.exceptions.HTTPError as exc:  # the connection broke on the way (urllib3's ProtocolError…)
+            raise CloudAPIError("The connection to the Cloud API broke before an answer came; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        return _send_answer(response.status, response.data)
+
+    def sends(self, in_flight: int = POOL_SIZE) -> Sends:
+        """Up to `in_flight` template sends at once from one thread, without a thread each (see `Sends`)."""
+        return Sends(self, in_flight)
+
     def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP request with the token; no answer at all becomes a CloudAPIError that says whether the
         request may have reached Meta."""
@@ -610,6 +642,143 @@ class CloudAPI:
 
     def _read_timeout(self) -> float:
         return self.timeout[1] if isinstance(self.timeout, tuple) else self.timeout
+
+
+class Sends:
+    """Many template sends in flight at once for a sender that runs in one thread: an asyncio loop in a thread of its
+    own and one aiohttp keep-alive pool of up to `in_flight` connections. `submit` hands it coroutines (which await
+    `send_template`) and returns a `concurrent.futures.Future` for each, to wait on as on a thread pool's.
+
+    A thread per request in flight (128 of them) cost more CPU in switching and in `requests`/`urllib3`'s pure-Python
+    HTTP than the rest of a send; aiohttp parses answers in C and the loop switches between requests without the
+    GIL's hand-overs (docs/benchmarks.md, issue #20). Answers and errors are those of `CloudAPI.send_template`.
+    Use it as a context manager: leaving it waits for nothing, so let what was submitted finish first.
+    """
+
+    def __init__(self, api: CloudAPI, in_flight: int) -> None:
+        self.api = api
+        self._proxy, bundle = _environment(api.base_url)
+        self._ssl = bundle and ssl.create_default_context(**{"capath" if os.path.isdir(bundle) else "cafile": bundle})
+        connect, read = api.timeout if isinstance(api.timeout, tuple) else (api.timeout, api.timeout)
+        self._timeout = aiohttp.ClientTimeout(sock_connect=connect, sock_read=read)
+        self._headers = {"Content-Type": "application/json", "User-Agent": requests.utils.default_user_agent()}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="sends", daemon=True)
+        self._thread.start()
+        self._session = asyncio.run_coroutine_threadsafe(self._open(in_flight), self.loop).result()
+
+    async def _open(self, in_flight: int) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight, ssl=self._ssl),
+                                     timeout=self._timeout, headers=self._headers)
+
+    def __enter__(self) -> Sends:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        asyncio.run_coroutine_threadsafe(self._session.close(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+    def submit(self, coroutines: Sequence[Coroutine]) -> list[Future]:
+        """Start the coroutines on the loop (one wake-up for them all); a future for each, in order."""
+        futures = [Future() for _ in coroutines]
+
+        def start() -> None:
+            for coroutine, future in zip(coroutines, futures):
+                self.loop.create_task(coroutine).add_done_callback(lambda task, future=future: _settle(future, task))
+
+        self.loop.call_soon_threadsafe(start)
+        return futures
+
+    async def send_template(self, phone_number_id: str, to: str, name: str, language: str,
+                            params: Mapping[str, Any] | None, callback_data: str | None = None, *,
+                            api: CloudAPI | None = None) -> SendResult:
+        """`CloudAPI.send_template`, awaited on this loop; `api`: another client of the same host (a token changed
+        since these sends began), else the one that opened them."""
+        body = json.dumps(template_message(to, name, language, params, callback_data), separators=(",", ":"))
+        api = api or self.api
+        try:
+            async with self._session.post(api._url(phone_number_id, "messages"), data=body.encode(),
+                                          headers={"Authorization": f"Bearer {api._access_token}"},
+                                          proxy=self._proxy, allow_redirects=False) as response:
+                data = await response.read()
+        except aiohttp.SocketTimeoutError as exc:
+            raise CloudAPIError(f"The Cloud API did not answer within {api._read_timeout()} s; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise CloudAPIError(f"Timed out connecting to the Cloud API at {api.base_url}", unanswered=True) from exc
+        except aiohttp.ClientConnectorError as exc:  # refused, or no such host: the request surely never left
+            raise CloudAPIError(f"Could not connect to the Cloud API at {api.base_url}", unanswered=True) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the connection broke on the way
+            raise CloudAPIError("The connection to the Cloud API broke before an answer came; "
+                                "the request may or may not have been accepted",
+                                delivery_unknown=True, unanswered=True) from exc
+        return _sent(_send_answer(response.status, data))
+
+
+def _settle(future: Future, task: asyncio.Task) -> None:
+    if task.cancelled():
+        future.cancel()
+    elif task.exception() is not None:
+        future.set_exception(task.exception())
+    else:
+        future.set_result(task.result())
+
+
+def _send_answer(status: int, data: bytes) -> dict:
+    """A send's answer as `CloudAPI._call` reads answers: Meta's JSON, or the CloudAPIError it says."""
+    text = data.decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if status >= 400 or (isinstance(payload, Mapping) and "error" in payload):
+        raise CloudAPIError.from_envelope(payload, status, text)
+    if not isinstance(payload, dict):
+        raise CloudAPIError(f"The Cloud API answered HTTP {status} with a body that is not JSON",
+                            http_status=status, action=Action.RETRY, delivery_unknown=True)
+    return payload
+
+
+def _sent(answer: dict) -> SendResult:
+    """The wamid and wa_id of an accepted send's answer."""
+    try:
+        sent = answer["messages"][0]
+        return SendResult(sent["id"], answer["contacts"][0]["wa_id"], sent.get("message_status", "accepted"))
+    except (KeyError, IndexError, TypeError) as exc:
+        raise CloudAPIError(
+            f"The Cloud API answered a send without a message id: {str(answer)[:200]}",
+            action=Action.RETRY, delivery_unknown=True,
+        ) from exc
+
+
+def _environment(base_url: str) -> tuple[str | None, str | bool]:
+    """The proxy and CA bundle (False: do not verify) that `requests` would pick for the Graph host from the
+    environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE…), read once: `requests` reads every environment variable
+    twice per request to find them, more CPU than the rest of a send (docs/benchmarks.md, issue #20)."""
+    settings = requests.Session().merge_environment_settings(base_url, {}, None, True, None)
+    proxies = settings["proxies"]
+    proxy = proxies.get(urlsplit(base_url).scheme) or proxies.get("all")
+    verify = settings["verify"]
+    return proxy, verify if isinstance(verify, str) or verify is False else where()
+
+
+def _sends_pool(base_url: str, size: int) -> urllib3.PoolManager:
+    """The keep-alive pool of `CloudAPI`'s own sends, up to `size` connections per host (the requests in flight),
+    with the proxy and CA bundle of `_environment`."""
+    proxy, bundle = _environment(base_url)
+    options: dict[str, Any] = {"maxsize": size, "retries": False}
+    if urlsplit(base_url).scheme == "https":
+        options.update(cert_reqs="CERT_REQUIRED" if bundle else "CERT_NONE",
+                       **({"ca_cert_dir" if os.path.isdir(bundle) else "ca_certs": bundle} if bundle else {}))
+    return urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
 
 
 def _json(response: requests.Response) -> Any:

@@ -27,8 +27,9 @@ def _died_with_claims(campaign_id: int, claimed: int, sent: int) -> Dispatcher:
     rows = claim(db.session, campaign_id, claimed, utcnow(), token=dead.lease.token)
     db.session.commit()
     assert dead.ledger.leaving([row.id for row in rows[:sent]])
-    for row in rows[:sent]:
-        assert dead._send(row, time.monotonic()).result is not None  # reached Meta; the answer died with the process
+    with dead.client.sends(in_flight=4) as sends:
+        for future in sends.submit([dead._send(sends, row, time.monotonic()) for row in rows[:sent]]):
+            assert future.result().result is not None  # reached Meta; the answer died with the process
     return dead
 
 

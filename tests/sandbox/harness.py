@@ -46,8 +46,8 @@ class SandboxProcess(SandboxChild):
     # 60 s, not 20: on two cores shared by a whole suite and more, a fresh clone's sandbox took 13–30 s to listen,
     # and a session fixture that times out errors every test of that worker that needs it.
     def __init__(self, *args: str, startup_timeout: float = 60.0) -> None:
+        self.http = requests.Session()  # first: a sandbox that fails to start is stopped, which closes it
         super().__init__(*args, startup_timeout=startup_timeout)
-        self.http = requests.Session()
 
     def stop(self) -> None:
         self.http.close()  # no idle keep-alive connection for the server to wait on while stopping

@@ -34,8 +34,9 @@ class SandboxChild:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the sandbox exited at start:\n{self.log()}")
             time.sleep(0.05)
+        output = self.log()  # before stop() removes the file
         self.stop()
-        raise RuntimeError(f"the sandbox did not start within {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"the sandbox did not start within {timeout} s:\n{output}")
 
     def log(self) -> str:
         return self.log_path.read_text()
