@@ -310,16 +310,20 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
 
 def _merge(session: Session, record: Import, merge_rows: int) -> None:
     """Merge the staged numbers into contacts and the list, `merge_rows` at a time, adding up the counts."""
-    import_id = record.id
-    while _merge_piece(session, import_id, merge_rows):
+    import_id, after = record.id, ""
+    while (after := _merge_piece(session, import_id, merge_rows, after)) is not None:
         pass
     session.execute(update(Import).where(Import.id == import_id).values(status="done", finished_at=utcnow()))
     session.commit()
 
 
-def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
-    """Merge the first `merge_rows` staged numbers (by phone) and delete them, in one transaction; False when
-    none were left."""
+def _merge_piece(session: Session, import_id: int, merge_rows: int, after: str) -> str | None:
+    """Merge the first `merge_rows` staged numbers (by phone) and delete them, in one transaction; the last
+    number merged, or None when none were left.
+
+    `after` is the last number of the piece before: every staged number up to it is merged and deleted, so the
+    piece looks past it (on PostgreSQL the deleted rows stay in the index until a vacuum: without the bound each
+    piece would scan again every one merged before it). "" at first, and when a merge resumes."""
     begin_write(session)
     record = session.get(Import, import_id, populate_existing=True)
     if record.list_id is None and record.options.get("new_list") and record.merge_started_at is None:
@@ -330,15 +334,15 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
                             if record.merge_started_at else
                             "The list was deleted while the file was being read; nothing was imported.")
     staged, contacts, now = ImportRow.__table__, Contact.__table__, utcnow()
-    last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id)
+    last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id, staged.c.phone > after)
                           .order_by(staged.c.phone).offset(merge_rows - 1).limit(1))
-    mine = and_(staged.c.import_id == import_id, staged.c.phone <= last) if last else staged.c.import_id == import_id
     typed = ImportValue.__table__
-    typed_mine = and_(typed.c.import_id == import_id, typed.c.phone <= last) if last else typed.c.import_id == import_id
+    mine, typed_mine = ((and_(table.c.import_id == import_id, table.c.phone > after, table.c.phone <= last) if last
+                         else and_(table.c.import_id == import_id, table.c.phone > after)) for table in (staged, typed))
     unique = session.scalar(select(func.count()).select_from(staged).where(mine))
     if not unique:
         session.commit()
-        return False
+        return None
     updated = 0
     if record.options.get("update_existing"):
         updated = session.execute(_update_existing(session, mine, now)).rowcount
@@ -364,7 +368,7 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
         list_id=record.list_id, added=Import.added + added, updated=Import.updated + updated,
         already_in_list=Import.already_in_list + unique - added, merge_started_at=record.merge_started_at or now))
     session.commit()
-    return True
+    return last or after
 
 
 def _write_values(session: Session, mine, now: datetime, update_existing: bool) -> None:
