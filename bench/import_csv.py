@@ -10,7 +10,9 @@ webapp.contacts.imports.import_file (the code the worker's job and `flask contac
 each in a child process, and prints rows per second and the child's peak memory growth
 (ru_maxrss after the import minus before it), and the longest write transaction the import held (from
 its first write to its commit: on SQLite, how long every other writer, a campaign's dispatcher included,
-may have had to wait). The naive baseline imports the first --naive-rows
+may have had to wait), and the CPU per row: the importing process's user + system time, and on PostgreSQL the
+server's (postmaster and backends, from /proc). --profile FILE writes a CPU-time cProfile of the first import.
+The naive baseline imports the first --naive-rows
 rows of the first file with one ORM insert and one commit per row, and is extrapolated.
 Nothing leaves the machine (Redis on a unix socket, databases on loopback); everything it made
 is deleted at the end.
