@@ -10,7 +10,9 @@ webapp.contacts.imports.import_file (the code the worker's job and `flask contac
 each in a child process, and prints rows per second and the child's peak memory growth
 (ru_maxrss after the import minus before it), and the longest write transaction the import held (from
 its first write to its commit: on SQLite, how long every other writer, a campaign's dispatcher included,
-may have had to wait). The naive baseline imports the first --naive-rows
+may have had to wait), and the CPU per row: the importing process's user + system time, and on PostgreSQL the
+server's (postmaster and backends, from /proc). --profile FILE writes a CPU-time cProfile of the first import.
+The naive baseline imports the first --naive-rows
 rows of the first file with one ORM insert and one commit per row, and is extrapolated.
 Nothing leaves the machine (Redis on a unix socket, databases on loopback); everything it made
 is deleted at the end.
@@ -18,6 +20,7 @@ is deleted at the end.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import json
 import os
@@ -96,7 +99,10 @@ def child(args) -> None:
         path = Path(args.file)
         writes = _time_write_transactions(db.engine)
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        profile = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waits
         started, cpu_started = time.perf_counter(), time.process_time()
+        if profile is not None:
+            profile.enable()
         if args.naive:
             rows = naive_import(path, args.naive)
             report = {"rows": rows}
@@ -105,6 +111,9 @@ def child(args) -> None:
                                          phone_column=None, update_existing=True)
             report = imports.report(db.session, record)
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "growth_kb": peak - before, "peak_kb": peak,
                       "longest_ms": {phase: max(seconds, default=0) * 1000 for phase, seconds in writes.items()},
@@ -173,12 +182,37 @@ def naive_import(path: Path, limit: int) -> int:
     return len(rows)
 
 
-def run_child(args, file: Path, naive: int = 0) -> dict:
+def server_cpu_seconds(root_pid: int | None) -> float:
+    """User + system CPU of the database server so far (Linux /proc): its postmaster with the children it reaped
+    (backends that ended) and those still running. 0 without a server process (SQLite runs in the importer)."""
+    if root_pid is None:
+        return 0.0
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        if int(entry.name) == root_pid:
+            total += sum(int(field) for field in fields[11:15]) / ticks  # its own and its reaped children's
+        elif int(fields[1]) == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def run_child(args, file: Path, naive: int = 0, profile: str | None = None) -> dict:
     _fresh_database(args.database_url, args.folder, args.redis_url)
     command = [sys.executable, __file__, "--child", "--file", str(file), "--folder", str(args.folder),
                "--database-url", args.database_url, "--redis-url", args.redis_url, "--naive", str(naive)]
+    if profile:
+        command += ["--profile", profile]
+    server_before = server_cpu_seconds(args.server_pid)
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["server_cpu_seconds"] = server_cpu_seconds(args.server_pid) - server_before
+    return figures
 
 
 def main() -> None:
@@ -187,6 +221,8 @@ def main() -> None:
     parser.add_argument("--naive-rows", type=int, default=5000, help="rows for the naive baseline")
     parser.add_argument("--database-url", help="default: a SQLite file in the temporary folder")
     parser.add_argument("--postgres", action="store_true", help="run a throwaway PostgreSQL on loopback and use it")
+    parser.add_argument("--profile", help="write the (first) import's cProfile statistics to this file "
+                                          "(read them with python -m pstats)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -203,12 +239,13 @@ def main() -> None:
     from webapp import private_redis
 
     args.folder = Path(tempfile.mkdtemp(prefix="broadcaster-bench-import-"))
-    postgres = None
+    postgres, args.server_pid = None, None
     if args.postgres:
         from tests.services import ThrowawayPostgres
 
         postgres = ThrowawayPostgres()
         args.database_url = postgres.start()
+        args.server_pid = int((postgres.folder / "data" / "postmaster.pid").read_text().split()[0])
     args.database_url = args.database_url or f"sqlite:///{args.folder / 'bench.db'}"
     args.redis_url, redis_process = private_redis.start(args.folder / "redis")
     try:
@@ -218,7 +255,7 @@ def main() -> None:
         for size in sizes:
             file = args.folder / f"customers-{size}.csv"
             write_file(file, size)
-            figures = run_child(args, file)
+            figures = run_child(args, file, profile=args.profile if size == sizes[0] else None)
             report = figures["report"]
             assert report["status"] == "done", report
             rate = size / figures["seconds"]
@@ -228,6 +265,9 @@ def main() -> None:
                   f"{rate:9,.0f} rows/s, peak memory growth {figures['growth_kb'] / 1024:5.1f} MB "
                   f"(peak RSS {figures['peak_kb'] / 1024:.0f} MB); added {report['added']:,}, "
                   f"invalid {report['invalid']:,}, duplicates {report['duplicates']:,}")
+            server = (f", database server {figures['server_cpu_seconds'] / size * 1e6:.1f} µs"
+                      if args.server_pid else " (SQLite runs inside it)")
+            print(f"           CPU per row: importing process {figures['cpu_seconds'] / size * 1e6:.1f} µs{server}")
             print("           longest write transaction: " + ", ".join(
                 f"{phase} {figures['longest_ms'][phase]:,.0f} ms (median {figures['median_ms'][phase]:,.0f} ms "
                 f"of {figures['writes'][phase]:,})"

@@ -43,7 +43,7 @@ def imported(app, sample):
     from webapp.extensions import db
 
     def run(name_or_path, list_name: str = "Customers", *, country: str = "US", update_existing: bool = True,
-            columns=None, chunk_rows: int = import_run.CHUNK_ROWS, merge_rows: int = import_run.MERGE_ROWS,
+            columns=None, chunk_rows: int = import_run.CHUNK_ROWS, merge_rows: int | None = None,
             filename: str | None = None):
         source = name_or_path if isinstance(name_or_path, Path) else sample(name_or_path)
         stored = Path(app.config["UPLOAD_FOLDER"]) / f"test-{source.name}.upload"

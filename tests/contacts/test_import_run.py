@@ -202,6 +202,24 @@ def test_attribute_types_are_inferred_from_the_whole_file_and_filters_compare_th
     assert matching("code", "equals", "a1") == ["+12125550100"]
 
 
+def test_attributes_keep_every_character_and_a_repeated_value_still_counts_for_the_type(imported, tmp_path):
+    # The import writes the attributes' JSON itself and reads each distinct value's types once: a column whose
+    # values repeat is still typed by all of them, and quotes, backslashes, line breaks and emoji come back whole.
+    odd = 'Zoë "Q" \\ 東京\n🙂'
+    path = write_csv(tmp_path / "odd.csv", ["phone", "Note", "Visits", "Since"], [
+        ["+12125550100", odd, "12", "2024-02-01"], ["+12125550101", "'=1+1", "12", "2024-02-01"],
+        ["+12125550102", odd, "twelve", "2024-02-01"], ["+12125550103", "", "12", "2024-02-01"]])
+    imported(path, chunk_rows=2)
+    people = members()
+    assert people["+12125550100"].attributes == {"Note": odd, "Visits": "12", "Since": "2024-02-01"}
+    assert people["+12125550101"].attributes == {"Note": "=1+1", "Visits": "12", "Since": "2024-02-01"}
+    assert people["+12125550103"].attributes == {"Visits": "12", "Since": "2024-02-01"}
+    assert {key: field.type for key, field in fields.known(db.session).items()} == {
+        "note": "text", "visits": "text", "since": "date"}
+    assert matching("note", "equals", odd.casefold()) == ["+12125550100", "+12125550102"]
+    assert matching("since", "before", "2025-01-01") == sorted(people)
+
+
 def test_keep_leaves_existing_contacts_as_they_are_and_still_adds_them_to_the_list(imported):
     factories.contact_list("Old friends", [("+12125550100", "Old name", {"city": "Paris"})])
     record = imported("utf8.csv", update_existing=False)

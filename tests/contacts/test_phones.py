@@ -174,6 +174,45 @@ def test_fast_path_reads_every_region_s_numbers_as_phonenumbers_does():
     assert [reading for reading in readings if reading[2] != reading[3]] == []
 
 
+def test_validity_gives_phonenumbers_answer_for_every_type_and_length_of_every_region():
+    # normalise() tests a number with one expression per region and length (all of the region's number types
+    # joined): the region it finds must be the one is_valid_number() and region_code_for_number() find, and
+    # None exactly where is_valid_number() says no. Every type's example number of every region and calling
+    # code, and variants of it: last digits changed, one digit more or fewer, a digit changed near the start.
+    rng = random.Random(11)
+    examples = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for number_type in phonenumbers.PhoneNumberType.values():
+            if (example := phonenumbers.example_number_for_type(region, number_type)) is not None:
+                examples.append(example)
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        if (example := phonenumbers.example_number_for_non_geo_entity(code)) is not None:
+            examples.append(example)
+    cases = set()
+    for example in examples:
+        national = phonenumbers.national_significant_number(example)
+        variants = [national, national[:-1], national + str(rng.randint(0, 9)), national[:-2] + "00"]
+        variants += [national[:-3] + f"{rng.randint(0, 999):03d}" for _ in range(6)]
+        variants += [national[:1] + str(rng.randint(0, 9)) + national[2:] for _ in range(3)]
+        cases.update((example.country_code, variant) for variant in variants if len(variant) >= 2)
+    checked = {True: 0, False: 0}
+    disagreements = []
+    for country_code, national in sorted(cases):
+        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national),
+                                          italian_leading_zero=national.startswith("0") or None)
+        if national.startswith("00"):
+            continue  # two leading zeros are not a national significant number phonenumbers can hold
+        if national.startswith("0"):
+            number.number_of_leading_zeros = len(national) - len(national.lstrip("0")) or None
+        valid = phonenumbers.is_valid_number(number)
+        expected = phonenumbers.region_code_for_number(number) if valid else None
+        checked[valid] += 1
+        if phones._valid_region(country_code, national) != expected:
+            disagreements.append((country_code, national, expected))
+    assert checked[True] > 1500 and checked[False] > 1500
+    assert disagreements == []
+
+
 def test_normalise_keeps_up_with_a_million_row_import():
     # Goal: 30,000 numbers a second, so that a 1,000,000-row file spends ~30 s on numbers.
     # Asserted at half that, in CPU time, so a busy test machine doesn't fail it.

@@ -41,15 +41,20 @@ OUT_OF_MEMORY = ("Reading this file took more memory than an import may use, so 
                  "the list. Split the file into smaller ones and import them one by one.")
 CHUNK_ROWS = 2000  # rows read, staged and committed at a time: bounded memory, progress every chunk
 MERGE_ROWS = 500  # staged numbers merged per transaction: tens of ms of SQLite's write lock (bench/import_csv.py)
+# PostgreSQL locks rows, not the database: pieces ten times larger plan and send a tenth of the statements.
+MERGE_ROWS_POSTGRESQL = 5000
 STAGED_COLUMNS = ("import_id", "phone", "line", "country", "name", "attributes", "tags")
 VALUE_COLUMNS = ("import_id", "phone", "key", *fields.VALUE_COLUMNS)
 REJECTION_COLUMNS = ("import_id", "line", "value", "reason", "cells")
+_KNOWN_VALUES = 10_000  # distinct values whose readings a typed column keeps, at most: memory stays flat
+_json_text = json.encoder.encode_basestring_ascii  # a str as json.dumps() writes it, quotes included
 
 
 def run_import(session: Session, import_id: int, chunk_rows: int = CHUNK_ROWS,
-               merge_rows: int = MERGE_ROWS) -> Import | None:
+               merge_rows: int | None = None) -> Import | None:
     """Run a queued import to the end (done or failed), or resume its merge; None when it is not queued
-    (a repeated job)."""
+    (a repeated job). `merge_rows` defaults to the database's piece size."""
+    merge_rows = merge_rows or (MERGE_ROWS if is_sqlite(session) else MERGE_ROWS_POSTGRESQL)
     now = utcnow()
     resuming = session.scalar(select(Import.merge_started_at).where(Import.id == import_id)) is not None
     fresh = {} if resuming else dict(started_at=now, processed_rows=0, added=0, updated=0, already_in_list=0,
@@ -147,12 +152,16 @@ class _ChunkReader:
         self.phone = columns.phone
         self.name, self.last_name = columns.name, columns.last_name
         self.keys = [(index, headers[index]) for index in columns.attributes]
+        self.json_keys = [(index, _json_text(name)) for index, name in self.keys]  # as json.dumps() writes them
         # Each attribute's key for filters (the first column of a name, whatever its case) and its type, read as we go.
         self.folded: dict[int, str] = {}
         for index, name in self.keys:
             if (folded := fields.key(name)) and folded not in self.folded.values():
                 self.folded[index] = folded
         self.types = {index: fields.TypeGuess() for index in self.folded}
+        # Per typed column: its key, the readings of the values already read (a file repeats its cities and
+        # tiers), and its type guess's `see`.
+        self.folded_read = [(index, key, {}, self.types[index].see) for index, key in self.folded.items()]
         self.month_first = country in fields.MONTH_FIRST
         self.tags, self.file_tags = columns.tags, list(columns.file_tags)
         self.file_tags_text = ",".join(self.file_tags)
@@ -165,8 +174,8 @@ class _ChunkReader:
 
         The hot loop of an import: a million rows pass through here, hence the plain tuples.
         """
-        import_id, phone_index, country, keys = self.import_id, self.phone, self.country, self.keys
-        folded, types, month_first, readings = self.folded.items(), self.types, self.month_first, fields.readings
+        import_id, phone_index, country, keys = self.import_id, self.phone, self.country, self.json_keys
+        folded, month_first, readings, name_of = self.folded_read, self.month_first, fields.readings, self.name_of
         self.typed = typed = {}
         staged: dict[str, tuple] = {}
         read_rows: dict[str, list[str]] = {}
@@ -179,7 +188,7 @@ class _ChunkReader:
                 continue
             raw = values[phone_index]
             try:
-                number = normalise(unquoted(raw), country)
+                number = normalise(unquoted(raw) if raw[:1] == "'" else raw, country)
             except InvalidPhone as error:
                 rejected.append((import_id, line, raw[:500], error.reason, _cells(values)))
                 invalid += 1
@@ -197,16 +206,20 @@ class _ChunkReader:
                 continue
             read_rows[phone] = values
             values = [unquoted(value) if value[:1] == "'" else value for value in values]
-            # A blank cell is not a value: it never erases what an earlier import stored.
-            attributes = {key: values[index] for index, key in keys if values[index]}
+            # A blank cell is not a value: it never erases what an earlier import stored. JSON as json.dumps()
+            # writes an object of strings, for a fraction of its cost.
+            attributes = ", ".join([f"{key}: {_json_text(values[index])}" for index, key in keys if values[index]])
             typed[phone] = rows = []
-            for index, key in folded:
+            for index, key, known, see in folded:
                 if (value := values[index]).strip():
-                    read = readings(value, month_first)
-                    types[index].see(read)
+                    if (read := known.get(value)) is None:
+                        read = readings(value, month_first)
+                        see(read)  # the same value reads the same: its column's guess needs it once
+                        if len(known) < _KNOWN_VALUES:
+                            known[value] = read
                     rows.append((import_id, phone, key, *read))
             staged[phone] = (import_id, phone, line, number.region if len(number.region) == 2 else "",
-                             self.name_of(values)[:200], json.dumps(attributes) if attributes else "{}", tagged)
+                             name_of(values)[:200], "{" + attributes + "}", tagged)
         return staged, read_rows, rejected, invalid
 
     def tags_of(self, values: list[str]) -> str:
@@ -297,16 +310,20 @@ def _stage(session: Session, record: Import, chunk_rows: int) -> None:
 
 def _merge(session: Session, record: Import, merge_rows: int) -> None:
     """Merge the staged numbers into contacts and the list, `merge_rows` at a time, adding up the counts."""
-    import_id = record.id
-    while _merge_piece(session, import_id, merge_rows):
+    import_id, after = record.id, ""
+    while (after := _merge_piece(session, import_id, merge_rows, after)) is not None:
         pass
     session.execute(update(Import).where(Import.id == import_id).values(status="done", finished_at=utcnow()))
     session.commit()
 
 
-def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
-    """Merge the first `merge_rows` staged numbers (by phone) and delete them, in one transaction; False when
-    none were left."""
+def _merge_piece(session: Session, import_id: int, merge_rows: int, after: str) -> str | None:
+    """Merge the first `merge_rows` staged numbers (by phone) and delete them, in one transaction; the last
+    number merged, or None when none were left.
+
+    `after` is the last number of the piece before: every staged number up to it is merged and deleted, so the
+    piece looks past it (on PostgreSQL the deleted rows stay in the index until a vacuum: without the bound each
+    piece would scan again every one merged before it). "" at first, and when a merge resumes."""
     begin_write(session)
     record = session.get(Import, import_id, populate_existing=True)
     if record.list_id is None and record.options.get("new_list") and record.merge_started_at is None:
@@ -317,15 +334,15 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
                             if record.merge_started_at else
                             "The list was deleted while the file was being read; nothing was imported.")
     staged, contacts, now = ImportRow.__table__, Contact.__table__, utcnow()
-    last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id)
+    last = session.scalar(select(staged.c.phone).where(staged.c.import_id == import_id, staged.c.phone > after)
                           .order_by(staged.c.phone).offset(merge_rows - 1).limit(1))
-    mine = and_(staged.c.import_id == import_id, staged.c.phone <= last) if last else staged.c.import_id == import_id
     typed = ImportValue.__table__
-    typed_mine = and_(typed.c.import_id == import_id, typed.c.phone <= last) if last else typed.c.import_id == import_id
+    mine, typed_mine = ((and_(table.c.import_id == import_id, table.c.phone > after, table.c.phone <= last) if last
+                         else and_(table.c.import_id == import_id, table.c.phone > after)) for table in (staged, typed))
     unique = session.scalar(select(func.count()).select_from(staged).where(mine))
     if not unique:
         session.commit()
-        return False
+        return None
     updated = 0
     if record.options.get("update_existing"):
         updated = session.execute(_update_existing(session, mine, now)).rowcount
@@ -351,7 +368,7 @@ def _merge_piece(session: Session, import_id: int, merge_rows: int) -> bool:
         list_id=record.list_id, added=Import.added + added, updated=Import.updated + updated,
         already_in_list=Import.already_in_list + unique - added, merge_started_at=record.merge_started_at or now))
     session.commit()
-    return True
+    return last or after
 
 
 def _write_values(session: Session, mine, now: datetime, update_existing: bool) -> None:

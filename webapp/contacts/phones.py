@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -123,18 +124,18 @@ def _parse(compact: str, region: str) -> Phone:
     if match is not None:
         built = _build_like_parse(match.group(2), bool(match.group(1)), region)
         if built is not None:
-            number, national, certain = built
-            if (number_region := _valid_region(number, national)) is not None:
-                return Phone(f"+{number.country_code}{national}", number_region)
+            country_code, national, certain = built
+            if (number_region := _valid_region(country_code, national)) is not None:
+                return Phone(f"+{country_code}{national}", number_region)
             if certain:
-                raise InvalidPhone(_why_invalid(number))
+                raise InvalidPhone(_why_invalid(PhoneNumber(country_code=country_code, national_number=int(national))))
     return _parse_with_library(compact, region)
 
 
-def _build_like_parse(digits: str, international: bool, region: str) -> tuple[PhoneNumber, str, bool] | None:
+def _build_like_parse(digits: str, international: bool, region: str) -> tuple[int, str, bool] | None:
     """The number phonenumbers.parse() would build, without its cost (most of the cost per number).
 
-    Returns (number, national significant number, certain), or None where parse() would
+    Returns (country code, national significant number, certain), or None where parse() would
     apply a rule this leaves to it. `certain` is False when a national prefix was taken
     off: parse() does the same if the rest is a valid number, but may keep it otherwise.
     tests/contacts/test_phones.py checks that the two agree, region by region.
@@ -158,45 +159,75 @@ def _build_like_parse(digits: str, international: bool, region: str) -> tuple[Ph
         national, certain = national[prefix.end():], prefix.end() == 0
     if not 2 <= len(national) <= 17 or national[0] == "0":
         return None  # leading zeros that belong to the number (Italy) need parse()
-    return PhoneNumber(country_code=country_code, national_number=int(national)), national, certain
+    return country_code, national, certain
 
 
-def _valid_region(number: PhoneNumber, national: str) -> str | None:
+def _valid_region(country_code: int, national: str) -> str | None:
     """The region is_valid_number() would find the number valid for, or None.
 
     is_valid_number() first picks the region (testing the number against each region
     sharing its country code: +1 has 25) and then tests it again against that region;
     testing each region once halves the cost.
     """
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code)
-    if not regions:
-        return None
-    if len(regions) == 1:
-        return regions[0] if _valid_for_region(number.country_code, regions[0], national) else None
-    for region in regions:
-        metadata = PhoneMetadata.metadata_for_region(region)
-        if metadata is None:
-            continue
-        if metadata.leading_digits is not None:
+    for region, leading_digits, valid in _regions_of(country_code):
+        if leading_digits is not None:
             # As in region_code_for_number(): matching leading digits settle the region.
-            if _leading_digits(metadata.leading_digits).match(national):
-                return region if _valid_for_region(number.country_code, region, national) else None
-        elif _valid_for_region(number.country_code, region, national):
+            if leading_digits.match(national):
+                return region if valid(national) else None
+        elif valid(national):
             return region
     return None
 
 
-def _valid_for_region(country_code: int, region: str, national: str) -> bool:
-    """phonenumbers.is_valid_number_for_region() for a national significant number, at a third of its cost.
+# Bounded by the ~250 calling codes that exist.
+@lru_cache(maxsize=512)
+def _regions_of(country_code: int) -> tuple[tuple[str, re.Pattern[str] | None, Callable[[str], bool]], ...]:
+    """(region, its leading digits pattern or None, its validity test) for each region of a calling code, in
+    phonenumbers' order; a lone region's leading digits are not consulted (region_code_for_number() does not)."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code) or ()
+    if len(regions) == 1:
+        return ((regions[0], None, _validity_test(country_code, regions[0])),)
+    found = []
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:
+            leading = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+            found.append((region, leading, _validity_test(country_code, region)))
+    return tuple(found)
 
-    That function asks for the number's type, trying each type's pattern in turn through its own
-    cache of compiled patterns; any type but UNKNOWN makes the number valid, so this tries the same
-    patterns, compiled once per region.
+
+_NATIONAL_LENGTHS = range(1, 18)  # phonenumbers' national significant numbers have at most 17 digits
+
+
+def _validity_test(country_code: int, region: str) -> Callable[[str], bool]:
+    """phonenumbers.is_valid_number_for_region() for a national significant number, with one regular expression.
+
+    That function asks for the number's type, trying each type's pattern in turn through its own cache of
+    compiled patterns, after the region's general pattern; any type but UNKNOWN makes the number valid. So the
+    number is valid when it has a length the general rule allows, the general pattern matches it whole, and so
+    does the pattern of one of the types allowing that length: per length, one expression joins the general
+    pattern (as a lookahead) to the alternation of those types' patterns. A length outside the table is tried
+    rule by rule.
     """
     general, types = _validity_rules(country_code, region)
-    if general is None or not _fits(national, general):
-        return False
-    return any(_fits(national, rule) for rule in types)
+    if general is None:
+        return lambda national: False
+    by_length = {}
+    for length in _NATIONAL_LENGTHS:
+        if general[0] and length not in general[0]:
+            continue
+        fitting = [pattern.pattern for lengths, pattern in types if not lengths or length in lengths]
+        if fitting:
+            joined = "|".join(f"(?:{pattern})" for pattern in fitting)
+            by_length[length] = re.compile(rf"(?=(?:{general[1].pattern})\Z)(?:{joined})").fullmatch
+
+    def valid(national: str) -> bool:
+        if len(national) in _NATIONAL_LENGTHS:
+            fullmatch = by_length.get(len(national))
+            return fullmatch is not None and fullmatch(national) is not None
+        return _fits(national, general) and any(_fits(national, rule) for rule in types)
+
+    return valid
 
 
 def _fits(national: str, rule: tuple[frozenset[int], re.Pattern[str]]) -> bool:
@@ -224,11 +255,6 @@ def _validity_rules(country_code: int, region: str) -> tuple[tuple | None, tuple
     return rule(metadata.general_desc), tuple(r for r in map(rule, descs) if r is not None)
 
 
-@lru_cache(maxsize=512)  # one pattern per region that has one
-def _leading_digits(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def _parse_with_library(compact: str, region: str) -> Phone:
     try:
         number = phonenumbers.parse(compact, region)
@@ -236,7 +262,7 @@ def _parse_with_library(compact: str, region: str) -> Phone:
         if error.error_type == NumberParseException.NOT_A_NUMBER and compact.lstrip("+").isdigit():
             raise InvalidPhone(TOO_SHORT) from None  # a digit or two
         raise InvalidPhone(_PARSE_ERRORS.get(error.error_type, "this is not a phone number")) from None
-    number_region = _valid_region(number, phonenumbers.national_significant_number(number))
+    number_region = _valid_region(number.country_code, phonenumbers.national_significant_number(number))
     if number_region is None:
         raise InvalidPhone(_why_invalid(number))
     return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number_region)

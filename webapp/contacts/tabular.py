@@ -128,9 +128,11 @@ class Table:
         if self._started:
             raise RuntimeError("Table.rows() streams the file and can only be iterated once")
         self._started = True
-        yield self._counted(self._first_row)
+        self._rows_done += 1
+        yield self._first_row
         for row in self._data:
-            yield self._counted(row)
+            self._rows_done += 1
+            yield row
         self._finished = True
 
     def estimated_rows(self) -> int | None:
@@ -157,10 +159,6 @@ class Table:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
-
-    def _counted(self, row: Row) -> Row:
-        self._rows_done += 1
-        return row
 
     def _read_header(self, empty_message: str) -> list[str]:
         try:
@@ -205,7 +203,8 @@ class Table:
             elif len(values) < width and not self._pad_short_rows:
                 yield Row(line_number, values, f"row has {len(values)} fields, the header has {width}")
             else:
-                values = values[:width] if len(values) >= width else values + [""] * (width - len(values))
+                if len(values) != width:
+                    values = values[:width] if len(values) > width else values + [""] * (width - len(values))
                 if values == header:
                     yield Row(line_number, values, "row repeats the header row")
                 else:
