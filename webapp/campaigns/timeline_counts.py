@@ -20,13 +20,14 @@ from sqlalchemy import BigInteger, cast, delete, func, insert, literal, select, 
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Recipient, TimelineCount
-from webapp.transactions import is_sqlite, upsert
+from webapp.transactions import adding, is_sqlite
 
 STAGES = ("sent", "delivered", "read")
 WIDTHS = (1, 60)  # seconds
 SHARDS = 4
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 SECOND = timedelta(seconds=1)
+KEY = ("campaign_id", "width", "stage", "at", "shard")
 _table = TimelineCount.__table__
 
 
@@ -50,10 +51,7 @@ class Stamps:
         if not self.counts:
             return
         shard = random.randrange(SHARDS)
-        stmt = upsert(session, _table)
-        stmt = stmt.on_conflict_do_update(index_elements=["campaign_id", "width", "stage", "at", "shard"],
-                                          set_={"count": _table.c.count + stmt.excluded.count})
-        session.execute(stmt, [{"campaign_id": campaign_id, "width": width, "stage": stage, "at": at, "shard": shard,
+        session.execute(adding(session, _table, KEY, ("count",)), [{"campaign_id": campaign_id, "width": width, "stage": stage, "at": at, "shard": shard,
                                 "count": count}
                                for (campaign_id, width, stage, at), count in sorted(self.counts.items())])
         self.counts.clear()
