@@ -6,14 +6,15 @@ Meta's statuses (campaigns/statuses.py), which hand the rows they stamped to a `
 stamps them; `write` adds them up on a random shard (as the counters are), in key order (a fixed lock order).
 
 Seconds draw a campaign of a few minutes; minutes one of hours or days, in a few hundred figures whatever its size.
-`scanned` is the GROUP BY the table stands in for (tests, and the benchmark's baseline); `rebuild` refills the table
+`SCANNED` is the GROUP BY the table stands in for (tests, and the benchmark's baseline); `rebuild` refills the table
 from the rows (the migration, a repair).
 """
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import BigInteger, cast, delete, func, insert, literal, select, union_all
@@ -57,9 +58,24 @@ class Stamps:
         self.counts.clear()
 
 
-def counted(session: Session, campaign_id: int, grain: int) -> Iterable[tuple[str, int, int]]:
-    """(stage, bucket start in seconds since 1970, rows) per bucket of `grain` seconds, from the kept figures: the
-    minutes when the grain is whole minutes, else the seconds."""
+@dataclass(frozen=True)
+class Source:
+    """Where a timeline's figures come from: its first and last stamped second (None: nothing stamped yet), and
+    (stage, bucket start in seconds since 1970, rows) for each bucket of a width in seconds."""
+
+    span: Callable[[Session, int], tuple[int, int] | None]
+    buckets: Callable[[Session, int, int], list[tuple[str, int, int]]]
+
+
+def _kept_span(session: Session, campaign_id: int) -> tuple[int, int] | None:
+    """From the seconds' figures: per stage, the first and last of an index's range (a few rows read)."""
+    return _span(session, [select(func.min(_table.c.at), func.max(_table.c.at))
+                           .where(_table.c.campaign_id == campaign_id, _table.c.width == 1, _table.c.stage == stage)
+                           for stage in STAGES])
+
+
+def _kept_buckets(session: Session, campaign_id: int, grain: int) -> list[tuple[str, int, int]]:
+    """The minutes' figures when the grain is whole minutes, else the seconds'."""
     width = max(width for width in WIDTHS if grain % width == 0)
     bucket = _table.c.at // grain
     query = (select(_table.c.stage, bucket, func.sum(_table.c.count))
@@ -68,15 +84,32 @@ def counted(session: Session, campaign_id: int, grain: int) -> Iterable[tuple[st
     return [(stage, int(at) * grain, int(count)) for stage, at, count in session.execute(query)]
 
 
-def scanned(session: Session, campaign_id: int, grain: int) -> Iterable[tuple[str, int, int]]:
-    """The same figures counted from the rows themselves (one GROUP BY per stage over every row of the campaign)."""
+def _scanned_span(session: Session, campaign_id: int) -> tuple[int, int] | None:
+    return _span(session, [select(func.min(_epoch(session, column)), func.max(_epoch(session, column)))
+                           .where(Recipient.campaign_id == campaign_id, column.is_not(None))
+                           for column in _stamps()])
+
+
+def _scanned_buckets(session: Session, campaign_id: int, grain: int) -> list[tuple[str, int, int]]:
     parts = []
-    for stage in STAGES:
-        column = getattr(Recipient, f"{stage}_at")
+    for stage, column in zip(STAGES, _stamps()):
         bucket = _epoch(session, column) // grain
         parts.append(select(literal(stage), bucket, func.count())
                      .where(Recipient.campaign_id == campaign_id, column.is_not(None)).group_by(bucket))
     return [(stage, int(at) * grain, int(count)) for stage, at, count in session.execute(union_all(*parts))]
+
+
+def _span(session: Session, parts: list) -> tuple[int, int] | None:
+    found = [(int(first), int(last)) for first, last in session.execute(union_all(*parts)) if first is not None]
+    return (min(first for first, _ in found), max(last for _, last in found)) if found else None
+
+
+def _stamps() -> list:
+    return [getattr(Recipient, f"{stage}_at") for stage in STAGES]
+
+
+KEPT = Source(_kept_span, _kept_buckets)  # what the page draws
+SCANNED = Source(_scanned_span, _scanned_buckets)  # the GROUP BY over every row it stands in for
 
 
 def rebuild(session: Session, campaign_ids: list[int] | None = None) -> None:
@@ -86,8 +119,7 @@ def rebuild(session: Session, campaign_ids: list[int] | None = None) -> None:
     if campaign_ids is not None:
         emptied = emptied.where(_table.c.campaign_id.in_(campaign_ids))
     session.execute(emptied)
-    for stage in STAGES:
-        column = getattr(Recipient, f"{stage}_at")
+    for stage, column in zip(STAGES, _stamps()):
         for width in WIDTHS:
             at = _epoch(session, column) // width * width
             rows = select(Recipient.campaign_id, literal(width), literal(stage), at, literal(0), func.count()) \

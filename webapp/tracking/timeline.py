@@ -5,23 +5,17 @@ The figures are those kept as rows move (campaigns/timeline_counts.py), never a 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.models import Campaign
-from webapp.campaigns.timeline_counts import STAGES, counted
-from webapp.timestamps import utcnow
+from webapp.campaigns.timeline_counts import KEPT, STAGES, Source
 
-# Bucket widths in seconds, each a multiple of the one before (so buckets merge into wider ones); the narrowest
-# that keeps the chart within MAX_POINTS is used.
+# Bucket widths in seconds; the narrowest that keeps the chart within MAX_POINTS is used.
 STEPS = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 MAX_POINTS = 120
-UNKNOWN_LENGTH = 3600  # seconds: what a campaign whose dates say nothing is taken to last (10-s groups)
-# (session, campaign id, grain) -> (stage, bucket start in seconds since 1970, rows) for each bucket of the grain
-Source = Callable[[Session, int, int], Iterable[tuple[str, int, int]]]
 
 
 @dataclass(frozen=True)
@@ -58,47 +52,29 @@ def duration_words(seconds: int) -> str:
 
 def recent_timeline(session: Session, campaign: Campaign) -> Timeline:
     """The campaign's timeline now, from its kept figures (a few hundred rows however large the campaign)."""
-    return timeline(session, campaign.id, sending_seconds(campaign, utcnow()))
+    return timeline(session, campaign.id)
 
 
-def sending_seconds(campaign: Campaign, now: datetime) -> float | None:
-    """How long the campaign has been sending (or sent for), from its own dates: a lower bound of what its
-    timeline spans (statuses and replies go on arriving after), known before reading any row."""
-    start = campaign.started_at or campaign.launched_at
-    if start is None:
-        return None
-    end = campaign.completed_at or (now if campaign.is_active else campaign.updated_at) or now
-    return max((end - start).total_seconds(), 1.0)
-
-
-def timeline(session: Session, campaign_id: int, expected_seconds: float | None = None,
-             source: Source = counted) -> Timeline:
-    """The figures per bucket, then buckets merged until there are at most MAX_POINTS.
-
-    The figures are asked for at the width the campaign's own length calls for (`expected_seconds`; as for an hour
-    when its dates say nothing), so a few hundred come back per stage, plus one per bucket of statuses that came
-    later (a read receipt the next day). `source` is where they come from: the figures kept as rows move, or (for
-    tests and the benchmark's baseline) a scan of the rows."""
-    grain = _step_for(expected_seconds or UNKNOWN_LENGTH)
-    figures: dict[str, dict[int, int]] = {stage: {} for stage in STAGES}
-    for stage, at, count in source(session, campaign_id, grain):
-        figures[stage][at] = figures[stage].get(at, 0) + count
-    moments = [at for counts in figures.values() for at in counts]
-    if not moments:
+def timeline(session: Session, campaign_id: int, source: Source = KEPT) -> Timeline:
+    """The narrowest buckets that draw everything from the first stamp to the last in at most MAX_POINTS, so a
+    campaign that took a minute is drawn by the second, one that took days (or had a read receipt the next day) by
+    the hour. `source` is where the figures come from: those kept as rows move, or (for tests and the benchmark's
+    baseline) a scan of the rows."""
+    span = source.span(session, campaign_id)
+    if span is None:
         return Timeline(None, STEPS[0], {stage: [] for stage in STAGES})
-    step = _step_for(max(moments) + grain - min(moments), least=grain)
-    first = min(moments) // step * step
-    buckets = (max(moments) - first) // step + 1
-    series = {stage: [0] * buckets for stage in STAGES}
-    for stage, counts in figures.items():
-        for at, count in counts.items():
-            series[stage][(at - first) // step] += count
-    return Timeline(datetime.fromtimestamp(first, timezone.utc), step, series)
+    first, last = span
+    step = _step_for(last + 1 - first)
+    start = first // step * step
+    series = {stage: [0] * ((last - start) // step + 1) for stage in STAGES}
+    for stage, at, count in source.buckets(session, campaign_id, step):
+        series[stage][(at - start) // step] += count
+    return Timeline(datetime.fromtimestamp(start, timezone.utc), step, series)
 
 
-def _step_for(seconds: float, least: int = 1) -> int:
-    """The narrowest step of at least `least` that draws `seconds` in at most MAX_POINTS buckets."""
-    return next((s for s in STEPS if s >= least and seconds / s <= MAX_POINTS), STEPS[-1])
+def _step_for(seconds: int) -> int:
+    """The narrowest step that draws `seconds` in at most MAX_POINTS buckets."""
+    return next((s for s in STEPS if seconds / s <= MAX_POINTS), STEPS[-1])
 
 
 # --- The chart --------------------------------------------------------------------------------------------
