@@ -12,6 +12,7 @@ the maintained counters equal a recount, and no event left unapplied.
     .venv/bin/python bench/webhook_ingest.py --rows 1000 --runs 1 --concurrency 16
     .venv/bin/python bench/webhook_ingest.py --threads 8 --concurrency 32  # smaller batches per process
     .venv/bin/python bench/webhook_ingest.py --events         # an endpoint wants message.status: one delivery each
+    .venv/bin/python bench/webhook_ingest.py --per-post 20    # Meta's batched form: 20 statuses in each POST
 """
 from __future__ import annotations
 
@@ -102,32 +103,35 @@ def subscribe() -> None:
     db.session.commit()
 
 
-def signed_bodies(rows: list[tuple[int, str, str]]) -> list[tuple[bytes, str]]:
-    """sent, delivered, read for each row, one status per POST, as Meta sends them (signed ahead of timing).
+def signed_bodies(rows: list[tuple[int, str, str]], per_post: int = 1) -> list[tuple[bytes, str]]:
+    """sent, delivered, read for each row, `per_post` statuses per POST (Meta batches them), signed ahead of timing.
     Rows are interleaved so that a message's statuses arrive close together, as they do in life."""
-    bodies = []
+    items = []
     for stage_index, stage in enumerate(("sent", "delivered", "read")):
         for row_id, wamid, wa_id in rows:
             item = {"id": wamid, "status": stage, "timestamp": str(T0 + stage_index), "recipient_id": wa_id,
                     "biz_opaque_callback_data": f"r:{row_id}"}
             if stage != "read":
                 item["pricing"] = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "marketing"}
-            payload = {"object": "whatsapp_business_account", "entry": [{"id": "200000000000001", "changes": [{
-                "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {
-                    "display_phone_number": "15550001234", "phone_number_id": PHONE_NUMBER_ID},
-                    "statuses": [item]}}]}]}
-            body = json.dumps(payload).encode()
-            bodies.append((body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()))
+            items.append(item)
     # Each row's three statuses within a window of a few hundred POSTs, in any order (Meta promises none).
     window = max(1, len(rows) // 20)
-    chunks = [bodies[i::len(rows)] for i in range(len(rows))]
+    chunks = [items[i::len(rows)] for i in range(len(rows))]
     random.Random(7).shuffle(chunks)
     mixed = []
     for start in range(0, len(chunks), window):
-        group = [body for chunk in chunks[start:start + window] for body in chunk]
+        group = [item for chunk in chunks[start:start + window] for item in chunk]
         random.Random(start).shuffle(group)
         mixed.extend(group)
-    return mixed
+    bodies = []
+    for start in range(0, len(mixed), per_post):
+        payload = {"object": "whatsapp_business_account", "entry": [{"id": "200000000000001", "changes": [{
+            "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {
+                "display_phone_number": "15550001234", "phone_number_id": PHONE_NUMBER_ID},
+                "statuses": mixed[start:start + per_post]}}]}]}
+        body = json.dumps(payload).encode()
+        bodies.append((body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()))
+    return bodies
 
 
 async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int, rate: float = 0.0) -> Run:
@@ -153,7 +157,7 @@ async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int, 
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-    return Run(len(bodies), seconds, latencies, problems)
+    return Run(len(bodies), seconds, latencies, problems)  # events: the caller counts statuses
 
 
 def cpu_seconds(root_pid: int) -> float:
@@ -230,6 +234,8 @@ def main() -> int:
                         help="postgresql: a throwaway server started for the run (the production path)")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="offer this many events/s (open loop) instead of as many as answers allow")
+    parser.add_argument("--per-post", type=int, default=1,
+                        help="statuses per POST (Meta batches a number's statuses into one webhook)")
     parser.add_argument("--events", action="store_true",
                         help="an outbound-event endpoint subscribed to message.status (its deliveries queue up)")
     args = parser.parse_args()
@@ -255,15 +261,16 @@ def main() -> int:
         server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
         for number in range(1, args.runs + 1):
             campaign_id, rows = seed(app, args.rows)
-            bodies = signed_bodies(rows)
+            bodies = signed_bodies(rows, args.per_post)
             events_before = (number - 1) * len(bodies)
             server_before, client_before = cpu_seconds(server.pid), time.process_time()
             run = asyncio.run(post_all(f"{base_url}/webhooks/meta", bodies, args.concurrency, args.rate))
+            run.events = len(rows) * 3  # statuses, however many a POST carries
             run.server_cpu = cpu_seconds(server.pid) - server_before
             run.client_cpu = time.process_time() - client_before
             run.problems += check(app, campaign_id, len(bodies), events_before)
             runs.append(run)
-            print(f"run {number}: {run.events} events in {run.seconds:.2f} s = {run.rate:,.0f} events/s, "
+            print(f"run {number}: {run.events} events ({len(bodies)} POSTs) in {run.seconds:.2f} s = {run.rate:,.0f} events/s, "
                   f"p50 {run.percentile(0.5):.1f} ms, p99 {run.percentile(0.99):.1f} ms, "
                   f"CPU per event: server {run.server_cpu / run.events * 1000:.2f} ms, "
                   f"client {run.client_cpu / run.events * 1000:.2f} ms; "
@@ -293,7 +300,7 @@ def main() -> int:
     client_ms = statistics.median(r.client_cpu / r.events * 1000 for r in runs)
     load = os.getloadavg()[0]
     offered = f"offered at {args.rate:,.0f}/s" if args.rate else f"{args.concurrency} clients"
-    print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {offered}, "
+    print(f"\nmedian of {len(runs)} runs ({args.rows:,} rows × 3 statuses, {args.per_post} a POST, {offered}, "
           f"{'an event endpoint subscribed to message.status, ' if args.events else ''}"
           f"gunicorn {args.workers}×{args.threads}, {os.cpu_count()} CPUs, "
           f"{'PostgreSQL' if postgres else 'SQLite WAL'}):")

@@ -5,6 +5,9 @@ starts with BEGIN IMMEDIATE: it waits for the write lock before reading, and nev
 """
 from __future__ import annotations
 
+from functools import cache
+
+from sqlalchemy import Table
 from sqlalchemy import insert as generic_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -27,6 +30,23 @@ def upsert(session: Session, table):
     if dialect == "sqlite":
         return sqlite.insert(table)
     return generic_insert(table)  # pragma: no cover - only the two supported databases reach here
+
+
+def adding(session: Session, table: Table, key: tuple[str, ...], added: tuple[str, ...],
+           latest: tuple[str, ...] = ()):
+    """INSERT … ON CONFLICT (key) DO UPDATE adding the new row's `added` columns to the stored ones (and taking its
+    `latest` ones): the upsert of kept counters, executed with the rows as parameters. Built once per dialect and
+    shape: building it costs more than running it (webhook ingest runs several per batch)."""
+    return _adding(session.get_bind().dialect.name, table, key, added, latest)
+
+
+@cache
+def _adding(dialect: str, table: Table, key: tuple[str, ...], added: tuple[str, ...], latest: tuple[str, ...]):
+    stmt = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect](table)
+    return stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={**{name: table.c[name] + stmt.excluded[name] for name in added},
+              **{name: stmt.excluded[name] for name in latest}})
 
 
 def is_sqlite(session: Session) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from webapp.campaigns.lifecycle import FUNNEL
 from webapp.campaigns.models import Recipient
 from webapp.extensions import db
-from webapp.transactions import is_sqlite, upsert
+from webapp.transactions import adding, is_sqlite
 from webapp.workspace.zone import workspace_zone
 
 SHARDS = 4
@@ -143,14 +143,8 @@ def record(session: Session, campaign_id: int, moment: datetime, zone: str | Non
 def _add(session: Session, model, key: list[str], rows: list[dict], keep_latest: tuple[str, ...] = ()) -> None:
     if not rows:
         return
-    table = model.__table__
-    stmt = upsert(session, table)
-    summed = [name for name in rows[0] if name not in (*key, "shard", *keep_latest)]
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[*key, "shard"],
-        set_={**{name: table.c[name] + stmt.excluded[name] for name in summed},
-              **{name: stmt.excluded[name] for name in keep_latest}})
-    session.execute(stmt, rows)
+    summed = tuple(name for name in rows[0] if name not in (*key, "shard", *keep_latest))
+    session.execute(adding(session, model.__table__, (*key, "shard"), summed, keep_latest), rows)
 
 
 _zones: dict[str, ZoneInfo | None] = {}

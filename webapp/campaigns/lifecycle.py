@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from webapp.campaigns.models import Campaign, CampaignCounter, Recipient
 from webapp.contacts.models import Contact
 from webapp.meta_errors import MetaError
-from webapp.transactions import is_sqlite, upsert
+from webapp.transactions import adding, is_sqlite
 
 FUNNEL = {"accepted": 1, "sent": 2, "delivered": 3, "read": 4, "replied": 5}
 STAGE_AT_RANK = {rank: stage for stage, rank in FUNNEL.items()}
@@ -116,12 +116,7 @@ def add_counts(session: Session, campaign_id: int, deltas: Counter | dict) -> No
             for name, value in deltas.items() if value]
     if not rows:
         return
-    stmt = upsert(session, CampaignCounter.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["campaign_id", "name", "shard"],
-        set_={"value": CampaignCounter.__table__.c.value + stmt.excluded.value},
-    )
-    session.execute(stmt, rows)
+    session.execute(adding(session, CampaignCounter.__table__, ("campaign_id", "name", "shard"), ("value",)), rows)
 
 
 def counts(session: Session, campaign_id: int) -> dict[str, int]:

@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text,
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -223,3 +224,39 @@ class LinkClick(db.Model):
     first_clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_clicked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     clicks: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# --- The timeline's figures (issue #20): kept as rows move, by campaigns/timeline_counts.py ---------------------
+
+class TimelineCount(db.Model):
+    """How many of a campaign's rows reached a stage (sent, delivered, read) in one second, and in one minute: what
+    a GROUP BY over the rows' stamps would say, so the campaign page's chart never reads a million rows.
+
+    `at` is the bucket's start in seconds since 1970 (UTC); `width` 1 or 60 seconds; each bucket is split over a few
+    shards, as the counters are.
+    """
+
+    __tablename__ = "timeline_counts"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    width: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    stage: Mapped[str] = mapped_column(String(12), primary_key=True)
+    at: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The log's filters at a million rows (tracking/log.py): Meta's error code (with the status, for the error filter's
+# counts), replied and clicked are partial indexes (a few rows each); search anywhere in the phone or the name uses
+# trigram indexes on PostgreSQL (pg_trgm; SQLite reads the campaign's rows).
+Index("ix_recipients_campaign_error_code_id", Recipient.campaign_id, Recipient.error_code, Recipient.id,
+      postgresql_include=["status"], postgresql_where=Recipient.error_code.is_not(None),
+      sqlite_where=Recipient.error_code.is_not(None))
+Index("ix_recipients_campaign_replied_id", Recipient.campaign_id, Recipient.id,
+      postgresql_where=Recipient.replied_at.is_not(None), sqlite_where=Recipient.replied_at.is_not(None))
+Index("ix_recipients_campaign_clicked_id", Recipient.campaign_id, Recipient.id,
+      postgresql_where=Recipient.clicked_at.is_not(None), sqlite_where=Recipient.clicked_at.is_not(None))
+Index("ix_recipients_phone_trgm", Recipient.phone, postgresql_using="gin",
+      postgresql_ops={"phone": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_recipients_lower_name_trgm", func.lower(Recipient.name).label("lower_name"), postgresql_using="gin",
+      postgresql_ops={"lower_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql")

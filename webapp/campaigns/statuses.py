@@ -19,6 +19,7 @@ from webapp.campaigns.daily import Tally
 from webapp.campaigns.lifecycle import add_counts, report
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.outcomes import Effects, apply_effects, settle_failed_status
+from webapp.campaigns.timeline_counts import STAGES, Stamps
 from webapp.events.outbox import emit_many, wanted
 from webapp.meta_errors import MetaError
 from webapp.pricing.rate_card import prices
@@ -62,6 +63,7 @@ LOAD_ROWS = (select(*(_table.c[name] for name in COLUMNS))
                         _table.c.wamid.in_(bindparam("wamids", expanding=True))))
              .order_by(_table.c.id))
 LOAD_ROWS_LOCKED = LOAD_ROWS.with_for_update()
+STAMPED = tuple((stage, CHANGEABLE.index(f"{stage}_at")) for stage in STAGES)  # the timeline's stamps in a snapshot
 
 
 class RowState(SimpleNamespace):
@@ -110,11 +112,19 @@ def apply_statuses(session: Session, updates: list[StatusUpdate]) -> list[Status
             settle_failed_status(row, update_.failure, update_.at, effects)
         if events is not None and _snapshot(row) != seen:  # a duplicate or a late, older status tells nothing new
             events.append(_status_event(update_, row))
-    changed = [row for row in rows if _snapshot(row) != before[row.id]]
+    changed, stamps = [], Stamps()
+    for row in rows:
+        after, was = _snapshot(row), before[row.id]
+        if after != was:
+            changed.append(row)
+            for stage, index in STAMPED:
+                if was[index] is None and after[index] is not None:
+                    stamps.add(row.campaign_id, stage, after[index])
     if changed:
         session.execute(WRITE_BACK, [{"row_id": row.id, **{f"new_{name}": getattr(row, name) for name in CHANGEABLE}}
                                      for row in changed])
     add_deltas(session, deltas)
+    stamps.write(session)
     record_billed(session, charges)
     tally.write(session)
     apply_effects(session, effects)

@@ -72,11 +72,15 @@ class Prices:
         return prices.get(category.lower()) if prices else None
 
 
+ALL_PRICES = select(RatePrice.__table__.c.market, *(RatePrice.__table__.c[c] for c in CATEGORIES)) \
+    .order_by(RatePrice.__table__.c.market)
+
+
 def prices(session: Session) -> Prices:
     """The workspace's card (seeded from the shipped file the first time)."""
     card = ensure_card(session)
-    rows = session.scalars(select(RatePrice).order_by(RatePrice.market)).all()
-    return Prices(card.currency, {row.market: {c: getattr(row, c) for c in CATEGORIES} for row in rows},
+    rows = session.execute(ALL_PRICES).all()  # plain rows: webhook ingest reads the card once a batch
+    return Prices(card.currency, {market: dict(zip(CATEGORIES, values)) for market, *values in rows},
                   card.source, card.effective_date)
 
 

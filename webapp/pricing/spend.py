@@ -13,7 +13,7 @@ from webapp.money import from_micros, to_micros
 from webapp.pricing.models import MonthlySpend
 from webapp.pricing.rate_card import PricingError, ensure_card
 from webapp.timestamps import utcnow
-from webapp.transactions import upsert
+from webapp.transactions import adding
 from webapp.workspace.models import WorkspaceSettings
 
 SHARDS = 4
@@ -27,10 +27,7 @@ def add(session: Session, month: str, micros: int) -> None:
     """Add to a month's spend (on a random shard) in the caller's transaction."""
     if not micros:
         return
-    table = MonthlySpend.__table__
-    stmt = upsert(session, table)
-    session.execute(stmt.on_conflict_do_update(index_elements=["month", "shard"],
-                                               set_={"micros": table.c.micros + stmt.excluded.micros}),
+    session.execute(adding(session, MonthlySpend.__table__, ("month", "shard"), ("micros",)),
                     [{"month": month, "shard": random.randrange(SHARDS), "micros": micros}])
 
 

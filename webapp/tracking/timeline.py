@@ -1,36 +1,21 @@
 """Sent, delivered and read over time for a campaign, in buckets as wide as its length calls for (seconds for a
-campaign that took a minute, hours for one that took days), and the geometry of its server-rendered SVG chart."""
+campaign that took a minute, hours for one that took days), and the geometry of its server-rendered SVG chart.
+
+The figures are those kept as rows move (campaigns/timeline_counts.py), never a scan of the campaign's rows."""
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
-from flask import current_app
-from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from webapp.campaigns.lifecycle import counts
-from webapp.campaigns.models import Campaign, Recipient
-from webapp.timestamps import utcnow
-from webapp.transactions import is_sqlite
+from webapp.campaigns.models import Campaign
+from webapp.campaigns.timeline_counts import KEPT, STAGES, Source
 
-STAGES = ("sent", "delivered", "read")
-# Bucket widths in seconds, each a multiple of the one before (so buckets merge into wider ones); the narrowest
-# that keeps the chart within MAX_POINTS is used.
+# Bucket widths in seconds; the narrowest that keeps the chart within MAX_POINTS is used.
 STEPS = (1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400)
 MAX_POINTS = 120
-# SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): a prefix of it names the second, ten seconds, minute, ten
-# minutes, hour or day, so the GROUP BY needs no date function. Width in seconds → characters kept.
-SQLITE_PREFIXES = {1: 19, 10: 18, 60: 16, 600: 15, 3600: 13, 86400: 10}
-STAMP = "0000-01-01 00:00:00"  # what a prefix is completed with
-UNKNOWN_LENGTH = 3600  # seconds: what a campaign whose dates say nothing is taken to last (10-s groups)
-# A campaign of this many rows has its timeline reused for a while (its GROUP BY reads every row: about 0.1 s
-# at 50,000 rows on SQLite, 2 s at a million); a smaller one is drawn afresh each time. Decided by size, not by
-# how long a draw took, so that a busy machine never freezes a small campaign's chart.
-REUSE_FROM_ROWS = 50_000
-REUSE_FOR = 30.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -66,87 +51,30 @@ def duration_words(seconds: int) -> str:
 
 
 def recent_timeline(session: Session, campaign: Campaign) -> Timeline:
-    """The timeline, reused for REUSE_FOR seconds when the campaign is large, so however many people watch, a
-    process draws a million rows' timeline at most once per REUSE_FOR seconds. Small campaigns are always exact
-    and fresh."""
-    cache = current_app.extensions.setdefault("campaign_timelines", {})
-    reused = cache.get(campaign.id)
-    if reused is not None and time.monotonic() < reused[0]:
-        return reused[1]
-    data = timeline(session, campaign.id, sending_seconds(campaign, utcnow()))
-    if counts(session, campaign.id)["total"] >= REUSE_FROM_ROWS:
-        cache[campaign.id] = (time.monotonic() + REUSE_FOR, data)
-    else:
-        cache.pop(campaign.id, None)
-    return data
+    """The campaign's timeline now, from its kept figures (a few hundred rows however large the campaign)."""
+    return timeline(session, campaign.id)
 
 
-def sending_seconds(campaign: Campaign, now: datetime) -> float | None:
-    """How long the campaign has been sending (or sent for), from its own dates: a lower bound of what its
-    timeline spans (statuses and replies go on arriving after), known before reading any row."""
-    start = campaign.started_at or campaign.launched_at
-    if start is None:
-        return None
-    end = campaign.completed_at or (now if campaign.is_active else campaign.updated_at) or now
-    return max((end - start).total_seconds(), 1.0)
-
-
-def timeline(session: Session, campaign_id: int, expected_seconds: float | None = None) -> Timeline:
-    """One GROUP BY per stage over the campaign's rows, then buckets merged until there are at most MAX_POINTS.
-
-    The query groups at the width the campaign's own length calls for (`expected_seconds`; as for an hour when
-    its dates say nothing), so it answers at most a few hundred groups per stage however many rows it reads,
-    plus one per bucket of statuses that came later (a read receipt the next day)."""
-    grain = _query_grain(session, _step_for(expected_seconds or UNKNOWN_LENGTH))
-    counted: dict[str, dict[int, int]] = {stage: {} for stage in STAGES}
-    for stage, bucket, count in session.execute(_bucket_query(session, campaign_id, grain)):
-        at = _epoch(bucket, grain)
-        counted[stage][at] = counted[stage].get(at, 0) + count
-    moments = [at for counts in counted.values() for at in counts]
-    if not moments:
+def timeline(session: Session, campaign_id: int, source: Source = KEPT) -> Timeline:
+    """The narrowest buckets that draw everything from the first stamp to the last in at most MAX_POINTS, so a
+    campaign that took a minute is drawn by the second, one that took days (or had a read receipt the next day) by
+    the hour. `source` is where the figures come from: those kept as rows move, or (for tests and the benchmark's
+    baseline) a scan of the rows."""
+    span = source.span(session, campaign_id)
+    if span is None:
         return Timeline(None, STEPS[0], {stage: [] for stage in STAGES})
-    step = _step_for(max(moments) + grain - min(moments), least=grain)
-    first = min(moments) // step * step
-    buckets = (max(moments) - first) // step + 1
-    series = {stage: [0] * buckets for stage in STAGES}
-    for stage, counts in counted.items():
-        for at, count in counts.items():
-            series[stage][(at - first) // step] += count
-    return Timeline(datetime.fromtimestamp(first, timezone.utc), step, series)
+    first, last = span
+    step = _step_for(last + 1 - first)
+    start = first // step * step
+    series = {stage: [0] * ((last - start) // step + 1) for stage in STAGES}
+    for stage, at, count in source.buckets(session, campaign_id, step):
+        series[stage][(at - start) // step] += count
+    return Timeline(datetime.fromtimestamp(start, timezone.utc), step, series)
 
 
-def _step_for(seconds: float, least: int = 1) -> int:
-    """The narrowest step of at least `least` that draws `seconds` in at most MAX_POINTS buckets."""
-    return next((s for s in STEPS if s >= least and seconds / s <= MAX_POINTS), STEPS[-1])
-
-
-def _query_grain(session: Session, step: int) -> int:
-    """The width the database groups by: the step itself on PostgreSQL; on SQLite the widest prefix width that
-    divides it (the rows' groups then merge into the step's buckets)."""
-    if not is_sqlite(session):
-        return step
-    return max(width for width in SQLITE_PREFIXES if step % width == 0)
-
-
-def _bucket_query(session: Session, campaign_id: int, grain: int):
-    parts = []
-    for stage in STAGES:
-        column = getattr(Recipient, f"{stage}_at")
-        if is_sqlite(session):
-            bucket = func.substr(column, 1, SQLITE_PREFIXES[grain])
-        else:
-            bucket = func.floor(func.extract("epoch", column) / grain)
-        parts.append(select(literal(stage).label("stage"), bucket.label("bucket"), func.count().label("n"))
-                     .where(Recipient.campaign_id == campaign_id, column.is_not(None)).group_by(bucket))
-    return union_all(*parts)
-
-
-def _epoch(bucket, grain: int) -> int:
-    """A bucket as the database named it (a timestamp's prefix, or a count of grains) in seconds since 1970."""
-    if isinstance(bucket, str):
-        moment = datetime.strptime(bucket + STAMP[len(bucket):], "%Y-%m-%d %H:%M:%S")
-        return int(moment.replace(tzinfo=timezone.utc).timestamp())
-    return int(bucket) * grain
+def _step_for(seconds: int) -> int:
+    """The narrowest step that draws `seconds` in at most MAX_POINTS buckets."""
+    return next((s for s in STEPS if seconds / s <= MAX_POINTS), STEPS[-1])
 
 
 # --- The chart --------------------------------------------------------------------------------------------
