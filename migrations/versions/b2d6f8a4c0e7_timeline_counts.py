@@ -1,8 +1,8 @@
 """The campaign page at a million rows: timeline_counts (campaigns/timeline_counts.py), filled from the rows; the log's
-filters' indexes (error code, replied, clicked; trigram search of phone and name on PostgreSQL)
+filters' indexes (error code, replied, clicked)
 
 Revision ID: b2d6f8a4c0e7
-Revises: d4a8e2c6b1f9
+Revises: b7e3d1a9c5f2
 Create Date: 2026-12-02 06:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b2d6f8a4c0e7'
-down_revision = 'd4a8e2c6b1f9'
+down_revision = 'b7e3d1a9c5f2'
 branch_labels = None
 depends_on = None
 
@@ -36,10 +36,6 @@ def upgrade():
     for name, column in (('replied', 'replied_at'), ('clicked', 'clicked_at')):
         op.create_index(f'ix_recipients_campaign_{name}_id', 'recipients', ['campaign_id', 'id'],
                         postgresql_where=sa.text(f'{column} IS NOT NULL'), sqlite_where=sa.text(f'{column} IS NOT NULL'))
-    if op.get_bind().dialect.name == 'postgresql':
-        op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')  # trusted: the database's owner may create it
-        op.execute('CREATE INDEX ix_recipients_phone_trgm ON recipients USING gin (phone gin_trgm_ops)')
-        op.execute('CREATE INDEX ix_recipients_lower_name_trgm ON recipients USING gin (lower(name) gin_trgm_ops)')
     # An upgrade's existing campaigns keep their charts: the same set-based rebuild a repair uses. It reads the rows
     # through today's models, so it runs last in the chain of its release, and only when there are rows.
     bind = op.get_bind()
@@ -54,8 +50,5 @@ def upgrade():
 
 def downgrade():
     op.drop_table('timeline_counts')
-    if op.get_bind().dialect.name == 'postgresql':
-        op.drop_index('ix_recipients_lower_name_trgm', table_name='recipients')
-        op.drop_index('ix_recipients_phone_trgm', table_name='recipients')
     for name in ('clicked', 'replied', 'error_code'):
         op.drop_index(f'ix_recipients_campaign_{name}_id', table_name='recipients')

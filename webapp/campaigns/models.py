@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func,
+    JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -247,8 +247,9 @@ class TimelineCount(db.Model):
 
 
 # The log's filters at a million rows (tracking/log.py): Meta's error code (with the status, for the error filter's
-# counts), replied and clicked are partial indexes (a few rows each); search anywhere in the phone or the name uses
-# trigram indexes on PostgreSQL (pg_trgm; SQLite reads the campaign's rows).
+# counts), replied and clicked are partial indexes (a few rows each). Search anywhere in the phone or the name reads
+# the campaign's rows: trigram indexes would make it fast at a million rows but double what a launch costs to write
+# (docs/benchmarks.md, issue #20), and a launch is every campaign's path.
 Index("ix_recipients_campaign_error_code_id", Recipient.campaign_id, Recipient.error_code, Recipient.id,
       postgresql_include=["status"], postgresql_where=Recipient.error_code.is_not(None),
       sqlite_where=Recipient.error_code.is_not(None))
@@ -256,7 +257,3 @@ Index("ix_recipients_campaign_replied_id", Recipient.campaign_id, Recipient.id,
       postgresql_where=Recipient.replied_at.is_not(None), sqlite_where=Recipient.replied_at.is_not(None))
 Index("ix_recipients_campaign_clicked_id", Recipient.campaign_id, Recipient.id,
       postgresql_where=Recipient.clicked_at.is_not(None), sqlite_where=Recipient.clicked_at.is_not(None))
-Index("ix_recipients_phone_trgm", Recipient.phone, postgresql_using="gin",
-      postgresql_ops={"phone": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
-Index("ix_recipients_lower_name_trgm", func.lower(Recipient.name).label("lower_name"), postgresql_using="gin",
-      postgresql_ops={"lower_name": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
