@@ -41,4 +41,7 @@ def test_a_worker_whose_scheduler_ended_on_a_redis_error_starts_it_again_at_its_
         worker.heartbeat()
         assert worker.scheduler._process is not ended and worker.scheduler._process.is_alive()
     finally:
-        worker.stop_scheduler()
+        # SIGKILL, not RQ's stop_scheduler(): a SIGTERM that reaches the new child before it has installed its own
+        # handler runs a handler it inherited from this test process and is lost, and the join waited for ever
+        worker.scheduler._process.kill()
+        worker.scheduler._process.join(10)
