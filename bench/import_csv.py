@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.webhook_ingest import cpu_seconds  # noqa: E402 - after the path fix above
+
 AREA_CODES = (212, 213, 206, 303, 305, 312, 404, 415, 503, 512, 602, 614, 617, 646, 702, 704, 713, 718, 808, 917)
 CITIES = ("Boston", "Austin", "Denver", "Miami", "Chicago", "Seattle", "Phoenix", "Portland")
 TIERS = ("bronze", "silver", "gold")
@@ -183,23 +185,9 @@ def naive_import(path: Path, limit: int) -> int:
 
 
 def server_cpu_seconds(root_pid: int | None) -> float:
-    """User + system CPU of the database server so far (Linux /proc): its postmaster with the children it reaped
-    (backends that ended) and those still running. 0 without a server process (SQLite runs in the importer)."""
-    if root_pid is None:
-        return 0.0
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        if int(entry.name) == root_pid:
-            total += sum(int(field) for field in fields[11:15]) / ticks  # its own and its reaped children's
-        elif int(fields[1]) == root_pid:
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    """User + system CPU of the database server so far: its postmaster with the backends that ended and those still
+    running. 0 without a server process (SQLite runs in the importer)."""
+    return 0.0 if root_pid is None else cpu_seconds(root_pid, reaped=True)
 
 
 def run_child(args, file: Path, naive: int = 0, profile: str | None = None) -> dict:

@@ -160,10 +160,11 @@ async def post_all(url: str, bodies: list[tuple[bytes, str]], concurrency: int, 
     return Run(len(bodies), seconds, latencies, problems)  # events: the caller counts statuses
 
 
-def cpu_seconds(root_pid: int) -> float:
+def cpu_seconds(root_pid: int, reaped: bool = False) -> float:
     """User + system CPU of a process and its children so far (Linux /proc), to tell cost from contention:
-    other work on the machine slows the events per second, not the CPU each event needs."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    other work on the machine slows the events per second, not the CPU each event needs. `reaped`: also the
+    children the process has already waited for (a database server's backends that ended)."""
+    ticks, own = os.sysconf("SC_CLK_TCK"), slice(11, 15 if reaped else 13)
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -172,7 +173,9 @@ def cpu_seconds(root_pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the process ended meanwhile
-        if int(entry.name) == root_pid or int(fields[1]) == root_pid:
+        if int(entry.name) == root_pid:
+            total += sum(int(field) for field in fields[own]) / ticks
+        elif int(fields[1]) == root_pid:
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
