@@ -5,9 +5,14 @@ starts with BEGIN IMMEDIATE: it waits for the write lock before reading, and nev
 """
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import insert as generic_insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -20,6 +25,28 @@ def begin_write(session: Session) -> None:
     dbapi = session.connection().connection.dbapi_connection
     if not dbapi.in_transaction:
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+T = TypeVar("T")
+CONFLICTS = ("40P01", "40001")  # PostgreSQL's deadlock_detected and serialization_failure: run the victim again
+
+
+def retried(session: Session, work: Callable[[], T], attempts: int = 4) -> T:
+    """Run `work`, a write transaction that ends by committing, again when PostgreSQL ends it as a deadlock's victim.
+
+    Transactions lock the rows of a table in ascending id order (campaigns/statuses.load_rows), so deadlocks are
+    rare: they come from locks taken in two sweeps, as counters after rows. The victim's work is lost with its
+    rollback and done again once the other transaction has gone on; what `work` keeps outside the database must
+    therefore change only after its commit."""
+    for attempt in range(1, attempts):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in CONFLICTS:
+                raise
+            session.rollback()
+            time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not a secret
+    return work()
 
 
 def upsert(session: Session, table):

@@ -60,7 +60,7 @@ from webapp.ratelimit import DailyCap, RateLimiter
 from webapp.senders.models import Sender
 from webapp.senders.services import client_for
 from webapp.timestamps import iso, utcnow
-from webapp.transactions import begin_write, is_sqlite
+from webapp.transactions import begin_write, is_sqlite, retried
 from webapp.workspace.models import WorkspaceSettings
 from webapp.workspace.zone import localtime, workspace_zone
 
@@ -88,6 +88,14 @@ class Outcome:
     claimed: Claimed
     result: SendResult | None = None
     error: CloudAPIError | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a committed batch of outcomes tells the dispatcher beyond the database."""
+    wamids: list[str]
+    sent_phones: list[str]
+    effects: Effects
 
 
 class Lease:
@@ -481,7 +489,24 @@ class Dispatcher:
     # --- results, in batched transactions ---
 
     def record(self, outcomes: list[Outcome]) -> None:
-        now = utcnow()
+        written = retried(db.session, lambda: self._write(outcomes, utcnow()))
+        self.proven = self.proven or bool(written.wamids)
+        if written.effects.hold_seconds:
+            self.limiter.hold(written.effects.hold_seconds)
+            self.limiter.widen()
+        failing = sum(1 for o in outcomes if o.error is not None and o.error.meta_failing)
+        answered = sum(1 for o in outcomes if o.result is not None
+                       or (o.error is not None and o.error.http_status and not o.error.meta_failing))
+        if failing or answered:  # what Meta's health does to the number's rate (ratelimit.Breaker)
+            self.limiter.breaker.record(failing, answered)
+        self.cap.record(written.sent_phones, time.time())
+        if written.wamids:
+            self.tracking.wamids_committed(db.session, written.wamids)
+            db.session.commit()
+
+    def _write(self, outcomes: list[Outcome], now: datetime) -> Written:
+        """The outcomes' rows, counters and effects, in one transaction that ends committed (run again whole
+        should PostgreSQL end it as a deadlock's victim: nothing outside the database changes before its commit)."""
         begin_write(db.session)
         if not is_sqlite(db.session):
             # Locked in id order, as the status webhooks lock theirs (campaigns/statuses.py): in any other order the
@@ -527,20 +552,8 @@ class Dispatcher:
         if wamids and not self.proven:
             db.session.execute(update(Campaign).where(Campaign.id == self.campaign_id,
                                                       Campaign.canary_passed_at.is_(None)).values(canary_passed_at=now))
-            self.proven = True
         db.session.commit()
-        if effects.hold_seconds:
-            self.limiter.hold(effects.hold_seconds)
-            self.limiter.widen()
-        failing = sum(1 for o in outcomes if o.error is not None and o.error.meta_failing)
-        answered = sum(1 for o in outcomes if o.result is not None
-                       or (o.error is not None and o.error.http_status and not o.error.meta_failing))
-        if failing or answered:  # what Meta's health does to the number's rate (ratelimit.Breaker)
-            self.limiter.breaker.record(failing, answered)
-        self.cap.record(sent_phones, time.time())
-        if wamids:
-            self.tracking.wamids_committed(db.session, wamids)
-            db.session.commit()
+        return Written(wamids, sent_phones, effects)
 
     def _record_accepted(self, outcomes: list[Outcome], now: datetime, deltas: Counter, tally: Tally) -> set[int]:
         """The common case, two statements for the batch: rows still `sending` whose request Meta accepted (no webhook

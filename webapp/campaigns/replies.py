@@ -19,16 +19,29 @@ def answered_row(session: Session, phone: str, context_wamid: str, at: datetime,
     """The row a message answers: the one it quotes (context.id), else the latest row sent to that
     number (or answered by Meta with it as the wa_id) within the attribution window before it. Locked
     (PostgreSQL) for the caller's write."""
-    if context_wamid:
-        row = session.scalar(_lock(session, select(Recipient).where(Recipient.wamid == context_wamid)))
-        if row is not None:
+    for query in _answered(phone, context_wamid, at, window):
+        if (row := session.scalar(_lock(session, query))) is not None:
             return row
+    return None
+
+
+def answered_id(session: Session, phone: str, context_wamid: str, at: datetime, window: timedelta) -> int | None:
+    """The id of the row `answered_row` finds, read without a lock: for a transaction that locks it beforehand
+    with the other rows it changes, in one ascending sweep (campaigns/statuses.load_rows)."""
+    for query in _answered(phone, context_wamid, at, window):
+        if (found := session.scalar(query.with_only_columns(Recipient.id))) is not None:
+            return found
+    return None
+
+
+def _answered(phone: str, context_wamid: str, at: datetime, window: timedelta):
+    if context_wamid:
+        yield select(Recipient).where(Recipient.wamid == context_wamid)
     sent_at = func.coalesce(Recipient.sent_at, Recipient.accepted_at, Recipient.delivered_at, Recipient.read_at)
-    latest = (select(Recipient)
-              .where(or_(Recipient.phone == phone, Recipient.wa_id == phone.lstrip("+")),
-                     Recipient.status.in_(ANSWERABLE), sent_at >= at - window, sent_at <= at + CLOCK_SLACK)
-              .order_by(Recipient.id.desc()).limit(1))
-    return session.scalar(_lock(session, latest))
+    yield (select(Recipient)
+           .where(or_(Recipient.phone == phone, Recipient.wa_id == phone.lstrip("+")),
+                  Recipient.status.in_(ANSWERABLE), sent_at >= at - window, sent_at <= at + CLOCK_SLACK)
+           .order_by(Recipient.id.desc()).limit(1))
 
 
 def number_sent_to(session: Session, phone: str) -> str | None:

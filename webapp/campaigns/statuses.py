@@ -153,16 +153,24 @@ def _row_for(update_: StatusUpdate, by_id: dict, by_wamid: dict) -> RowState | N
 
 
 def load_rows(session: Session, ids: set[int], wamids: set[str]) -> list[RowState]:
-    """The rows with these ids or wamids, locked (PostgreSQL) in id order so that concurrent webhooks
-    never deadlock on each other's rows."""
+    """The rows with these ids or wamids, locked (PostgreSQL) in ascending id order.
+
+    Every transaction that locks several recipient rows takes them in one ascending sweep: the dispatcher
+    recording its answers does, and two transactions that each hold a row the other waits for would otherwise
+    deadlock. One statement locks in its ORDER BY; past one statement's worth, the wamids' ids are found first
+    (unlocked) so that the chunks, in id order, lock in id order too."""
     session.flush()  # rows changed through the ORM earlier in this transaction are read as changed
     query = LOAD_ROWS if is_sqlite(session) else LOAD_ROWS_LOCKED
-    found: dict[int, RowState] = {}
-    id_list, wamid_list = sorted(ids), sorted(wamids)
-    for start in range(0, max(len(id_list), len(wamid_list)), CHUNK):
-        rows = session.execute(query, {"ids": id_list[start:start + CHUNK], "wamids": wamid_list[start:start + CHUNK]})
-        found.update((row.id, RowState(**row._mapping)) for row in rows)
-    return list(found.values())
+    if len(ids) <= CHUNK and len(wamids) <= CHUNK:
+        return [RowState(**row._mapping) for row in session.execute(query, {"ids": sorted(ids),
+                                                                             "wamids": sorted(wamids)})]
+    wanted_ids = set(ids)
+    wamid_list = sorted(wamids)
+    for start in range(0, len(wamid_list), CHUNK):
+        wanted_ids.update(session.scalars(select(_table.c.id).where(_table.c.wamid.in_(wamid_list[start:start + CHUNK]))))
+    id_list = sorted(wanted_ids)
+    return [RowState(**row._mapping) for start in range(0, len(id_list), CHUNK)
+            for row in session.execute(query, {"ids": id_list[start:start + CHUNK], "wamids": []})]
 
 
 def add_deltas(session: Session, deltas: dict[int, Counter]) -> None:

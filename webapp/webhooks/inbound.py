@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from webapp.campaigns import guardrail
 from webapp.campaigns.daily import Tally
 from webapp.campaigns.models import Recipient
-from webapp.campaigns.replies import answered_row, count_reply, number_sent_to
+from webapp.campaigns.replies import answered_id, answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts
 from webapp.contacts.models import Contact
@@ -77,6 +77,15 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
     guardrail.check(session, watched)
     tally.write(session)
     return new
+
+
+def answered_ids(session: Session, messages: list[Inbound]) -> set[int]:
+    """The campaign rows these messages answer (each becomes `replied`), read without a lock."""
+    if not messages:
+        return set()
+    window = ReplyRules.load(session).attribution
+    return {found for message in messages
+            if (found := answered_id(session, message.phone, message.context_wamid, message.at, window)) is not None}
 
 
 def opt_out_answers() -> Select:

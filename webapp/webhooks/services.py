@@ -18,11 +18,12 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.guardrail import pause_senders
+from webapp.campaigns.statuses import load_rows
 from webapp.senders.models import Sender
 from webapp.senders.quality import apply_number_updates
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write
-from webapp.webhooks.inbound import apply_messages, apply_preferences
+from webapp.transactions import begin_write, retried
+from webapp.webhooks.inbound import answered_ids, apply_messages, apply_preferences
 from webapp.webhooks.models import WebhookEvent
 from webapp.webhooks.parked import apply_parked_statuses, park, route_statuses
 from webapp.webhooks.payloads import read_changes, read_number_updates
@@ -63,12 +64,7 @@ def apply_events(session: Session, events: list[tuple[int, dict | None]]) -> dic
     Should that fail, each is applied alone, so one bad event holds back no other and its error is kept
     on it as `failed`. A payload of None is read back from the stored body."""
     try:
-        begin_write(session)
-        payloads = _payloads(session, events)
-        outcomes, parked = _apply(session, payloads)
-        for (status, notes), ids in _grouped(outcomes).items():
-            _finish(session, ids, status, notes)
-        session.commit()
+        outcomes, parked = retried(session, lambda: _apply_and_finish(session, events))
         # The sender may have committed these wamids (and looked for parked statuses) while we parked
         # them: look once more now that ours are committed, so one of the two sides always sees the other.
         apply_parked_statuses(session, parked)
@@ -82,6 +78,15 @@ def apply_events(session: Session, events: list[tuple[int, dict | None]]) -> dic
         _finish(session, [event_id], "failed", f"{type(exc).__name__}: {exc}"[:4000])
         session.commit()
         return {event_id: Outcome(status="failed", notes=[str(exc)])}
+
+
+def _apply_and_finish(session: Session, events: list[tuple[int, dict | None]]) -> tuple[dict[int, Outcome], list[str]]:
+    begin_write(session)
+    outcomes, parked = _apply(session, _payloads(session, events))
+    for (status, notes), ids in _grouped(outcomes).items():
+        _finish(session, ids, status, notes)
+    session.commit()
+    return outcomes, parked
 
 
 def apply_event(session: Session, event_id: int) -> Outcome:
@@ -132,6 +137,9 @@ def _apply(session: Session, payloads: list[tuple[int, dict]]) -> tuple[dict[int
         messages += [(event_id, message) for message in change.messages]
         preferences += change.preferences
         outcome.notes += [f"Meta reported error {e.code}: {e.title} {e.detail}".strip() for e in change.errors]
+    if messages:  # a reply changes its row too: lock it with the statuses' rows in one ascending sweep
+        load_rows(session, answered_ids(session, [message for _, message in messages])
+                  | {status.row_id for status in statuses if status.row_id}, {status.wamid for status in statuses})
     unmatched = route_statuses(session, statuses)
     park(session, unmatched)
     for status in statuses:
