@@ -18,7 +18,7 @@ from webapp.campaigns.statuses import CHUNK, StatusUpdate, apply_statuses
 from webapp.inbox.answers import apply_answer_statuses
 from webapp.inbox.models import Answer
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, is_sqlite
+from webapp.transactions import begin_write, is_sqlite, retried
 from webapp.webhooks.models import UnmatchedStatus, WebhookEvent
 from webapp.webhooks.payloads import read_status
 
@@ -45,9 +45,13 @@ def apply_parked_statuses(session: Session, wamids: list[str]) -> int:
     wamids = [w for w in wamids if w]
     if not wamids or not _any_parked(session, wamids):
         return 0
+    return retried(session, lambda: _apply_parked_for(session, sorted(set(wamids))))
+
+
+def _apply_parked_for(session: Session, wamids: list[str]) -> int:
     begin_write(session)
     parked = []
-    for chunk in _chunks(sorted(set(wamids))):
+    for chunk in _chunks(wamids):
         query = select(UnmatchedStatus).where(UnmatchedStatus.wamid.in_(chunk))
         parked.extend(session.scalars(_locked(session, query.order_by(UnmatchedStatus.id))))
     applied = _apply_parked(session, parked)
