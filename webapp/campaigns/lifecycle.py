@@ -130,9 +130,10 @@ def move(row: Recipient, status: str, **fields) -> Counter:
 
 
 def add_counts(session: Session, campaign_id: int, deltas: Counter | dict) -> None:
-    """Add to a campaign's counters (on a random shard, so concurrent writers seldom meet on one row)."""
+    """Add to a campaign's counters (on a random shard, so concurrent writers seldom meet on one row), in name order:
+    every writer locks a campaign's counters in the same order (a failure also moves its code's counter)."""
     rows = [{"campaign_id": campaign_id, "name": name, "shard": random.randrange(SHARDS), "value": value}
-            for name, value in deltas.items() if value]
+            for name, value in sorted(deltas.items()) if value]
     if not rows:
         return
     session.execute(adding(session, CampaignCounter.__table__, ("campaign_id", "name", "shard"), ("value",)), rows)
