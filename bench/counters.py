@@ -66,7 +66,7 @@ def _rows_sql(dialect: str) -> str:
 
 def seed(app, size: int, first: int) -> int:
     """A sending campaign of `size` rows, its counters set from a recount, as launch and webhooks keep them."""
-    from webapp.campaigns.lifecycle import COUNTER_NAMES, add_counts, recount
+    from webapp.campaigns.lifecycle import COUNTER_NAMES, add_counts, recount, recount_failures
     from webapp.campaigns.models import Campaign
     from webapp.campaigns.timeline_counts import rebuild
     from webapp.extensions import db
@@ -84,6 +84,7 @@ def seed(app, size: int, first: int) -> int:
         db.session.execute(text("ANALYZE recipients"))
     figures = recount(db.session, campaign.id)
     add_counts(db.session, campaign.id, {name: figures[name] for name in COUNTER_NAMES})
+    add_counts(db.session, campaign.id, recount_failures(db.session, campaign.id))  # the failed rows by error code
     rebuild(db.session, [campaign.id])  # the timeline's figures, as webhooks keep them
     db.session.commit()
     return campaign.id

@@ -55,8 +55,18 @@ def test_read_without_delivered_counts_as_delivered_too():
 def test_a_message_failed_after_the_api_accepted_it_was_accepted_but_never_sent():
     row = _fresh()
     assert report(row, "accepted", T0, wamid="wamid.A") == {"sending": -1, "accepted": 1}
-    assert report(row, "failed", T0, failure=MetaError(131026, "x")) == {"failed": 1}
+    assert report(row, "failed", T0, failure=MetaError(131026, "x")) == {"failed": 1, "code:131026": 1}
     assert (row.status, row.reached, row.accepted_at, row.sent_at) == ("failed", 1, T0, None)
+
+
+def test_a_failed_rows_code_moves_its_count_from_one_code_to_the_other():
+    row = _fresh()
+    assert report(row, "failed", T0, failure=MetaError(131000, "Something went wrong")) == \
+        {"sending": -1, "failed": 1, "code:131000": 1}  # its last refused attempt's error
+    # the message of an earlier attempt had gone after all (its answer lost): Meta's word on it replaces the error
+    assert report(row, "failed", T0, wamid="wamid.LOST", failure=MetaError(131026, "x")) == \
+        {"code:131000": -1, "code:131026": 1}
+    assert report(row, "failed", T0, wamid="wamid.LOST", failure=MetaError(131047, "y")) == {}  # a duplicate
 
 
 def test_the_apis_answer_recorded_after_metas_sent_status_counts_nothing_twice():

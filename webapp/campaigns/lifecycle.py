@@ -8,6 +8,8 @@ always equal what a GROUP BY over the rows would say, without anyone ever runnin
 Funnel counters (accepted, sent, delivered, read, replied) count rows that ever reached the stage — a read
 message was delivered even when Meta skipped the `delivered` status — while the others count current statuses.
 `accepted` is the Cloud API's answer to our request; `sent` and the later stages are what Meta's statuses say.
+The failed rows are also counted by their error code (`code:131026`, `code:none`), so the log's error filter lists
+a campaign's codes without counting its failed rows: every failed row is in exactly one of them.
 """
 from __future__ import annotations
 
@@ -33,13 +35,25 @@ COUNTED_BY_STATUS = ("pending", "sending", "unknown", "failed", "skipped", "canc
 CLICKED = "clicked"  # recipients who clicked one of the campaign's tracked links (campaigns/links.py), once each
 COUNTER_NAMES = ("total", *COUNTED_BY_STATUS, *FUNNEL, CLICKED)
 SHARDS = 4
+FAILED_WITH = "code:"  # + Meta's error code, or NO_CODE: the failed rows with that code (fits the name's 16 characters)
+NO_CODE = "none"
 # What a row held by Meta's per-user marketing limit says while it waits (a held row keeps this code until sent).
 HELD = MetaError(131049, "Waiting: Meta's per-user marketing limit lets this contact receive no marketing "
                          "message for 24 hours", "The row is sent when the 24 hours end.")
 
 
-def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
-    (old_status, old_reached), (new_status, new_reached) = before, after
+def failure_counter(code: int | None) -> str:
+    """The counter of a campaign's failed rows with this error code (None: failed without one)."""
+    return f"{FAILED_WITH}{NO_CODE if code is None else code}"
+
+
+def _state(row: Recipient) -> tuple[str, int, str | None]:
+    """What the counters count of a row: its status, its furthest stage, and its failure's counter if it failed."""
+    return row.status, row.reached or 0, failure_counter(row.error_code) if row.status == "failed" else None
+
+
+def _deltas(before: tuple[str, int, str | None], after: tuple[str, int, str | None]) -> Counter:
+    (old_status, old_reached, old_failure), (new_status, new_reached, new_failure) = before, after
     deltas: Counter = Counter()
     if old_status != new_status:
         if old_status in COUNTED_BY_STATUS:
@@ -48,6 +62,11 @@ def _deltas(before: tuple[str, int], after: tuple[str, int]) -> Counter:
             deltas[new_status] += 1
     for rank in range(old_reached + 1, new_reached + 1):
         deltas[STAGE_AT_RANK[rank]] += 1
+    if old_failure != new_failure:  # failed, or a failed row's code replaced by Meta's word on what went
+        if old_failure:
+            deltas[old_failure] -= 1
+        if new_failure:
+            deltas[new_failure] += 1
     return deltas
 
 
@@ -58,7 +77,7 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
     Idempotent and order-independent: duplicates change nothing, and a late `sent` after `read`
     only fills in `sent_at`.
     """
-    before = (row.status, row.reached)
+    before = _state(row)
     # The first status naming a wamid the row lacks: its message went, though no answer told us (it was lost).
     first_word = bool(wamid) and not row.wamid
     if first_word:
@@ -83,7 +102,7 @@ def report(row: Recipient, stage: str, at: datetime, *, wamid: str | None = None
         raise ValueError(f"unknown stage {stage!r}")
     if row.status != "sending":
         row.claim_token = None
-    return _deltas(before, (row.status, row.reached))
+    return _deltas(before, _state(row))
 
 
 def note_error(row: Recipient, failure: MetaError | None) -> None:
@@ -101,19 +120,20 @@ def move(row: Recipient, status: str, **fields) -> Counter:
     }
     if status not in allowed.get(row.status, ()):
         raise ValueError(f"a {row.status} recipient cannot become {status}")
-    before = (row.status, row.reached)
+    before = _state(row)
     row.status = status
     for name, value in fields.items():
         setattr(row, name, value)
     if status != "sending":
         row.claim_token = None
-    return _deltas(before, (row.status, row.reached))
+    return _deltas(before, _state(row))
 
 
 def add_counts(session: Session, campaign_id: int, deltas: Counter | dict) -> None:
-    """Add to a campaign's counters (on a random shard, so concurrent writers seldom meet on one row)."""
+    """Add to a campaign's counters (on a random shard, so concurrent writers seldom meet on one row), in name order:
+    every writer locks a campaign's counters in the same order (a failure also moves its code's counter)."""
     rows = [{"campaign_id": campaign_id, "name": name, "shard": random.randrange(SHARDS), "value": value}
-            for name, value in deltas.items() if value]
+            for name, value in sorted(deltas.items()) if value]
     if not rows:
         return
     session.execute(adding(session, CampaignCounter.__table__, ("campaign_id", "name", "shard"), ("value",)), rows)
@@ -144,6 +164,29 @@ def recount(session: Session, campaign_id: int) -> dict[str, int]:
                                                                  Recipient.clicked_at.is_not(None))) or 0
     result["queued"] = result["pending"] + result["sending"]
     return result
+
+
+def recount_failures(session: Session, campaign_id: int) -> dict[str, int]:
+    """The failed rows by error code, counted from the rows (their counters' names: `failure_counter`)."""
+    return {failure_counter(code): count for code, count in session.execute(
+        select(Recipient.error_code, func.count())
+        .where(Recipient.campaign_id == campaign_id, Recipient.status == "failed").group_by(Recipient.error_code))}
+
+
+def failures(session: Session, campaign_id: int) -> dict[int, int] | None:
+    """How many of a campaign's failed rows have each of Meta's error codes, from the counters (rows failed without
+    a code are left out; a code no row has any more is not there). None when the counters do not account for every
+    failed row: a campaign whose rows failed before the counters were kept by code."""
+    found = dict(session.execute(
+        select(CampaignCounter.name, func.sum(CampaignCounter.value))
+        .where(CampaignCounter.campaign_id == campaign_id,
+               (CampaignCounter.name == "failed") | CampaignCounter.name.startswith(FAILED_WITH, autoescape=True))
+        .group_by(CampaignCounter.name)).all())
+    failed = int(found.pop("failed", 0) or 0)
+    by_name = {name.removeprefix(FAILED_WITH): int(value) for name, value in found.items()}
+    if sum(by_name.values()) != failed:
+        return None
+    return {int(code): count for code, count in by_name.items() if code != NO_CODE and count > 0}
 
 
 @dataclass(frozen=True)

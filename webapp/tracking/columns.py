@@ -17,8 +17,8 @@ from webapp.timestamps import ISO_SCHEMA
 
 @dataclass(frozen=True)
 class Kind:
-    """What sort of value a column holds: its JSON Schema in the API, and the macro of
-    templates/tracking/_cells.html that shows it on the page (a column may name its own)."""
+    """What sort of value a column holds: its JSON Schema in the API, and the way (a branch of
+    templates/tracking/_cells.html) that shows it on the page (a column may name its own)."""
 
     schema: dict
     cell: str
@@ -43,7 +43,7 @@ class Column:
     api: str | None = None  # its field name in the API's recipient
     csv: str | None = None  # its header in the CSV export (a time's names its zone too: tracking/log.py)
     page: str | None = None  # the heading of its own column on the log page
-    cell: str = ""  # the macro that shows it on the page, when not its kind's
+    cell: str = ""  # the way it is shown on the page (templates/tracking/_cells.html), when not its kind's
     description: str = ""  # what the API reference says of it
     derive: Callable[[Recipient], object] | None = None  # computes the value from the row instead of reading it
 
@@ -55,7 +55,7 @@ class Column:
         return self.derive(row) if self.derive else getattr(row, self.key)
 
     @property
-    def macro(self) -> str:
+    def shown_as(self) -> str:
         return self.cell or self.kind.cell
 
     @property
@@ -116,5 +116,12 @@ LOG_COLUMNS = (
 )
 
 PAGE_COLUMNS = tuple(column for column in LOG_COLUMNS if column.page)
+_PAGE_CELLS = tuple((column, column.shown_as, column.page) for column in PAGE_COLUMNS)
 CSV_COLUMNS = tuple(column for column in LOG_COLUMNS if column.csv)
 API_COLUMNS = tuple(column for column in LOG_COLUMNS if column.api)
+
+
+def page_cells(row: Recipient) -> list[tuple[str, str, object]]:
+    """A row's cells on the log page: how each is shown (templates/tracking/_cells.html), its column's heading and its
+    value, read here once so that the template, run for 50 rows of 9 cells, does no more than show them."""
+    return [(how, heading, column.value(row)) for column, how, heading in _PAGE_CELLS]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from webapp.campaigns.lifecycle import failures
 from webapp.campaigns.models import RECIPIENT_STATES, Recipient
 from webapp.spreadsheet import neutralise
 from webapp.timestamps import utcnow
@@ -95,11 +96,15 @@ def log_page(session: Session, campaign_id: int, filters: LogFilters, after: int
 
 
 def error_codes(session: Session, campaign_id: int) -> list[tuple[int, str, int]]:
-    """(code, title, rows) of the campaign's failures, most frequent first, for the error filter: counted in the
-    (campaign, error code) index, which carries the status; each code's title read from one of its rows."""
+    """(code, title, rows) of the campaign's failures, most frequent first, for the error filter: read from the
+    campaign's counters of failed rows by code (a handful of rows, whatever the campaign's size), or counted from
+    the rows when those do not account for every failure (rows failed before they were kept); each code's title
+    read from one of its rows (the (campaign, error code) index finds it)."""
     failed = (Recipient.campaign_id == campaign_id, Recipient.status == "failed")
-    found = session.execute(select(Recipient.error_code, func.count())
-                            .where(*failed, Recipient.error_code.is_not(None)).group_by(Recipient.error_code)).all()
+    kept = failures(session, campaign_id)
+    found = kept.items() if kept is not None else session.execute(
+        select(Recipient.error_code, func.count())
+        .where(*failed, Recipient.error_code.is_not(None)).group_by(Recipient.error_code)).all()
     title = select(Recipient.error_title).where(*failed, Recipient.error_code == bindparam("code")).limit(1)
     return sorted(((code, session.scalar(title, {"code": code}) or "", n) for code, n in found),
                   key=lambda item: (-item[2], item[0]))

@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.fragments import answer, target
 from webapp.timestamps import utcnow
 from webapp.tracking import campaign_page
-from webapp.tracking.columns import PAGE_COLUMNS
+from webapp.tracking.columns import PAGE_COLUMNS, page_cells
 from webapp.tracking.log import LogFilters, error_codes, export_csv, log_page
 from webapp.tracking.services import Seen, is_live
 from webapp.tracking.timeline import chart, recent_timeline
@@ -82,7 +82,7 @@ def log(campaign_id: int):
     template = LOG_FRAGMENTS.get(target(), "tracking/log_page.html")
     needs_form = template != LOG_FRAGMENTS["recipient-log-results"]
     return answer(
-        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page, columns=PAGE_COLUMNS,
+        template, campaign=campaign, live=is_live(campaign), filters=filters, page=page, columns=PAGE_COLUMNS, page_cells=page_cells,
         refresh_on=_log_refresh(campaign),
         error_codes=error_codes(db.session, campaign_id) if needs_form else [],
         # what the polling of this page asks again: the same filters and the same page
