@@ -206,14 +206,16 @@ def check(app, campaign_id: int, events: int, events_before: int) -> list[str]:
         return problems
 
 
-def start_gunicorn(folder: Path, database_url: str, redis_url: str, workers: int, threads: int):
+def start_gunicorn(folder: Path, database_url: str, redis_url: str, workers: int, threads: int,
+                   options: tuple[str, ...] = ()):
+    """gunicorn serving the app from this checkout (its gunicorn.conf.py); `options`: more command-line settings."""
     port = free_port()
     environment = {**os.environ, "INSTANCE_PATH": str(folder), "DATABASE_URL": database_url,
                    "REDIS_URL": redis_url, "SECRET_KEY": "bench", "SANDBOX_ENABLED": "0",
                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--keep-alive", "5", "--log-level", "warning", "app:app"],
+         "--threads", str(threads), "--keep-alive", "5", "--log-level", "warning", *options, "app:app"],
         cwd=ROOT, env=environment)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
