@@ -1,6 +1,6 @@
 """How many tracked-link redirects (/r/<code>) per second the app answers under gunicorn, with a baseline.
 
-Starts the app under gunicorn as the Procfile does (2 workers × 32 threads, gunicorn.conf.py) on a fresh SQLite
+Starts the app under gunicorn as the Procfile does (2 workers × 16 threads, gunicorn.conf.py) on a fresh SQLite
 (WAL) database, or a throwaway PostgreSQL, with a private Redis; seeds one campaign of `--rows` recipients with a
 tracked link; then, in the same run and from the same concurrent keep-alive clients on loopback, requests:
 
@@ -137,7 +137,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64,
                         help="keep-alive connections (open loop: a due request waits for a free one)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=16, help="per worker, as in the Procfile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--access-log", action="store_true",
                         help="gunicorn writes its access log (to a file), as the Procfile has it write to stdout")

@@ -1,6 +1,6 @@
 """How many signed single-status webhook POSTs per second the app stores and applies under gunicorn.
 
-Starts the app under gunicorn as the Procfile does (2 workers × 32 threads, gunicorn.conf.py) on a fresh
+Starts the app under gunicorn as the Procfile does (2 workers × 16 threads, gunicorn.conf.py) on a fresh
 SQLite (WAL) database in a temporary folder, with a private Redis; seeds one campaign whose rows were accepted by
 the API (each has its wamid); then posts sent, delivered and read for every row, one status per signed
 POST, from concurrent keep-alive clients on loopback. Prints the sustained events per second, p50/p99
@@ -234,7 +234,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=16, help="per worker, as in the Procfile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throwaway server started for the run (the production path)")
     parser.add_argument("--rate", type=float, default=0.0,
