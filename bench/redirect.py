@@ -1,6 +1,6 @@
 """How many tracked-link redirects (/r/<code>) per second the app answers under gunicorn, with a baseline.
 
-Starts the app under gunicorn as the Procfile does (2 workers × 32 threads, gunicorn.conf.py) on a fresh SQLite
+Starts the app under gunicorn as the Procfile does (2 workers × 16 threads, gunicorn.conf.py) on a fresh SQLite
 (WAL) database, or a throwaway PostgreSQL, with a private Redis; seeds one campaign of `--rows` recipients with a
 tracked link; then, in the same run and from the same concurrent keep-alive clients on loopback, requests:
 
@@ -11,11 +11,21 @@ tracked link; then, in the same run and from the same concurrent keep-alive clie
 then counts the queued clicks as the worker's job does (jobs/clicks.py), in this process, and prints its CPU per
 click too. The redirects are answered by the front door (webapp/tracking/front.py) before Flask.
 
+Two ways to load it (bench/http_load.py, a client cheap enough to share the machine's cores):
+
+- closed loop (the default): `--concurrency` connections, each asking again as soon as it is answered: the
+  server's capacity at saturation, and the latency of a full queue (64 in flight at 2,000/s wait 32 ms on
+  average by Little's law alone);
+- open loop (`--rate 2000 --seconds 10`): requests due at a fixed rate whatever the server does, each latency
+  counted from when the request was due (a stall shows as late answers, not as fewer requests): issue #18's
+  "answers at 2,000 requests/s with p99 < 50 ms".
+
 Prints requests per second, p50/p99 latency and CPU per request (server and client apart: on a shared machine,
 others' work lowers the rate, not the CPU each request needs), and checks that every click was counted once and
 no preview was: the link's clicks equal the click requests, the "clicked" counter equals a recount.
 
     .venv/bin/python bench/redirect.py                         # 3 runs of 6,000 requests per kind, 64 clients
+    .venv/bin/python bench/redirect.py --rate 2000 --seconds 10   # offered at 2,000/s: 20,000 of each kind a run
     .venv/bin/python bench/redirect.py --database postgresql   # the production path
     .venv/bin/python bench/redirect.py --requests 2000 --runs 1
     .venv/bin/python bench/redirect.py --own-urls     # the link opens each recipient's own address: one lookup more
@@ -23,7 +33,6 @@ no preview was: the link's clicks equal the click requests, the "clicked" counte
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import os
 import random
@@ -34,12 +43,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bench.webhook_ingest import Run, cpu_seconds, start_gunicorn  # noqa: E402 - after the path fix above
+from bench.http_load import Load, load, request_bytes  # noqa: E402 - after the path fix above
+from bench.webhook_ingest import cpu_seconds, start_gunicorn  # noqa: E402
 from tests.services import ThrowawayPostgres  # noqa: E402
 from webapp import private_redis  # noqa: E402
 
@@ -76,29 +84,6 @@ def seed(app, rows: int, own_urls: bool = False) -> tuple[int, list[str]]:
         return campaign.id, [code_for(link.id, recipient_id) for recipient_id in ids]
 
 
-async def get_all(urls: list[str], agent: str, concurrency: int, expected: int) -> Run:
-    """GET every URL (redirects not followed) from `concurrency` keep-alive clients, as fast as answers come."""
-    latencies: list[float] = []
-    problems: list[str] = []
-    queue = iter(urls)
-
-    async def client(session: aiohttp.ClientSession) -> None:
-        for url in queue:  # clients share one iterator: each URL is asked once
-            began = time.perf_counter()
-            async with session.get(url, allow_redirects=False, headers={"User-Agent": agent}) as response:
-                await response.read()
-                if response.status != expected:
-                    problems.append(f"HTTP {response.status}")
-            latencies.append(time.perf_counter() - began)
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
-        seconds = time.perf_counter() - started
-    return Run(len(urls), seconds, latencies, problems)
-
-
 def count_queued(app) -> tuple[int, float]:
     """The queued clicks counted as the worker's job counts them: how many, and the CPU it took (this process's,
     the database's too on SQLite)."""
@@ -131,9 +116,11 @@ def http_parser() -> str:
     return "C" if importlib.util.find_spec("gunicorn_h1c") else "Python"
 
 
-def measure(base_url: str, server_pid: int, urls: list[str], agent: str, concurrency: int, expected: int) -> Run:
+def measure(base_url: str, server_pid: int, paths: list[str], agent: str, expected: int, args) -> Load:
+    host = base_url.removeprefix("http://")
+    requests = [request_bytes(host, path, agent) for path in paths]  # made before the clock starts
     server_before, client_before = cpu_seconds(server_pid), time.process_time()
-    run = asyncio.run(get_all(urls, agent, concurrency, expected))
+    run = load(base_url, requests, expected, args.concurrency, args.rate)
     run.server_cpu = cpu_seconds(server_pid) - server_before
     run.client_cpu = time.process_time() - client_before
     return run
@@ -142,14 +129,24 @@ def measure(base_url: str, server_pid: int, urls: list[str], agent: str, concurr
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10000, help="recipients of the campaign (codes to click)")
-    parser.add_argument("--requests", type=int, default=6000, help="requests of each kind per run")
+    parser.add_argument("--requests", type=int, default=6000, help="requests of each kind per run (closed loop)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: offer this many requests a second (0: closed loop, as fast as answered)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="open loop: how long each kind is offered")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=64, help="concurrent keep-alive clients")
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="keep-alive connections (open loop: a due request waits for a free one)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=16, help="per worker, as in the Procfile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--access-log", action="store_true",
+                        help="gunicorn writes its access log (to a file), as the Procfile has it write to stdout")
     parser.add_argument("--own-urls", action="store_true", help="the link opens each recipient's own address")
     args = parser.parse_args()
+    if args.rate < 0 or args.seconds <= 0 or args.concurrency < 1:
+        parser.error("--rate must be 0 or more, --seconds and --concurrency more than 0")
+    if args.rate:
+        args.requests = round(args.rate * args.seconds)
 
     folder = Path(tempfile.mkdtemp(prefix="broadcaster-redirect-bench-"))
     redis_url, redis_process = private_redis.start(folder / "redis")
@@ -168,27 +165,28 @@ def main() -> int:
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
         campaign_id, codes = seed(app, args.rows, args.own_urls)
-        server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads)
+        options = ("--access-logfile", str(folder / "access.log")) if args.access_log else ()
+        server, base_url = start_gunicorn(folder, database_url, redis_url, args.workers, args.threads, options)
         for number in range(1, args.runs + 1):
             chosen = random.Random(number).choices(codes, k=args.requests)  # first clicks and repeat clicks
-            runs = {"baseline": measure(base_url, server.pid, [f"{base_url}/healthz"] * args.requests, PHONE,
-                                        args.concurrency, 200),
-                    "previews": measure(base_url, server.pid, [f"{base_url}/r/{code}" for code in chosen], WHATSAPP,
-                                        args.concurrency, 302),
-                    "clicks": measure(base_url, server.pid, [f"{base_url}/r/{code}" for code in chosen], PHONE,
-                                      args.concurrency, 302)}
+            runs = {"baseline": measure(base_url, server.pid, ["/healthz"] * args.requests, PHONE, 200, args),
+                    "previews": measure(base_url, server.pid, [f"/r/{code}" for code in chosen], WHATSAPP, 302, args),
+                    "clicks": measure(base_url, server.pid, [f"/r/{code}" for code in chosen], PHONE, 302, args)}
             clicks += args.requests
             counted, counting_cpu = count_queued(app)
             counting.append(counting_cpu / max(counted, 1))
             if counted != args.requests:
-                runs["clicks"].problems.append(f"{counted} queued clicks counted of {args.requests}")
-            runs["clicks"].problems += check(app, campaign_id, clicks)
+                runs["clicks"].problems[f"{counted} queued clicks counted of {args.requests}"] += 1
+            runs["clicks"].problems.update(check(app, campaign_id, clicks))
             for kind, run in runs.items():
                 kinds[kind].append(run)
+                problems = "; ".join(f"{count} × {problem}" for problem, count in run.problems.most_common(3))
+                waited = (f", {run.waited:,} waited for a connection, sent up to {run.late_sends * 1000:.1f} ms late"
+                          if args.rate else "")
                 print(f"run {number} {kind:8}: {run.rate:,.0f} req/s, p50 {run.percentile(0.5):.1f} ms, "
-                      f"p99 {run.percentile(0.99):.1f} ms, CPU per request: server "
-                      f"{run.server_cpu / run.events * 1000:.2f} ms, client {run.client_cpu / run.events * 1000:.2f} ms"
-                      f"{'; ' + '; '.join(run.problems[:3]) if run.problems else ''}")
+                      f"p99 {run.percentile(0.99):.1f} ms, max {run.percentile(1):.1f} ms, CPU per request: server "
+                      f"{run.server_cpu / run.requests * 1000:.2f} ms, client "
+                      f"{run.client_cpu / run.requests * 1000:.2f} ms{waited}{'; ' + problems if problems else ''}")
             print(f"run {number} counting the queued clicks (jobs/clicks.py): {counting[-1] * 1000:.2f} ms CPU a click")
     finally:
         if server is not None:
@@ -199,15 +197,18 @@ def main() -> int:
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"\nmedian of {args.runs} runs ({args.requests:,} requests of each kind, {args.concurrency} clients, "
+    loop = (f"open loop: {args.rate:,.0f} req/s offered for {args.seconds:g} s over {args.concurrency} connections"
+            if args.rate else f"closed loop: {args.concurrency} clients")
+    print(f"\nmedian of {args.runs} runs ({args.requests:,} requests of each kind, {loop}, "
           f"gunicorn {args.workers}×{args.threads} ({http_parser()} HTTP parser), {os.cpu_count()} CPUs, "
-          f"{'PostgreSQL' if postgres else 'SQLite WAL'}{', own URLs' if args.own_urls else ''}, "
+          f"{'PostgreSQL' if postgres else 'SQLite WAL'}{', own URLs' if args.own_urls else ''}"
+          f"{', access log' if args.access_log else ''}, "
           f"load average now {os.getloadavg()[0]:.1f}):")
     for kind, runs in kinds.items():
         rate = statistics.median(r.rate for r in runs)
         p99 = statistics.median(r.percentile(0.99) for r in runs)
-        server_ms = statistics.median(r.server_cpu / r.events * 1000 for r in runs)
-        client_ms = statistics.median(r.client_cpu / r.events * 1000 for r in runs)
+        server_ms = statistics.median(r.server_cpu / r.requests * 1000 for r in runs)
+        client_ms = statistics.median(r.client_cpu / r.requests * 1000 for r in runs)
         print(f"  {kind:8} {rate:,.0f} req/s ({rate / GOAL_RATE:.2f}× the {GOAL_RATE:,}/s goal), "
               f"p50 {statistics.median(r.percentile(0.5) for r in runs):.1f} ms, p99 {p99:.1f} ms "
               f"({p99 / GOAL_P99_MS:.2f}× the {GOAL_P99_MS} ms limit); CPU per request: server {server_ms:.2f} ms "

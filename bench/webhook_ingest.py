@@ -1,6 +1,6 @@
 """How many signed single-status webhook POSTs per second the app stores and applies under gunicorn.
 
-Starts the app under gunicorn as the Procfile does (2 workers × 32 threads, gunicorn.conf.py) on a fresh
+Starts the app under gunicorn as the Procfile does (2 workers × 16 threads, gunicorn.conf.py) on a fresh
 SQLite (WAL) database in a temporary folder, with a private Redis; seeds one campaign whose rows were accepted by
 the API (each has its wamid); then posts sent, delivered and read for every row, one status per signed
 POST, from concurrent keep-alive clients on loopback. Prints the sustained events per second, p50/p99
@@ -206,14 +206,16 @@ def check(app, campaign_id: int, events: int, events_before: int) -> list[str]:
         return problems
 
 
-def start_gunicorn(folder: Path, database_url: str, redis_url: str, workers: int, threads: int):
+def start_gunicorn(folder: Path, database_url: str, redis_url: str, workers: int, threads: int,
+                   options: tuple[str, ...] = ()):
+    """gunicorn serving the app from this checkout (its gunicorn.conf.py); `options`: more command-line settings."""
     port = free_port()
     environment = {**os.environ, "INSTANCE_PATH": str(folder), "DATABASE_URL": database_url,
                    "REDIS_URL": redis_url, "SECRET_KEY": "bench", "SANDBOX_ENABLED": "0",
                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--keep-alive", "5", "--log-level", "warning", "app:app"],
+         "--threads", str(threads), "--keep-alive", "5", "--log-level", "warning", *options, "app:app"],
         cwd=ROOT, env=environment)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
@@ -232,7 +234,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64, help="concurrent keep-alive clients")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=16, help="per worker, as in the Procfile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
                         help="postgresql: a throwaway server started for the run (the production path)")
     parser.add_argument("--rate", type=float, default=0.0,
