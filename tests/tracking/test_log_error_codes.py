@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete
 
+from tests import factories
 from tests.campaigns.conftest import sandbox, sandbox_sender, sending_sandbox  # noqa: F401 - shared fixtures
 from tests.campaigns.sending import launch, rows_by_phone, send_all
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, configure_webhook
-from webapp.campaigns.lifecycle import FAILED_WITH, failures
-from webapp.campaigns.models import CampaignCounter
+from webapp import create_app
+from webapp.campaigns.lifecycle import FAILED_WITH, add_counts, failures
+from webapp.campaigns.models import CampaignCounter, Recipient
 from webapp.extensions import db
 from webapp.tracking.log import error_codes
 
@@ -71,3 +74,26 @@ def test_the_error_filter_lists_the_codes_the_failed_rows_have_now_from_the_coun
     assert kept == _scanned(campaign.id)
     page = staff_client.get(f"/campaigns/{campaign.id}/log").get_data(as_text=True)
     assert "131047 Re-engagement message (3)" in page and "131026" not in page.split('name="error"')[1].split("</select>")[0]
+
+
+def test_the_upgrade_counts_by_code_the_failures_of_campaigns_sent_before_it(tmp_path, redis_url):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "REDIS_URL": redis_url, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-secret-key",
+                      "UPLOAD_FOLDER": str(tmp_path / "uploads"), "SANDBOX_ENABLED": False})
+    with app.app_context():
+        upgrade(revision="c5e1a7d3f9b8")  # the release before: failures counted, not by code
+        campaign = factories.campaign(status="sent", phones=[f"+1555000{i:04d}" for i in range(5)])
+        codes = [131026, 131026, 131047, None]
+        for row, code in zip(db.session.query(Recipient).order_by(Recipient.id), codes):
+            row.status, row.error_code = "failed", code
+        add_counts(db.session, campaign.id, {"pending": -len(codes), "failed": len(codes)})
+        db.session.commit()
+        assert failures(db.session, campaign.id) is None  # the log would count the rows
+
+        upgrade()
+        assert failures(db.session, campaign.id) == {131026: 2, 131047: 1}
+        assert error_codes(db.session, campaign.id) == _scanned(campaign.id)
+        db.session.remove()
+        downgrade(revision="c5e1a7d3f9b8")
+        db.session.remove()
+        db.engine.dispose()
