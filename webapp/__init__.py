@@ -92,6 +92,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Issue #20: the click redirect's front door answers /r/<code> before Flask (webapp/tracking/front.py).
     from webapp.tracking.front import RedirectFront
     app.wsgi_app = RedirectFront(app, engine.url)
+    # And Meta's webhook POSTs before Flask too (webapp/webhooks/front.py): the same rules, in a fraction of the CPU.
+    from webapp.webhooks.front import WebhookFront
+    app.wsgi_app = WebhookFront(app)
     _register_cli(app)
     return app
 

@@ -44,7 +44,9 @@ class Ticket:
 def receive(body: bytes, payload: dict) -> bool:
     """Store and apply one verified POST with whatever else arrives meanwhile; False if it was not stored."""
     ticket = Ticket(body, payload)
-    db.session.close()  # a waiting request must hold no pooled connection: the writer needs one
+    # A waiting request must hold no pooled connection: the writer needs one. remove(), not close(): a POST has
+    # usually opened no session, and close() would build one to close it.
+    db.session.remove()
     _writer(current_app._get_current_object()).submit(ticket)
     ticket.done.wait(WAIT)
     return ticket.event_id is not None  # stored: applied, or kept `received`/`failed` for a replay
