@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tests import factories
 from tests.api.conftest import ApiClient, make_key
 from tests.campaigns.sending import launch, send_all
 from tests.conftest import post
+from tests.locks import wait_for_a_lock_wait
 from tests.processes import wait_until
 from tests.webhooks.scenarios import configure_webhook
 from webapp.campaigns import services
@@ -25,6 +27,8 @@ from webapp.campaigns.models import Campaign
 from webapp.contacts.models import Contact, ListMember
 from webapp.extensions import db
 from webapp.pricing import spend
+from webapp.pricing.models import RatePrice
+from webapp.pricing.rate_card import ensure_card, prices
 from webapp.timestamps import utcnow
 
 SHIPPED = Path(webapp.pricing.__file__).parent
@@ -148,3 +152,25 @@ def test_a_monthly_budget_refuses_launch_pauses_before_it_is_exceeded_and_refuse
     db.session.commit()
     assert send_all(campaign.id).status == "sent"
     assert len(sandbox.messages(limit=100)) == 20
+
+
+@pytest.mark.only_on("postgresql")  # SQLite's one writer takes the two in turn
+def test_two_processes_pricing_their_first_messages_at_once_store_the_shipped_card_once(app):
+    """On a fresh database, two web processes' first billable statuses each find no rate card: the second waits for
+    the first's, and neither fails (it did: both inserted the shipped prices, and the second's webhook batch failed)."""
+    assert ensure_card(db.session).currency == "USD"  # this transaction stores the shipped card, not yet committed
+    found = []
+
+    def second_process():
+        with app.app_context():
+            found.append(prices(db.session))
+            db.session.commit()
+            db.session.remove()
+    other = threading.Thread(target=second_process)
+    other.start()
+    wait_for_a_lock_wait()
+    db.session.commit()
+    other.join(10)
+    [card] = found
+    assert card.currency == "USD" and card.of("marketing", "IN") == price_by_hand("marketing", "IN")
+    assert db.session.scalar(select(func.count()).select_from(RatePrice)) == len(card.by_market)

@@ -2,6 +2,7 @@
 does, and hands the view whatever it should not answer itself, body and all."""
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 
@@ -135,3 +136,20 @@ def test_other_requests_to_the_webhook_address_go_to_flask(client, webhook, flas
     assert (response.status_code, response.get_data()) == (200, b"7")
     assert client.put("/webhooks/meta", data=b"{}").status_code == 405
     assert flask_requests == [("GET", "/webhooks/meta"), ("PUT", "/webhooks/meta")]
+
+
+def test_a_post_on_a_kept_alive_connection_is_answered_at_once_by_a_server_that_does_not_bound_the_body(
+        live_server, webhook):
+    """werkzeug's server hands the socket itself to the app: reading past the Content-Length waited for the next
+    request (the sandbox's webhooks, on kept-alive connections, were answered only when the client gave up)."""
+    campaign, [row] = accepted_campaign(1)
+    body = meta.body_of(meta.statuses(meta.status(wamid(row), "sent", T0, wa_id(row), row_id=row.id)))
+    host, port = live_server.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    for _ in range(2):  # the second on the same connection
+        connection.request("POST", "/webhooks/meta", body, {"Content-Type": "application/json",
+                                                            "X-Hub-Signature-256": meta.signature(body)})
+        answer = connection.getresponse()
+        assert (answer.status, answer.read()) == (200, b"OK")
+    connection.close()
+    assert _stored_bodies() == [body.decode()] * 2

@@ -4,7 +4,6 @@ holding the earlier one and waiting for the later (PostgreSQL then ends one of t
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from jobs.campaigns import dispatcher
+from tests.locks import wait_for_a_lock_wait
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, fresh, wa_id, wamid
 from webapp.campaigns import statuses
@@ -61,14 +61,6 @@ def apply_in_the_background(app, payload: dict) -> threading.Thread:
     return thread
 
 
-def wait_for_a_lock_wait() -> None:
-    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-    deadline = time.monotonic() + 10
-    with db.engine.connect() as watcher:
-        while not watcher.scalar(waiting) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-
 def test_a_reply_to_an_earlier_row_waits_for_it_before_the_later_rows_status_takes_its_row(app, webhook):
     campaign, [earlier, later] = accepted_campaign(2)
     reply = meta.message("wamid.IN1", wa_id(earlier), T0 + timedelta(minutes=1), "Still on?", context=wamid(earlier))
@@ -111,6 +103,8 @@ def test_the_senders_record_of_its_answers_is_done_again_when_postgresql_ends_it
                 failures.append(exc)
             db.session.remove()
     with held(rows[1].id) as other:  # another transaction holds the later row…
+        # …and never looks for the deadlock itself: the sender's transaction, waiting first, is the one PostgreSQL ends.
+        other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
         recording = threading.Thread(target=record)
         recording.start()
         wait_for_a_lock_wait()  # …while the sender, holding the earlier one, waits for it

@@ -23,6 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from webapp.pricing.models import CATEGORIES, RateCard, RatePrice
+from webapp.timestamps import utcnow
+from webapp.transactions import upsert
 
 HERE = Path(__file__).parent
 SHIPPED_CARD = HERE / "rate_card.csv"
@@ -91,10 +93,23 @@ def price_of(session: Session, category: str, country: str) -> Decimal | None:
 
 def ensure_card(session: Session) -> RateCard:
     card = session.get(RateCard, 1)
-    if card is None:
-        shipped = parse(SHIPPED_CARD.read_text(encoding="utf-8"))
-        card = _store(session, shipped, shipped_source(), date.fromisoformat(markets()["effective_date"]))
-    return card
+    return card if card is not None else _seed(session)
+
+
+def _seed(session: Session) -> RateCard:
+    """Store the shipped card, once however many transactions find none at the same time (two web processes'
+    first billable statuses): the one whose INSERT of the card's row goes in first stores the prices; the others'
+    insert nothing, having waited for it on that row (PostgreSQL), and read its card."""
+    shipped = parse(SHIPPED_CARD.read_text(encoding="utf-8"))
+    table = RateCard.__table__
+    seeded = session.execute(
+        upsert(session, table).values(id=1, currency=shipped.currency, source=shipped_source()[:2000],
+                                      effective_date=date.fromisoformat(markets()["effective_date"]), updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)).scalar()
+    if seeded is not None:
+        session.add_all(RatePrice(market=market, **values) for market, values in shipped.rows.items())
+        session.flush()
+    return session.get(RateCard, 1, populate_existing=True)
 
 
 def shipped_source() -> str:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from flask import Flask
+from werkzeug.wsgi import LimitedStream
 
 from webapp.security_headers import security_headers
 from webapp.webhooks.receipt import receive_post
@@ -39,7 +40,9 @@ class WebhookFront:
         length = environ.get("CONTENT_LENGTH", "")
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST" or not length.isdigit():
             return self.app(environ, start_response)
-        body = _KeptBody(environ["wsgi.input"])
+        # Never read past the Content-Length (PEP 3333): on a kept-alive connection of a server that does not bound
+        # the stream (werkzeug's), reading more waits for the client's next request.
+        body = _KeptBody(LimitedStream(environ["wsgi.input"], int(length)))
         try:
             with self.flask_app.app_context():
                 text, status = receive_post(int(length), body.read, environ.get("HTTP_X_HUB_SIGNATURE_256"))
