@@ -126,6 +126,7 @@ class IsolatedClient(FlaskClient):
 def app(migrated, redis_url, session_folder):
     from webapp import create_app
     from webapp.extensions import db
+    from webapp.webhooks import ingest
 
     app = create_app(_config(migrated, redis_url, session_folder))
     app.test_client_class = IsolatedClient
@@ -133,6 +134,7 @@ def app(migrated, redis_url, session_folder):
     with app.app_context():
         yield app
         db.session.remove()
+        ingest.stop(app)  # a webhook still being applied (the sandbox's, after the test) would race the clean-up
         _empty_tables(db)
         db.engine.dispose()
 

@@ -13,6 +13,7 @@ from webapp.campaigns import statuses as status_module
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Recipient
 from webapp.extensions import db
+from webapp.webhooks import ingest
 from webapp.webhooks.cli import webhooks_cli
 from webapp.webhooks.models import WebhookEvent
 
@@ -217,3 +218,16 @@ def test_events_left_received_by_a_stopped_process_are_replayed_with_unfinished(
 def test_the_sweep_command_reports_what_it_applied(app, webhook):
     result = app.test_cli_runner().invoke(webhooks_cli, ["sweep"])
     assert result.exit_code == 0 and "0 parked statuses applied" in result.output
+
+
+def test_stopping_the_writer_applies_what_it_was_given_first(app, webhook):
+    """What a test's teardown (or anyone taking the database away) relies on: no batch is left half-applied."""
+    campaign, rows = accepted_campaign(3)
+    tickets = [ingest.Ticket(body, json.loads(body)) for body in (
+        meta.body_of(meta.statuses(meta.status(wamid(row), "delivered", T0, wa_id(row), row_id=row.id))) for row in rows)]
+    writer = ingest._writer(app)
+    for ticket in tickets:
+        writer.submit(ticket)
+    ingest.stop(app)
+    assert writer.thread is None and all(ticket.done.is_set() for ticket in tickets)
+    assert [fresh(Recipient, row.id).status for row in rows] == ["delivered"] * 3

@@ -31,6 +31,7 @@ MAX_BATCH = 200
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 
 _create_lock = threading.Lock()
+STOP = object()  # queued by Writer.stop(): the thread ends after the batch it is in
 
 
 @dataclass
@@ -50,6 +51,13 @@ def receive(body: bytes, payload: dict) -> bool:
     _writer(current_app._get_current_object()).submit(ticket)
     ticket.done.wait(WAIT)
     return ticket.event_id is not None  # stored: applied, or kept `received`/`failed` for a replay
+
+
+def stop(app: Flask) -> None:
+    """End this process's writer once what it was given is applied (nothing if it has none)."""
+    writer = app.extensions.get("webhook_writer")
+    if writer is not None and writer.pid == os.getpid():
+        writer.stop()
 
 
 def _writer(app: Flask) -> Writer:
@@ -80,32 +88,55 @@ class Writer:
                 self.thread = threading.Thread(target=self._run, name="webhook-writer", daemon=True)
                 self.thread.start()
 
+    def stop(self) -> None:
+        """Apply what is queued, then end the thread: for whoever takes the database away next (a test's teardown
+        empties the tables once the batch being applied has committed)."""
+        with self.lock:
+            thread = self.thread
+        if thread is not None:
+            self.queue.put(STOP)
+            thread.join()
+
     def _run(self) -> None:
         while True:
             try:
-                batch = [self.queue.get(timeout=IDLE_EXIT)]
+                first = self.queue.get(timeout=IDLE_EXIT)
             except queue.Empty:
                 with self.lock:
                     if self.queue.empty():
                         self.thread = None
                         return
                 continue
-            size = len(batch[0].body)
-            while len(batch) < MAX_BATCH and size < MAX_BATCH_BYTES:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-                size += len(batch[-1].body)
-            with self.app.app_context(), self._turn():
-                try:
-                    self._process(batch)
-                except Exception:  # noqa: BLE001 - the stored events stay `received`: `replay --unfinished`
-                    self.app.logger.exception("Webhook writer: a batch of %s events was not applied", len(batch))
-                finally:
-                    db.session.remove()  # hold no connection (nor transaction) while idle
-                    for ticket in batch:
-                        ticket.done.set()
+            batch = self._gathered(first)
+            if batch[-1] is STOP:
+                if batch[:-1]:
+                    self._apply(batch[:-1])
+                with self.lock:
+                    self.thread = None
+                return
+            self._apply(batch)
+
+    def _gathered(self, first) -> list:
+        """The first ticket and what else is queued, up to a batch's size (or up to a STOP, last)."""
+        batch, size = [first], 0 if first is STOP else len(first.body)
+        while batch[-1] is not STOP and len(batch) < MAX_BATCH and size < MAX_BATCH_BYTES:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+            size += 0 if batch[-1] is STOP else len(batch[-1].body)
+        return batch
+
+    def _apply(self, batch: list[Ticket]) -> None:
+        with self.app.app_context(), self._turn():
+            try:
+                self._process(batch)
+            except Exception:  # noqa: BLE001 - the stored events stay `received`: `replay --unfinished`
+                self.app.logger.exception("Webhook writer: a batch of %s events was not applied", len(batch))
+            finally:
+                db.session.remove()  # hold no connection (nor transaction) while idle
+                for ticket in batch:
+                    ticket.done.set()
 
     @contextmanager
     def _turn(self):
