@@ -223,8 +223,9 @@ def test_the_sweep_command_reports_what_it_applied(app, webhook):
 def test_stopping_the_writer_applies_what_it_was_given_first(app, webhook):
     """What a test's teardown (or anyone taking the database away) relies on: no batch is left half-applied."""
     campaign, rows = accepted_campaign(3)
-    tickets = [ingest.Ticket(body, json.loads(body)) for body in (
-        meta.body_of(meta.statuses(meta.status(wamid(row), "delivered", T0, wa_id(row), row_id=row.id))) for row in rows)]
+    bodies = [meta.body_of(meta.statuses(meta.status(wamid(row), "delivered", T0, wa_id(row), row_id=row.id)))
+              for row in rows]
+    tickets = [ingest.Ticket(body, json.loads(body)) for body in bodies]
     writer = ingest._writer(app)
     for ticket in tickets:
         writer.submit(ticket)

@@ -103,7 +103,7 @@ def test_the_senders_record_of_its_answers_is_done_again_when_postgresql_ends_it
                 failures.append(exc)
             db.session.remove()
     with held(rows[1].id) as other:  # another transaction holds the later row…
-        # …and never looks for the deadlock itself: the sender's transaction, waiting first, is the one PostgreSQL ends.
+        # …and never looks for the deadlock itself: the sender's transaction, waiting first, is the one ended.
         other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
         recording = threading.Thread(target=record)
         recording.start()

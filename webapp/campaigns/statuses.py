@@ -167,7 +167,8 @@ def load_rows(session: Session, ids: set[int], wamids: set[str]) -> list[RowStat
     wanted_ids = set(ids)
     wamid_list = sorted(wamids)
     for start in range(0, len(wamid_list), CHUNK):
-        wanted_ids.update(session.scalars(select(_table.c.id).where(_table.c.wamid.in_(wamid_list[start:start + CHUNK]))))
+        chunk = wamid_list[start:start + CHUNK]
+        wanted_ids.update(session.scalars(select(_table.c.id).where(_table.c.wamid.in_(chunk))))
     id_list = sorted(wanted_ids)
     return [RowState(**row._mapping) for start in range(0, len(id_list), CHUNK)
             for row in session.execute(query, {"ids": id_list[start:start + CHUNK], "wamids": []})]

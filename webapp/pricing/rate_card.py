@@ -102,9 +102,10 @@ def _seed(session: Session) -> RateCard:
     insert nothing, having waited for it on that row (PostgreSQL), and read its card."""
     shipped = parse(SHIPPED_CARD.read_text(encoding="utf-8"))
     table = RateCard.__table__
+    effective = date.fromisoformat(markets()["effective_date"])
     seeded = session.execute(
         upsert(session, table).values(id=1, currency=shipped.currency, source=shipped_source()[:2000],
-                                      effective_date=date.fromisoformat(markets()["effective_date"]), updated_at=utcnow())
+                                      effective_date=effective, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)).scalar()
     if seeded is not None:
         session.add_all(RatePrice(market=market, **values) for market, values in shipped.rows.items())
