@@ -100,17 +100,12 @@ def _seed(session: Session) -> RateCard:
     """Store the shipped card, once however many transactions find none at the same time (two web processes'
     first billable statuses): the one whose INSERT of the card's row goes in first stores the prices; the others'
     insert nothing, having waited for it on that row (PostgreSQL), and read its card."""
+    seeded = session.execute(upsert(session, RateCard.__table__).values(id=1, updated_at=utcnow())
+                             .on_conflict_do_nothing(index_elements=["id"]).returning(RateCard.__table__.c.id)).scalar()
+    if seeded is None:
+        return session.get(RateCard, 1, populate_existing=True)
     shipped = parse(SHIPPED_CARD.read_text(encoding="utf-8"))
-    table = RateCard.__table__
-    effective = date.fromisoformat(markets()["effective_date"])
-    seeded = session.execute(
-        upsert(session, table).values(id=1, currency=shipped.currency, source=shipped_source()[:2000],
-                                      effective_date=effective, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)).scalar()
-    if seeded is not None:
-        session.add_all(RatePrice(market=market, **values) for market, values in shipped.rows.items())
-        session.flush()
-    return session.get(RateCard, 1, populate_existing=True)
+    return _store(session, shipped, shipped_source(), date.fromisoformat(markets()["effective_date"]))
 
 
 def shipped_source() -> str:
