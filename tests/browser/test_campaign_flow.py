@@ -34,6 +34,7 @@ def _log_in(page: Page, live_server: str, email: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
+@pytest.mark.flow
 def test_compose_preview_test_send_and_send_now(page: Page, live_server, admin, sandbox, sandbox_sender):
     factories.contact_list("Customers", [("+15550100001", "Ana", {"order": "#7"}),
                                          ("+15550100002", "Ben", {"order": "#8"})])

@@ -21,7 +21,7 @@ from webapp.extensions import db
 from webapp.senders.models import Template
 from webapp.senders.services import sync_templates
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 CUSTOMER = "+15550100050"  # the sandbox's profile delivers and reads it, with no reply
 

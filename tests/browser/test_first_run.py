@@ -16,7 +16,7 @@ from tests.sandbox.harness import APP_SECRET, TOKEN
 from webapp.extensions import db
 from webapp.senders.services import provision_sandbox, sync_templates
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 
 def _started_like_make_run(app, live_server: str, sandbox) -> None:  # noqa: F811

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import PASSWORD
 from tests.processes import ProcessSet
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 ROWS = 150_000  # enough for the bar to be seen moving while the worker reads (60,000 take about a second)
 

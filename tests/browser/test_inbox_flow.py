@@ -21,7 +21,7 @@ from webapp.inbox.models import Conversation
 from webapp.senders.models import Template
 from webapp.timestamps import utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 CUSTOMER = "+56961234550"  # the sandbox's deterministic profile: reads what it gets, never answers by itself
 JPEG = b"\xff\xd8\xff\xe0" + b"the blue one" * 200

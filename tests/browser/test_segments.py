@@ -20,7 +20,7 @@ from webapp.contacts.models import Contact
 from webapp.extensions import db
 from webapp.timestamps import utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 # (phone, name, city, vip): Lyon ×5 of whom 4 vip; one of those messaged 2 days ago; Paris ×3, one vip.
 PEOPLE = [("+33612345601", "Ana", "Lyon", True), ("+33612345602", "Bea", "Lyon", True),

@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.sandbox.profile import plan_for
 from webapp.senders.models import Template
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.flow]
 
 PHONES = [f"+1555010{i:04d}" for i in range(200)]  # the last two digits cover the whole profile table twice
 VARIABLES = {"header": {"source": "constant", "value": "Winter"},

@@ -116,6 +116,7 @@ def _applied_events() -> int:
     return db.session.scalar(select(db.func.count()).where(WebhookEvent.status == "applied"))
 
 
+@pytest.mark.flow
 def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, sandbox_sender, processes,
                                                                webhooks_to_app):
     campaign = _campaign(sandbox_sender, 150)
@@ -135,6 +136,7 @@ def test_a_failing_api_is_retried_until_the_campaign_completes(app, sandbox, san
     assert sandbox.stats()["errors"].get("131000") == 30  # the 500s were answered, and retried
 
 
+@pytest.mark.flow
 def test_a_timeout_with_no_webhooks_reaching_us_is_left_unknown_not_sent_again(app, sandbox, sandbox_sender,
                                                                                processes):
     sandbox.fault(timeout=True, seconds=3, count=3, accept=True)

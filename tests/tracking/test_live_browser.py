@@ -17,7 +17,7 @@ from webapp.campaigns.models import Campaign
 from webapp.extensions import db
 from webapp.timestamps import utcnow
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.flow]
 
 ROWS = 12
 
