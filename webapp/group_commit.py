@@ -6,6 +6,8 @@ clicks (webapp/tracking/click_writer.py) each have a writer of this kind; what a
 theirs, the thread's life is here:
 
 - started by the first item handed to it, ended after IDLE_EXIT seconds without work (the next item starts another);
+- a batch is what was queued when the writer got to it, or, with a `linger`, a few milliseconds more: one wake-up
+  of the writer for many items when each request's write is small (the redirect's clicks);
 - one per process: a forked process (a gunicorn worker) makes its own, as a thread does not survive a fork;
 - stopped on demand once what it was given is written (a test's teardown, before it empties the tables);
 - on SQLite, the writers of an instance's processes take turns through a file lock: the kernel wakes the next one
@@ -18,6 +20,7 @@ import fcntl
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +66,7 @@ class BatchWriter:
     thread_name = "batch-writer"
     max_batch = 200
     max_size = 0  # with size(): the most a batch may hold in all (0: no bound but max_batch)
+    linger = 0.0  # seconds the writer waits, once handed an item, for more to come before it writes them
 
     def __init__(self, turns: Path | None) -> None:
         self.pid = os.getpid()
@@ -70,6 +74,7 @@ class BatchWriter:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.turns = turns
+        self._turns_handle = None  # the turns' file, opened once: opening it cost as much as a click's INSERT
 
     def write(self, batch: list) -> None:
         """Write the batch, and let each of its requests know how it went, whatever happens."""
@@ -100,12 +105,13 @@ class BatchWriter:
         if self.turns is None:
             yield
             return
-        with self.turns.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        if self._turns_handle is None:
+            self._turns_handle = self.turns.open("a")
+        fcntl.flock(self._turns_handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._turns_handle, fcntl.LOCK_UN)
 
     def _run(self) -> None:
         while True:
@@ -117,6 +123,8 @@ class BatchWriter:
                         self.thread = None
                         return
                 continue
+            if self.linger and first is not STOP:
+                time.sleep(self.linger)  # one wake-up for the items of the next few milliseconds, not one each
             batch = self._gathered(first)
             if batch[-1] is STOP:
                 if batch[:-1]:
