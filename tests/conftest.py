@@ -126,6 +126,7 @@ class IsolatedClient(FlaskClient):
 def app(migrated, redis_url, session_folder):
     from webapp import create_app
     from webapp.extensions import db
+    from webapp.tracking import click_writer
     from webapp.webhooks import ingest
 
     app = create_app(_config(migrated, redis_url, session_folder))
@@ -135,6 +136,7 @@ def app(migrated, redis_url, session_folder):
         yield app
         db.session.remove()
         ingest.stop(app)  # a webhook still being applied (the sandbox's, after the test) would race the clean-up
+        click_writer.stop(app)  # so would a batch of clicks still being written
         _empty_tables(db)
         db.engine.dispose()
 

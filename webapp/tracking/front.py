@@ -7,17 +7,17 @@ WSGI middleware, mounted in front of the app by create_app, answers a good code 
 - the code's signature checked first (webapp/campaigns/links.py): a forged code touches no database;
 - the link from a cache in the process: a link's address and place in the parameters never change after launch;
 - the recipient's own address, when the link has one: one indexed lookup;
-- a person's click queued with one INSERT (webapp/tracking/models.py; a job counts it, webapp/tracking/clicks.py);
+- a person's click queued, committed before the 302, with the clicks other requests of the process made meanwhile:
+  one INSERT a batch (webapp/tracking/click_writer.py; a job counts them, webapp/tracking/clicks.py);
 - the same 302 as Flask's view, with the same headers (but `Vary: Cookie`: no cookie is read).
 
 Its database statements run on a small pool of its own, autocommit and without the pre-ping the app's pool makes
 before each checkout. Anything else goes on to Flask's view (webapp/tracking/redirect.py), which answers as it
-always has: a bad code or a link without a web address gets the friendly 404; a database error here is retried there
-(the pre-ping reconnects) and, if it lasts, gets the error page.
+always has: a bad code or a link without a web address gets the friendly 404; a database error here (a click's
+batch not written included) is retried there (the pre-ping reconnects) and, if it lasts, gets the error page.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -30,9 +30,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
 from werkzeug.utils import redirect
 
+from webapp import group_commit
 from webapp.campaigns.links import REDIRECT_PATH, is_web_url, parse, signing_key, value_at
 from webapp.security_headers import security_headers
 from webapp.timestamps import utcnow
+from webapp.tracking.click_writer import WRITER, ClickWriter
 from webapp.tracking.clicks import REDIRECT_HEADERS, is_preview
 
 log = logging.getLogger(__name__)
@@ -53,13 +55,14 @@ class RedirectFront:
     """WSGI middleware: GET and HEAD /r/<code>[/] answered here when the code is good, the rest passed to `app`."""
 
     def __init__(self, flask_app: Flask, database_url: URL | str):
+        self.flask_app = flask_app
         self.app: Callable = flask_app.wsgi_app
         self.key = signing_key(flask_app.config["SECRET_KEY"])
         self.database_url = database_url
         self._sqlite = make_url(database_url).get_backend_name() == "sqlite"
-        # SQLite has one writer: this process's threads take turns here rather than in SQLite's busy wait (which
-        # sleeps holding a pooled connection).
-        self._write_turn = threading.Lock() if self._sqlite else contextlib.nullcontext()
+        mark = self._mark = "?" if make_url(database_url).get_dialect().default_paramstyle == "qmark" else "%s"
+        self._sql = {"link": f"SELECT url, path, campaign_id FROM tracked_links WHERE id = {mark}",
+                     "own url": f"SELECT params FROM recipients WHERE id = {mark} AND campaign_id = {mark}"}
         self.engine_options = {**flask_app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), **POOL,
                                "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None}
         self.headers = [*REDIRECT_HEADERS.items(),
@@ -70,7 +73,6 @@ class RedirectFront:
         self._engine: Engine | None = None
         self._engine_pid = 0
         self._engine_lock = threading.Lock()
-        self._sql: dict[str, str] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -97,8 +99,8 @@ class RedirectFront:
             if not url:
                 return None
             if not is_preview(user_agent, method):
-                with self._write_turn:
-                    self._run("queue", (link_id, recipient_id, self._moment()), fetch=False)
+                if not self._clicks().record((link_id, recipient_id, self._moment())):
+                    return None  # its batch was not written: Flask's view writes it
         except Exception:  # noqa: BLE001 - the full view retries with the app's own pool, and logs what lasts
             log.warning("The click redirect's front door handed /r/%s to the app", code, exc_info=True)
             return None
@@ -134,11 +136,14 @@ class RedirectFront:
             self.answers[url] = found
         return found
 
-    def _run(self, statement: str, parameters: tuple, fetch: bool = True):
+    def _run(self, statement: str, parameters: tuple):
+        return self._execute(self._sql[statement], parameters, fetch=True)
+
+    def _execute(self, sql: str, parameters: tuple, fetch: bool = False):
         connection = self._pool().raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute(self._sql[statement], parameters)
+            cursor.execute(sql, parameters)
             return cursor.fetchone() if fetch else None
         except Exception:
             connection.invalidate()  # a broken connection is not handed out again
@@ -151,15 +156,14 @@ class RedirectFront:
         if self._engine is None or self._engine_pid != os.getpid():
             with self._engine_lock:
                 if self._engine is None or self._engine_pid != os.getpid():
-                    engine = create_engine(self.database_url, **self.engine_options)
-                    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-                    self._sql = {
-                        "link": f"SELECT url, path, campaign_id FROM tracked_links WHERE id = {mark}",
-                        "own url": f"SELECT params FROM recipients WHERE id = {mark} AND campaign_id = {mark}",
-                        "queue": "INSERT INTO queued_clicks (link_id, recipient_id, clicked_at) "
-                                 f"VALUES ({mark}, {mark}, {mark})"}
-                    self._engine, self._engine_pid = engine, os.getpid()
+                    self._engine = create_engine(self.database_url, **self.engine_options)
+                    self._engine_pid = os.getpid()
         return self._engine
+
+    def _clicks(self) -> ClickWriter:
+        """This process's click writer, on this process's pool."""
+        return group_commit.writer(self.flask_app, WRITER, lambda: ClickWriter(
+            self._execute, self._mark, group_commit.turns_file(self.flask_app)))
 
     def _moment(self):
         """Now, as webapp/timestamps.py's UTCDateTime stores it: naive UTC text on SQLite, aware on PostgreSQL."""
