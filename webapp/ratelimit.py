@@ -130,13 +130,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(added / narrow * 1000) + 1000)
 return math.floor(added)
 """
 
-# KEYS: breaker. ARGV: configured rate, failures, successes, run, µs between halvings, quiet µs.
+# KEYS: breaker. ARGV: configured rate, failures, successes, run, µs between halvings, quiet µs, failures after the
+# last success.
 # Returns the rate allowed now.
 _RECORD = _ALLOWED + _NOW + """
 local rate, failures, successes = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local level = allowed(KEYS[1], rate, now, tonumber(ARGV[6]))
 local b = redis.call('HMGET', KEYS[1], 'streak', 'halved', 'calm')
-local streak = successes > 0 and 0 or tonumber(b[1] or 0) + failures
+local streak = successes > 0 and tonumber(ARGV[7]) or tonumber(b[1] or 0) + failures  -- a success ends the run
 if streak >= tonumber(ARGV[4]) and now - tonumber(b[2] or 0) >= tonumber(ARGV[5]) then
   level = math.max(1, math.floor(level / 2))
   streak = 0
@@ -185,10 +186,13 @@ class Breaker:
         self._record = redis.register_script(_RECORD)
         self._rate_now = redis.register_script(_RATE_NOW)
 
-    def record(self, failures: int, successes: int) -> int:
-        """Count a batch of answers (a batch with a success ends the run); returns the rate allowed now."""
+    def record(self, failures: int, successes: int, failing_last: int = 0) -> int:
+        """Count a batch of answers, in the order they came; returns the rate allowed now. A success ends the run:
+        the `failing_last` failures that came after the batch's last success begin the next one (a storm that
+        starts mid-batch halves the rate at its first run, not a batch later)."""
         return int(self._record(keys=[self.key], args=[self.rate, failures, successes, self.RUN,
-                                                       self.HALVE_EVERY_MS * 1000, self.quiet_us]))
+                                                       self.HALVE_EVERY_MS * 1000, self.quiet_us,
+                                                       failing_last if successes else 0]))
 
     def rate_now(self) -> int:
         return int(self._rate_now(keys=[self.key], args=[self.rate, self.quiet_us]))

@@ -141,8 +141,20 @@ def test_a_run_of_failures_halves_the_rate_of_every_slot_of_the_number(redis_url
 def test_a_success_ends_the_run_of_failures(redis_url):
     breaker = RateLimiter(redis.Redis.from_url(redis_url), "sender-flaky", 10).breaker
     breaker.record(failures=4, successes=0)
-    breaker.record(failures=1, successes=1)
+    breaker.record(failures=1, successes=1)  # the failure came first
     assert breaker.record(failures=4, successes=0) == 10
+
+
+def test_the_failures_after_a_batchs_last_success_begin_the_next_run(redis_url):
+    # Meta began failing in the middle of a batch of answers: the answer to a request sent just before came first. The
+    # storm halves the rate at once, not a batch (a quarter of a second of 5xx at the full rate) later.
+    storm = RateLimiter(redis.Redis.from_url(redis_url), "sender-storm", 10).breaker
+    assert storm.record(failures=11, successes=1, failing_last=11) == 5
+    recovering = RateLimiter(redis.Redis.from_url(redis_url), "sender-recovering-mid-batch", 10).breaker
+    assert recovering.record(failures=4, successes=0) == 10
+    assert recovering.record(failures=3, successes=9, failing_last=1) == 10  # then Meta answered again
+    assert recovering.record(failures=3, successes=0) == 10  # 1 + 3: not yet a run
+    assert recovering.record(failures=1, successes=0) == 5
 
 
 def test_the_rate_doubles_back_per_quiet_interval_up_to_the_configured_rate(redis_url):

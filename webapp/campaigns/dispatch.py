@@ -89,6 +89,16 @@ class Outcome:
     result: SendResult | None = None
     error: CloudAPIError | None = None
 
+    @property
+    def meta_answered(self) -> bool | None:
+        """Whether Meta answered the request (a wamid, or an error of the message's own), or was failing (a 5xx, a
+        timeout); None when the request never reached it (parameters that could make no message)."""
+        if self.result is not None:
+            return True
+        if self.error.meta_failing:
+            return False
+        return True if self.error.http_status else None
+
 
 @dataclass(frozen=True)
 class Written:
@@ -494,11 +504,11 @@ class Dispatcher:
         if written.effects.hold_seconds:
             self.limiter.hold(written.effects.hold_seconds)
             self.limiter.widen()
-        failing = sum(1 for o in outcomes if o.error is not None and o.error.meta_failing)
-        answered = sum(1 for o in outcomes if o.result is not None
-                       or (o.error is not None and o.error.http_status and not o.error.meta_failing))
-        if failing or answered:  # what Meta's health does to the number's rate (ratelimit.Breaker)
-            self.limiter.breaker.record(failing, answered)
+        health = [o.meta_answered for o in outcomes if o.meta_answered is not None]  # in the order they came
+        if health:  # what Meta's health does to the number's rate (ratelimit.Breaker)
+            answered = health.count(True)
+            failing_last = health[::-1].index(True) if answered else 0  # the failures after the last answer
+            self.limiter.breaker.record(len(health) - answered, answered, failing_last)
         self.cap.record(written.sent_phones, time.time())
         if written.wamids:
             self.tracking.wamids_committed(db.session, written.wamids)
