@@ -33,6 +33,7 @@ from sqlalchemy import insert, select
 from stack import Stack
 
 from webapp.campaigns import services
+from webapp.campaigns.models import Recipient
 from webapp.contacts.models import Contact, ContactList, ListMember
 from webapp.extensions import db
 from webapp.senders.models import Sender, Template
@@ -159,6 +160,13 @@ def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix
                                                                  ("sandbox", sandbox))}
     group.stop()
     reached, accepted = ledger_rate(stack)
+    phones = [m["to"] for m in stack.sandbox.messages(limit=10**7)]
+    twice = len(phones) - len(set(phones))
+    if twice:
+        raise SystemExit(f"{twice} numbers were sent a message twice")
+    db.session.commit()
+    outcomes = dict(db.session.execute(select(Recipient.status, db.func.count()).where(
+        Recipient.campaign_id == campaign.id).group_by(Recipient.status)).all())
     stats = stack.sandbox.stats()
     busiest = max(stats["busiest_window"].values(), key=lambda w: w["requests"])
     return {"rate": rate, "workers": workers, "accepted": accepted, "reached": reached, "share": reached / rate,
@@ -167,7 +175,7 @@ def run(stack: Stack, sender: Sender, rate: int, size: int, workers: int, prefix
             "wall_seconds": time.monotonic() - started,
             "cpu_busy": (cpu_after[0] - cpu_before[0]) / (cpu_after[1] - cpu_before[1]),
             **{f"ms_{name}": seconds * 1000 / accepted for name, seconds in used.items()},
-            "webhook_posts": stats["webhooks"]["delivered"]}
+            "webhook_posts": stats["webhooks"]["delivered"], "outcomes": outcomes}
 
 
 def settle_webhooks(stack: Stack, timeout: float = 120) -> None:
@@ -311,7 +319,8 @@ def main() -> None:
                   f"the launch), "
                   + (f"{result['reached'] / baseline:.0f}x the naive sender, " if baseline else "")
                   + f"wall {result['wall_seconds']:.0f} s, "
-                  f"CPU busy {result['cpu_busy']:.0%} of the machine's {os.cpu_count()} cores")
+                  f"CPU busy {result['cpu_busy']:.0%} of the machine's {os.cpu_count()} cores; no number twice; "
+                  f"recipients: {', '.join(f'{n} {s}' for s, n in sorted(result['outcomes'].items()))}")
             print(f"  CPU per message: sending workers (dispatchers) {result['ms_send']:.3f} ms, "
                   f"launch worker + cron {result['ms_others']:.3f} ms, "
                   + (f"web (status webhooks, {result['webhook_posts']} POSTs of up to {args.webhook_batch}) "
