@@ -1,7 +1,7 @@
 """The README's "A first campaign, step by step", followed literally in a real Chromium, with a real worker and the
 sandbox calling the webhook back: set up, find the sandbox number and its templates, import the example file,
-compose, send a test and see it on the Sandbox phone, send, and watch the counters climb. When a step of the
-README is wrong or vague, the README is what changes."""
+compose, send a test and see it on the Sandbox phone, send, watch the counters climb and find the answers in the
+Inbox. When a step of the README is wrong or vague, the README is what changes."""
 from __future__ import annotations
 
 import re
@@ -103,8 +103,13 @@ def test_the_readmes_first_campaign_step_by_step(page: Page, app, live_server, s
 
         # 7. Watch: the counters fill in live from Meta's webhooks, without a reload.
         page.evaluate("window.sameDocument = true")
-        for label in ("Sent", "Delivered", "Read"):
+        for label in ("Sent", "Delivered", "Read", "Replied", "Failed"):
             expect(page.get_by_role("group", name=label, exact=True)).to_have_text(re.compile("[1-9]"), timeout=30_000)
         assert page.evaluate("window.sameDocument") is True
+
+        # 8. Answer: the example's customers have answered; the Inbox lists them, a STOP among them.
+        nav.get_by_role("link", name="Inbox").click()
+        expect(nav.locator("#inbox-badge")).to_have_text(re.compile("[1-9]"))
+        expect(page.locator("#conversation-list")).to_contain_text("STOP")
     finally:
         workers.stop()
