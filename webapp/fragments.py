@@ -26,3 +26,12 @@ def answer(template: str, http_status: int = 200, **context):
     response = make_response(render_template(template, **context), http_status)
     response.vary.update(("HX-Request", "HX-Target"))
     return response
+
+
+def answer_nothing():
+    """204 No Content: htmx swaps nothing (a poll that found nothing new)."""
+    from flask import make_response
+
+    response = make_response("", 204)
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response

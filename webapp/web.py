@@ -70,7 +70,7 @@ def _nav_items() -> list[dict]:
             continue
         area = endpoint.split(".")[0]
         items.append({"label": label, "url": url_for(endpoint), "active": request.blueprint == area,
-                      "badge": _unread() if area == "inbox" else ""})
+                      "inbox": area == "inbox", "badge": _unread() if area == "inbox" else ""})
     return items
 
 

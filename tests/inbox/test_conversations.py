@@ -43,6 +43,35 @@ def test_conversations_are_listed_newest_first_with_unread_counts_and_a_badge(ad
     assert re.search(r'class="nav-badge"[^>]*>3<', page)  # the navigation's badge: three unread messages
 
 
+def test_the_lists_poll_swaps_nothing_until_a_customer_writes_then_brings_the_list_and_the_badge(admin_client,
+                                                                                                     webhook):
+    _write(admin_client, "15550000001", "Is it in stock?", name="Ana")
+    poll = {"HX-Request": "true", "HX-Target": "conversation-list"}
+    page = admin_client.get("/inbox/?show=all").get_data(as_text=True)
+    polled = re.search(r'id="conversation-list" hx-get="([^"]+)"\s+hx-trigger="every (\d+)s"', page)
+    url, every = polled.group(1).replace("&amp;", "&"), int(polled.group(2))
+    assert "seen=" in url and "show=all" in url and every <= 5
+
+    assert admin_client.get(url, headers=poll).status_code == 204  # nothing new: htmx swaps nothing
+    _write(admin_client, "15550000002", "Open on Sunday?", name="Ben")
+    fresh = admin_client.get(url, headers=poll)
+    shown = fresh.get_data(as_text=True)
+    assert fresh.status_code == 200 and shown.index("Ben") < shown.index("Ana") and "Open on Sunday?" in shown
+    assert re.search(r'<span id="inbox-badge" class="nav-badge" aria-label="2 unread" hx-swap-oob="true">2<', shown)
+    again = re.search(r'id="conversation-list" hx-get="([^"]+)"', shown).group(1).replace("&amp;", "&")
+    assert admin_client.get(again, headers=poll).status_code == 204
+
+    admin_client.get(f"/inbox/{_conversation('+15550000002').id}")  # Ben's, read in another tab
+    read = admin_client.get(again, headers=poll).get_data(as_text=True)
+    assert re.search(r'id="inbox-badge" class="nav-badge" aria-label="1 unread" hx-swap-oob="true">1<', read)
+
+
+def test_an_older_page_of_the_list_does_not_poll(admin_client, webhook):
+    _write(admin_client, "15550000001", "Hi", name="Ana")
+    older = admin_client.get("/inbox/?before=9999999999999999-1").get_data(as_text=True)
+    assert "Ana" in older and 'hx-trigger="every' not in older
+
+
 def test_beyond_99_unread_messages_the_badge_says_99_plus(admin_client):
     now = utcnow()
     contacts = [Contact(phone=f"+1555000{n:04d}", name=f"C{n}") for n in range(60)]

@@ -5,6 +5,7 @@ times, changed as messages arrive (`record_inbound`) and as staff answer or read
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -160,6 +161,15 @@ def conversation_page(session: Session, user_id: int | None, *, show: str = "ope
         last = listed[-1].conversation
         older = f"{int(last.last_message_at.timestamp() * 1_000_000)}-{last.id}"
     return ConversationPage(listed, older)
+
+
+def fingerprint(page: ConversationPage, badge: str) -> str:
+    """What a list page and the Inbox's badge show, as a short digest: a poll that finds it unchanged swaps
+    nothing (so a row keeps its focus and the page does not flicker)."""
+    shown = [(row.conversation.id, row.conversation.last_message_at.isoformat(), row.conversation.unread,
+              row.conversation.needs_answer, row.conversation.status, row.conversation.last_text, row.name,
+              row.opted_out, row.assigned_name) for row in page.conversations]
+    return hashlib.blake2b(repr((shown, page.older_than, badge)).encode(), digest_size=8).hexdigest()
 
 
 def _filters(show: str, user_id: int | None, campaign_id: int | None) -> list:

@@ -10,7 +10,7 @@ from webapp.campaigns import presenters
 from webapp.campaigns.forms import payloads_from, variables_from
 from webapp.campaigns.variables import SOURCES
 from webapp.extensions import db
-from webapp.fragments import answer, targets
+from webapp.fragments import answer, answer_nothing, targets
 from webapp.contacts.models import ContactList
 from webapp.inbox import answers, conversations, list_messages, media, quick_answers, timeline, window
 from webapp.inbox.errors import InboxError
@@ -24,6 +24,7 @@ from webapp.whatsapp_text import formatted
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 POLL_SECONDS = 3  # a conversation open in a visible tab asks for new messages this often
+LIST_POLL_SECONDS = 5  # the list's first page, in a visible tab, asks whether anything changed this often
 
 
 @bp.app_template_filter("whatsapp")
@@ -43,9 +44,14 @@ def index():
     page = conversations.conversation_page(db.session, current_user.id, show=show, campaign_id=campaign_id,
                                            search=search, before=request.args.get("before"))
     fragment = targets("conversation-list")
+    badge = conversations.unread_badge(db.session)
+    seen = conversations.fingerprint(page, badge)
+    if fragment and request.args.get("seen") == seen:
+        return answer_nothing()  # the first page polls (every LIST_POLL_SECONDS): unchanged, nothing to swap
     return answer("inbox/partials/conversation_list.html" if fragment else "inbox/index.html", page=page, show=show,
-                  shows=conversations.SHOWS, campaign_id=campaign_id, search=search,
-                  paged=bool(request.args.get("before")), campaigns=[] if fragment else campaign_choices(db.session))
+                  shows=conversations.SHOWS, campaign_id=campaign_id, search=search, badge=badge, seen=seen,
+                  poll=LIST_POLL_SECONDS, paged=bool(request.args.get("before")),
+                  campaigns=[] if fragment else campaign_choices(db.session))
 
 
 @bp.get("/<id:conversation_id>")
