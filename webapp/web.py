@@ -31,7 +31,7 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"business_name": _business_name(), "nav_items": _nav_items}
+        return {"business_name": _business_name(), "nav_items": _nav_items, "inbox_unread": _unread}
 
     app.add_template_filter(localtime)
     app.add_template_global(explain, "explain_error")  # Meta's errors in plain words, for the log and banners

@@ -133,6 +133,18 @@ def test_a_webhook_on_a_finished_campaign_brings_its_counters_banners_and_quick_
     assert _every(answer) == 2
 
 
+def test_a_reply_to_the_campaign_brings_the_inboxs_badge_up_to_date(staff_client, webhook):
+    campaign, rows = accepted_campaign(2)
+    page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert re.search(r'<span id="inbox-badge" class="nav-badge" hidden>', page)  # nothing unread yet
+
+    meta.post(staff_client, meta.message("wamid.IN.1", wa_id(rows[0]), T0, "Is it in blue?", context=wamid(rows[0])))
+    response, answer = _poll(staff_client, _poller(page))
+
+    assert response.headers["HX-Trigger"] == "campaign-changed"
+    assert re.search(r'<span id="inbox-badge" class="nav-badge" aria-label="1 unread" hx-swap-oob="true">1<', answer)
+
+
 def test_a_status_is_announced_only_when_what_staff_read_changes(staff_client, webhook):
     campaign = factories.campaign(status="queued", phones=["+15550100001"])
     page = staff_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
