@@ -1,5 +1,5 @@
 """Every page, in a real Chromium at a desk's size (1280×800) and a phone's (390×844): axe-core finds no serious or
-critical violation, and nothing makes the page scroll sideways. Then, on the phone, the keyboard alone opens the
+critical violation, nothing makes the page scroll sideways, and every field wears the page's style. Then, on the phone, the keyboard alone opens the
 menu and follows a link, the skip link reaches the content, and each member of a list keeps its Remove button in
 view; in Settings, a new API key starts with no scope and is copied with its button.
 
@@ -62,6 +62,8 @@ PAGES = {
     "a conversation": lambda w: f"/inbox/{w['conversation']}",
     "quick answers": lambda w: "/inbox/quick-answers",
     "settings": lambda w: "/settings/",
+    "pricing": lambda w: "/settings/pricing",
+    "outbound events": lambda w: "/settings/events",
     "users": lambda w: "/settings/users",
     "sender numbers": lambda w: "/settings/senders",
     "new sender number": lambda w: "/settings/senders/new",
@@ -227,10 +229,18 @@ def _loaded(page: Page) -> None:
 
 
 def _findings(page: Page, context: dict | None = None) -> str:
-    """What is wrong on the page, in a line each: axe's serious and critical rules, and a sideways scroll."""
+    """What is wrong on the page, in a line each: axe's serious and critical rules, a sideways scroll, and a field
+    the stylesheet missed (drawn as the browser's bare box among the page's rounded ones)."""
     results = page.evaluate("context => axe.run(context || document, {resultTypes: ['violations']})", context)
     lines = [f"{v['id']} ({v['impact']}): {v['help']} — {', '.join(str(n['target']) for n in v['nodes'][:3])}"
              for v in results["violations"] if v["impact"] in SERIOUS]
+    bare = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
+        .filter(e => e.offsetParent !== null && !['checkbox', 'radio', 'submit', 'button', 'range', 'color', 'image',
+                                                  'reset'].includes(e.type))
+        .filter(e => getComputedStyle(e).borderTopLeftRadius === '0px')
+        .map(e => `${e.tagName.toLowerCase()}#${e.id || e.name} (${e.type})`)""")
+    if bare:
+        lines.append(f"fields without the page's style: {', '.join(bare)}")
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if widths[0] > widths[1]:
         wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
