@@ -322,3 +322,12 @@ def test_on_a_phone_each_member_of_a_list_has_its_remove_button_in_full_view(log
     page.goto(f"{built['url']}/lists/{built['list']}")
     for phone in (PHONES[0], PHONES[2]):  # the second one with its Opted out badge
         expect(page.get_by_role("button", name=f"Remove {phone}")).to_be_in_viewport(ratio=1)
+
+
+def test_on_a_phone_each_conversation_of_the_inbox_fits_the_screen(logged_in, built):
+    page = logged_in["390x844"]
+    page.goto(f"{built['url']}/inbox/?show=all")
+    rows = page.locator("#conversation-list tbody tr")
+    expect(rows.first).to_be_visible()
+    for box in (row.bounding_box() for row in rows.all()):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
