@@ -324,10 +324,11 @@ def test_on_a_phone_each_member_of_a_list_has_its_remove_button_in_full_view(log
         expect(page.get_by_role("button", name=f"Remove {phone}")).to_be_in_viewport(ratio=1)
 
 
-def test_on_a_phone_each_conversation_of_the_inbox_fits_the_screen(logged_in, built):
+@pytest.mark.parametrize("name", ["inbox", "lists", "templates"])
+def test_on_a_phone_each_row_of_a_listing_fits_the_screen(logged_in, built, name):
     page = logged_in["390x844"]
-    page.goto(f"{built['url']}/inbox/?show=all")
-    rows = page.locator("#conversation-list tbody tr")
+    page.goto(built["url"] + {"inbox": "/inbox/?show=all"}.get(name, PAGES[name](built)))
+    rows = page.locator("main table tbody tr")
     expect(rows.first).to_be_visible()
     for box in (row.bounding_box() for row in rows.all()):
-        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, f"{name}: a row {box['width']:.0f} px wide"
