@@ -176,3 +176,12 @@ def test_an_answer_whose_worker_died_mid_request_becomes_unknown_by_the_schedule
     assert jobs.inbox.sweep in PERIODIC and jobs.inbox.sweep() == 1
     assert _answers()[0].status == "unknown"
     assert "Whether this answer went is unknown" in admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
+
+
+def test_a_bubble_holds_the_messages_own_lines_and_nothing_of_the_page_around_them(admin_client, webhook):
+    """Bubbles keep line breaks (white-space: pre-wrap), so whitespace around the text would show as blank lines."""
+    conversation = _conversation_after(admin_client, "15550000001", hours_ago=1, text="Hello!\nIs it in blue?")
+    post(admin_client, f"/inbox/{conversation.id}/answer", {"text": "Yes:\n*blue* and red"})
+    page = admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True)
+    assert '<div class="bubble bubble-customer">Hello!\nIs it in blue?</div>' in page
+    assert '<div class="bubble bubble-out"><div class="body">Yes:\n<strong>blue</strong> and red</div></div>' in page
