@@ -58,7 +58,7 @@ PAGES = {
     "import columns": lambda w: f"/imports/{w['uploaded']}/columns",
     "import result": lambda w: f"/imports/{w['imported']}",
     "inbox": lambda w: "/inbox/",
-    "reports": lambda w: "/reports?days=7",
+    "reports": lambda w: "/reports/?days=7",
     "a conversation": lambda w: f"/inbox/{w['conversation']}",
     "quick answers": lambda w: "/inbox/quick-answers",
     "settings": lambda w: "/settings/",

@@ -28,7 +28,7 @@ def _table(html: str, caption: str) -> list[list[str]]:
 
 
 def test_the_reports_page_shows_totals_charts_with_their_numbers_and_the_same_figures_as_csv(admin_client):
-    page = admin_client.get("/reports?days=7")
+    page = admin_client.get("/reports/?days=7")
     assert page.status_code == 200
     assert "Nothing was sent from" in page.text  # a new workspace: an empty state, no empty charts
     assert "<svg" not in page.text
@@ -43,7 +43,7 @@ def test_the_reports_page_shows_totals_charts_with_their_numbers_and_the_same_fi
     db.session.commit()
 
     query = "from=2026-11-20&to=2026-11-26&group=day"
-    page = admin_client.get(f"/reports?{query}")
+    page = admin_client.get(f"/reports/?{query}")
     assert page.status_code == 200
     totals = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text.split('aria-label="Totals"')[1].split("</section>")[0]))
     assert "Sent 3" in totals and "Delivered 3 100.0 % of sent" in totals and "Read 1 33.3 % of sent" in totals
@@ -72,7 +72,7 @@ def test_a_range_that_cannot_be_drawn_says_why_and_draws_nothing(admin_client):
         ("days=custom&from=2026-11-01&to=yesterday", "“yesterday” is not a date: write it as 2026-12-31."),
         ("days=12", "Choose the last 7, 30 or 90 days, or dates from and to."),
     ):
-        page = admin_client.get(f"/reports?{query}")
+        page = admin_client.get(f"/reports/?{query}")
         assert page.status_code == 400 and message in page.text.replace("&amp;", "&"), query
         assert "<svg" not in page.text and 'role="alert"' in page.text
         assert admin_client.get(f"/reports/messages.csv?{query}").status_code == 400
@@ -95,3 +95,9 @@ def test_weeks_and_months_hold_the_days_of_the_workspace_zone_at_month_edges(app
     assert [(row.key, row.figures["sent"]) for row in by_week.trend if row.figures["sent"]] == [
         (date(2026, 10, 26), 7), (date(2026, 11, 30), 7)]
     assert by_week.totals.figures["sent"] == 14
+
+
+def test_the_reports_address_is_found_with_or_without_its_last_slash(admin_client):
+    assert admin_client.get("/reports/?days=7").status_code == 200
+    moved = admin_client.get("/reports?days=7")
+    assert moved.status_code == 308 and moved.headers["Location"].endswith("/reports/?days=7")

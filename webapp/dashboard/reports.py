@@ -18,7 +18,7 @@ def _chosen():
                         end=args.get("to"), group=args.get("group"))
 
 
-@bp.get("/reports")
+@bp.get("/reports/")
 def index():
     try:
         found = report(db.session, _chosen())
