@@ -47,8 +47,14 @@ def test_the_reports_page_shows_totals_charts_with_their_numbers_and_the_same_fi
     assert page.status_code == 200
     totals = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text.split('aria-label="Totals"')[1].split("</section>")[0]))
     assert "Sent 3" in totals and "Delivered 3 100.0 % of sent" in totals and "Read 1 33.3 % of sent" in totals
-    assert "Replied 1" in totals and "Cost 0.06" in totals
+    assert "Replied 1" in totals and "Cost USD 0.06" in totals  # in the rate card's currency
     assert page.text.count("<svg") == 4 and page.text.count("Show the numbers") == 4  # every chart has its table
+    axis = re.findall(r'<text class="chart-axis" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</text>',
+                      page.text.split("<svg")[1])
+    assert axis == ["20 Nov", "22 Nov", "24 Nov", "26 Nov"]  # short enough to fit under a chart on a phone
+    by_month = admin_client.get("/reports/?from=2025-11-01&to=2026-11-30&group=month").text
+    assert re.findall(r'y="[\d.]+" text-anchor="middle">([^<]+)</text>', by_month.split("<svg")[1]) == [
+        "Nov 2025", "Feb 2026", "May 2026", "Aug 2026", "Nov 2026"]  # two years: each month with its year
     messages = _table(page.text, "Messages by day")
     assert messages[0] == ["Day", "Sent", "Delivered", "Read", "Replied", "Clicked"]
     assert messages[4] == ["Mon 23 Nov 2026", "3", "3", "1", "1", "0"] and len(messages) == 8

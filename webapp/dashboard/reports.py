@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 
+from webapp.campaigns.costs import money
 from webapp.campaigns.trends import Report, RangeError, choose_range, report, today_in
 from webapp.dashboard.charts import Chart, line_chart
 from webapp.dashboard.report_tables import COLUMNS, MESSAGES, PROBLEMS, as_csv, tables
 from webapp.extensions import db
+from webapp.pricing.rate_card import ensure_card
 from webapp.workspace.zone import workspace_zone
 
 bp = Blueprint("reports", __name__)
@@ -25,7 +27,8 @@ def index():
     except RangeError as error:
         return render_template("reports/index.html", error=error, args=request.args), 400
     return render_template("reports/index.html", report=found, tables=tables(found), charts=_charts(found),
-                           args=request.args, zone=workspace_zone().key)
+                           args=request.args, zone=workspace_zone().key,
+                           cost=money(found.totals.figures["cost"], ensure_card(db.session).currency))
 
 
 @bp.get("/reports/<name>.csv")
@@ -42,9 +45,18 @@ def download(name: str):
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
+def _axis_labels(found: Report) -> list[str]:
+    """The periods as the x axis names them, short enough for six to fit under a chart on a phone: "04 Nov" (or
+    "Nov" by month), with the year only when the range spans two."""
+    starts = [row.key for row in found.trend]
+    years = len({start.year for start in starts}) > 1
+    shape = ("%b %Y" if years else "%b") if found.range.group == "month" else ("%d %b %Y" if years else "%d %b")
+    return [start.strftime(shape) for start in starts]
+
+
 def _charts(found: Report) -> dict[str, Chart]:
     """A chart for each trend table, and the best hours' rates."""
-    labels = [row.label for row in found.trend]
+    labels = _axis_labels(found)
     by = lambda names: {COLUMNS[name]: [float(row.figures[name]) for row in found.trend] for name in names}  # noqa: E731
     hours = [row.label for row in found.hours]
     rate = lambda part: [100 * (row.rate(part) or 0) for row in found.hours]  # noqa: E731
