@@ -180,9 +180,11 @@ def classify(code: int | None, http_status: int | None = None) -> Action:
     return POLICY[code].action if code in POLICY else Action.ROW_FAIL
 
 
-def pause_notice(error: MetaError, template: str) -> str:
-    """The banner of a campaign an error paused: what happened and what to do, then Meta's own words."""
-    said = f"error {error.code}: {error.title}" if error.code is not None else error.title
+def pause_notice(error: MetaError, template: str, *, reviewed: bool = False) -> str:
+    """The banner of a campaign an error paused: what happened and what to do, then Meta's own words (`reviewed`:
+    Meta's review of the template said it, before any send failed with the error)."""
+    said = (f"the template's review: {error.title}" if reviewed else
+            f"error {error.code}: {error.title}" if error.code is not None else error.title)
     details = f" — “{error.detail}”" if error.detail and error.detail != error.title else ""
     return f"Paused: {explain(error.code, template)} (Meta: {said}{details}.)"
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.sandbox.harness import SECOND_PHONE_NUMBER_ID
+from tests.sandbox.harness import SECOND_PHONE_NUMBER_ID, WABA_ID
 from tests.sandbox.payloads import ORDER_SHIPPED, assert_meta_error, body_params, named_params, template
 
 
@@ -193,3 +193,20 @@ def test_refused_sends_are_not_in_the_ledger_but_are_counted(sandbox):
     sandbox.send(template("order_shipped", "en_US", [body_params("Camila")]))
     assert sandbox.messages() == []
     assert sandbox.stats()["errors"] == {"132000": 1, "132001": 1}
+
+
+def test_a_template_meta_pauses_is_refused_listed_as_paused_and_back_after_a_reset(sandbox):
+    review = sandbox.control("POST", "template-status", json={"name": "order_shipped", "language": "en_US",
+                                                              "event": "PAUSED"})
+    change = review["entry"][0]["changes"][0]
+    assert change["field"] == "message_template_status_update" and isinstance(review["entry"][0]["time"], int)
+    assert change["value"]["event"] == "PAUSED" and change["value"]["message_template_name"] == "order_shipped"
+    assert_meta_error(sandbox.send(template("order_shipped", "en_US", ORDER_SHIPPED)), 132015)
+    listed = sandbox.get(f"{WABA_ID}/message_templates", fields="name,language,status", limit=100).json()["data"]
+    assert {(t["name"], t["language"]): t["status"] for t in listed}[("order_shipped", "en_US")] == "PAUSED"
+
+    sandbox.control("POST", "template-status", json={"name": "order_shipped", "language": "en_US",
+                                                     "event": "DISABLED"})
+    assert_meta_error(sandbox.send(template("order_shipped", "en_US", ORDER_SHIPPED)), 132016)
+    sandbox.reset()
+    assert sandbox.send(template("order_shipped", "en_US", ORDER_SHIPPED)).status_code == 200

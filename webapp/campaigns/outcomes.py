@@ -134,12 +134,13 @@ def apply_effects(session: Session, effects: Effects) -> None:
         pause_for(session, campaign_id, failure)
 
 
-def pause_for(session: Session, campaign_id: int, failure: MetaError) -> None:
+def pause_for(session: Session, campaign_id: int, failure: MetaError, *, reviewed: bool = False) -> None:
     """Pause a sending campaign for an error that would fail every row alike, with a banner saying in plain words
-    what happened and what to do, then what Meta said (its code, title and details)."""
+    what happened and what to do, then what Meta said (its code, title and details; `reviewed`: its review of the
+    template said it, and the error is what sends would get)."""
     campaign_name, name, language = session.execute(
         select(Campaign.name, Campaign.template_name, Campaign.template_language).where(Campaign.id == campaign_id)).one()
-    notice = pause_notice(failure, f"{name} ({language})")
+    notice = pause_notice(failure, f"{name} ({language})", reviewed=reviewed)
     paused = session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending").values(
         status="paused", notice_code=failure.code, notice=notice)).rowcount
     if paused:

@@ -69,6 +69,18 @@ def restrict(event: str, url: str) -> None:
     _control(url, "account-update", {"event": event})
 
 
+@sandbox_cli.command("template-status")
+@click.argument("name")
+@click.argument("language")
+@click.argument("event", type=click.Choice(["PAUSED", "DISABLED", "REINSTATED", "APPROVED", "REJECTED", "FLAGGED"]))
+@click.option("--url", default="http://127.0.0.1:8001", show_default=True, envvar="SANDBOX_URL",
+              help="The running sandbox.")
+def template_status(name: str, language: str, event: str, url: str) -> None:
+    """Make a running sandbox review a template again and send the message_template_status_update webhook
+    (e.g. `flask sandbox template-status order_shipped en_US PAUSED`)."""
+    _control(url, "template-status", {"name": name, "language": language, "event": event})
+
+
 def _control(url: str, path: str, spec: dict) -> None:
     import requests
 

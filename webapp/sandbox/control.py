@@ -47,6 +47,7 @@ def add_control_routes(app: web.Application) -> None:
     router.add_post("/_sandbox/reset", reset)
     router.add_post("/_sandbox/quality", post_quality)
     router.add_post("/_sandbox/account-update", post_account_update)
+    router.add_post("/_sandbox/template-status", post_template_status)
     router.add_get("/_sandbox/faults", list_faults)
     router.add_post("/_sandbox/faults", add_faults)
     router.add_delete("/_sandbox/faults", clear_faults)
@@ -295,6 +296,25 @@ async def post_account_update(request: web.Request) -> web.Response:
     kind = str(spec.get("restriction_type") or "RESTRICTED_BIZ_INITIATED_MESSAGING")
     value = events.account_update(state.config.numbers()[phone_number_id], event, kind)
     return web.json_response(state.webhooks.post_account("account_update", value), status=201)
+
+
+async def post_template_status(request: web.Request) -> web.Response:
+    """Meta reviews a template again: {"name": "order_shipped", "language": "en_US", "event": "PAUSED"} (or
+    APPROVED, REJECTED, DISABLED, REINSTATED, FLAGGED; optionally "reason"). Its sends fail as Meta's would (132015
+    paused, 132016 disabled), the Graph API lists its new status, and a signed message_template_status_update
+    webhook goes to the app; answers that payload."""
+    spec = await _json_body(request)
+    state = request.app[STATE]
+    if not isinstance(spec, dict):
+        raise _bad_request("the body must be a JSON object")
+    template = state.templates.find(str(spec.get("name") or ""), str(spec.get("language") or ""))
+    if template is None:
+        raise _bad_request("no template has that 'name' and 'language'")
+    event = spec.get("event")
+    if event not in events.TEMPLATE_EVENTS:
+        raise _bad_request(f"'event' must be one of {', '.join(events.TEMPLATE_EVENTS)}")
+    reason = str(spec.get("reason") or ("NONE" if event in ("APPROVED", "REINSTATED") else "LOW_QUALITY"))
+    return web.json_response(state.change_template(template, event, reason), status=201)
 
 
 def _number(spec: Any, state: SandboxState) -> str:

@@ -45,6 +45,27 @@ def account_update(display_number: str, event: str, restriction_type: str) -> di
     return item
 
 
+# message_template_status_update events the sandbox emits, and the status each leaves the template in.
+TEMPLATE_EVENTS = {"APPROVED": "APPROVED", "REJECTED": "REJECTED", "PAUSED": "PAUSED", "DISABLED": "DISABLED",
+                   "REINSTATED": "APPROVED", "FLAGGED": None}
+
+
+def template_status_update(template: dict, event: str, reason: str) -> dict:
+    """A `message_template_status_update` value, as Meta's reference shows it."""
+    item: dict[str, Any] = {"event": event, "message_template_id": int(template["id"]),
+                            "message_template_name": template["name"],
+                            "message_template_language": template["language"], "reason": reason,
+                            "message_template_category": template["category"]}
+    if event == "DISABLED":
+        item["disable_info"] = {"disable_date": int(time.time())}
+    if event in ("PAUSED", "FLAGGED"):
+        item["other_info"] = {"title": "FIRST_PAUSE" if event == "PAUSED" else "FLAGGED",
+                              "description": "Your WhatsApp message template has been paused because of "
+                                             "customer feedback." if event == "PAUSED" else
+                                             "Your WhatsApp message template's quality is low."}
+    return item
+
+
 def value(phone_number_id: str, display_number: str, **parts: Any) -> dict:
     return {"messaging_product": "whatsapp",
             "metadata": {"display_phone_number": display_number, "phone_number_id": phone_number_id},

@@ -54,6 +54,15 @@ class SandboxState:
         return self.webhooks.post_account("phone_number_quality_update",
                                           events.quality_update(display, event, tier or old_tier, old_tier))
 
+    def change_template(self, template: dict, event: str, reason: str) -> dict:
+        """Meta reviews a template again: keep its new status (sends of a paused one fail with 132015, of a
+        disabled one 132016) and send the message_template_status_update webhook; return it."""
+        status = events.TEMPLATE_EVENTS[event]
+        if status is not None:
+            self.templates.set_status(template, status)
+        return self.webhooks.post_account("message_template_status_update",
+                                          events.template_status_update(template, event, reason))
+
     @property
     def country_code(self) -> str:
         return business_country_code(self.config.display_number)
@@ -94,6 +103,7 @@ class SandboxState:
         self.faults.clear()
         self.media.clear()
         self.quality.clear()
+        self.templates.reset()
         self.rng.seed(self.config.seed)
 
 

@@ -176,14 +176,26 @@ class TemplateStore:
         self._variables: dict[str, TemplateVariables] = {}
         self._app_url = app_url
         self._resolved: tuple[str, list[dict]] | None = None  # (for which app_url, the templates)
+        self._statuses: dict[str, str] = {}  # template id -> the status Meta moved it to since start-up
 
     @property
     def templates(self) -> list[dict]:
-        """The templates, their buttons opening the app's address where they name it."""
+        """The templates, their buttons opening the app's address where they name it, in their current status."""
         app_url = self._app_url().rstrip("/")
         if self._resolved is None or self._resolved[0] != app_url:
-            self._resolved = (app_url, [_at(template, app_url) for template in self._templates])
+            self._resolved = (app_url, [{**_at(template, app_url), "status": self._statuses.get(template["id"],
+                                                                                                 template["status"])}
+                                        for template in self._templates])
         return self._resolved[1]
+
+    def set_status(self, template: dict, status: str) -> None:
+        """Meta moves a template to another status (paused for low quality, approved again…)."""
+        self._statuses[template["id"]] = status
+        self._resolved = None
+
+    def reset(self) -> None:
+        self._statuses.clear()
+        self._resolved = None
 
     def variables(self, template: dict) -> TemplateVariables:
         """What the template needs filled in, read once per template."""

@@ -10,6 +10,7 @@ from typing import Any
 from webapp.campaigns.statuses import TRACKED_STATUSES, Pricing, StatusUpdate
 from webapp.meta_errors import MetaError, read_error_item
 from webapp.senders.quality import RESTRICTIONS, NumberUpdate
+from webapp.senders.template_updates import CATEGORY_FIELD, STATUS_FIELD, TemplateUpdate
 from webapp.timestamps import utcnow
 
 # What our sender puts in biz_opaque_callback_data: the recipient row's id.
@@ -93,6 +94,29 @@ def read_number_updates(payload: Any) -> list[NumberUpdate]:
             elif field_name == "account_update" and value["event"] in RESTRICTIONS:
                 updates.append(NumberUpdate(field_name, waba_id, number, value["event"], "", at,
                                             detail=_restriction(value)))
+    return updates
+
+
+def read_template_updates(payload: Any) -> list[TemplateUpdate]:
+    """Every `message_template_status_update` and finished `template_category_update` change of a webhook body,
+    at the entry's time, for the WhatsApp account the entry names."""
+    updates = []
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        return updates
+    for entry in _dicts(payload.get("entry")):
+        at, waba_id = timestamp(entry.get("time")), str(entry.get("id") or "")
+        for change in _dicts(entry.get("changes")):
+            value, field_name = change.get("value"), change.get("field")
+            if field_name not in (STATUS_FIELD, CATEGORY_FIELD) or not isinstance(value, dict):
+                continue
+            other = value.get("other_info") if isinstance(value.get("other_info"), dict) else {}
+            finished = CATEGORY_FIELD == field_name and "previous_category" in value
+            updates.append(TemplateUpdate(
+                field_name, waba_id, str(value.get("message_template_id") or ""),
+                str(value.get("message_template_name") or ""), str(value.get("message_template_language") or ""),
+                at, event=str(value.get("event") or "").upper(),
+                reason=str(other.get("description") or value.get("reason") or "")[:300],
+                new_category=str(value.get("new_category") or "").upper() if finished else ""))
     return updates
 
 

@@ -18,15 +18,19 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from webapp.campaigns.guardrail import pause_senders
+from webapp.campaigns.models import Campaign
+from webapp.campaigns.outcomes import pause_for
 from webapp.campaigns.statuses import load_rows
 from webapp.senders.models import Sender
 from webapp.senders.quality import apply_number_updates
+from webapp.senders.template_updates import apply_template_updates
+from webapp.queues import enqueue, on_commit
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, retried
 from webapp.webhooks.inbound import answered_ids, apply_messages, apply_preferences
 from webapp.webhooks.models import WebhookEvent
 from webapp.webhooks.parked import apply_parked_statuses, park, route_statuses
-from webapp.webhooks.payloads import read_changes, read_number_updates
+from webapp.webhooks.payloads import read_changes, read_number_updates, read_template_updates
 
 
 @dataclass
@@ -47,6 +51,7 @@ FINISH = (update(_events).where(_events.c.id.in_(bindparam("ids", expanding=True
           .values(status=bindparam("new_status"), error=bindparam("new_error"), attempts=_events.c.attempts + 1,
                   applied_at=bindparam("new_applied_at", type_=_events.c.applied_at.type)))
 OUR_NUMBERS = select(Sender.__table__.c.phone_number_id)
+SYNC_JOB = "jobs.senders.sync"  # reads a number's templates, quality and limit again (jobs/senders.py)
 
 
 def record_events(session: Session, bodies: list[bytes]) -> list[int]:
@@ -151,6 +156,7 @@ def _apply(session: Session, payloads: list[tuple[int, dict]]) -> tuple[dict[int
         outcomes[event_id].messages = new
     apply_preferences(session, preferences)
     _apply_number_updates(session, payloads, outcomes)
+    _apply_template_updates(session, payloads, outcomes)
     for event_id, outcome in outcomes.items():
         if outcome.notes:
             current_app.logger.warning("Webhook event %s: %s", event_id, "; ".join(outcome.notes))
@@ -167,6 +173,28 @@ def _apply_number_updates(session: Session, payloads: list[tuple[int, dict]], ou
     if updates:
         for campaign_id in pause_senders(session, apply_number_updates(session, updates)):
             current_app.logger.warning("Campaign %s paused: its number's quality fell", campaign_id)
+
+
+def _apply_template_updates(session: Session, payloads: list[tuple[int, dict]],
+                            outcomes: dict[int, Outcome]) -> None:
+    """Meta's reviews of our templates (senders/template_updates.py): a paused or disabled one pauses the campaigns
+    sending it; an approved one is read again from the Graph API, after this transaction."""
+    updates = []
+    for event_id, payload in payloads:
+        if found := read_template_updates(payload):
+            updates += found
+            outcomes[event_id].status = "applied"
+    if not updates:
+        return
+    applied = apply_template_updates(session, updates)
+    for template_id, failure in sorted(applied.stopped.items()):
+        for campaign_id in session.scalars(select(Campaign.id).where(Campaign.template_id == template_id,
+                                                                     Campaign.status == "sending")
+                                           .order_by(Campaign.id)):
+            pause_for(session, campaign_id, failure, reviewed=True)
+            current_app.logger.warning("Campaign %s paused: its template is %s", campaign_id, failure.title)
+    for sender_id in applied.to_sync.values():
+        on_commit(session, lambda sender_id=sender_id: enqueue(SYNC_JOB, sender_id, queue_name="default"))
 
 
 def _grouped(outcomes: dict[int, Outcome]) -> dict[tuple[str, str], list[int]]:
