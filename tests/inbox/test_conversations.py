@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import post
@@ -197,3 +198,26 @@ def test_the_replies_page_now_leads_to_the_inbox(staff_client):
 def test_the_inbox_needs_a_login(client, staff):
     response = client.get("/inbox/")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("kind", "part", "shown", "needs_answer"), [
+    ("system", {"body": "Ana changed from +1 555 000 0001 to +1 555 000 0009", "wa_id": "15550000009",
+                "type": "user_changed_number"}, "Ana changed from +1 555 000 0001 to +1 555 000 0009", False),
+    ("order", {"catalog_id": "42", "text": "Gift wrap please",
+               "product_items": [{"product_retailer_id": "sku-1", "quantity": 2, "item_price": 9.5, "currency": "USD"},
+                                 {"product_retailer_id": "sku-2", "quantity": 1, "item_price": 4, "currency": "USD"}]},
+     "[Order: 2 products] Gift wrap please", True),
+    ("interactive", {"type": "nfm_reply", "nfm_reply": {"name": "booking", "body": "Sent",
+                                                        "response_json": "{\"date\": \"2026-12-05\"}"}},
+     "[Form: booking] Sent", True),
+])
+def test_a_system_notice_an_order_and_a_flows_form_read_in_words(admin_client, webhook, kind, part, shown,
+                                                                     needs_answer):
+    payload = meta.message("wamid.IN.kinds", "15550000001", utcnow(), "x", name="Ana")
+    item = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    del item["text"]
+    item.update({"type": kind, kind: part})
+    assert meta.post(admin_client, payload).status_code == 200
+    conversation = _conversation("+15550000001")
+    assert (conversation.last_text, conversation.needs_answer) == (shown, needs_answer)
+    assert shown in admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True).replace("&#34;", '"')

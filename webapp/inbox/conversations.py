@@ -29,6 +29,7 @@ BADGE_MOST = 99
 UNREAD = text("conversations.unread > 0")
 NEEDS_ANSWER = text("conversations.needs_answer")
 PREVIEW_LENGTH = 200
+NO_ANSWER_NEEDED = ("reaction", "system")  # a customer's emoji on a message, WhatsApp's notice of a new number
 DOWNLOAD_JOB = "jobs.inbox.download_media"
 # What staff can ask the list for; `open` (the default) leaves done conversations out.
 SHOWS = {"open": "Open", "unread": "Unread", "needs_answer": "Needs answer", "mine": "Assigned to me",
@@ -70,7 +71,7 @@ def record_inbound(session: Session, arrival: Arrival, contact_id: int | None) -
     session.execute(
         update(table).where(table.c.contact_id == contact_id).values(
             unread=table.c.unread + 1,
-            needs_answer=case((latest, arrival.type != "reaction"), else_=table.c.needs_answer),
+            needs_answer=case((latest, arrival.type not in NO_ANSWER_NEEDED), else_=table.c.needs_answer),
             status="open",
             last_customer_message_at=case((newest, arrival.at), else_=table.c.last_customer_message_at),
             last_message_at=case((latest, arrival.at), else_=table.c.last_message_at),

@@ -198,7 +198,16 @@ def _content(kind: str, item: dict) -> tuple[str, str, str]:
         if isinstance(reply, dict):
             label = str(reply.get("title") or "")
             return label, label, str(reply.get("id") or "")
+        flow = part.get("nfm_reply")  # a WhatsApp Flow's form, sent back
+        if isinstance(flow, dict):
+            return f"[Form: {flow.get('name') or 'flow'}] {flow.get('body') or ''}".strip(), "", ""
         return "", "", ""
+    if kind == "system":  # e.g. the customer changed their number (`wa_id` is the new one)
+        return str(part.get("body") or ""), "", ""
+    if kind == "order":  # a cart sent from the business's catalogue
+        items = list(_dicts(part.get("product_items")))
+        ordered = f"[Order: {len(items)} product{'s' if len(items) != 1 else ''}]"
+        return f"{ordered} {part.get('text') or ''}".strip(), "", ""
     if kind == "reaction":
         return str(part.get("emoji") or ""), "", ""
     if kind == "location":
