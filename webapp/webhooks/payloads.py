@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 from webapp.campaigns.statuses import TRACKED_STATUSES, Pricing, StatusUpdate
 from webapp.meta_errors import MetaError, read_error_item
@@ -74,49 +74,47 @@ def read_changes(payload: Any) -> list[Change]:
     return changes
 
 
-def read_number_updates(payload: Any) -> list[NumberUpdate]:
-    """Every `phone_number_quality_update` and restricting `account_update` change of a webhook body. The time is
-    the entry's (Meta's `time`, epoch seconds), which orders them; the WhatsApp account is the entry's id."""
-    updates = []
+def _account_changes(payload: Any, fields: tuple[str, ...]) -> Iterator[tuple[str, dict, str, datetime]]:
+    """(field, value, WhatsApp account id, the entry's time) of each change of these fields in a webhook body:
+    account-level changes, ordered by Meta's `time` (epoch seconds), not by the order they arrive in."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        return updates
+        return
     for entry in _dicts(payload.get("entry")):
         at, waba_id = timestamp(entry.get("time")), str(entry.get("id") or "")
         for change in _dicts(entry.get("changes")):
-            value, field_name = change.get("value"), change.get("field")
-            if not isinstance(value, dict) or not isinstance(value.get("event"), str):
-                continue
-            number = re.sub(r"\D", "", str(value.get("display_phone_number") or value.get("phone_number") or ""))
-            if field_name == "phone_number_quality_update":
-                # Meta moves the tier from current_limit to max_daily_conversations_per_business (2026).
-                tier = value.get("max_daily_conversations_per_business") or value.get("current_limit") or ""
-                updates.append(NumberUpdate(field_name, waba_id, number, value["event"], str(tier), at))
-            elif field_name == "account_update" and value["event"] in RESTRICTIONS:
-                updates.append(NumberUpdate(field_name, waba_id, number, value["event"], "", at,
-                                            detail=_restriction(value)))
+            if change.get("field") in fields and isinstance(change.get("value"), dict):
+                yield change["field"], change["value"], waba_id, at
+
+
+def read_number_updates(payload: Any) -> list[NumberUpdate]:
+    """Every `phone_number_quality_update` and restricting `account_update` change of a webhook body."""
+    updates = []
+    for field_name, value, waba_id, at in _account_changes(payload, ("phone_number_quality_update", "account_update")):
+        if not isinstance(value.get("event"), str):
+            continue
+        number = re.sub(r"\D", "", str(value.get("display_phone_number") or value.get("phone_number") or ""))
+        if field_name == "phone_number_quality_update":
+            # Meta moves the tier from current_limit to max_daily_conversations_per_business (2026).
+            tier = value.get("max_daily_conversations_per_business") or value.get("current_limit") or ""
+            updates.append(NumberUpdate(field_name, waba_id, number, value["event"], str(tier), at))
+        elif value["event"] in RESTRICTIONS:
+            updates.append(NumberUpdate(field_name, waba_id, number, value["event"], "", at,
+                                        detail=_restriction(value)))
     return updates
 
 
 def read_template_updates(payload: Any) -> list[TemplateUpdate]:
-    """Every `message_template_status_update` and finished `template_category_update` change of a webhook body,
-    at the entry's time, for the WhatsApp account the entry names."""
+    """Every `message_template_status_update` and finished `template_category_update` change of a webhook body."""
     updates = []
-    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
-        return updates
-    for entry in _dicts(payload.get("entry")):
-        at, waba_id = timestamp(entry.get("time")), str(entry.get("id") or "")
-        for change in _dicts(entry.get("changes")):
-            value, field_name = change.get("value"), change.get("field")
-            if field_name not in (STATUS_FIELD, CATEGORY_FIELD) or not isinstance(value, dict):
-                continue
-            other = value.get("other_info") if isinstance(value.get("other_info"), dict) else {}
-            finished = CATEGORY_FIELD == field_name and "previous_category" in value
-            updates.append(TemplateUpdate(
-                field_name, waba_id, str(value.get("message_template_id") or ""),
-                str(value.get("message_template_name") or ""), str(value.get("message_template_language") or ""),
-                at, event=str(value.get("event") or "").upper(),
-                reason=str(other.get("description") or value.get("reason") or "")[:300],
-                new_category=str(value.get("new_category") or "").upper() if finished else ""))
+    for field_name, value, waba_id, at in _account_changes(payload, (STATUS_FIELD, CATEGORY_FIELD)):
+        other = value.get("other_info") if isinstance(value.get("other_info"), dict) else {}
+        finished = field_name == CATEGORY_FIELD and "previous_category" in value
+        updates.append(TemplateUpdate(
+            field_name, waba_id, str(value.get("message_template_id") or ""),
+            str(value.get("message_template_name") or ""), str(value.get("message_template_language") or ""),
+            at, event=str(value.get("event") or "").upper(),
+            reason=str(other.get("description") or value.get("reason") or "")[:300],
+            new_category=str(value.get("new_category") or "").upper() if finished else ""))
     return updates
 
 
