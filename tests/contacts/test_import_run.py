@@ -416,3 +416,13 @@ def test_progress_reports_rate_and_time_left():
     shown = imports.progress(record, now)
     assert shown.rows_per_second == 2000 and shown.seconds_left == 40 and shown.percent == 20.0
     assert not shown.merging
+
+
+def test_a_small_file_read_in_under_a_second_shows_no_rate():
+    from datetime import timedelta
+
+    now = utcnow()
+    record = Import(status="done", started_at=now - timedelta(seconds=0.35), rows_read_at=now, processed_rows=37,
+                    total_rows=37)
+    shown = imports.progress(record, now)
+    assert shown.rows_per_second is None and shown.seconds_left is None and shown.percent == 100.0
