@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, configure_webhook, fresh, wa_id, wamid
 from webapp.campaigns.lifecycle import counts, recount
 from webapp.campaigns.models import Recipient
-from webapp.contacts.models import Contact
+from webapp.contacts.models import Contact, ListMember
 from webapp.contacts.optouts import STOPPED_MARKETING
 from webapp.extensions import db
 from webapp.webhooks.models import InboundMessage
@@ -187,3 +187,47 @@ def test_a_marketing_stop_and_resume_from_user_preferences(client, webhook):
     meta.post(client, meta.preference(wa_id(row), "resume", T0 + timedelta(minutes=1)))
     contact = fresh(Contact, contact.id)
     assert (contact.opted_out_at, contact.opt_out_reason) == (None, "")
+
+
+def _changed_number(client, old: str, new: str, at=T0 + timedelta(minutes=1)):
+    """WhatsApp's notice that a customer changed number, as Meta sends it (no contacts array)."""
+    payload = meta.message("wamid.SYS1", old, at, "x")
+    value = payload["entry"][0]["changes"][0]["value"]
+    del value["contacts"]
+    item = value["messages"][0]
+    del item["text"]
+    item.update(type="system", system={"body": f"User Ana changed from {old} to {new}", "wa_id": new,
+                                       "type": "user_changed_number"})
+    assert meta.post(client, payload).status_code == 200
+
+
+def test_a_customer_who_changed_number_keeps_their_contact_lists_and_opt_out_under_the_new_one(client, webhook):
+    from tests import factories
+
+    campaign, [row] = accepted_campaign(1)
+    _sent(client, [row])
+    customers = factories.contact_list("Regulars", [(row.phone, "Ana", {"city": "Lyon"})])
+    db.session.execute(update(Contact).values(opted_out_at=T0))
+    db.session.commit()
+
+    _changed_number(client, wa_id(row), "15550009999")
+
+    db.session.expire_all()
+    [contact] = db.session.scalars(select(Contact)).all()
+    assert (contact.phone, contact.name, contact.opted_out_at is not None) == ("+15550009999", "Ana", True)
+    assert db.session.scalars(select(ListMember.list_id).where(ListMember.contact_id == contact.id)).all() == [
+        customers.id]
+    assert fresh(Recipient, row.id).status == "sent"  # WhatsApp's notice is no reply to the campaign
+    assert counts(db.session, campaign.id).get("replied", 0) == 0
+    assert _inbound()[0].text == f"User Ana changed from {wa_id(row)} to 15550009999"
+
+
+def test_a_new_number_that_is_already_a_contact_moves_nothing(client, webhook):
+    from tests import factories
+
+    factories.contact_list("Regulars", [("+15550000001", "Ana", {}), ("+15550009999", "Someone else", {})])
+
+    _changed_number(client, "15550000001", "15550009999")
+
+    db.session.expire_all()
+    assert sorted(db.session.scalars(select(Contact.phone))) == ["+15550000001", "+15550009999"]

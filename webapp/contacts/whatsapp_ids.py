@@ -42,3 +42,22 @@ def learn(session: Session, reported: Mapping[str, str]) -> None:
     for wa_phone, at, reason in stopped:
         optouts.opt_out(session, phone_of[wa_phone], at, reason)
     session.execute(LEARN, [{"sent_to": phone, "reported": wa_id} for phone, wa_id in sorted(reported.items())])
+
+
+def move(session: Session, old: str, new: str) -> Contact | None:
+    """A customer changed their number (WhatsApp's `user_changed_number` notice): their contact takes the new one,
+    keeping its name, lists, tags and opt-out, so campaigns reach them there and a STOP still holds. Nothing moves
+    when no contact has the old number, or when the new one already has a contact of its own (two people to tell
+    apart by hand). Returns the contact moved."""
+    from webapp.contacts.phones import InvalidPhone, normalise
+
+    try:  # "+" and its digits: international whatever the region; Meta's word that it is WhatsApp's is enough
+        region = normalise(new, "US").region
+    except (InvalidPhone, ValueError):
+        region = ""
+    if session.scalar(select(Contact.id).where(Contact.known_by(new)).limit(1)) is not None:
+        return None
+    contact = session.scalar(select(Contact).where(Contact.known_by(old)).order_by(Contact.id).limit(1))
+    if contact is not None:
+        contact.phone, contact.wa_id, contact.country = new, None, region if len(region) == 2 else ""
+    return contact

@@ -13,7 +13,7 @@ from webapp.campaigns.daily import Tally
 from webapp.campaigns.models import Recipient
 from webapp.campaigns.replies import answered_id, answered_row, count_reply, number_sent_to
 from webapp.campaigns.statuses import add_deltas
-from webapp.contacts import optouts
+from webapp.contacts import optouts, whatsapp_ids
 from webapp.contacts.models import Contact
 from webapp.events.outbox import emit
 from webapp.inbox.conversations import Arrival, record_inbound
@@ -48,7 +48,9 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
     watched: set[int] = set()  # campaigns whose first slice got an opt-out (campaigns/guardrail.py)
     tally = Tally()
     for event_id, message in sorted(messages, key=lambda pair: (pair[1].at, pair[1].wamid)):
-        row = answered_row(session, message.phone, message.context_wamid, message.at, rules.attribution)
+        # WhatsApp's own notices (a changed number) answer no campaign.
+        row = None if message.type == "system" else answered_row(session, message.phone, message.context_wamid,
+                                                                 message.at, rules.attribution)
         reason = optouts.opt_out_reason(message.text, rules.keywords, message.button_text, message.button_payload)
         stored_id = _store(session, message, row, bool(reason), event_id)
         if stored_id is None:
@@ -69,6 +71,8 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
                 watched.add(campaign_id)
         _into_conversation(session, stored_id, message, row)
+        if message.new_phone:
+            whatsapp_ids.move(session, message.phone, message.new_phone)
         emit(session, "message.replied", {
             "broadcast_id": row.campaign_id if row else None, "recipient_id": row.id if row else None,
             "phone": message.phone, "profile_name": message.profile_name, "wamid": message.wamid, "type": message.type,

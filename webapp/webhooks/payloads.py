@@ -30,6 +30,7 @@ class Inbound:
     at: datetime
     phone_number_id: str = ""  # our number they wrote to
     media: dict | None = None  # an image, video, audio, document or sticker: {"id", "mime_type", "filename"}
+    new_phone: str = ""  # WhatsApp's notice that the customer changed number: the new one ("+" and digits)
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,17 @@ def read_message(item: dict, names: dict[str, str], phone_number_id: str = "") -
         wamid=wamid, phone=f"+{digits}", profile_name=names.get(sender, "")[:200], type=kind[:16],
         text=text, button_text=button_text, button_payload=payload,
         context_wamid=str(context.get("id") or "")[:128], at=timestamp(item.get("timestamp")),
-        phone_number_id=phone_number_id, media=_media(kind, item),
+        phone_number_id=phone_number_id, media=_media(kind, item), new_phone=_new_number(kind, item),
     )
+
+
+def _new_number(kind: str, item: dict) -> str:
+    """The customer's new number, from WhatsApp's `user_changed_number` notice (`wa_id`, once `new_wa_id`)."""
+    part = item.get("system") if kind == "system" and isinstance(item.get("system"), dict) else {}
+    if part.get("type") not in ("user_changed_number", "customer_changed_number"):
+        return ""
+    digits = re.sub(r"\D", "", str(part.get("wa_id") or part.get("new_wa_id") or ""))
+    return f"+{digits}" if 7 <= len(digits) <= 15 else ""  # E.164's bounds
 
 
 def read_preference(item: dict) -> PreferenceChange | None:
