@@ -64,9 +64,9 @@ def apply_template_updates(session: Session, updates: list[TemplateUpdate]) -> A
                     template.category, template.synced_at = change.new_category[:32], change.at
             continue
         status = STATUS_AFTER.get(change.event)
+        if status is None:
+            continue  # a warning (FLAGGED, LOCKED…): the template's status stays
         for template in templates:
-            if status is None:
-                continue
             template.status, template.synced_at = status, change.at
             if status in STOPPING:
                 applied.stopped[template.id] = MetaError(STOPPING[status], change.event, change.reason)

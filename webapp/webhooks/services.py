@@ -21,10 +21,10 @@ from webapp.campaigns.guardrail import pause_senders
 from webapp.campaigns.models import Campaign
 from webapp.campaigns.outcomes import pause_for
 from webapp.campaigns.statuses import load_rows
+from webapp.queues import enqueue, on_commit
 from webapp.senders.models import Sender
 from webapp.senders.quality import apply_number_updates
 from webapp.senders.template_updates import apply_template_updates
-from webapp.queues import enqueue, on_commit
 from webapp.timestamps import utcnow
 from webapp.transactions import begin_write, retried
 from webapp.webhooks.inbound import answered_ids, apply_messages, apply_preferences
@@ -188,9 +188,9 @@ def _apply_template_updates(session: Session, payloads: list[tuple[int, dict]],
         return
     applied = apply_template_updates(session, updates)
     for template_id, failure in sorted(applied.stopped.items()):
-        for campaign_id in session.scalars(select(Campaign.id).where(Campaign.template_id == template_id,
-                                                                     Campaign.status == "sending")
-                                           .order_by(Campaign.id)):
+        sending = session.scalars(select(Campaign.id).where(Campaign.template_id == template_id,
+                                                            Campaign.status == "sending").order_by(Campaign.id)).all()
+        for campaign_id in sending:
             pause_for(session, campaign_id, failure, reviewed=True)
             current_app.logger.warning("Campaign %s paused: its template is %s", campaign_id, failure.title)
     for sender_id in applied.to_sync.values():
