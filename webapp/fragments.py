@@ -23,15 +23,16 @@ def answer(template: str, http_status: int = 200, **context):
     answer depends on the htmx headers."""
     from flask import make_response, render_template
 
-    response = make_response(render_template(template, **context), http_status)
-    response.vary.update(("HX-Request", "HX-Target"))
-    return response
+    return _varying(make_response(render_template(template, **context), http_status))
 
 
 def answer_nothing():
     """204 No Content: htmx swaps nothing (a poll that found nothing new)."""
     from flask import make_response
 
-    response = make_response("", 204)
+    return _varying(make_response("", 204))
+
+
+def _varying(response):
     response.vary.update(("HX-Request", "HX-Target"))
     return response

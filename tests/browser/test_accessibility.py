@@ -1,7 +1,8 @@
 """Every page, in a real Chromium at a desk's size (1280×800) and a phone's (390×844): axe-core finds no serious or
-critical violation, nothing makes the page scroll sideways, and every field wears the page's style. Then, on the phone, the keyboard alone opens the
-menu and follows a link, the skip link reaches the content, and each member of a list keeps its Remove button in
-view; in Settings, a new API key starts with no scope and is copied with its button.
+critical violation, nothing makes the page scroll sideways, and every field wears the page's style. Then, on the
+phone, the keyboard alone opens the menu and follows a link, the skip link reaches the content, each member of a
+list keeps its Remove button in view, and each row of a listing fits the screen; in Settings, a new API key starts
+with no scope and is copied with its button.
 
 The data is built once for the module by the factories (not by clicking), the person logs in once per size, and
 each page is a test of its own, so a failure names the page, the size and axe's rule ids.

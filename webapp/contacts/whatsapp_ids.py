@@ -51,13 +51,14 @@ def move(session: Session, old: str, new: str) -> Contact | None:
     apart by hand). Returns the contact moved."""
     from webapp.contacts.phones import InvalidPhone, normalise
 
+    if session.scalar(select(Contact.id).where(Contact.known_by(new)).limit(1)) is not None:
+        return None
+    contact = session.scalar(select(Contact).where(Contact.known_by(old)).order_by(Contact.id).limit(1))
+    if contact is None:
+        return None
     try:  # "+" and its digits: international whatever the region; Meta's word that it is WhatsApp's is enough
         region = normalise(new, "US").region
     except (InvalidPhone, ValueError):
         region = ""
-    if session.scalar(select(Contact.id).where(Contact.known_by(new)).limit(1)) is not None:
-        return None
-    contact = session.scalar(select(Contact).where(Contact.known_by(old)).order_by(Contact.id).limit(1))
-    if contact is not None:
-        contact.phone, contact.wa_id, contact.country = new, None, region if len(region) == 2 else ""
+    contact.phone, contact.wa_id, contact.country = new, None, region if len(region) == 2 else ""
     return contact

@@ -49,8 +49,9 @@ def index():
     if fragment and request.args.get("seen") == seen:
         return answer_nothing()  # the first page polls (every LIST_POLL_SECONDS): unchanged, nothing to swap
     return answer("inbox/partials/conversation_list.html" if fragment else "inbox/index.html", page=page, show=show,
-                  shows=conversations.SHOWS, campaign_id=campaign_id, search=search, badge=badge, seen=seen,
+                  shows=conversations.SHOWS, campaign_id=campaign_id, search=search, seen=seen,
                   poll=LIST_POLL_SECONDS, paged=bool(request.args.get("before")),
+                  oob_badge=badge if fragment else None,  # a whole page has the badge in its navigation
                   campaigns=[] if fragment else campaign_choices(db.session))
 
 

@@ -305,8 +305,8 @@ async def post_template_status(request: web.Request) -> web.Response:
     webhook goes to the app; answers that payload."""
     spec = await _json_body(request)
     state = request.app[STATE]
-    if not isinstance(spec, dict):
-        raise _bad_request("the body must be a JSON object")
+    if not isinstance(spec, Mapping):
+        raise _bad_request("send an object")
     template = state.templates.find(str(spec.get("name") or ""), str(spec.get("language") or ""))
     if template is None:
         raise _bad_request("no template has that 'name' and 'language'")

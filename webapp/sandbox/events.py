@@ -48,6 +48,10 @@ def account_update(display_number: str, event: str, restriction_type: str) -> di
 # message_template_status_update events the sandbox emits, and the status each leaves the template in.
 TEMPLATE_EVENTS = {"APPROVED": "APPROVED", "REJECTED": "REJECTED", "PAUSED": "PAUSED", "DISABLED": "DISABLED",
                    "REINSTATED": "APPROVED", "FLAGGED": None}
+# The `other_info` Meta adds when it pauses or flags a template: (title, description).
+TEMPLATE_WARNINGS = {"PAUSED": ("FIRST_PAUSE", "Your WhatsApp message template has been paused because of customer "
+                                               "feedback."),
+                     "FLAGGED": ("FLAGGED", "Your WhatsApp message template's quality is low.")}
 
 
 def template_status_update(template: dict, event: str, reason: str) -> dict:
@@ -58,11 +62,9 @@ def template_status_update(template: dict, event: str, reason: str) -> dict:
                             "message_template_category": template["category"]}
     if event == "DISABLED":
         item["disable_info"] = {"disable_date": int(time.time())}
-    if event in ("PAUSED", "FLAGGED"):
-        item["other_info"] = {"title": "FIRST_PAUSE" if event == "PAUSED" else "FLAGGED",
-                              "description": "Your WhatsApp message template has been paused because of "
-                                             "customer feedback." if event == "PAUSED" else
-                                             "Your WhatsApp message template's quality is low."}
+    if event in TEMPLATE_WARNINGS:
+        title, description = TEMPLATE_WARNINGS[event]
+        item["other_info"] = {"title": title, "description": description}
     return item
 
 

@@ -72,7 +72,7 @@ def apply_template_updates(session: Session, updates: list[TemplateUpdate]) -> A
                 applied.stopped[template.id] = MetaError(STOPPING[status], change.event, change.reason)
             else:
                 applied.stopped.pop(template.id, None)
-        if status == "APPROVED":  # new, edited or back: its components are read again
+        if status == "APPROVED" and change.waba_id not in applied.to_sync:  # new, edited or back: read it again
             sender_id = session.scalar(select(Sender.id).where(Sender.waba_id == change.waba_id)
                                        .order_by(Sender.id).limit(1))
             if sender_id is not None:

@@ -77,7 +77,7 @@ def read_changes(payload: Any) -> list[Change]:
 
 def _account_changes(payload: Any, fields: tuple[str, ...]) -> Iterator[tuple[str, dict, str, datetime]]:
     """(field, value, WhatsApp account id, the entry's time) of each change of these fields in a webhook body:
-    account-level changes, ordered by Meta's `time` (epoch seconds), not by the order they arrive in."""
+    account-level changes, which their appliers order by Meta's `time` (epoch seconds), not by arrival."""
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         return
     for entry in _dicts(payload.get("entry")):
