@@ -8,11 +8,12 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
 import pytest
 
 from tests import factories
+from tests.locks import lock_waits
 from webapp.campaigns import launch, services
 from webapp.campaigns.launch import snapshot
 from webapp.campaigns.lifecycle import counts
@@ -152,9 +153,8 @@ def test_a_cancel_while_chunks_are_written_leaves_no_pending_row(app, people, mo
         if after == 0:
             cancelling.append(threading.Thread(target=cancel))
             cancelling[0].start()
-            waiting = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
             deadline = time.monotonic() + 10
-            while cancelling[0].is_alive() and not session.scalar(waiting) and time.monotonic() < deadline:
+            while cancelling[0].is_alive() and not lock_waits(session) and time.monotonic() < deadline:
                 time.sleep(0.02)  # until the cancel has ended, or waits for the round
         write(self, session, campaign, after, upto, cap)
 

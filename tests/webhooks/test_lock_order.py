@@ -102,13 +102,26 @@ def test_the_senders_record_of_its_answers_is_done_again_when_postgresql_ends_it
             except Exception as exc:  # noqa: BLE001 - the test reports it
                 failures.append(exc)
             db.session.remove()
+
+    def take_the_earlier_row(other):
+        try:
+            other.execute(text("SELECT id FROM recipients WHERE id = :id FOR UPDATE"), {"id": rows[0].id})
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            failures.append(exc)
     with held(rows[1].id) as other:  # another transaction holds the later row…
-        # …and never looks for the deadlock itself: the sender's transaction, waiting first, is the one ended.
+        # …and never looks for the deadlock itself: the sender's transaction must be the one PostgreSQL ends.
         other.execute(text("SET LOCAL deadlock_timeout = '60s'"))
-        recording = threading.Thread(target=record)
-        recording.start()
-        wait_for_a_lock_wait()  # …while the sender, holding the earlier one, waits for it
-        other.execute(text("SELECT id FROM recipients WHERE id = :id FOR UPDATE"), {"id": rows[0].id})
+        with held(rows[0].id):  # a third holds the earlier row until both wait for it, the sender first:
+            recording = threading.Thread(target=record)
+            recording.start()
+            wait_for_a_lock_wait()
+            waits_for_the_earlier = threading.Thread(target=take_the_earlier_row, args=(other,))
+            waits_for_the_earlier.start()
+            wait_for_a_lock_wait(waiting=2)
+        # The sender takes the earlier row and waits for the later one while the other already waits for the
+        # earlier: the sender's one look for a deadlock, deadlock_timeout after its wait began, finds it however
+        # slow the machine (a look before the other waited would find nothing, and nothing would end the sender).
+        waits_for_the_earlier.join(10)
         other.commit()  # it got the earlier row once PostgreSQL ended the sender's transaction
     recording.join(10)
     assert failures == []
