@@ -222,3 +222,16 @@ def test_a_system_notice_an_order_and_a_flows_form_read_in_words(admin_client, w
     conversation = _conversation("+15550000001")
     assert (conversation.last_text, conversation.needs_answer) == (shown, needs_answer)
     assert shown in unescape(admin_client.get(f"/inbox/{conversation.id}").get_data(as_text=True))
+
+
+def test_an_opt_out_arrives_unread_but_asks_for_no_answer_until_the_customer_writes_again(admin_client, webhook):
+    fragment = {"HX-Request": "true", "HX-Target": "conversation-list"}
+
+    def needing_an_answer() -> str:
+        return admin_client.get("/inbox/?show=needs_answer", headers=fragment).get_data(as_text=True)
+    _write(admin_client, "15550000001", "STOP", minutes_ago=5, name="Zelda Quinn")
+    conversation = _conversation("+15550000001")
+    assert (conversation.unread, conversation.needs_answer, conversation.last_text) == (1, False, "STOP")
+    assert "Zelda Quinn" not in needing_an_answer()
+    _write(admin_client, "15550000001", "Sorry, wrong button: when do you open?", minutes_ago=1, name="Zelda Quinn")
+    assert "Zelda Quinn" in needing_an_answer()

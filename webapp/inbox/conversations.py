@@ -50,11 +50,13 @@ class Arrival:
     campaign_id: int | None = None  # the campaign message they answered, if any
     media: dict | None = None  # {"id", "mime_type", "filename"} of an image, video, audio or document
     sent_to: str | None = None  # the number our messages went to, when Meta reports the customer by another
+    opts_out: bool = False  # an opt-out (STOP, a stop button): the customer asked for no more messages, not an answer
 
 
 def record_inbound(session: Session, arrival: Arrival, contact_id: int | None) -> Conversation:
     """Put a new customer message in its conversation (creating the contact of a stranger, marked as from the
-    inbox): the conversation reopens, counts it unread, needs an answer, and its window opens anew.
+    inbox): the conversation reopens, counts it unread, needs an answer (unless the message is a reaction, a notice
+    or an opt-out), and its window opens anew.
     Runs in the caller's write transaction; returns the conversation."""
     from_inbox = False
     if contact_id is None:
@@ -71,7 +73,8 @@ def record_inbound(session: Session, arrival: Arrival, contact_id: int | None) -
     session.execute(
         update(table).where(table.c.contact_id == contact_id).values(
             unread=table.c.unread + 1,
-            needs_answer=case((latest, arrival.type not in NO_ANSWER_NEEDED), else_=table.c.needs_answer),
+            needs_answer=case((latest, arrival.type not in NO_ANSWER_NEEDED and not arrival.opts_out),
+                              else_=table.c.needs_answer),
             status="open",
             last_customer_message_at=case((newest, arrival.at), else_=table.c.last_customer_message_at),
             last_message_at=case((latest, arrival.at), else_=table.c.last_message_at),

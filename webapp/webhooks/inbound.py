@@ -70,7 +70,7 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                             .values(contact_id=contact.id))
             if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
                 watched.add(campaign_id)
-        _into_conversation(session, stored_id, message, row)
+        _into_conversation(session, stored_id, message, row, opts_out=bool(reason))
         if message.new_phone:
             whatsapp_ids.move(session, message.phone, message.new_phone)
         emit(session, "message.replied", {
@@ -132,13 +132,14 @@ def _store(session: Session, message: Inbound, row: Recipient | None, opting_out
     return session.scalar(stmt)
 
 
-def _into_conversation(session: Session, stored_id: int, message: Inbound, row: Recipient | None) -> None:
+def _into_conversation(session: Session, stored_id: int, message: Inbound, row: Recipient | None,
+                       opts_out: bool) -> None:
     """The inbox's conversation of the customer (a stranger becomes a contact, marked as from the inbox)."""
     contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == stored_id))
     sent_to = number_sent_to(session, message.phone) if contact_id is None else None
     conversation = record_inbound(session, Arrival(
         stored_id, message.phone, message.profile_name, message.type, message.text, message.at,
-        message.phone_number_id, row.campaign_id if row else None, message.media, sent_to), contact_id)
+        message.phone_number_id, row.campaign_id if row else None, message.media, sent_to, opts_out), contact_id)
     if contact_id is None:
         session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                         .values(contact_id=conversation.contact_id))
