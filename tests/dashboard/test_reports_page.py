@@ -52,6 +52,9 @@ def test_the_reports_page_shows_totals_charts_with_their_numbers_and_the_same_fi
     axis = re.findall(r'<text class="chart-axis" x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</text>',
                       page.text.split("<svg")[1])
     assert axis == ["20 Nov", "22 Nov", "24 Nov", "26 Nov"]  # short enough to fit under a chart on a phone
+    counts = re.findall(r'text-anchor="end">([^<]+)</text>', page.text.split("<svg")[1])
+    assert counts == ["0", "1", "2", "3"]  # whole messages, not 0.75 of one
+    assert ">Cost (USD)</text>" in page.text.split("<svg")[3]
     by_month = admin_client.get("/reports/?from=2025-11-01&to=2026-11-30&group=month").text
     assert re.findall(r'y="[\d.]+" text-anchor="middle">([^<]+)</text>', by_month.split("<svg")[1]) == [
         "Nov 2025", "Feb 2026", "May 2026", "Aug 2026", "Nov 2026"]  # two years: each month with its year

@@ -26,9 +26,9 @@ def index():
         found = report(db.session, _chosen())
     except RangeError as error:
         return render_template("reports/index.html", error=error, args=request.args), 400
-    return render_template("reports/index.html", report=found, tables=tables(found), charts=_charts(found),
-                           args=request.args, zone=workspace_zone().key,
-                           cost=money(found.totals.figures["cost"], ensure_card(db.session).currency))
+    currency = ensure_card(db.session).currency
+    return render_template("reports/index.html", report=found, tables=tables(found), charts=_charts(found, currency),
+                           args=request.args, zone=workspace_zone().key, cost=money(found.totals.figures["cost"], currency))
 
 
 @bp.get("/reports/<name>.csv")
@@ -54,16 +54,16 @@ def _axis_labels(found: Report) -> list[str]:
     return [start.strftime(shape) for start in starts]
 
 
-def _charts(found: Report) -> dict[str, Chart]:
+def _charts(found: Report, currency: str) -> dict[str, Chart]:
     """A chart for each trend table, and the best hours' rates."""
     labels = _axis_labels(found)
     by = lambda names: {COLUMNS[name]: [float(row.figures[name]) for row in found.trend] for name in names}  # noqa: E731
     hours = [row.label for row in found.hours]
     rate = lambda part: [100 * (row.rate(part) or 0) for row in found.hours]  # noqa: E731
     return {
-        "messages": line_chart("Messages", labels, by(MESSAGES), "Messages"),
-        "problems": line_chart("Failed and opted out", labels, by(PROBLEMS), "Messages"),
-        "cost": line_chart("Cost", labels, by(("cost",)), "Cost"),
+        "messages": line_chart("Messages", labels, by(MESSAGES), "Messages", whole=True),
+        "problems": line_chart("Failed and opted out", labels, by(PROBLEMS), "Messages", whole=True),
+        "cost": line_chart("Cost", labels, by(("cost",)), f"Cost ({currency})"),
         "hours": line_chart("Read and reply rates by the recipient's local hour", hours,
                             {"Read rate": rate("read"), "Reply rate": rate("replied")}, "Rate", percent=True),
     }
