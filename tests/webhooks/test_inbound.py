@@ -225,9 +225,28 @@ def test_a_customer_who_changed_number_keeps_their_contact_lists_and_opt_out_und
 def test_a_new_number_that_is_already_a_contact_moves_nothing(client, webhook):
     from tests import factories
 
+    factories.sender()  # the number the notice comes to
     factories.contact_list("Regulars", [("+15550000001", "Ana", {}), ("+15550009999", "Someone else", {})])
 
     _changed_number(client, "15550000001", "15550009999")
 
     db.session.expire_all()
     assert sorted(db.session.scalars(select(Contact.phone))) == ["+15550000001", "+15550009999"]
+    assert db.session.scalar(select(Contact).where(Contact.phone == "+15550009999")).opted_out_at is None
+    assert _inbound()[0].text == "User Ana changed from 15550000001 to 15550009999"  # the notice was applied
+
+
+def test_an_opt_out_follows_the_customer_to_a_new_number_that_is_already_a_contact(client, webhook):
+    from tests import factories
+
+    factories.sender()
+    factories.contact_list("Regulars", [("+15550000001", "Ana", {}), ("+15550009999", "Ana (work)", {})])
+    db.session.execute(update(Contact).where(Contact.phone == "+15550000001")
+                       .values(opted_out_at=T0, opt_out_reason="STOP"))
+    db.session.commit()
+
+    _changed_number(client, "15550000001", "15550009999")
+
+    db.session.expire_all()
+    moved_to = db.session.scalar(select(Contact).where(Contact.phone == "+15550009999"))
+    assert (moved_to.name, moved_to.opted_out_at, moved_to.opt_out_reason) == ("Ana (work)", T0, "STOP")

@@ -47,13 +47,16 @@ def learn(session: Session, reported: Mapping[str, str]) -> None:
 def move(session: Session, old: str, new: str) -> Contact | None:
     """A customer changed their number (WhatsApp's `user_changed_number` notice): their contact takes the new one,
     keeping its name, lists, tags and opt-out, so campaigns reach them there and a STOP still holds. Nothing moves
-    when no contact has the old number, or when the new one already has a contact of its own (two people to tell
-    apart by hand). Returns the contact moved."""
+    when no contact has the old number, or when the new one already has a contact of its own (two records to tell
+    apart by hand) — but the opt-out of the old one then opts the new one out too: whoever it was, the person now
+    on that number asked for no more messages. Returns the contact moved."""
     from webapp.contacts.phones import InvalidPhone, normalise
 
-    if session.scalar(select(Contact.id).where(Contact.known_by(new)).limit(1)) is not None:
-        return None
     contact = session.scalar(select(Contact).where(Contact.known_by(old)).order_by(Contact.id).limit(1))
+    if session.scalar(select(Contact.id).where(Contact.known_by(new)).limit(1)) is not None:
+        if contact is not None and contact.opted_out_at is not None:
+            optouts.opt_out(session, new, contact.opted_out_at, contact.opt_out_reason)
+        return None
     if contact is None:
         return None
     try:  # "+" and its digits: international whatever the region; Meta's word that it is WhatsApp's is enough
