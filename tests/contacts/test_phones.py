@@ -117,6 +117,8 @@ def test_unknown_default_region_is_a_configuration_error_not_a_bad_number():
         ("555 0100", "US", "the number has no area code"),
         ("212 555 0100 / 212 555 0101", "US", "the cell holds more than one number; keep one number per row"),
         ("+1 212 555 0100, +1 212 555 0101", "US", "the cell holds more than one number; keep one number per row"),
+        ("+1 212 555 0100 ::: +1 212 555 0101", "US",  # Google Contacts joins a label's numbers so
+         "the cell holds more than one number; keep one number per row"),
         ("#212 555 0100", "US", "the number contains characters that are not part of a phone number: #"),
         ("212 555 0100+", "US", "the number contains characters that are not part of a phone number: +"),
     ],

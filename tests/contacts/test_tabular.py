@@ -416,6 +416,12 @@ def test_phone_column_is_found_by_its_header(header):
         (["hotel", "cancelled", "telephone"], 2),  # not "tel" in hotel, not "cell" in cancelled
         (["fax", "phone"], 1),
         (["phone", "phone 2"], 0),  # the leftmost of equals
+        # Google Contacts' export: the number is in "Value", its kind in "Type" (or "Label"), and no "Phonetic"
+        (["Name", "Phone 1 - Type", "Phone 1 - Value", "Phone 2 - Type", "Phone 2 - Value"], 2),
+        (["First Name", "Phonetic First Name", "Phone 1 - Label", "Phone 1 - Value"], 3),
+        (["Default Address Phone", "Phone", "Accepts SMS Marketing"], 1),  # Shopify: the customer's own phone
+        (["WhatsApp opt-in", "Phone verified", "Phone"], 2),
+        (["Phone country code", "Phone Number (with country code)"], 1),
     ],
 )
 def test_phone_column_prefers_the_most_telling_header(headers, phone):

@@ -29,7 +29,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _SEPARATORS = re.compile(r"[\s.\-\u2010-\u2015()/]+")
 _ASCII_NUMBER = re.compile(r"(\+?)([0-9]+)")
 _ANY_NUMBER = re.compile(r"\+?\d+")
-_LIST_SEPARATOR = re.compile(r"[,;/|]|\s{3,}")
+_LIST_SEPARATOR = re.compile(r"[,;/|]|:::|\s{3,}")  # ":::" joins a label's numbers in Google Contacts' exports
 _DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 
 # Digits invalid as a national number are retried with a "+" from this many on (a country

@@ -527,6 +527,14 @@ _PHONE_WORDS = {
 _PHONE_STEMS = {"whatsapp": 5, "mobile": 4, "celular": 4, "cellphone": 4, "phone": 3, "telefon": 3, "msisdn": 3}
 _PHONE_ALONE = {"number", "numero", "num", "no", "nr", "contact"}  # only when the whole header
 _NOT_A_MOBILE = {"fax", "home", "work", "office", "landline", "business", "fixed", "fijo"}
+# A phone of an address or an order ("Default Address Phone", "Billing Phone"): below the customer's own phone.
+_SOMEONE_ELSES = {"address", "billing", "shipping", "delivery", "default", "emergency", "company"}
+# Words of a column about a phone, not holding its number: Google's "Phone 1 - Type", "WhatsApp opt-in",
+# "Phone verified", "Phone country code" (but "Phone number (with country code)" holds it); "Phonetic First Name"
+# is no phone at all.
+_ABOUT_A_PHONE = {"type", "label", "kind", "optin", "opt", "consent", "subscribed", "verified", "status", "country",
+                  "code", "ext", "extension", "prefix"}
+_THE_NUMBER = {"number", "numero", "num", "no", "nr", "value"}
 _NAME_HEADERS = {
     "name", "fullname", "customer", "customername", "client", "clientname", "cliente", "contact", "contactname",
     "nombre", "nombrecompleto", "nome", "nomecompleto", "nom", "nomcomplet", "displayname", "person",
@@ -568,12 +576,17 @@ def _header_words(header: str) -> list[str]:
 
 def _phone_score(words: list[str]) -> int:
     joined = "".join(words)
+    if (_ABOUT_A_PHONE.intersection(words) and not _THE_NUMBER.intersection(words)) \
+            or any(word.startswith("phonetic") for word in words):
+        return 0
     score = max([_PHONE_WORDS.get(word, 0) for word in words], default=0)
     score = max([score] + [value for stem, value in _PHONE_STEMS.items() if stem in joined])
     if not score and joined in _PHONE_ALONE:
         score = 1
     if score and _NOT_A_MOBILE.intersection(words):
         score = 1  # still a phone, but the last choice for WhatsApp
+    elif score and _SOMEONE_ELSES.intersection(words):
+        score = min(score, 2)
     return score
 
 
