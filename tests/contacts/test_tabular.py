@@ -452,6 +452,17 @@ def test_first_and_last_name_columns_are_joined():
     assert guess.name_in(["Ann", "", "+1 212 555 0100"]) == "Ann"
 
 
+@pytest.mark.parametrize(("headers", "guess"), [
+    (["Nombre", "Apellidos", "Teléfono móvil"], ColumnGuess(phone=2, name=0, last_name=1)),
+    (["Name", "Surname", "Phone"], ColumnGuess(phone=2, name=0, last_name=1)),
+    # Google Contacts: "Name" is the whole name, beside its given and family parts
+    (["Name", "Given Name", "Family Name", "Phone 1 - Value"], ColumnGuess(phone=3, name=0, last_name=None)),
+    (["Full Name", "Last Name", "Phone"], ColumnGuess(phone=2, name=0, last_name=None)),
+])
+def test_a_name_beside_a_surname_is_joined_with_it_unless_the_file_has_first_names_too(headers, guess):
+    assert guess_columns(headers) == guess
+
+
 def test_without_a_phone_header_the_column_of_phone_numbers_is_chosen(read_table):
     table, rows = read_table("unlabelled_phone_column.csv")
     guess = guess_columns(table.headers, [row.values for row in rows])

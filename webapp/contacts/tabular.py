@@ -563,8 +563,13 @@ def guess_columns(headers: Sequence[str], sample_rows: Iterable[Sequence[str]] =
     name_scores = [0 if index == phone else _name_score(w) for index, w in enumerate(words)]
     name = _best_column(name_scores)
     last_name = None
-    if name is not None and "".join(words[name]) in _FIRST_NAME_HEADERS:
-        last_name = next((i for i, w in enumerate(words) if "".join(w) in _LAST_NAME_HEADERS), None)
+    joined = ["".join(w) for w in words]
+    # A first name's column is joined with the last name's; so is a bare "Name" (or "Nombre") beside a "Surname"
+    # (or "Apellidos") unless the file has a first name's column too (Google's Name, Given Name, Family Name);
+    # a "Full Name" is whole.
+    if name is not None and (joined[name] in _FIRST_NAME_HEADERS or (
+            joined[name] in _NAME_WORDS and not any(header in _FIRST_NAME_HEADERS for header in joined))):
+        last_name = next((i for i, header in enumerate(joined) if header in _LAST_NAME_HEADERS), None)
     return ColumnGuess(phone=phone, name=name, last_name=last_name)
 
 
