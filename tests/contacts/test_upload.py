@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from jobs import imports as import_jobs
 from tests import factories
 from tests.conftest import post
-from tests.contacts.conftest import confirm, the_import, upload
+from tests.contacts.conftest import FIXTURES, confirm, the_import, upload
+from webapp.contacts import tags
 from webapp.contacts.import_jobs import job_id
 from webapp.contacts.models import Contact, ContactList, Import, ListMember
 from webapp.extensions import db
@@ -40,7 +41,7 @@ def _chosen(form: str) -> dict:
     import re
 
     data: dict = {}
-    for name in ("phone", "name", "last_name"):
+    for name in ("phone", "name", "last_name", "tags"):
         select_html = form.split(f'name="{name}"')[1].split("</select>")[0]
         match = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_html)
         data[name] = next((g for g in match.groups() if g is not None), "") if match else ""
@@ -170,6 +171,25 @@ def test_every_format_imports_through_the_pages(staff_client, name):
     record = upload_and_run(staff_client, name)
     assert record.status == "done" and record.added >= 1
     assert db.session.scalar(select(func.count()).select_from(ListMember)) == record.added
+
+
+def test_a_google_contacts_export_imports_its_numbers_names_groups_and_only_its_filled_columns(staff_client):
+    upload(staff_client, "google_contacts.csv")
+    headers = next(csv.reader((FIXTURES / "google_contacts.csv").open(encoding="utf-8")))
+    chosen = _chosen(staff_client.get(f"/imports/{the_import().id}/columns").get_data(as_text=True))
+    named = {field: headers[int(chosen[field])] if chosen[field] else None for field in ("phone", "name", "last_name",
+                                                                                         "tags")}
+    assert named == {"phone": "Phone 1 - Value", "name": "Name", "last_name": None, "tags": "Group Membership"}
+    assert [headers[int(i)] for i in chosen["attributes"]] == [  # not the 26 columns empty in every row
+        "Given Name", "Family Name", "Birthday", "Notes", "Phone 1 - Type", "Phone 2 - Type", "Phone 2 - Value"]
+
+    assert confirm(staff_client, the_import(), **chosen).status_code == 302
+    import_jobs.run(the_import().id)
+    record = the_import()
+    assert (record.added, record.invalid) == (2, 1)  # Mia's cell holds two numbers
+    ann = db.session.scalars(select(Contact).where(Contact.phone == "+12125550100")).one()
+    assert (ann.name, ann.attributes["Notes"]) == ("Ann Lee", "Likes croissants")
+    assert sorted(tag.name for tag in tags.of_contact(db.session, ann.id)) == ["* myContacts", "Regulars"]
 
 
 def test_a_spanish_export_imports_with_spain_as_the_country(staff_client):

@@ -12,7 +12,8 @@ from webapp.contacts.tabular import ColumnGuess, guess_columns, open_table
 from webapp.spreadsheet import unquoted
 
 PREVIEW_ROWS = 8  # rows the column step shows
-SAMPLE_ROWS = 50  # rows read to guess the phone column when no header names it
+SAMPLE_ROWS = 50  # rows read to guess the phone column when no header names it, and which columns are blank
+TAG_HEADERS = ("tags", "tag", "labels", "groups", "group membership")  # Google Contacts: Labels, Group Membership
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,17 @@ class Preview:
     rows: list[list[str]]
     guess: ColumnGuess
     estimated_rows: int | None
+    blank: frozenset[int] = frozenset()  # columns with nothing in any row read (a contacts app's unused fields)
 
     def default_columns(self) -> Columns | None:
-        """The guessed columns, every other one as an attribute (but those our own exports and rejected rows add);
-        None when no column looks like phones."""
+        """The guessed columns, every other one as an attribute (but those our own exports and rejected rows add,
+        and those blank in every row read); None when no column looks like phones."""
         if self.guess.phone is None:
             return None
-        attributes = tuple(index for index in range(len(self.headers)) if index not in ours(self.headers))
-        tagged = next((index for index, header in enumerate(self.headers) if header.strip().casefold() == "tags"), None)
+        attributes = tuple(index for index in range(len(self.headers))
+                           if index not in ours(self.headers) and index not in self.blank)
+        tagged = next((index for index, header in enumerate(self.headers)
+                       if header.strip().casefold() in TAG_HEADERS), None)
         return Columns(self.guess.phone, self.guess.name, self.guess.last_name, attributes,
                        tagged if tagged not in (self.guess.phone, self.guess.name, self.guess.last_name) else None
                        ).checked(self.headers)
@@ -89,7 +93,9 @@ def inspect(path: str | Path, filename: str) -> Preview:
                 break
         headers = table.headers
         estimate = table.estimated_rows()
-    return Preview(headers, sample[:PREVIEW_ROWS], guess_columns(headers, sample), estimate)
+    blank = frozenset(index for index in range(len(headers)) if not any(
+        index < len(row) and row[index].strip() for row in sample)) if sample else frozenset()
+    return Preview(headers, sample[:PREVIEW_ROWS], guess_columns(headers, sample), estimate, blank)
 
 
 def column_by_name(headers: Sequence[str], wanted: str) -> int:

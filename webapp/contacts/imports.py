@@ -9,7 +9,7 @@ import secrets
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -146,7 +146,7 @@ def import_file(session: Session, path: Path, *, list_name: str, country: str, p
     if phone_column:
         phone = column_by_name(preview.headers, phone_column)
         guess = preview.guess._replace(phone=phone, name=None if preview.guess.name == phone else preview.guess.name)
-        preview = Preview(preview.headers, preview.rows, guess, preview.estimated_rows)
+        preview = replace(preview, guess=guess)
     columns = preview.default_columns()
     if columns is None:
         raise ContactsError("No column looks like phone numbers; name it with --phone-column. The file's "

@@ -17,8 +17,9 @@ MAX_PER_CALL = 20
 
 
 def names(text: str | Iterable[str]) -> list[str]:
-    """The tags a text names ("vip, Lyon; newsletter"), or a list's, checked and without repeats."""
-    items = text.replace(";", ",").split(",") if isinstance(text, str) else list(text)
+    """The tags a text names ("vip, Lyon; newsletter", or Google Contacts' "vip ::: Lyon"), or a list's, checked
+    and without repeats."""
+    items = text.replace(":::", ",").replace(";", ",").split(",") if isinstance(text, str) else list(text)
     found: dict[str, str] = {}
     for item in items:
         name = " ".join(str(item).split())
