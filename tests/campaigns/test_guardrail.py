@@ -54,7 +54,7 @@ def test_a_slice_where_a_tenth_opt_out_pauses_the_campaign_before_the_rest_and_r
     paused = send_all(campaign.id)
 
     assert paused.status == "paused"
-    assert "Paused by the quality guardrail: 1 of the first 10 recipients opted out (more than 2 %)" in paused.notice
+    assert "Paused by the quality guardrail: 1 of the first 10 recipients opted out (more than 2%)" in paused.notice
     assert _accepted(campaign.id) == 10 and len(sandbox.messages()) == 10  # nothing beyond the slice went
     page = admin_client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "1 of the first 10 recipients opted out" in page

@@ -16,8 +16,8 @@ def y_labels(most: float, **kind) -> list[str]:
     (32, {"whole": True}, ["0", "10", "20", "30", "40"]),
     (1234, {"whole": True}, ["0", "500", "1,000", "1,500"]),
     (0, {"whole": True}, ["0", "1"]),
-    (87.5, {"percent": True}, ["0 %", "25 %", "50 %", "75 %", "100 %"]),
-    (100, {"percent": True}, ["0 %", "25 %", "50 %", "75 %", "100 %"]),
+    (87.5, {"percent": True}, ["0%", "25%", "50%", "75%", "100%"]),
+    (100, {"percent": True}, ["0%", "25%", "50%", "75%", "100%"]),
     (9.99, {}, ["0", "2.5", "5", "7.5", "10"]),
 ])
 def test_the_y_axis_reads_in_round_steps_from_zero_past_the_largest_value(most, kind, labels):

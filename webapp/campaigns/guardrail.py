@@ -80,13 +80,13 @@ class Slice:
         """Why the slice stops the campaign ("" if it does not): the banner's words."""
         if self.opted_out > self.size * limits.opt_out_percent / 100:
             return (f"{self.opted_out:,} of the first {self.size:,} recipients opted out (more than "
-                    f"{limits.opt_out_percent:g} %). Customers who opt out often block or report the number too, "
+                    f"{limits.opt_out_percent:g}%). Customers who opt out often block or report the number too, "
                     "which lowers its quality rating: check the audience and the message before sending the rest.")
         failed = sum(self.failures.values())
         if failed > self.size * limits.failure_percent / 100:
             codes = ", ".join(f"{code} ×{count:,}" for code, count in sorted(self.failures.items()))
             return (f"{failed:,} of the first {self.size:,} messages failed with errors that warn of spam or "
-                    f"over-messaging ({codes}; more than {limits.failure_percent:g} %). Meta may lower the number's "
+                    f"over-messaging ({codes}; more than {limits.failure_percent:g}%). Meta may lower the number's "
                     "quality rating: check the audience before sending the rest.")
         return ""
 

@@ -107,4 +107,4 @@ class Axis:
         """The value with the step's decimals, less its trailing zeros: 0, 0.05, 0.1, 0.15."""
         text = f"{value:,.{self.decimals}f}"
         text = text.rstrip("0").rstrip(".") if "." in text else text
-        return f"{text} %" if percent else text
+        return f"{text}%" if percent else text

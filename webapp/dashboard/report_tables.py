@@ -56,7 +56,7 @@ def _cell(value) -> str:
 
 def _rate(row: Row, part: str) -> str:
     rate = row.rate(part)
-    return "" if rate is None else f"{rate * 100:.1f} %"
+    return "" if rate is None else f"{rate * 100:.1f}%"
 
 
 def as_csv(table: Table) -> str:
