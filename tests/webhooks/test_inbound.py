@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from tests import factories
 from tests.webhooks import meta
 from tests.webhooks.scenarios import T0, accepted_campaign, configure_webhook, fresh, wa_id, wamid
 from webapp.campaigns.lifecycle import counts, recount
@@ -112,6 +113,31 @@ def test_an_opt_out_keyword_opts_the_contact_out(client, webhook, text):
     [message] = _inbound()
     assert message.is_opt_out and message.contact_id == contact.id
     assert fresh(Recipient, row.id).status == "replied"  # a STOP is a reply too
+
+
+def test_an_opt_in_keyword_after_a_stop_opts_the_contact_back_in_but_not_one_written_before_it(client, webhook):
+    from webapp.contacts.optouts import history
+
+    factories.sender()
+    contact = Contact(phone="+15550000001", name="Ana")
+    db.session.add(contact)
+    db.session.commit()
+    meta.post(client, meta.message("wamid.IN1", "15550000001", T0, "STOP"))
+    meta.post(client, meta.message("wamid.IN0", "15550000001", T0 - timedelta(minutes=1), "start"))  # came late
+    assert fresh(Contact, contact.id).opted_out_at == T0
+
+    meta.post(client, meta.message("wamid.IN2", "15550000001", T0 + timedelta(days=2), "  Start "))
+    assert (fresh(Contact, contact.id).opted_out_at, fresh(Contact, contact.id).opt_out_reason) == (None, "")
+    assert [(event.kind, event.reason) for event in history(db.session, contact.id)] == [
+        ("opted_in", "Wrote “Start”"), ("opted_out", "STOP")]
+
+
+def test_an_opt_in_keyword_leaves_metas_marketing_stop_which_only_the_customer_can_lift_in_whatsapp(client, webhook):
+    factories.sender()
+    meta.post(client, meta.preference("15550000001", "stop", T0))
+    meta.post(client, meta.message("wamid.IN1", "15550000001", T0 + timedelta(minutes=1), "START"))
+    contact = db.session.scalar(select(Contact).where(Contact.phone == "+15550000001"))
+    assert (contact.opted_out_at, contact.opt_out_reason) == (T0, STOPPED_MARKETING)
 
 
 @pytest.mark.parametrize(("label", "payload"), [

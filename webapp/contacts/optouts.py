@@ -37,8 +37,8 @@ def keyword_set(setting: str) -> frozenset[str]:
 _BUTTON_PHRASES = keyword_set(",".join(STOP_BUTTON_PHRASES))
 
 
-def is_opt_out(text: str, keywords: frozenset[str]) -> bool:
-    """A message opts out when it is exactly one of the keywords (not when it merely contains one)."""
+def is_keyword(text: str, keywords: frozenset[str]) -> bool:
+    """Whether a message is exactly one of the keywords (not merely contains one): an opt-out's, an opt-in's."""
     return bool(text) and _normalise(text) in keywords
 
 
@@ -48,9 +48,9 @@ def opt_out_reason(text: str, keywords: frozenset[str], button: str = "", payloa
     they wrote is exactly a keyword."""
     if button:
         phrases = keywords | _BUTTON_PHRASES
-        if is_opt_out(button, phrases) or is_opt_out(re.sub(r"[_-]+", " ", payload), phrases):
+        if is_keyword(button, phrases) or is_keyword(re.sub(r"[_-]+", " ", payload), phrases):
             return f"Tapped the “{button}” button"
-    return text.strip() if is_opt_out(text, keywords) else ""
+    return text.strip() if is_keyword(text, keywords) else ""
 
 
 def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str = "",
@@ -94,11 +94,12 @@ def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -
                            .execution_options(synchronize_session=False)).rowcount
 
 
-def opt_in(session: Session, phone: str, at: datetime, reason: str = "Meta: user resumed marketing messages") -> None:
-    """Meta's `resume` (or an admin's opt-in): clear an opt-out that happened before it (a later STOP still
-    wins)."""
+def opt_in(session: Session, phone: str, at: datetime, reason: str = "Meta: user resumed marketing messages",
+           keeping: tuple[str, ...] = ()) -> None:
+    """Meta's `resume` (or an admin's opt-in, or an opt-in keyword): clear an opt-out that happened before it (a
+    later STOP still wins), unless its reason is one of `keeping`."""
     for contact in contacts_of(session, phone):
-        if contact.opted_out_at is not None and contact.opted_out_at <= at:
+        if contact.opted_out_at is not None and contact.opted_out_at <= at and contact.opt_out_reason not in keeping:
             contact.opted_out_at, contact.opt_out_reason = None, ""
             session.add(ContactEvent(contact_id=contact.id, kind="opted_in", reason=reason[:2000], at=at))
 

@@ -6,6 +6,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from webapp.campaigns.guardrail import parse_codes
+from webapp.contacts.optouts import keyword_set
 from webapp.form_parts import country_choices
 from webapp.workspace.forms import TimeZoneField
 
@@ -35,6 +36,7 @@ class WorkspaceForm(FlaskForm):
     guard_failure_codes = StringField("Failure codes that count (Meta's, comma-separated)",
                                       validators=[Length(max=200)])
     opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
+    opt_in_keywords = TextAreaField("Opt-in keywords (comma-separated, any case)", validators=[Optional()])
     meta_app_secret = PasswordField("Meta app secret (leave blank to keep)")
     meta_verify_token = StringField("Webhook verify token", validators=[Length(max=256)])
 
@@ -47,6 +49,12 @@ class WorkspaceForm(FlaskForm):
             parse_codes(field.data or "")
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+    def validate_opt_in_keywords(self, field) -> None:
+        """A word can't both stop and resume: the customer's meaning would depend on which list we read first."""
+        both = keyword_set(field.data or "") & keyword_set(self.opt_out_keywords.data or "")
+        if both:
+            raise ValidationError(f"“{sorted(both)[0].upper()}” is an opt-out keyword too: keep it in one list.")
 
     def validate(self, extra_validators=None) -> bool:
         """The frequency cap has both parts or neither (off)."""

@@ -21,20 +21,22 @@ from webapp.timestamps import iso
 from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
-from webapp.workspace.models import DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
+from webapp.workspace.models import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS, WorkspaceSettings
 
 
 @dataclass(frozen=True)
 class ReplyRules:
     attribution: timedelta
     keywords: frozenset[str]
+    opt_in_keywords: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, session: Session) -> ReplyRules:
         settings = session.get(WorkspaceSettings, 1)
         hours = settings.attribution_hours if settings else 72
-        return cls(timedelta(hours=hours), optouts.keyword_set(settings.opt_out_keywords if settings
-                                                                else DEFAULT_OPT_OUT_KEYWORDS))
+        return cls(timedelta(hours=hours),
+                   optouts.keyword_set(settings.opt_out_keywords if settings else DEFAULT_OPT_OUT_KEYWORDS),
+                   optouts.keyword_set(settings.opt_in_keywords if settings else DEFAULT_OPT_IN_KEYWORDS))
 
 
 def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]]) -> dict[int | None, int]:
@@ -70,6 +72,10 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                             .values(contact_id=contact.id))
             if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
                 watched.add(campaign_id)
+        elif optouts.is_keyword(message.text, rules.opt_in_keywords):
+            # Meta's own marketing stop stays: Meta refuses our marketing messages until they resume in WhatsApp.
+            optouts.opt_in(session, message.phone, message.at, f"Wrote “{message.text.strip()}”",
+                           keeping=(optouts.STOPPED_MARKETING,))
         _into_conversation(session, stored_id, message, row, opts_out=bool(reason))
         if message.new_phone:
             whatsapp_ids.move(session, message.phone, message.new_phone)

@@ -19,6 +19,8 @@ DEFAULT_OPT_OUT_KEYWORDS = (
     "إيقاف, الغاء, توقف, "  # Arabic
     "BERHENTI, STOP LANGGANAN"  # Indonesian
 )
+# A customer who opted out by a keyword opts back in by writing one of these (never a word of the opt-out list).
+DEFAULT_OPT_IN_KEYWORDS = "START, UNSTOP, SUBSCRIBE, RESUME, OPT IN, OPTIN, ALTA, SUSCRIBIRME, VOLTAR"
 
 
 # The broadcast APIs of other products this server also speaks (webapp/compat/), each under /compat/<name>/ and
@@ -44,6 +46,7 @@ class WorkspaceSettings(db.Model):
     meta_verify_token: Mapped[str] = mapped_column(EncryptedText, default="")
     attribution_hours: Mapped[int] = mapped_column(default=72)
     opt_out_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_OUT_KEYWORDS)
+    opt_in_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_IN_KEYWORDS)
     send_attempts: Mapped[int] = mapped_column(default=5)
     # The frequency cap: at most `cap_messages` marketing messages per contact per `cap_days` days (None: off).
     cap_messages: Mapped[int | None] = mapped_column()
