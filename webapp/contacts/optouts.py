@@ -95,13 +95,16 @@ def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -
 
 
 def opt_in(session: Session, phone: str, at: datetime, reason: str = "Meta: user resumed marketing messages",
-           keeping: tuple[str, ...] = ()) -> None:
+           keeping: tuple[str, ...] = ()) -> bool:
     """Meta's `resume` (or an admin's opt-in, or an opt-in keyword): clear an opt-out that happened before it (a
-    later STOP still wins), unless its reason is one of `keeping`."""
+    later STOP still wins), unless its reason is one of `keeping`. Whether a contact was opted back in."""
+    opted_in = False
     for contact in contacts_of(session, phone):
         if contact.opted_out_at is not None and contact.opted_out_at <= at and contact.opt_out_reason not in keeping:
             contact.opted_out_at, contact.opt_out_reason = None, ""
             session.add(ContactEvent(contact_id=contact.id, kind="opted_in", reason=reason[:2000], at=at))
+            opted_in = True
+    return opted_in
 
 
 def history(session: Session, contact_id: int, limit: int = 50) -> list[ContactEvent]:

@@ -103,6 +103,16 @@ def check_media_ref(kind: str, media_ref: str) -> None:
                          "(at most 1,024 characters).", field="link", code="bad_media")
 
 
+def reply_automatically(session: Session, conversation: Conversation, text: str, now: datetime) -> Answer | None:
+    """Queue the workspace's reply to an opt-out or opt-in keyword, sent as staff answers are; None when it can't
+    go (the window closed: a message Meta delivered a day late; no sender number yet)."""
+    try:
+        check_free_form(conversation, now)
+        return _queue(session, conversation, Answer(kind="text", text=text[:MAX_TEXT], automatic=True), None, now)
+    except InboxError:
+        return None
+
+
 OPTED_OUT = ("This customer opted out, so no template may reach them; only an answer to their own message, "
              "within 24 hours of it.")
 

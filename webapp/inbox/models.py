@@ -92,6 +92,7 @@ class Answer(db.Model):
     error_title: Mapped[str] = mapped_column(Text, default="")
     error_detail: Mapped[str] = mapped_column(Text, default="")
     sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    automatic: Mapped[bool] = mapped_column(default=False)  # the workspace's reply to an opt-out or opt-in keyword
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

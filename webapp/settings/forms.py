@@ -37,6 +37,11 @@ class WorkspaceForm(FlaskForm):
                                       validators=[Length(max=200)])
     opt_out_keywords = TextAreaField("Opt-out keywords (comma-separated, any case)", validators=[DataRequired()])
     opt_in_keywords = TextAreaField("Opt-in keywords (comma-separated, any case)", validators=[Optional()])
+    opt_out_reply = TextAreaField("Reply to an opt-out", validators=[Length(max=1024)],
+                                  render_kw={"placeholder": "You won't get our offers any more. Write START to get "
+                                                            "them again."})
+    opt_in_reply = TextAreaField("Reply to an opt-in", validators=[Length(max=1024)],
+                                 render_kw={"placeholder": "Welcome back! You'll get our offers again."})
     meta_app_secret = PasswordField("Meta app secret (leave blank to keep)")
     meta_verify_token = StringField("Webhook verify token", validators=[Length(max=256)])
 

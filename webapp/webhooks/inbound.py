@@ -16,8 +16,10 @@ from webapp.campaigns.statuses import add_deltas
 from webapp.contacts import optouts, whatsapp_ids
 from webapp.contacts.models import Contact
 from webapp.events.outbox import emit
+from webapp.inbox.answers import reply_automatically
 from webapp.inbox.conversations import Arrival, record_inbound
-from webapp.timestamps import iso
+from webapp.inbox.models import Conversation
+from webapp.timestamps import iso, utcnow
 from webapp.transactions import upsert
 from webapp.webhooks.models import InboundMessage
 from webapp.webhooks.payloads import Inbound, PreferenceChange
@@ -29,6 +31,8 @@ class ReplyRules:
     attribution: timedelta
     keywords: frozenset[str]
     opt_in_keywords: frozenset[str] = frozenset()
+    opt_out_reply: str = ""  # what a customer a keyword opts out or back in is told at once ("": nothing)
+    opt_in_reply: str = ""
 
     @classmethod
     def load(cls, session: Session) -> ReplyRules:
@@ -36,7 +40,8 @@ class ReplyRules:
         hours = settings.attribution_hours if settings else 72
         return cls(timedelta(hours=hours),
                    optouts.keyword_set(settings.opt_out_keywords if settings else DEFAULT_OPT_OUT_KEYWORDS),
-                   optouts.keyword_set(settings.opt_in_keywords if settings else DEFAULT_OPT_IN_KEYWORDS))
+                   optouts.keyword_set(settings.opt_in_keywords if settings else DEFAULT_OPT_IN_KEYWORDS),
+                   settings.opt_out_reply.strip() if settings else "", settings.opt_in_reply.strip() if settings else "")
 
 
 def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]]) -> dict[int | None, int]:
@@ -65,6 +70,7 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
             tally.add(row, changes, message.at)
             if reason and not _opted_out_before(session, row.id, stored_id):
                 tally.add_figures(row.campaign_id, row.sending_at or message.at, row.zone, opted_out=1)
+        reply = ""
         if reason:
             contact = optouts.opt_out(session, message.phone, message.at, reason,
                                       name=message.profile_name, sent_to=number_sent_to(session, message.phone))
@@ -72,11 +78,16 @@ def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]])
                             .values(contact_id=contact.id))
             if row is not None and (campaign_id := guardrail.note_opt_out(session, row)):
                 watched.add(campaign_id)
+            if contact.opted_out_at == message.at:  # opted out by this message, not already
+                reply = rules.opt_out_reply
         elif optouts.is_keyword(message.text, rules.opt_in_keywords):
             # Meta's own marketing stop stays: Meta refuses our marketing messages until they resume in WhatsApp.
-            optouts.opt_in(session, message.phone, message.at, f"Wrote “{message.text.strip()}”",
-                           keeping=(optouts.STOPPED_MARKETING,))
-        _into_conversation(session, stored_id, message, row, opts_out=bool(reason))
+            if optouts.opt_in(session, message.phone, message.at, f"Wrote “{message.text.strip()}”",
+                              keeping=(optouts.STOPPED_MARKETING,)):
+                reply = rules.opt_in_reply
+        conversation = _into_conversation(session, stored_id, message, row, opts_out=bool(reason))
+        if reply:
+            reply_automatically(session, conversation, reply, utcnow())
         if message.new_phone:
             whatsapp_ids.move(session, message.phone, message.new_phone)
         emit(session, "message.replied", {
@@ -139,7 +150,7 @@ def _store(session: Session, message: Inbound, row: Recipient | None, opting_out
 
 
 def _into_conversation(session: Session, stored_id: int, message: Inbound, row: Recipient | None,
-                       opts_out: bool) -> None:
+                       opts_out: bool) -> Conversation:
     """The inbox's conversation of the customer (a stranger becomes a contact, marked as from the inbox)."""
     contact_id = session.scalar(select(InboundMessage.contact_id).where(InboundMessage.id == stored_id))
     sent_to = number_sent_to(session, message.phone) if contact_id is None else None
@@ -149,6 +160,7 @@ def _into_conversation(session: Session, stored_id: int, message: Inbound, row: 
     if contact_id is None:
         session.execute(update(InboundMessage).where(InboundMessage.id == stored_id)
                         .values(contact_id=conversation.contact_id))
+    return conversation
 
 
 def _newer_reply_exists(session: Session, row_id: int, message: Inbound, stored_id: int) -> bool:

@@ -47,6 +47,9 @@ class WorkspaceSettings(db.Model):
     attribution_hours: Mapped[int] = mapped_column(default=72)
     opt_out_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_OUT_KEYWORDS)
     opt_in_keywords: Mapped[str] = mapped_column(Text, default=DEFAULT_OPT_IN_KEYWORDS)
+    # What the customer is told, at once, when a keyword opts them out or back in ("": nothing).
+    opt_out_reply: Mapped[str] = mapped_column(Text, default="")
+    opt_in_reply: Mapped[str] = mapped_column(Text, default="")
     send_attempts: Mapped[int] = mapped_column(default=5)
     # The frequency cap: at most `cap_messages` marketing messages per contact per `cap_days` days (None: off).
     cap_messages: Mapped[int | None] = mapped_column()
