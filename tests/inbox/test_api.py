@@ -213,3 +213,13 @@ def test_a_retryable_meta_error_puts_the_answer_back_in_line_and_it_goes_once(ap
     assert answer.attempts == 1 and answer.error_code is not None and sandbox.messages() == []
     assert jobs.inbox.send_answer(answer.id) == "accepted"
     assert len(sandbox.messages()) == 1 and answers()[0].attempts == 2
+
+
+def test_the_workspaces_reply_to_a_stop_reads_as_automatic_in_a_conversations_messages(api, inbox):
+    from tests.webhooks.scenarios import configure_webhook
+
+    configure_webhook(opt_out_reply="You won't get our offers any more.")
+    wrote(inbox, ANA, 0.5, "STOP")
+    messages = api.get(f"/conversations/{contact(ANA).id}/messages").get_json()["data"]
+    assert [(m["source"], m["text"], m["sent_by"], m["automatic"]) for m in messages if m["source"] == "answer"] == [
+        ("answer", "You won't get our offers any more.", None, True)]

@@ -169,7 +169,7 @@ def message(item) -> dict:
     row = item.message
     found = {"id": row.id, "at": iso(item.at), "source": SOURCES[item.kind],
              "direction": "in" if item.kind == "inbound" else "out", "status": None, "error": None,
-             "broadcast": None, "template": None, "media": None, "sent_by": None}
+             "broadcast": None, "template": None, "media": None, "sent_by": None, "automatic": False}
     if item.kind == "campaign":
         found.update(type="template", text=item.rendered.text, status=row.status, error=_error(row),
                      broadcast={"id": row.campaign_id, "name": item.campaign_name})
@@ -185,7 +185,7 @@ def message(item) -> dict:
                      media={"status": "stored" if row.media_file else "remote", "mime_type": row.media_mime,
                             "filename": row.media_name, "size": None} if row.kind not in ("text", "template")
                      else None,
-                     sent_by=(row.sent_by.name or row.sent_by.email) if row.sent_by else None)
+                     sent_by=(row.sent_by.name or row.sent_by.email) if row.sent_by else None, automatic=row.automatic)
     return found
 
 

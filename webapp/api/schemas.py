@@ -300,7 +300,10 @@ SCHEMAS: dict[str, dict] = {
                                                                        "(uploaded here) or remote (an id or link)."},
                                  "mime_type": STRING, "filename": STRING,
                                  "size": {"type": ["integer", "null"]}}), {"type": "null"}]},
-        "sent_by": {"type": ["string", "null"], "description": "The staff member who answered (null: the API)."},
+        "sent_by": {"type": ["string", "null"], "description": "The staff member who answered (null: the API or "
+                                                             "an automatic reply)."},
+        "automatic": {"type": "boolean", "description": "An answer the workspace sent by itself: its reply to an "
+                                                        "opt-out or opt-in keyword (Settings)."},
     }),
     "MessageSend": obj({
         "to": {"oneOf": [PHONE_IN, ID], "description": "A contact's phone number, or its id."},
