@@ -8,7 +8,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 import pytest
 
@@ -129,6 +129,24 @@ def test_the_database_python_and_a_launch_resumed_in_chunks_make_the_same_rows(a
 
     assert snapshot(campaign.id) == "sending"
     assert _rows(campaign.id) == (in_python, python_counts)
+
+
+def test_a_chunk_adds_its_counts_in_one_statement_whichever_way_its_rows_were_made(app, people, monkeypatch):
+    """Chunks are written at once by several connections: a chunk that added the database's counts and then
+    Python's, in two statements, could take the counter rows crosswise with another chunk and deadlock."""
+    monkeypatch.setattr(launch, "SQL_CHUNK", 6)  # two chunks, each with rows of both ways (Gus, Hal are Python's)
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO CAMPAIGN_COUNTERS"):
+            statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        _, counted = _launch(*people, by_database=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert counted == {"total": 12, "pending": 8, "skipped": 4}
+    assert len(statements) == 2  # one a chunk
 
 
 @pytest.mark.only_on("postgresql")

@@ -29,7 +29,7 @@ from webapp.campaigns.windows import SendingWindow
 from webapp.extensions import db
 from webapp.senders.models import Template
 from webapp.timestamps import utcnow
-from webapp.transactions import begin_write, is_sqlite
+from webapp.transactions import begin_write, is_sqlite, retried
 from webapp.workspace.models import WorkspaceSettings
 
 CHUNK = 2000  # people read, written and committed per step
@@ -141,10 +141,13 @@ def _by_database(campaign: Campaign, cap: Cap | None, plan: Plan) -> int | None:
 
 
 def _write_chunk(app: Flask, plan: Plan, campaign_id: int, after: int, upto: int, cap: Cap | None) -> None:
-    """One chunk's rows, in a transaction of its own (a thread's session: the app context's)."""
-    with app.app_context():
+    """One chunk's rows, in a transaction of its own (a thread's session: the app context's), written again should
+    PostgreSQL end it as a deadlock's victim (the chunk writes nothing twice)."""
+    def work() -> None:
         plan.write(db.session, db.session.get(Campaign, campaign_id), after, upto, cap)
         db.session.commit()
+    with app.app_context():
+        retried(db.session, work)
 
 
 def _back_to_draft(campaign: Campaign, message: str) -> str:

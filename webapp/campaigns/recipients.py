@@ -81,8 +81,9 @@ def capped(session: Session, cap: Cap | None, candidates: list[Candidate]) -> Ca
 
 
 def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
-          params: Callable[[Campaign, Candidate], dict] = mapped_params) -> Written:
-    """Store the rows of these candidates and count them.
+          params: Callable[[Campaign, Candidate], dict] = mapped_params, counted: Counter | None = None) -> Written:
+    """Store the rows of these candidates and count them (into `counted`, when the caller adds its own counts to
+    them and adds them all in one statement: see rows_in_sql.Plan.write).
 
     Opted-out candidates are skipped before anything else. `params` makes the others' parameter snapshot:
     by default from the campaign's mapping (raising Skip); a source whose candidates bring their own values
@@ -122,7 +123,11 @@ def write(session: Session, campaign: Campaign, candidates: Iterable[Candidate],
             written.stored.append((rows[phone][0], status))
             by_status[status] += 1
     written.duplicates += len(values) - len(written.stored)
-    add_counts(session, campaign.id, {"total": len(written.stored), **by_status})
+    by_status["total"] = len(written.stored)
+    if counted is None:
+        add_counts(session, campaign.id, by_status)
+    else:
+        counted.update(by_status)
     return written
 
 

@@ -117,11 +117,14 @@ class Plan:
              "created_at"], rows).on_conflict_do_nothing(index_elements=["campaign_id", "phone"]) \
             .returning(table.c.status)
         by_status = _by_status(session, stmt)
-        add_counts(session, campaign.id, {"total": by_status.total(), **by_status})
+        by_status["total"] = by_status.total()
         # All the others of the range (no more than its ids), Python's to make.
         rest = people(session, audience, after, upto - after, where=not_(by_database), upto=upto)
         if rest:
-            write(session, campaign, rest, capped(session, cap, rest))
+            write(session, campaign, rest, capped(session, cap, rest), counted=by_status)
+        # One statement for the chunk's counts: concurrent chunk writers then lock the counters in the same (name)
+        # order; two statements (the database's rows', then Python's) let two writers take them crosswise.
+        add_counts(session, campaign.id, by_status)
 
 
 def _by_status(session: Session, insert) -> Counter:
