@@ -95,6 +95,19 @@ def test_a_status_a_reply_an_opt_out_and_a_completion_reach_the_endpoint_signed(
     assert signed_by(again, rotated) and not signed_by(again, secret)
 
 
+def test_an_opt_out_and_the_opt_in_keyword_after_it_reach_an_endpoint_that_wants_them(admin_client, webhook, receiver):
+    assert register(admin_client, receiver.url, types=("contact.opted_out", "contact.opted_in")).status_code == 201
+    campaign, [row] = accepted_campaign(1)
+    meta.post(admin_client, meta.message("wamid.IN1", wa_id(row), T0 + timedelta(minutes=1), "STOP"))
+    meta.post(admin_client, meta.message("wamid.IN2", wa_id(row), T0 + timedelta(days=1), "start"))
+    assert run_deliveries() == ["delivered"] * 2
+    data = {r.headers["X-Broadcaster-Event"]: json.loads(r.body)["data"] for r in receiver.received}
+    assert data["contact.opted_out"]["reason"] == "STOP"
+    assert (data["contact.opted_in"]["phone"], data["contact.opted_in"]["at"], data["contact.opted_in"]["reason"]) == (
+        row.phone, "2026-11-24T12:00:00Z", "Wrote “start”")
+    assert data["contact.opted_in"]["contact_id"] == data["contact.opted_out"]["contact_id"]
+
+
 def test_a_click_on_a_tracked_link_reaches_the_endpoint_and_a_preview_does_not(admin_client, receiver):
     from tests.tracking.test_clicks import PHONE_BROWSER, SHOP, _campaign_with_links
     from webapp.campaigns.links import code_for

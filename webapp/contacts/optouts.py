@@ -64,12 +64,12 @@ def opt_out(session: Session, phone: str, at: datetime, reason: str, name: str =
     for contact in newly:
         contact.opted_out_at, contact.opt_out_reason = at, reason[:2000]
         session.add(ContactEvent(contact_id=contact.id, kind="opted_out", reason=reason[:2000], at=at))
-    emit_many(session, "contact.opted_out", [_opted_out(c.id, c.phone, at, reason) for c in newly])
+    emit_many(session, "contact.opted_out", [_event_data(c.id, c.phone, at, reason) for c in newly])
     return contacts[0]
 
 
-def _opted_out(contact_id: int, phone: str, at: datetime, reason: str) -> dict:
-    """What a `contact.opted_out` event says."""
+def _event_data(contact_id: int, phone: str, at: datetime, reason: str) -> dict:
+    """What a `contact.opted_out` or `contact.opted_in` event says."""
     return {"contact_id": contact_id, "phone": phone, "at": iso(at), "reason": reason[:2000]}
 
 
@@ -85,7 +85,7 @@ def opt_out_all(session: Session, contacts: Select, at: datetime, reason: str) -
                  Contact.wa_id.in_(select(func.substr(reported, 2)).where(chosen.id.in_(contacts))))
     newly = and_(theirs, Contact.opted_out_at.is_(None))
     if wanted(session, "contact.opted_out"):
-        emit_many(session, "contact.opted_out", [_opted_out(contact_id, phone, at, reason) for contact_id, phone
+        emit_many(session, "contact.opted_out", [_event_data(contact_id, phone, at, reason) for contact_id, phone
                                                  in session.execute(select(Contact.id, Contact.phone).where(newly))])
     session.execute(insert(ContactEvent).from_select(
         ["contact_id", "kind", "reason", "at"],
@@ -98,13 +98,13 @@ def opt_in(session: Session, phone: str, at: datetime, reason: str = "Meta: user
            keeping: tuple[str, ...] = ()) -> bool:
     """Meta's `resume` (or an admin's opt-in, or an opt-in keyword): clear an opt-out that happened before it (a
     later STOP still wins), unless its reason is one of `keeping`. Whether a contact was opted back in."""
-    opted_in = False
-    for contact in contacts_of(session, phone):
-        if contact.opted_out_at is not None and contact.opted_out_at <= at and contact.opt_out_reason not in keeping:
-            contact.opted_out_at, contact.opt_out_reason = None, ""
-            session.add(ContactEvent(contact_id=contact.id, kind="opted_in", reason=reason[:2000], at=at))
-            opted_in = True
-    return opted_in
+    back = [contact for contact in contacts_of(session, phone) if contact.opted_out_at is not None
+            and contact.opted_out_at <= at and contact.opt_out_reason not in keeping]
+    for contact in back:
+        contact.opted_out_at, contact.opt_out_reason = None, ""
+        session.add(ContactEvent(contact_id=contact.id, kind="opted_in", reason=reason[:2000], at=at))
+    emit_many(session, "contact.opted_in", [_event_data(c.id, c.phone, at, reason) for c in back])
+    return bool(back)
 
 
 def history(session: Session, contact_id: int, limit: int = 50) -> list[ContactEvent]:

@@ -16,6 +16,7 @@ EVENT_TYPES = {
     "message.replied": "A customer replied to a campaign message",
     "link.clicked": "A customer clicked a tracked link",
     "contact.opted_out": "A contact opted out",
+    "contact.opted_in": "A contact who had opted out opted back in",
     "broadcast.completed": "A campaign finished sending",
 }
 TEST_EVENT = "endpoint.test"  # what "Send a test event" sends; no fact emits it
