@@ -60,3 +60,9 @@ def test_a_column_named_tags_is_offered_as_tags_and_a_bad_file_tag_is_refused_on
 
     response = confirm(admin_client, record, phone="0", name="1", tags="2", file_tags="shop")
     assert response.status_code == 302 and the_import().options["columns"]["file_tags"] == ["shop"]
+
+
+def test_a_google_contacts_groups_cell_gives_its_groups_as_tags_but_not_the_group_everyone_is_in():
+    assert tags.from_file("* myContacts ::: * starred ::: VIP;Lyon") == ["starred", "VIP", "Lyon"]
+    assert tags.from_file("* myContacts") == []
+    assert tags.from_file("vip, * starred, Vip") == ["vip", "starred"]

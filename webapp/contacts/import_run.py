@@ -226,7 +226,7 @@ class _ChunkReader:
         """The row's tags (its tags cell's and the file's), checked, joined by commas as staged."""
         if self.tags is None or not values[self.tags].strip():
             return self.file_tags_text
-        return ",".join(tags.names(tags.names(values[self.tags]) + self.file_tags))
+        return ",".join(tags.names(tags.from_file(values[self.tags]) + self.file_tags))
 
     def name_of(self, values: list[str]) -> str:
         if self.name is None:

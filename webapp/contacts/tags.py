@@ -19,7 +19,7 @@ MAX_PER_CALL = 20
 def names(text: str | Iterable[str]) -> list[str]:
     """The tags a text names ("vip, Lyon; newsletter", or Google Contacts' "vip ::: Lyon"), or a list's, checked
     and without repeats."""
-    items = text.replace(":::", ",").replace(";", ",").split(",") if isinstance(text, str) else list(text)
+    items = _split(text) if isinstance(text, str) else list(text)
     found: dict[str, str] = {}
     for item in items:
         name = " ".join(str(item).split())
@@ -31,6 +31,20 @@ def names(text: str | Iterable[str]) -> list[str]:
     if len(found) > MAX_PER_CALL:
         raise ContactsError(f"At most {MAX_PER_CALL} tags at a time.", "tags")
     return list(found.values())
+
+
+GOOGLE_EVERYONE = "* mycontacts"  # the system group every contact of a Google Contacts export is in
+
+
+def from_file(text: str) -> list[str]:
+    """The tags of an import's tags cell, as `names` reads them; Google Contacts' system groups lose their "* "
+    ("* starred" is "starred"), and "* myContacts", which every contact of such an export has, is no tag."""
+    return names(group.strip().removeprefix("* ") for group in _split(text)
+                 if " ".join(group.split()).casefold() != GOOGLE_EVERYONE)
+
+
+def _split(text: str) -> list[str]:
+    return text.replace(":::", ",").replace(";", ",").split(",")
 
 
 def ensure(session: Session, wanted: Iterable[str]) -> list[Tag]:
