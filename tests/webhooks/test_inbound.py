@@ -228,8 +228,6 @@ def _changed_number(client, old: str, new: str, at=T0 + timedelta(minutes=1)):
 
 
 def test_a_customer_who_changed_number_keeps_their_contact_lists_and_opt_out_under_the_new_one(client, webhook):
-    from tests import factories
-
     campaign, [row] = accepted_campaign(1)
     _sent(client, [row])
     customers = factories.contact_list("Regulars", [(row.phone, "Ana", {"city": "Lyon"})])
@@ -249,8 +247,6 @@ def test_a_customer_who_changed_number_keeps_their_contact_lists_and_opt_out_und
 
 
 def test_a_new_number_that_is_already_a_contact_moves_nothing(client, webhook):
-    from tests import factories
-
     factories.sender()  # the number the notice comes to
     factories.contact_list("Regulars", [("+15550000001", "Ana", {}), ("+15550009999", "Someone else", {})])
 
@@ -263,8 +259,6 @@ def test_a_new_number_that_is_already_a_contact_moves_nothing(client, webhook):
 
 
 def test_an_opt_out_follows_the_customer_to_a_new_number_that_is_already_a_contact(client, webhook):
-    from tests import factories
-
     factories.sender()
     factories.contact_list("Regulars", [("+15550000001", "Ana", {}), ("+15550009999", "Ana (work)", {})])
     db.session.execute(update(Contact).where(Contact.phone == "+15550000001")

@@ -580,10 +580,10 @@ def _header_words(header: str) -> list[str]:
 
 
 def _phone_score(words: list[str]) -> int:
-    joined = "".join(words)
     if (_ABOUT_A_PHONE.intersection(words) and not _THE_NUMBER.intersection(words)) \
             or any(word.startswith("phonetic") for word in words):
         return 0
+    joined = "".join(words)
     score = max([_PHONE_WORDS.get(word, 0) for word in words], default=0)
     score = max([score] + [value for stem, value in _PHONE_STEMS.items() if stem in joined])
     if not score and joined in _PHONE_ALONE:

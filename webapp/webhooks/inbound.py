@@ -37,11 +37,12 @@ class ReplyRules:
     @classmethod
     def load(cls, session: Session) -> ReplyRules:
         settings = session.get(WorkspaceSettings, 1)
-        hours = settings.attribution_hours if settings else 72
-        return cls(timedelta(hours=hours),
-                   optouts.keyword_set(settings.opt_out_keywords if settings else DEFAULT_OPT_OUT_KEYWORDS),
-                   optouts.keyword_set(settings.opt_in_keywords if settings else DEFAULT_OPT_IN_KEYWORDS),
-                   settings.opt_out_reply.strip() if settings else "", settings.opt_in_reply.strip() if settings else "")
+        if settings is None:  # before the first run's setup: the defaults, and no replies
+            return cls(timedelta(hours=72), optouts.keyword_set(DEFAULT_OPT_OUT_KEYWORDS),
+                       optouts.keyword_set(DEFAULT_OPT_IN_KEYWORDS))
+        return cls(timedelta(hours=settings.attribution_hours), optouts.keyword_set(settings.opt_out_keywords),
+                   optouts.keyword_set(settings.opt_in_keywords), settings.opt_out_reply.strip(),
+                   settings.opt_in_reply.strip())
 
 
 def apply_messages(session: Session, messages: list[tuple[int | None, Inbound]]) -> dict[int | None, int]:
